@@ -1,0 +1,65 @@
+// manifest.json: model and JSON codec, exactly the design document's schema ("Manifest Files"):
+//   version, endpoint, symbol, interval, limit,
+//   summary {total_slices, ok_slices, failed_slices, last_evaluated_at},
+//   slices {<composite key>: {slice_id, relative_path, status, http_status, n_items, first_ts,
+//                             last_ts, requested_at, completed_at, error}}
+// Timestamps are ISO-8601 UTC ending in Z. A text that is not JSON or not this schema yields an
+// error naming the file; never an exception, never a silent reset.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace qlir {
+
+// pending: expected, not stored; ok: stored and final; failed: last attempt failed;
+// partial: stored while its window was still open (not final, fetched again later).
+enum class SliceStatus { kPending, kOk, kFailed, kPartial };
+
+std::string_view SliceStatusName(SliceStatus s);
+Result<SliceStatus> ParseSliceStatus(std::string_view s);
+
+struct ManifestEntry {
+  std::string slice_id;
+  std::string relative_path;
+  SliceStatus status = SliceStatus::kPending;
+  std::optional<int> http_status;
+  int64_t n_items = 0;
+  std::optional<int64_t> first_ts;
+  std::optional<int64_t> last_ts;
+  std::optional<std::string> requested_at;
+  std::optional<std::string> completed_at;
+  std::optional<std::string> error;
+  friend bool operator==(const ManifestEntry&, const ManifestEntry&) = default;
+};
+
+struct ManifestSummary {
+  int64_t total_slices = 0;
+  int64_t ok_slices = 0;
+  int64_t failed_slices = 0;
+  std::string last_evaluated_at;
+};
+
+struct Manifest {
+  int version = 1;
+  std::string endpoint;
+  std::string symbol;
+  std::string interval;
+  int limit = 1000;
+  std::string last_evaluated_at;  // written into summary
+  std::map<std::string, ManifestEntry> slices;  // keyed by composite key, sorted
+
+  ManifestSummary Summary() const;
+};
+
+// `origin` (usually the file's path) is named in every error.
+Result<Manifest> ParseManifest(std::string_view json_text, std::string_view origin);
+// Pretty-printed JSON (two-space indent) with a trailing newline.
+std::string SerializeManifest(const Manifest& m);
+
+}  // namespace qlir

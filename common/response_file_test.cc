@@ -1,0 +1,38 @@
+#include "common/response_file.h"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+using namespace qlir;
+
+TEST_CASE("response file keeps the exchange's bytes verbatim", "[response_file]") {
+  std::ifstream in(std::string(QLIR_SOURCE_DIR) + "/../shared/fixtures/rest-klines-30m-500rows.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string raw = ss.str();
+  while (!raw.empty() && raw.back() == '\n') raw.pop_back();
+  REQUIRE(raw.size() > 1000);
+  ResponseMeta meta{"https://api.binance.com/api/v3/klines?symbol=BTCUSDT&interval=30m",
+                    "BTCUSDT:30m:1554991200000-1556791199999:1000", "2025-01-01T00:01:23Z"};
+  std::string file = EncodeResponseFile(meta, raw);
+  CHECK(file.starts_with("{\"meta\":{\"url\":"));
+  auto back = DecodeResponseFile(file, "f.json");
+  REQUIRE(back.ok());
+  CHECK(back->data == raw);  // "5000.36000000" stays as it was, never re-formatted
+  CHECK(back->meta.slice == meta.slice);
+  CHECK(back->meta.fetched_at == meta.fetched_at);
+  CHECK(back->meta.url == meta.url);
+}
+
+TEST_CASE("truncated or wrong response files are errors", "[response_file]") {
+  std::string file = EncodeResponseFile({"u", "BTCUSDT:1m:0-59999999:1000", "t"}, "[[1,\"2\"]]");
+  for (size_t n = 0; n + 1 < file.size(); ++n) {
+    auto r = DecodeResponseFile(file.substr(0, n), "f.json");
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error(), Catch::StartsWith("f.json"));
+  }
+  CHECK_FALSE(DecodeResponseFile("{\"data\":[]}", "f").ok());
+  CHECK_FALSE(DecodeResponseFile("{\"meta\":{\"url\":1,\"slice\":\"s\",\"fetched_at\":\"t\"},\"data\":[]}", "f").ok());
+  CHECK_FALSE(DecodeResponseFile("{\"meta\":{\"url\":\"u\",\"slice\":\"s\",\"fetched_at\":\"t\"}}", "f").ok());
+}

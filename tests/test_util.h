@@ -1,0 +1,35 @@
+// Helpers shared by tests: a fresh scratch directory per test (ccache's testutil style).
+#pragma once
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <string>
+#include <system_error>
+
+namespace qlir::testing {
+
+class ScratchDir {
+ public:
+  ScratchDir() {
+    static std::atomic<int> n{0};
+    const char* base = std::getenv("TMPDIR");
+    path_ = std::filesystem::path(base && *base ? base : "/tmp") /
+            ("qlir-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace qlir::testing
