@@ -1,0 +1,33 @@
+// Validation of a GET /api/v3/klines response body against the slice it was asked for
+// (reference: binance-spot-klines.md, sections 2 and 5.3). A body that fails here is never stored
+// as ok: the fetcher counts it as a failed attempt and retries.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/klines/slice_key.h"
+#include "common/status.h"
+
+namespace qlir::klines {
+
+struct PayloadSummary {
+  int64_t n_items = 0;
+  int64_t first_ts = -1;  // open time of the first kline, -1 when empty
+  int64_t last_ts = -1;   // open time of the last kline, -1 when empty
+};
+
+// Checks that `body` is what the exchange sends for `key`:
+//  - a JSON array (whitespace allowed between tokens) of arrays of exactly 12 fields;
+//  - fields 0 (open time), 6 (close time) and 8 (number of trades) are JSON integers (no
+//    fraction or exponent; trades >= 0); fields 1-5, 7, 9, 10, 11 are JSON strings holding a
+//    plain decimal ("-"? digits ("." digits)?);
+//  - open times strictly ascending and inside [key.start_ms, key.end_ms];
+//  - at most key.limit rows.
+// Open times are NOT required to lie on the interval grid, and close times are not checked
+// against open + interval - 1: early history has misaligned rows (reference 5.3).
+// An empty array is a valid, complete answer. Never throws; the error names the row, field and
+// byte offset at fault.
+Result<PayloadSummary> ValidateKlinesPayload(std::string_view body, const KlineSliceKey& key);
+
+}  // namespace qlir::klines
