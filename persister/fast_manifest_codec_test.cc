@@ -1,0 +1,132 @@
+#include "persister/fast_manifest_codec.h"
+
+#include <random>
+
+#include <catch2/catch.hpp>
+
+#include "common/manifest.h"
+
+using namespace qlir;
+using namespace qlir::persister;
+
+namespace {
+
+Manifest Sample(int n) {
+  Manifest m;
+  m.endpoint = "klines";
+  m.symbol = "BTCUSDT";
+  m.interval = "1m";
+  m.last_evaluated_at = "2025-11-27T19:30:00Z";
+  for (int i = 0; i < n; ++i) {
+    ManifestEntry e;
+    e.slice_id = "0123456789abcdef0123456789abcd" + std::to_string(10 + i % 90);
+    e.relative_path = "responses/" + e.slice_id + ".json";
+    e.status = static_cast<SliceStatus>(i % 4);
+    if (i % 3) e.http_status = 200 + i % 400;
+    e.n_items = i * 7;
+    if (i % 2) e.first_ts = 1609459200000LL + i;
+    if (i % 5) e.last_ts = -5 + i;
+    if (i % 7) e.requested_at = "2025-01-01T00:01:23Z";
+    if (i % 11) e.completed_at = "2025-01-01T00:01:24Z";
+    if (i % 4 == 2) e.error = "HTTP 500 from Binance";
+    m.slices["BTCUSDT:1m:" + std::to_string(1000000 + i) + "-2000000:1000"] = e;
+  }
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("fast serializer writes exactly what common SerializeManifest writes", "[fast_codec]") {
+  for (int n : {0, 1, 2, 37}) {
+    Manifest m = Sample(n);
+    CHECK(FastSerializeManifest(m) == SerializeManifest(m));
+  }
+  SECTION("strings needing escapes, non-ASCII and invalid UTF-8") {
+    Manifest m = Sample(3);
+    auto& e = m.slices.begin()->second;
+    e.error = std::string("quote \" backslash \\ newline \n tab \t ctl \x01 del \x7f é ") +
+              "\xff\xfe bad \xc3";
+    std::next(m.slices.begin())->second.error = "";
+    m.symbol = "币安USDT";
+    m.slices["weird \"key\"\n"] = e;
+    CHECK(FastSerializeManifest(m) == SerializeManifest(m));
+  }
+}
+
+TEST_CASE("fast parser reads what ParseManifest reads", "[fast_codec]") {
+  Manifest m = Sample(25);
+  m.slices.begin()->second.error = "with \"escapes\" \u00e9 \n";
+  const std::string text = SerializeManifest(m);
+  auto fast = FastParseManifest(text, "m.json");
+  REQUIRE(fast.ok());
+  auto slow = ParseManifest(text, "m.json");
+  REQUIRE(slow.ok());
+  CHECK(fast->slices == slow->slices);
+  CHECK(fast->slices == m.slices);
+  CHECK(fast->last_evaluated_at == m.last_evaluated_at);
+  CHECK(fast->symbol == m.symbol);
+  CHECK(fast->limit == m.limit);
+}
+
+TEST_CASE("fast parser agrees with ParseManifest on every truncation and on damage",
+          "[fast_codec]") {
+  const std::string text = SerializeManifest(Sample(3));
+  for (size_t len = 0; len < text.size(); ++len) {
+    const std::string_view t(text.data(), len);
+    auto fast = FastParseManifest(t, "m.json");
+    auto slow = ParseManifest(t, "m.json");
+    INFO("length " << len);
+    REQUIRE(fast.ok() == slow.ok());
+    if (fast.ok()) CHECK(fast->slices == slow->slices);
+  }
+  std::mt19937 rng(42);
+  for (int round = 0; round < 300; ++round) {
+    std::string damaged = text;
+    const int flips = 1 + static_cast<int>(rng() % 4);
+    for (int f = 0; f < flips; ++f) damaged[rng() % damaged.size()] = static_cast<char>(rng());
+    auto fast = FastParseManifest(damaged, "m.json");
+    auto slow = ParseManifest(damaged, "m.json");
+    INFO("round " << round);
+    REQUIRE(fast.ok() == slow.ok());
+    if (fast.ok()) {
+      CHECK(fast->slices == slow->slices);
+      CHECK(fast->endpoint == slow->endpoint);
+      CHECK(fast->symbol == slow->symbol);
+      CHECK(fast->interval == slow->interval);
+      CHECK(fast->limit == slow->limit);
+    }
+  }
+  for (int round = 0; round < 100; ++round) {
+    std::string junk(rng() % 200, '\0');
+    for (char& c : junk) c = static_cast<char>(rng());
+    CHECK_FALSE(FastParseManifest(junk, "junk").ok());
+  }
+}
+
+TEST_CASE("fast parser follows the schema like ParseManifest", "[fast_codec]") {
+  const std::vector<std::string> cases = {
+      R"({})",
+      R"([])",
+      R"(5)",
+      R"({"version":2,"endpoint":"klines","symbol":"B","interval":"1m","limit":1000,"summary":{"total_slices":0,"ok_slices":0,"failed_slices":0,"last_evaluated_at":""},"slices":{}})",
+      R"({"version":1,"endpoint":"klines","symbol":"B","interval":"1m","limit":1000,"summary":{"total_slices":0,"ok_slices":0,"failed_slices":0,"last_evaluated_at":""},"slices":{}})",
+      R"({"version":1,"endpoint":"klines","symbol":"B","interval":"1m","limit":1000,"extra":{"a":[1,{"b":2}]},"summary":{"total_slices":0,"ok_slices":0,"failed_slices":0,"last_evaluated_at":"","more":[1]},"slices":{}})",
+      R"({"version":1,"endpoint":"klines","symbol":"B","interval":"1m","limit":1000,"summary":{"total_slices":0,"ok_slices":0,"failed_slices":0},"slices":{}})",
+      R"({"version":1,"endpoint":"klines","symbol":"B","interval":"1m","limit":1000,"summary":[],"slices":{}})",
+      R"({"version":1,"endpoint":"klines","symbol":"B","interval":"1m","limit":1000,"summary":{"total_slices":0,"ok_slices":0,"failed_slices":0,"last_evaluated_at":""},"slices":[]})",
+      R"({"version":1,"endpoint":"klines","symbol":"B","interval":"1m","limit":1000,"summary":{"total_slices":0,"ok_slices":0,"failed_slices":0,"last_evaluated_at":""},"slices":{"k":1}})",
+      R"({"version":1,"endpoint":"klines","symbol":"B","interval":"1m","limit":1000,"summary":{"total_slices":0,"ok_slices":0,"failed_slices":0,"last_evaluated_at":""},"slices":{"k":{"slice_id":"a","relative_path":"r","status":"ok","http_status":null,"n_items":1,"first_ts":null,"last_ts":null,"requested_at":null,"completed_at":null,"error":null,"x":{"y":[]}}}})",
+      R"({"version":1,"endpoint":"klines","symbol":"B","interval":"1m","limit":1000,"summary":{"total_slices":0,"ok_slices":0,"failed_slices":0,"last_evaluated_at":""},"slices":{"k":{"slice_id":"a","relative_path":"r","status":"bogus","http_status":null,"n_items":1,"first_ts":null,"last_ts":null,"requested_at":null,"completed_at":null,"error":null}}})",
+      R"({"version":1,"endpoint":"klines","symbol":"B","interval":"1m","limit":1000,"summary":{"total_slices":0,"ok_slices":0,"failed_slices":0,"last_evaluated_at":""},"slices":{"k":{"slice_id":"a","relative_path":"r","status":"ok","http_status":null,"n_items":1.5,"first_ts":null,"last_ts":null,"requested_at":null,"completed_at":null,"error":null}}})",
+      R"({"version":1,"endpoint":"klines","symbol":"B","interval":"1m","limit":1000,"summary":{"total_slices":0,"ok_slices":0,"failed_slices":0,"last_evaluated_at":""},"slices":{"k":{"slice_id":"a","relative_path":"r","status":"ok","http_status":null,"n_items":1,"first_ts":null,"last_ts":null,"requested_at":null,"completed_at":null}}})",
+      R"({"version":1,"endpoint":"klines","symbol":"B","interval":"1m","limit":1000,"summary":{"total_slices":0,"ok_slices":0,"failed_slices":0,"last_evaluated_at":""},"slices":{"k":{"slice_id":"a","relative_path":"r","status":"ok","http_status":"200","n_items":1,"first_ts":null,"last_ts":null,"requested_at":null,"completed_at":null,"error":null}}})",
+      R"({"version":1,"endpoint":"klines","symbol":"B","interval":"1m","limit":1000,"summary":{"total_slices":0,"ok_slices":0,"failed_slices":0,"last_evaluated_at":""},"slices":{"k":{"slice_id":"a","relative_path":"r","status":"ok","http_status":200,"n_items":1,"first_ts":{},"last_ts":null,"requested_at":null,"completed_at":null,"error":null}}})",
+  };
+  for (const std::string& c : cases) {
+    INFO(c);
+    auto fast = FastParseManifest(c, "m");
+    auto slow = ParseManifest(c, "m");
+    REQUIRE(fast.ok() == slow.ok());
+    if (fast.ok()) CHECK(fast->slices == slow->slices);
+  }
+}

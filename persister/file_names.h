@@ -1,0 +1,24 @@
+// Names the persister makes beside those of common/data_root.h (which owns the layout):
+//   <root>/.persister.lock                              the one-persister-per-root lock
+//   <series>/manifest.json.<pid>.<n>.tmp                 a manifest being replaced (atomic_file)
+//   <series>/manifest.json.corrupt-<YYYYMMDDTHHMMSSZ>    a manifest that did not parse, kept aside
+// Everything the persister removes or renames is recognised here first; a name it cannot
+// classify is left alone (STYLE.md, leveldb's ParseFileName / RemoveObsoleteFiles).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace qlir::persister {
+
+inline constexpr std::string_view kLockFileName = ".persister.lock";
+inline constexpr std::string_view kCorruptManifestInfix = ".corrupt-";
+
+// "manifest.json.corrupt-20250101T000123Z" for the UTC time `now_ms`.
+std::string CorruptManifestName(int64_t now_ms);
+
+enum class SeriesName { kManifest, kManifestTemporary, kCorruptManifest, kResponsesDir, kOther };
+SeriesName ClassifySeriesName(std::string_view file_name);
+
+}  // namespace qlir::persister

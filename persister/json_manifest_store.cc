@@ -1,0 +1,211 @@
+#include "persister/json_manifest_store.h"
+
+#include <algorithm>
+
+#include "common/data_root.h"
+#include "common/slice_id.h"
+#include "common/time_util.h"
+#include "persister/fast_manifest_codec.h"
+#include "persister/log.h"
+#include "persister/slice_precedence.h"
+
+namespace qlir::persister {
+
+namespace fs = std::filesystem;
+
+namespace {
+JsonStoreOptions WithDefaults(JsonStoreOptions o) {
+  if (!o.monotonic_ms) o.monotonic_ms = MonotonicMs;
+  if (!o.wall_ms) o.wall_ms = WallClockMs;
+  o.flush_every = std::max<int64_t>(1, o.flush_every);
+  o.flush_ms = std::max<int64_t>(0, o.flush_ms);
+  o.adaptive_ratio = std::max<int64_t>(1, o.adaptive_ratio);
+  o.adaptive_ms_step = std::max<int64_t>(1, o.adaptive_ms_step);
+  return o;
+}
+constexpr int64_t kMaxRetryDelayMs = 30000;
+}  // namespace
+
+JsonManifestStore::JsonManifestStore(fs::path root, JsonStoreOptions options, Disk* disk)
+    : root_(std::move(root)), options_(WithDefaults(std::move(options))), disk_(disk) {}
+
+int64_t JsonManifestStore::FlushEveryFor(size_t size) const {
+  if (!options_.adaptive) return options_.flush_every;
+  return std::max<int64_t>(options_.flush_every,
+                           static_cast<int64_t>(size) / options_.adaptive_ratio);
+}
+
+int64_t JsonManifestStore::FlushMsFor(size_t size) const {
+  if (!options_.adaptive) return options_.flush_ms;
+  return options_.flush_ms * (1 + static_cast<int64_t>(size) / options_.adaptive_ms_step);
+}
+
+Result<JsonManifestStore::Series*> JsonManifestStore::Load(const SeriesId& id) {
+  if (auto it = series_.find(id); it != series_.end()) return it->second.get();
+  auto dir = SeriesDir(root_, id.endpoint, id.symbol, id.interval);
+  if (!dir) return dir.status();
+  const int64_t started = options_.monotonic_ms();
+  RecoveryOptions ro;
+  ro.verify = options_.verify;
+  ro.wall_now_ms = options_.wall_ms();
+  ro.disk = disk_;
+  auto recovered = RecoverSeries(*dir, id, ro);
+  if (!recovered) return recovered.status();
+  auto s = std::make_unique<Series>();
+  s->dir = *dir;
+  s->manifest = std::move(recovered->manifest);
+  const RecoveryReport& r = recovered->report;
+  Log(LogLevel::kInfo, {},
+      "loaded " + id.ToString() + ": " + std::to_string(s->manifest.slices.size()) +
+          " slices in " + std::to_string(options_.monotonic_ms() - started) + " ms (indexed " +
+          std::to_string(r.indexed) + ", set pending " + std::to_string(r.demoted) +
+          ", temporaries removed " + std::to_string(r.temporaries_removed) + ")");
+  Series* raw = s.get();
+  series_.emplace(id, std::move(s));
+  if (r.changed) {
+    // Write the repaired index now; if that fails it stays dirty and is retried.
+    MarkDirty(raw);
+    if (Status st = WriteSeries(id, raw); !st.ok()) {
+      Log(LogLevel::kError, {}, "cannot write the recovered manifest: " + st.message());
+    }
+  }
+  return raw;
+}
+
+Result<std::map<std::string, SliceStatus>> JsonManifestStore::LoadStatuses(const SeriesId& id) {
+  auto s = Load(id);
+  if (!s) return s.status();
+  std::map<std::string, SliceStatus> out;
+  for (const auto& [key, e] : (*s)->manifest.slices) out.emplace_hint(out.end(), key, e.status);
+  return out;
+}
+
+Result<std::optional<SliceStatus>> JsonManifestStore::Lookup(const SeriesId& id,
+                                                             const std::string& key) {
+  auto s = Load(id);
+  if (!s) return s.status();
+  auto it = (*s)->manifest.slices.find(key);
+  if (it == (*s)->manifest.slices.end()) return std::optional<SliceStatus>();
+  return std::optional<SliceStatus>(it->second.status);
+}
+
+void JsonManifestStore::MarkDirty(Series* s) {
+  if (s->dirty++ == 0) s->first_dirty_ms = options_.monotonic_ms();
+}
+
+Result<SliceStatus> JsonManifestStore::Record(const SeriesId& id, const SliceRecord& r) {
+  auto loaded = Load(id);
+  if (!loaded) return loaded.status();
+  Series* s = *loaded;
+  auto it = s->manifest.slices.find(r.key);
+  if (it != s->manifest.slices.end() && !Supersedes(r.status, it->second.status)) {
+    return it->second.status;
+  }
+  ManifestEntry e;
+  e.slice_id = SliceId(r.key);
+  e.relative_path = ResponseRelativePath(e.slice_id);
+  e.status = r.status;
+  e.http_status = r.http_status;
+  e.n_items = r.n_items;
+  e.first_ts = r.first_ts;
+  e.last_ts = r.last_ts;
+  e.requested_at = r.requested_at;
+  e.completed_at = r.completed_at;
+  e.error = r.error;
+  if (it != s->manifest.slices.end()) {
+    if (it->second == e) return e.status;  // the same result again: nothing to write
+    it->second = std::move(e);
+  } else {
+    s->manifest.slices.emplace(r.key, std::move(e));
+  }
+  MarkDirty(s);
+  return r.status;
+}
+
+Result<size_t> JsonManifestStore::MarkPending(const SeriesId& id,
+                                              const std::vector<std::string>& keys,
+                                              int64_t /*now_ms*/) {
+  auto loaded = Load(id);
+  if (!loaded) return loaded.status();
+  Series* s = *loaded;
+  size_t count = 0;
+  bool changed = false;
+  for (const std::string& key : keys) {
+    auto it = s->manifest.slices.find(key);
+    if (it == s->manifest.slices.end()) continue;
+    ++count;
+    if (it->second.status == SliceStatus::kPending) continue;
+    it->second.status = SliceStatus::kPending;
+    it->second.error = "marked pending by MARK_PENDING";
+    changed = true;
+    Log(LogLevel::kInfo, key, "marked pending");
+  }
+  if (changed) {
+    MarkDirty(s);
+    if (Status st = WriteSeries(id, s); !st.ok()) return st;
+  }
+  return count;
+}
+
+Status JsonManifestStore::WriteSeries(const SeriesId& id, Series* s) {
+  if (s->dirty == 0) return Status::Ok();
+  if (Status st = CreateDirsDurably(s->dir, disk_); !st.ok()) return st;
+  s->manifest.last_evaluated_at = FormatIsoUtc(options_.wall_ms());
+  const std::string text = FastSerializeManifest(s->manifest);
+  Status st = disk_->WriteFileAtomic(s->dir / kManifestName, text, /*sync_dir=*/true);
+  if (!st.ok()) {
+    // Keep the updates; try again later with a growing delay (a full disk may clear).
+    ++s->failures;
+    const int64_t delay =
+        std::min<int64_t>(kMaxRetryDelayMs, 250LL << std::min<int64_t>(s->failures, 7));
+    s->retry_at_ms = options_.monotonic_ms() + delay;
+    return Status::Error("cannot write manifest of " + id.ToString() + ": " + st.message());
+  }
+  ++flushes_;
+  s->dirty = 0;
+  s->failures = 0;
+  s->retry_at_ms = 0;
+  return Status::Ok();
+}
+
+std::optional<int64_t> JsonManifestStore::DueAt(const Series& s) const {
+  if (s.dirty == 0) return std::nullopt;
+  const size_t size = s.manifest.slices.size();
+  int64_t due = s.dirty >= FlushEveryFor(size) ? s.first_dirty_ms
+                                               : s.first_dirty_ms + FlushMsFor(size);
+  return std::max(due, s.retry_at_ms);
+}
+
+Status JsonManifestStore::FlushDue(int64_t now_ms) {
+  Status first_error;
+  for (auto& [id, s] : series_) {
+    auto due = DueAt(*s);
+    if (!due || *due > now_ms) continue;
+    if (Status st = WriteSeries(id, s.get()); !st.ok() && first_error.ok()) first_error = st;
+  }
+  return first_error;
+}
+
+Status JsonManifestStore::Flush() {
+  Status first_error;
+  for (auto& [id, s] : series_) {
+    if (Status st = WriteSeries(id, s.get()); !st.ok() && first_error.ok()) first_error = st;
+  }
+  return first_error;
+}
+
+std::optional<int64_t> JsonManifestStore::NextFlushMs() const {
+  std::optional<int64_t> next;
+  for (const auto& [id, s] : series_) {
+    auto due = DueAt(*s);
+    if (due && (!next || *due < *next)) next = due;
+  }
+  return next;
+}
+
+const Manifest* JsonManifestStore::Peek(const SeriesId& id) const {
+  auto it = series_.find(id);
+  return it == series_.end() ? nullptr : &it->second->manifest;
+}
+
+}  // namespace qlir::persister

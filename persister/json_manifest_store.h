@@ -1,0 +1,85 @@
+// JsonManifestStore: the ManifestStore of the design document, one manifest.json per series
+// (<root>/binance/<endpoint>/raw/<symbol>/<interval>/manifest.json, schema common/manifest.h).
+//
+// Series are loaded lazily: the first question about a series (a result or a status request)
+// runs recovery.h on its folder, and the answer comes after it.
+//
+// Group commit: updates stay in memory and a series' manifest is rewritten (crash-safely, via
+// Disk::WriteFileAtomic) once `flush_every` updates or `flush_ms` have passed since its first
+// unwritten update, and at Flush(). Rewriting costs O(size of the manifest), so with `adaptive`
+// both thresholds grow with the manifest: at least size/`adaptive_ratio` updates per rewrite,
+// and flush_ms * size/`adaptive_ms_step`; the rewrite cost per slice stays flat as it grows.
+// Losing unwritten updates in a crash loses nothing stored: recovery re-indexes the response
+// files; only failures (which have no file) are forgotten, and a forgotten failure is refetched.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "persister/disk.h"
+#include "persister/manifest_store.h"
+#include "persister/recovery.h"
+
+namespace qlir::persister {
+
+struct JsonStoreOptions {
+  int64_t flush_every = 1000;  // updates
+  int64_t flush_ms = 2000;
+  bool adaptive = true;
+  int64_t adaptive_ratio = 50;        // rewrite after at least size/ratio updates
+  int64_t adaptive_ms_step = 50000;   // flush_ms grows by one step per this many slices
+  VerifyResponses verify = VerifyResponses::kQuick;
+  std::function<int64_t()> monotonic_ms;  // default common MonotonicMs
+  std::function<int64_t()> wall_ms;       // default common WallClockMs
+};
+
+class JsonManifestStore : public ManifestStore {
+ public:
+  // REQUIRES: the data-root lock is held; `disk` outlives the store.
+  JsonManifestStore(std::filesystem::path root, JsonStoreOptions options, Disk* disk);
+  JsonManifestStore(const JsonManifestStore&) = delete;
+  JsonManifestStore& operator=(const JsonManifestStore&) = delete;
+
+  Result<std::map<std::string, SliceStatus>> LoadStatuses(const SeriesId& series) override;
+  Result<std::optional<SliceStatus>> Lookup(const SeriesId& series,
+                                            const std::string& key) override;
+  Result<SliceStatus> Record(const SeriesId& series, const SliceRecord& record) override;
+  Result<size_t> MarkPending(const SeriesId& series, const std::vector<std::string>& keys,
+                             int64_t now_ms) override;
+  Status FlushDue(int64_t now_ms) override;
+  Status Flush() override;
+  std::optional<int64_t> NextFlushMs() const override;
+
+  // For tests and the benchmark: the in-memory manifest of a loaded series (nullptr if not).
+  const Manifest* Peek(const SeriesId& series) const;
+  // Thresholds for a manifest of `size` slices (see the file comment).
+  int64_t FlushEveryFor(size_t size) const;
+  int64_t FlushMsFor(size_t size) const;
+  // Number of manifest rewrites done so far.
+  int64_t flushes() const { return flushes_; }
+
+ private:
+  struct Series {
+    std::filesystem::path dir;
+    Manifest manifest;
+    int64_t dirty = 0;            // updates not yet written
+    int64_t first_dirty_ms = 0;   // monotonic time of the first of them
+    int64_t retry_at_ms = 0;      // after a failed write, not before this
+    int64_t failures = 0;         // consecutive failed writes
+  };
+
+  Result<Series*> Load(const SeriesId& series);
+  void MarkDirty(Series* s);
+  Status WriteSeries(const SeriesId& id, Series* s);
+  std::optional<int64_t> DueAt(const Series& s) const;
+
+  const std::filesystem::path root_;
+  const JsonStoreOptions options_;
+  Disk* const disk_;
+  std::map<SeriesId, std::unique_ptr<Series>> series_;
+  int64_t flushes_ = 0;
+};
+
+}  // namespace qlir::persister

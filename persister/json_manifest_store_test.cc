@@ -1,0 +1,231 @@
+#include "persister/json_manifest_store.h"
+
+#include <catch2/catch.hpp>
+
+#include "common/atomic_file.h"
+#include "common/manifest.h"
+#include "persister/test_util.h"
+#include "tests/test_util.h"
+
+using namespace qlir;
+using namespace qlir::persister;
+using namespace qlir::persister::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+const SeriesId kSeries{"klines", "BTCUSDT", "1m"};
+
+SliceRecord Rec(const klines::KlineSliceKey& k, SliceStatus s) {
+  SliceRecord r;
+  r.key = k.composite_key();
+  r.status = s;
+  r.http_status = s == SliceStatus::kFailed ? 500 : 200;
+  r.n_items = s == SliceStatus::kFailed ? 0 : 3;
+  if (s != SliceStatus::kFailed) {
+    r.first_ts = k.start_ms;
+    r.last_ts = k.start_ms + 120000;
+  } else {
+    r.error = "HTTP 500";
+  }
+  r.requested_at = "2025-01-01T00:01:23Z";
+  r.completed_at = "2025-01-01T00:01:24Z";
+  return r;
+}
+
+struct ManualClock {
+  int64_t now = 1000;
+  JsonStoreOptions Options() {
+    JsonStoreOptions o;
+    o.monotonic_ms = [this] { return now; };
+    o.wall_ms = [] { return int64_t{1735689683000}; };
+    return o;
+  }
+};
+
+Result<Manifest> OnDisk(const fs::path& root) {
+  auto text = ReadFile(SeriesPath(root) / "manifest.json");
+  if (!text) return text.status();
+  return ParseManifest(*text, "manifest.json");
+}
+
+}  // namespace
+
+TEST_CASE("records become the design document's entries and are flushed on demand", "[store]") {
+  qlir::testing::ScratchDir root;
+  ManualClock clock;
+  JsonManifestStore store(root.path(), clock.Options(), RealDisk());
+  auto ok = Slice(1);
+  auto failed = Slice(2);
+  REQUIRE(store.LoadStatuses(kSeries).ok());  // loaded before the file appears
+  WriteResponse(root.path(), ok, ok.end_ms + 1000);
+  REQUIRE(*store.Record(kSeries, Rec(ok, SliceStatus::kOk)) == SliceStatus::kOk);
+  REQUIRE(*store.Record(kSeries, Rec(failed, SliceStatus::kFailed)) == SliceStatus::kFailed);
+  CHECK_FALSE(fs::exists(SeriesPath(root.path()) / "manifest.json"));  // group commit
+  REQUIRE(store.Flush().ok());
+  auto m = OnDisk(root.path());
+  REQUIRE(m.ok());
+  CHECK(m->endpoint == "klines");
+  CHECK(m->limit == 1000);
+  CHECK(m->last_evaluated_at == "2025-01-01T00:01:23Z");
+  const ManifestEntry& e = m->slices.at(ok.composite_key());
+  CHECK(e.slice_id == ok.slice_id());
+  CHECK(e.relative_path == "responses/" + ok.slice_id() + ".json");
+  CHECK(e.status == SliceStatus::kOk);
+  CHECK(e.http_status == 200);
+  CHECK(e.n_items == 3);
+  CHECK(e.first_ts == ok.start_ms);
+  CHECK(e.requested_at == "2025-01-01T00:01:23Z");
+  CHECK(e.error == std::nullopt);
+  const ManifestEntry& f = m->slices.at(failed.composite_key());
+  CHECK(f.status == SliceStatus::kFailed);
+  CHECK(f.http_status == 500);
+  CHECK(f.error == "HTTP 500");
+  CHECK(f.first_ts == std::nullopt);
+  const ManifestSummary s = m->Summary();
+  CHECK(s.total_slices == 2);
+  CHECK(s.ok_slices == 1);
+  CHECK(s.failed_slices == 1);
+}
+
+TEST_CASE("ok is never replaced by failed or partial, partial not by failed", "[store]") {
+  qlir::testing::ScratchDir root;
+  JsonManifestStore store(root.path(), {}, RealDisk());
+  auto k = Slice(1);
+  auto p = Slice(2);
+  REQUIRE(*store.Record(kSeries, Rec(k, SliceStatus::kOk)) == SliceStatus::kOk);
+  CHECK(*store.Record(kSeries, Rec(k, SliceStatus::kFailed)) == SliceStatus::kOk);
+  CHECK(*store.Record(kSeries, Rec(k, SliceStatus::kPartial)) == SliceStatus::kOk);
+  REQUIRE(*store.Record(kSeries, Rec(p, SliceStatus::kFailed)) == SliceStatus::kFailed);
+  CHECK(*store.Record(kSeries, Rec(p, SliceStatus::kPartial)) == SliceStatus::kPartial);
+  CHECK(*store.Record(kSeries, Rec(p, SliceStatus::kFailed)) == SliceStatus::kPartial);
+  CHECK(*store.Record(kSeries, Rec(p, SliceStatus::kOk)) == SliceStatus::kOk);
+  const Manifest* m = store.Peek(kSeries);
+  REQUIRE(m);
+  CHECK(m->slices.at(k.composite_key()).error == std::nullopt);
+  CHECK(m->slices.at(k.composite_key()).http_status == 200);
+}
+
+TEST_CASE("the same result twice leaves one entry and no extra write", "[store]") {
+  qlir::testing::ScratchDir root;
+  ManualClock clock;
+  auto opts = clock.Options();
+  opts.flush_every = 1;
+  JsonManifestStore store(root.path(), opts, RealDisk());
+  auto k = Slice(1);
+  for (SliceStatus s : {SliceStatus::kFailed, SliceStatus::kPartial, SliceStatus::kOk}) {
+    REQUIRE(store.Record(kSeries, Rec(k, s)).ok());
+    REQUIRE(store.FlushDue(clock.now).ok());
+    const int64_t flushes = store.flushes();
+    REQUIRE(store.Record(kSeries, Rec(k, s)).ok());
+    REQUIRE(store.FlushDue(clock.now).ok());
+    CHECK(store.flushes() == flushes);
+    CHECK(store.Peek(kSeries)->slices.size() == 1);
+  }
+}
+
+TEST_CASE("group commit: after flush_every updates or flush_ms", "[store]") {
+  qlir::testing::ScratchDir root;
+  ManualClock clock;
+  auto opts = clock.Options();
+  opts.flush_every = 3;
+  opts.flush_ms = 500;
+  opts.adaptive = false;
+  JsonManifestStore store(root.path(), opts, RealDisk());
+  CHECK_FALSE(store.NextFlushMs());
+  REQUIRE(store.Record(kSeries, Rec(Slice(1), SliceStatus::kFailed)).ok());
+  REQUIRE(store.Record(kSeries, Rec(Slice(2), SliceStatus::kFailed)).ok());
+  CHECK(store.NextFlushMs() == clock.now + 500);
+  REQUIRE(store.FlushDue(clock.now).ok());
+  CHECK(store.flushes() == 0);
+  REQUIRE(store.Record(kSeries, Rec(Slice(3), SliceStatus::kFailed)).ok());
+  CHECK(store.NextFlushMs() == clock.now);
+  REQUIRE(store.FlushDue(clock.now).ok());
+  CHECK(store.flushes() == 1);
+  CHECK(OnDisk(root.path())->slices.size() == 3);
+  REQUIRE(store.Record(kSeries, Rec(Slice(4), SliceStatus::kFailed)).ok());
+  clock.now += 499;
+  REQUIRE(store.FlushDue(clock.now).ok());
+  CHECK(store.flushes() == 1);
+  clock.now += 1;
+  REQUIRE(store.FlushDue(clock.now).ok());
+  CHECK(store.flushes() == 2);
+  CHECK(OnDisk(root.path())->slices.size() == 4);
+}
+
+TEST_CASE("adaptive thresholds grow with the manifest", "[store]") {
+  qlir::testing::ScratchDir root;
+  JsonStoreOptions o;
+  o.flush_every = 100;
+  o.flush_ms = 1000;
+  o.adaptive_ratio = 50;
+  o.adaptive_ms_step = 50000;
+  JsonManifestStore store(root.path(), o, RealDisk());
+  CHECK(store.FlushEveryFor(1000) == 100);
+  CHECK(store.FlushEveryFor(50000) == 1000);
+  CHECK(store.FlushEveryFor(250000) == 5000);
+  CHECK(store.FlushMsFor(1000) == 1000);
+  CHECK(store.FlushMsFor(250000) == 6000);
+}
+
+TEST_CASE("a failed manifest write keeps the updates and retries later", "[store]") {
+  qlir::testing::ScratchDir root;
+  ManualClock clock;
+  FaultyDisk disk;
+  auto opts = clock.Options();
+  opts.flush_every = 1;
+  JsonManifestStore store(root.path(), opts, &disk);
+  REQUIRE(store.Record(kSeries, Rec(Slice(1), SliceStatus::kFailed)).ok());
+  disk.fail_writes = true;
+  CHECK_FALSE(store.FlushDue(clock.now).ok());
+  CHECK_FALSE(fs::exists(SeriesPath(root.path()) / "manifest.json"));
+  REQUIRE(store.NextFlushMs());
+  CHECK(*store.NextFlushMs() > clock.now);  // backs off instead of spinning
+  disk.fail_writes = false;
+  clock.now = *store.NextFlushMs();
+  REQUIRE(store.FlushDue(clock.now).ok());
+  CHECK(OnDisk(root.path())->slices.size() == 1);
+}
+
+TEST_CASE("mark pending is written at once and counts known keys", "[store]") {
+  qlir::testing::ScratchDir root;
+  JsonManifestStore store(root.path(), {}, RealDisk());
+  auto k = Slice(1);
+  WriteResponse(root.path(), k, k.end_ms + 1000);
+  REQUIRE(store.Record(kSeries, Rec(k, SliceStatus::kOk)).ok());
+  auto n = store.MarkPending(kSeries, {k.composite_key(), Slice(9).composite_key()}, 0);
+  REQUIRE(n.ok());
+  CHECK(*n == 1);
+  CHECK(OnDisk(root.path())->slices.at(k.composite_key()).status == SliceStatus::kPending);
+  // A restart keeps it pending although the file exists (the repair said it is bad).
+  JsonManifestStore again(root.path(), {}, RealDisk());
+  CHECK(**again.Lookup(kSeries, k.composite_key()) == SliceStatus::kPending);
+}
+
+TEST_CASE("crash simulated between the response file and the manifest write", "[store]") {
+  qlir::testing::ScratchDir root;
+  auto a = Slice(1);
+  auto b = Slice(2);
+  {
+    JsonManifestStore store(root.path(), {}, RealDisk());
+    WriteResponse(root.path(), a, a.end_ms + 1000);
+    REQUIRE(store.Record(kSeries, Rec(a, SliceStatus::kOk)).ok());
+    REQUIRE(store.Flush().ok());
+    WriteResponse(root.path(), b, b.end_ms + 1000);
+    REQUIRE(store.Record(kSeries, Rec(b, SliceStatus::kOk)).ok());
+    // "crash": the store goes away without Flush.
+  }
+  CHECK(OnDisk(root.path())->slices.size() == 1);
+  JsonManifestStore store(root.path(), {}, RealDisk());
+  auto statuses = store.LoadStatuses(kSeries);
+  REQUIRE(statuses.ok());
+  CHECK(statuses->size() == 2);
+  CHECK(statuses->at(b.composite_key()) == SliceStatus::kOk);
+  CHECK(OnDisk(root.path())->slices.size() == 2);  // the recovered index was written
+}
+
+TEST_CASE("a series with an invalid symbol is refused", "[store]") {
+  qlir::testing::ScratchDir root;
+  JsonManifestStore store(root.path(), {}, RealDisk());
+  CHECK_FALSE(store.LoadStatuses(SeriesId{"klines", "../etc", "1m"}).ok());
+}

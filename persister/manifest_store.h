@@ -1,0 +1,80 @@
+// ManifestStore: where the persister keeps what it knows about every slice (the manifest of the
+// design document, "Manifest Files"). The message handling (persister_server.h) only talks to
+// this interface, so a SQLite backend can replace the JSON files (json_manifest_store.h) without
+// touching planner, fetcher or socket code.
+//
+// Ordering contract with the response files: the caller writes responses/<slice_id>.json (and
+// fsyncs its directory) before it Records an ok or partial slice, so a store never names a file
+// the disk could lose. A store applies the precedence rules of slice_precedence.h itself.
+//
+// Not thread-safe: one thread (the server loop) owns a store.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/manifest.h"
+#include "common/status.h"
+
+namespace qlir::persister {
+
+// One series: everything under <root>/binance/<endpoint>/raw/<symbol>/<interval>.
+struct SeriesId {
+  std::string endpoint;
+  std::string symbol;
+  std::string interval;
+  friend auto operator<=>(const SeriesId&, const SeriesId&) = default;
+  friend bool operator==(const SeriesId&, const SeriesId&) = default;
+  std::string ToString() const { return endpoint + "/" + symbol + "/" + interval; }
+};
+
+// What the persister learned about one slice: a manifest entry plus its key. slice_id and
+// relative_path follow from the key (common/slice_id.h, common/data_root.h).
+struct SliceRecord {
+  std::string key;  // composite key
+  SliceStatus status = SliceStatus::kPending;
+  std::optional<int> http_status;
+  int64_t n_items = 0;
+  std::optional<int64_t> first_ts;
+  std::optional<int64_t> last_ts;
+  std::optional<std::string> requested_at;
+  std::optional<std::string> completed_at;
+  std::optional<std::string> error;
+};
+
+class ManifestStore {
+ public:
+  virtual ~ManifestStore() = default;
+
+  // Every known slice of the series, composite key -> status. The first call for a series
+  // loads (and recovers) it; an error means the series cannot be read now (e.g. the manifest is
+  // unreadable) and nothing about it may be answered or written.
+  virtual Result<std::map<std::string, SliceStatus>> LoadStatuses(const SeriesId& series) = 0;
+
+  // The status of one slice, nullopt when unknown. Loads the series like LoadStatuses.
+  virtual Result<std::optional<SliceStatus>> Lookup(const SeriesId& series,
+                                                    const std::string& key) = 0;
+
+  // Records a result unless the stored one takes precedence; returns the status now stored.
+  // REQUIRES: for ok/partial, the response file is written (see the ordering contract above).
+  // Not durable until Flush (or a due FlushDue) returns ok.
+  virtual Result<SliceStatus> Record(const SeriesId& series, const SliceRecord& record) = 0;
+
+  // Sets the given slices pending (verify --repair), returns how many are pending now; keys
+  // unknown to the store are ignored. Durable when it returns.
+  virtual Result<size_t> MarkPending(const SeriesId& series, const std::vector<std::string>& keys,
+                                     int64_t now_ms) = 0;
+
+  // Group commit: writes the series whose updates are due at `now_ms` (monotonic ms).
+  virtual Status FlushDue(int64_t now_ms) = 0;
+  // Writes every series with unwritten updates (shutdown).
+  virtual Status Flush() = 0;
+  // The monotonic time at which FlushDue has something to do, or nullopt when nothing waits.
+  virtual std::optional<int64_t> NextFlushMs() const = 0;
+};
+
+}  // namespace qlir::persister

@@ -1,0 +1,490 @@
+#include "persister/persister_server.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "common/data_root.h"
+#include "common/klines/interval.h"
+#include "common/klines/slice_key.h"
+#include "common/response_file.h"
+#include "common/slice_id.h"
+#include "common/symbol.h"
+#include "common/time_util.h"
+#include "persister/log.h"
+#include "persister/recovery.h"
+#include "persister/slice_precedence.h"
+
+namespace qlir::persister {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view kKlines = "klines";
+constexpr size_t kSlicesPerNotice = 5000;
+constexpr int kMaxControlPerRound = 64;
+
+std::optional<std::string> IsoOrNull(int64_t ms) {
+  if (ms <= 0) return std::nullopt;
+  return FormatIsoUtc(ms);
+}
+
+std::optional<int64_t> TsOrNull(int64_t ts) {
+  if (ts < 0) return std::nullopt;
+  return ts;
+}
+
+// A klines body is a JSON array; anything else is not stored.
+bool IsJsonArray(std::string_view body) {
+  size_t i = body.find_first_not_of(" \t\r\n");
+  if (i == std::string_view::npos || body[i] != '[') return false;
+  return nlohmann::json::accept(body.begin(), body.end());
+}
+
+std::string PeerName(const zmq::message_t& id) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  const auto* p = static_cast<const unsigned char*>(id.data());
+  for (size_t i = 0; i < id.size(); ++i) {
+    out += kHex[p[i] >> 4];
+    out += kHex[p[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+PersisterServer::PersisterServer(ServerOptions options, zmq::context_t* context,
+                                 ManifestStore* store, Disk* disk)
+    : options_(std::move(options)),
+      context_(context),
+      store_(store),
+      disk_(disk),
+      results_(*context_, zmq::socket_type::pull),
+      control_(*context_, zmq::socket_type::router) {
+  if (::pipe2(stop_pipe_, O_NONBLOCK | O_CLOEXEC) != 0) {
+    stop_pipe_[0] = stop_pipe_[1] = -1;
+    LogError(std::string("cannot create the stop pipe: ") + std::strerror(errno));
+  }
+}
+
+PersisterServer::~PersisterServer() {
+  for (int fd : stop_pipe_) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+Status PersisterServer::Bind() {
+  if (stop_pipe_[0] < 0) return Status::Error("no stop pipe");
+  try {
+    for (zmq::socket_t* s : {&results_, &control_}) {
+      s->set(zmq::sockopt::maxmsgsize, wire::kMaxMessageBytes);
+      s->set(zmq::sockopt::linger, options_.linger_ms);
+    }
+    control_.set(zmq::sockopt::router_mandatory, 1);
+  } catch (const zmq::error_t& e) {
+    return Status::Error(std::string("cannot set socket options: ") + e.what());
+  }
+  try {
+    results_.bind(options_.results_bind);
+  } catch (const zmq::error_t& e) {
+    return Status::Error("cannot bind results socket to " + options_.results_bind + ": " +
+                         e.what());
+  }
+  try {
+    control_.bind(options_.control_bind);
+  } catch (const zmq::error_t& e) {
+    return Status::Error("cannot bind control socket to " + options_.control_bind + ": " +
+                         e.what());
+  }
+  LogInfo("results on " + results_endpoint() + ", control on " + control_endpoint() +
+          ", data root " + options_.data_root.string());
+  return Status::Ok();
+}
+
+std::string PersisterServer::results_endpoint() const {
+  try {
+    return results_.get(zmq::sockopt::last_endpoint);
+  } catch (const zmq::error_t&) {
+    return {};
+  }
+}
+
+std::string PersisterServer::control_endpoint() const {
+  try {
+    return control_.get(zmq::sockopt::last_endpoint);
+  } catch (const zmq::error_t&) {
+    return {};
+  }
+}
+
+void PersisterServer::Stop() {
+  if (stop_pipe_[1] >= 0) {
+    ssize_t n = ::write(stop_pipe_[1], "x", 1);
+    (void)n;  // a full pipe already holds a stop request
+  }
+}
+
+Status PersisterServer::EnsureResponsesDir(const fs::path& dir) {
+  if (created_dirs_.contains(dir)) return Status::Ok();
+  if (Status s = CreateDirsDurably(dir, disk_); !s.ok()) return s;
+  created_dirs_.insert(dir);
+  return Status::Ok();
+}
+
+void PersisterServer::HandleResultFrame(const zmq::message_t& frame) {
+  auto msg = wire::Decode(std::string_view(static_cast<const char*>(frame.data()), frame.size()));
+  if (!msg) {
+    Log(LogLevel::kWarning, {}, "results: dropped a bad frame of " +
+                                     std::to_string(frame.size()) + " bytes: " + msg.error());
+    return;
+  }
+  const auto* r = std::get_if<wire::FetchResult>(&*msg);
+  if (!r) {
+    Log(LogLevel::kWarning, {},
+        "results: dropped a " + std::string(wire::TypeName(wire::TypeOf(*msg))) +
+            " message (only FETCH_RESULT belongs here)");
+    return;
+  }
+  HandleFetchResult(*r);
+}
+
+void PersisterServer::HandleFetchResult(const wire::FetchResult& r) {
+  // Check what the result claims before it touches the disk.
+  if (r.endpoint != kKlines) {
+    Log(LogLevel::kWarning, r.key, "dropped result for unknown endpoint '" + r.endpoint + "'");
+    return;
+  }
+  auto key = klines::ParseCompositeKey(r.key);
+  if (!key) {
+    Log(LogLevel::kWarning, {}, "dropped result: " + key.error());
+    return;
+  }
+  auto outcome = ParseSliceStatus(r.outcome);
+  if (!outcome || *outcome == SliceStatus::kPending) {
+    Log(LogLevel::kWarning, r.key, "dropped result with invalid outcome '" + r.outcome + "'");
+    return;
+  }
+  const SeriesId series{std::string(kKlines), key->symbol, key->interval};
+
+  SliceRecord rec;
+  rec.key = r.key;
+  rec.status = *outcome;
+  rec.http_status = r.http_status > 0 ? std::optional<int>(r.http_status) : std::nullopt;
+  rec.requested_at = IsoOrNull(r.requested_at_ms);
+  rec.completed_at = IsoOrNull(r.completed_at_ms);
+  // fetched_at is the exchange's clock, second precision as written in the file; recovery
+  // derives ok/partial from the same value, so both agree.
+  const int64_t fetched_ms = (r.server_time_ms > 0 ? r.server_time_ms : r.completed_at_ms);
+  const int64_t fetched_s_ms = fetched_ms - ((fetched_ms % 1000) + 1000) % 1000;
+  if (rec.status != SliceStatus::kFailed) {
+    if (!IsJsonArray(r.body)) {
+      Log(LogLevel::kWarning, r.key,
+          "body of " + std::to_string(r.body.size()) +
+              " bytes is not a valid JSON array; recording failed");
+      rec.status = SliceStatus::kFailed;
+      rec.error = "body is not a valid JSON array";
+    } else {
+      if (rec.status == SliceStatus::kOk &&
+          StatusForWindow(key->end_ms, fetched_s_ms) == SliceStatus::kPartial) {
+        Log(LogLevel::kWarning, r.key,
+            "result claims ok but was fetched at " + FormatIsoUtc(fetched_ms) +
+                ", before its window closed; storing as partial");
+        rec.status = SliceStatus::kPartial;
+      }
+      rec.n_items = r.n_items;
+      rec.first_ts = TsOrNull(r.first_ts);
+      rec.last_ts = TsOrNull(r.last_ts);
+    }
+  } else {
+    rec.error = r.error.empty() ? std::optional<std::string>("unknown error") : r.error;
+  }
+
+  auto existing = store_->Lookup(series, r.key);
+  if (!existing) {
+    Log(LogLevel::kError, r.key, "cannot load series, result not stored: " + existing.error());
+    return;
+  }
+  if (!Supersedes(rec.status, *existing)) {
+    // The stored result wins (ok is final; a failure never replaces a stored response).
+    notices_.push_back({r.key, std::string(SliceStatusName(**existing))});
+    return;
+  }
+  if (rec.status != SliceStatus::kFailed) {
+    auto dir = SeriesDir(options_.data_root, kKlines, key->symbol, key->interval);
+    if (!dir) {
+      Log(LogLevel::kWarning, r.key, "dropped result: " + dir.error());
+      return;
+    }
+    const fs::path responses = *dir / kResponsesDir;
+    const std::string id = key->slice_id();
+    const ResponseMeta meta{r.url, r.key, FormatIsoUtc(fetched_ms)};
+    Status s = EnsureResponsesDir(responses);
+    // The directory fsync is batched: CommitBatch syncs it before anything is acknowledged
+    // and before the manifest may name the file.
+    if (s.ok()) {
+      s = disk_->WriteFileAtomic(responses / (id + ".json"), EncodeResponseFile(meta, r.body),
+                                 /*sync_dir=*/false);
+    }
+    if (!s.ok()) {
+      Log(LogLevel::kError, r.key, "cannot store response, not acknowledged: " + s.message());
+      return;
+    }
+    dirs_to_sync_.insert(responses);
+  }
+  auto kept = store_->Record(series, rec);
+  if (!kept) {
+    Log(LogLevel::kError, r.key, "cannot record result: " + kept.error());
+    return;
+  }
+  Log(LogLevel::kDebug, r.key, "stored " + std::string(SliceStatusName(*kept)));
+  notices_.push_back({r.key, std::string(SliceStatusName(*kept))});
+}
+
+void PersisterServer::CommitBatch() {
+  // Order matters: the renames become durable (directory fsync) before anyone hears of them.
+  for (auto it = dirs_to_sync_.begin(); it != dirs_to_sync_.end();) {
+    Status s = disk_->SyncDir(*it);
+    if (!s.ok()) {
+      LogError("cannot fsync " + it->string() + ", acknowledgements held back: " + s.message());
+      return;  // retried on the next round; nothing is acknowledged meanwhile
+    }
+    it = dirs_to_sync_.erase(it);
+  }
+  if (!notices_.empty()) {
+    Broadcast(notices_);
+    notices_.clear();
+  }
+}
+
+void PersisterServer::Broadcast(const std::vector<wire::SliceState>& slices) {
+  const int64_t now = MonotonicMs();
+  std::erase_if(subscribers_, [&](const auto& kv) { return kv.second < now; });
+  if (subscribers_.empty()) return;
+  for (size_t from = 0; from < slices.size(); from += kSlicesPerNotice) {
+    wire::Durable d;
+    d.endpoint = std::string(kKlines);
+    d.slices.assign(slices.begin() + static_cast<std::ptrdiff_t>(from),
+                    slices.begin() + static_cast<std::ptrdiff_t>(
+                                         std::min(slices.size(), from + kSlicesPerNotice)));
+    const std::string bytes = wire::Encode(d);
+    for (auto it = subscribers_.begin(); it != subscribers_.end();) {
+      bool gone = false;
+      try {
+        zmq::message_t id(it->first.data(), it->first.size());
+        zmq::message_t body(bytes.data(), bytes.size());
+        if (!control_.send(id, zmq::send_flags::sndmore | zmq::send_flags::dontwait) ||
+            !control_.send(body, zmq::send_flags::dontwait)) {
+          LogWarning("subscriber " + PeerName(id) + " is not reading; DURABLE notice dropped");
+        }
+      } catch (const zmq::error_t& e) {
+        if (e.num() != EHOSTUNREACH) LogWarning(std::string("cannot send DURABLE: ") + e.what());
+        gone = true;
+      }
+      it = gone ? subscribers_.erase(it) : std::next(it);
+    }
+  }
+}
+
+void PersisterServer::Reply(const std::vector<zmq::message_t>& envelope, const wire::Message& m) {
+  const std::string bytes = wire::Encode(m);
+  try {
+    for (const zmq::message_t& part : envelope) {
+      zmq::message_t copy(part.data(), part.size());
+      if (!control_.send(copy, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+        LogWarning("control peer is not reading; reply dropped");
+        return;
+      }
+    }
+    zmq::message_t body(bytes.data(), bytes.size());
+    if (!control_.send(body, zmq::send_flags::dontwait)) {
+      LogWarning("control peer is not reading; reply dropped");
+    }
+  } catch (const zmq::error_t& e) {
+    LogWarning(std::string("cannot reply on control socket: ") + e.what());
+  }
+}
+
+void PersisterServer::HandleControl(std::vector<zmq::message_t>* frames) {
+  // [routing id][optional empty delimiter...][message]: the reply goes back with the same
+  // envelope, so both DEALER and REQ peers work.
+  if (frames->size() < 2) {
+    LogWarning("control: dropped a message without routing envelope");
+    return;
+  }
+  zmq::message_t payload = std::move(frames->back());
+  frames->pop_back();
+  const zmq::message_t& id = frames->front();
+  auto msg = wire::Decode(std::string_view(static_cast<const char*>(payload.data()), payload.size()));
+  if (!msg) {
+    LogWarning("control: dropped a bad frame of " + std::to_string(payload.size()) +
+               " bytes from " + PeerName(id) + ": " + msg.error());
+    return;
+  }
+  if (auto* h = std::get_if<wire::Hello>(&*msg)) {
+    const std::string key(static_cast<const char*>(id.data()), id.size());
+    if (!subscribers_.contains(key)) {
+      LogInfo("subscriber '" + h->sender + "' (" + PeerName(id) + ") joined");
+    }
+    subscribers_[key] = MonotonicMs() + options_.subscription_ms;
+    return;
+  }
+  if (auto* q = std::get_if<wire::StatusRequest>(&*msg)) {
+    wire::StatusReply reply;
+    reply.request_id = q->request_id;
+    reply.endpoint = q->endpoint;
+    reply.symbol = q->symbol;
+    reply.interval = q->interval;
+    if (q->endpoint != kKlines) {
+      reply.error = "unknown endpoint '" + q->endpoint + "'";
+    } else if (Status s = ValidateSymbol(q->symbol); !s.ok()) {
+      reply.error = s.message();
+    } else if (!klines::IntervalToMs(q->interval).ok()) {
+      reply.error = "unsupported interval '" + q->interval + "'";
+    } else {
+      auto statuses = store_->LoadStatuses(SeriesId{q->endpoint, q->symbol, q->interval});
+      if (!statuses) {
+        reply.error = statuses.error();
+      } else {
+        reply.slices.reserve(statuses->size());
+        for (const auto& [k, st] : *statuses) {
+          reply.slices.push_back({k, std::string(SliceStatusName(st))});
+        }
+      }
+    }
+    if (!reply.error.empty()) LogWarning("STATUS_REQUEST: " + reply.error);
+    // A series too large for one frame would be dropped by the peer: say so instead.
+    if (static_cast<int64_t>(wire::Encode(reply).size()) > wire::kMaxMessageBytes) {
+      reply.error = "series has " + std::to_string(reply.slices.size()) +
+                    " slices, too many for one STATUS_REPLY";
+      reply.slices.clear();
+      LogError("STATUS_REQUEST: " + reply.error);
+    }
+    Reply(*frames, reply);
+    return;
+  }
+  if (auto* mp = std::get_if<wire::MarkPending>(&*msg)) {
+    wire::Ack ack;
+    ack.request_id = mp->request_id;
+    std::map<SeriesId, std::vector<std::string>> by_series;
+    for (const std::string& k : mp->keys) {
+      auto key = klines::ParseCompositeKey(k);
+      if (mp->endpoint != kKlines) {
+        ack.error = "unknown endpoint '" + mp->endpoint + "'";
+        break;
+      }
+      if (!key) {
+        if (ack.error.empty()) ack.error = key.error();
+        continue;
+      }
+      by_series[SeriesId{std::string(kKlines), key->symbol, key->interval}].push_back(k);
+    }
+    if (mp->endpoint == kKlines) {
+      for (const auto& [series, keys] : by_series) {
+        auto n = store_->MarkPending(series, keys, WallClockMs());
+        if (!n) {
+          if (ack.error.empty()) ack.error = n.error();
+          continue;
+        }
+        ack.count += *n;
+      }
+    }
+    if (!ack.error.empty()) LogWarning("MARK_PENDING: " + ack.error);
+    Reply(*frames, ack);
+    return;
+  }
+  LogWarning("control: dropped a " + std::string(wire::TypeName(wire::TypeOf(*msg))) +
+             " message from " + PeerName(id));
+}
+
+Status PersisterServer::Run() {
+  zmq::pollitem_t items[] = {
+      {nullptr, stop_pipe_[0], ZMQ_POLLIN, 0},
+      {results_.handle(), 0, ZMQ_POLLIN, 0},
+      {control_.handle(), 0, ZMQ_POLLIN, 0},
+  };
+  bool stopping = false;
+  while (!stopping) {
+    const int64_t now = MonotonicMs();
+    int64_t timeout = 1000;
+    if (auto next = store_->NextFlushMs()) timeout = std::clamp<int64_t>(*next - now, 0, timeout);
+    if (!dirs_to_sync_.empty() || !notices_.empty()) timeout = std::min<int64_t>(timeout, 200);
+    try {
+      zmq::poll(items, 3, std::chrono::milliseconds(timeout));
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) return Status::Error(std::string("poll failed: ") + e.what());
+      continue;
+    }
+    if (items[0].revents & ZMQ_POLLIN) {
+      char buf[64];
+      while (::read(stop_pipe_[0], buf, sizeof buf) > 0) {
+      }
+      stopping = true;
+    }
+    if (!stopping && (items[2].revents & ZMQ_POLLIN)) {
+      for (int i = 0; i < kMaxControlPerRound; ++i) {
+        std::vector<zmq::message_t> frames;
+        try {
+          zmq::message_t part;
+          if (!control_.recv(part, zmq::recv_flags::dontwait)) break;
+          frames.push_back(std::move(part));
+          while (frames.back().more()) {
+            zmq::message_t next;
+            if (!control_.recv(next, zmq::recv_flags::none)) break;
+            frames.push_back(std::move(next));
+          }
+        } catch (const zmq::error_t& e) {
+          if (e.num() == EINTR) break;
+          LogWarning(std::string("control: receive failed: ") + e.what());
+          break;
+        }
+        if (frames.size() > 8) {
+          LogWarning("control: dropped a message of " + std::to_string(frames.size()) + " frames");
+          continue;
+        }
+        HandleControl(&frames);
+      }
+    }
+    if (!stopping && (items[1].revents & ZMQ_POLLIN)) {
+      for (int i = 0; i < options_.max_batch; ++i) {
+        zmq::message_t frame;
+        try {
+          if (!results_.recv(frame, zmq::recv_flags::dontwait)) break;
+          if (frame.more()) {  // one frame per message: drain and drop the rest
+            LogWarning("results: dropped a multi-frame message");
+            while (frame.more()) {
+              if (!results_.recv(frame, zmq::recv_flags::none)) break;
+            }
+            continue;
+          }
+        } catch (const zmq::error_t& e) {
+          if (e.num() == EINTR) break;
+          LogWarning(std::string("results: receive failed: ") + e.what());
+          break;
+        }
+        HandleResultFrame(frame);
+      }
+    }
+    CommitBatch();
+    // The manifest may only name files whose directory entries are durable.
+    if (dirs_to_sync_.empty()) {
+      if (Status s = store_->FlushDue(MonotonicMs()); !s.ok()) LogError(s.message());
+    }
+  }
+  LogInfo("stopping: flushing");
+  CommitBatch();
+  if (!dirs_to_sync_.empty()) {
+    return Status::Error("response directories could not be fsynced at shutdown");
+  }
+  if (Status s = store_->Flush(); !s.ok()) return s;
+  LogInfo("stopped; everything flushed");
+  return Status::Ok();
+}
+
+}  // namespace qlir::persister

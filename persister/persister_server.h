@@ -1,0 +1,97 @@
+// PersisterServer: the persister's sockets and event loop (docs/protocol.md, "Fetcher ->
+// persister" and "Planner/tools <-> persister").
+//   results: PULL, bound; FETCH_RESULT from fetchers.
+//   control: ROUTER, bound; HELLO (subscribe to DURABLE for 10 s), STATUS_REQUEST ->
+//            STATUS_REPLY, MARK_PENDING -> ACK.
+// Bad frames (not decodable, wrong type on a socket, invalid claims) are logged and dropped.
+//
+// Durability guarantee (what DURABLE means):
+//   ok / partial: the response file was written to a temporary, fsynced, renamed over
+//     responses/<slice_id>.json, and the responses/ directory fsynced. One directory fsync covers
+//     every rename before it, so each batch of results read from the socket shares one fsync per
+//     directory. The manifest may still lag (group commit, json_manifest_store.h): recovery
+//     re-indexes the file after a crash, so the acknowledged result is never lost.
+//   failed: acknowledged as soon as it is recorded in memory, without waiting for the manifest
+//     write. Losing a failure in a crash only means the slice is unknown again and is refetched;
+//     a failure never replaces a stored ok/partial result, so nothing stored can be lost.
+//   The status in DURABLE is the one the store keeps (slice_precedence.h).
+// A result whose body is not a valid JSON array is recorded as failed ("body is not a valid
+// JSON array"), never stored as ok. A response file that cannot be written (ENOSPC, EROFS, ...)
+// is logged, nothing is recorded or acknowledged (the planner's lease expires and the job is
+// fetched again), and later results are tried as usual.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "common/status.h"
+#include "common/wire.h"
+#include "persister/disk.h"
+#include "persister/manifest_store.h"
+
+namespace qlir::persister {
+
+struct ServerOptions {
+  std::filesystem::path data_root;
+  std::string results_bind = "tcp://127.0.0.1:5702";
+  std::string control_bind = "tcp://127.0.0.1:5703";
+  int max_batch = 256;                 // results read before one directory fsync
+  int64_t subscription_ms = 10000;     // a HELLO subscribes for this long
+  int linger_ms = 200;
+};
+
+class PersisterServer {
+ public:
+  // `context`, `store` and `disk` outlive the server. REQUIRES: the data-root lock is held.
+  PersisterServer(ServerOptions options, zmq::context_t* context, ManifestStore* store,
+                  Disk* disk);
+  ~PersisterServer();
+  PersisterServer(const PersisterServer&) = delete;
+  PersisterServer& operator=(const PersisterServer&) = delete;
+
+  // Binds both sockets; an error names the address.
+  Status Bind();
+  // The bound addresses (with the port chosen for a "tcp://host:*" bind).
+  std::string results_endpoint() const;
+  std::string control_endpoint() const;
+
+  // Serves until Stop(); then makes everything durable (directory fsyncs, manifest writes) and
+  // returns. An error means the final manifest write failed (the response files are safe).
+  Status Run();
+
+  // Asks Run to finish. Async-signal-safe; callable from any thread.
+  void Stop();
+  // The descriptor Stop writes to, for a signal handler: write(fd, "x", 1).
+  int stop_fd() const { return stop_pipe_[1]; }
+
+ private:
+  void HandleResultFrame(const zmq::message_t& frame);
+  void HandleFetchResult(const wire::FetchResult& r);
+  void HandleControl(std::vector<zmq::message_t>* frames);
+  void Reply(const std::vector<zmq::message_t>& envelope, const wire::Message& m);
+  void CommitBatch();
+  void Broadcast(const std::vector<wire::SliceState>& slices);
+  Status EnsureResponsesDir(const std::filesystem::path& dir);
+
+  const ServerOptions options_;
+  zmq::context_t* const context_;
+  ManifestStore* const store_;
+  Disk* const disk_;
+  zmq::socket_t results_;
+  zmq::socket_t control_;
+  int stop_pipe_[2] = {-1, -1};
+
+  std::set<std::filesystem::path> created_dirs_;       // responses/ dirs known to exist
+  std::set<std::filesystem::path> dirs_to_sync_;       // renamed into, not yet fsynced
+  std::vector<wire::SliceState> notices_;              // DURABLE once dirs_to_sync_ is empty
+  std::map<std::string, int64_t> subscribers_;         // routing id -> subscription expiry
+};
+
+}  // namespace qlir::persister

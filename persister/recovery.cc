@@ -1,0 +1,273 @@
+#include "persister/recovery.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "common/atomic_file.h"
+#include "common/data_root.h"
+#include "common/klines/slice_key.h"
+#include "common/response_file.h"
+#include "common/slice_id.h"
+#include "common/time_util.h"
+#include "persister/fast_manifest_codec.h"
+#include "persister/file_names.h"
+#include "persister/log.h"
+
+namespace qlir::persister {
+
+namespace fs = std::filesystem;
+
+SliceStatus StatusForWindow(int64_t end_ms, int64_t fetched_at_ms) {
+  return fetched_at_ms <= end_ms ? SliceStatus::kPartial : SliceStatus::kOk;
+}
+
+Result<DataSummary> SummarizeKlinesData(std::string_view raw_data) {
+  nlohmann::json j = nlohmann::json::parse(raw_data.begin(), raw_data.end(), nullptr, false);
+  if (j.is_discarded()) return Status::Error("data is not valid JSON");
+  if (!j.is_array()) return Status::Error("data is not a JSON array");
+  DataSummary d;
+  d.n_items = static_cast<int64_t>(j.size());
+  auto open_time = [](const nlohmann::json& row) -> std::optional<int64_t> {
+    if (row.is_array() && !row.empty() && row[0].is_number_integer()) return row[0].get<int64_t>();
+    return std::nullopt;
+  };
+  if (!j.empty()) {
+    d.first_ts = open_time(j.front());
+    d.last_ts = open_time(j.back());
+  }
+  return d;
+}
+
+namespace {
+
+// The framing EncodeResponseFile writes: starts with {"meta": and ends with }\n. A truncated or
+// zero-filled file fails this without reading it whole.
+bool QuickCheckResponse(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  bool ok = false;
+  static constexpr std::string_view kHead = "{\"meta\":";
+  if (::fstat(fd, &st) == 0 && st.st_size > static_cast<off_t>(kHead.size() + 2)) {
+    char head[8];
+    char tail[2];
+    ok = ::pread(fd, head, sizeof head, 0) == static_cast<ssize_t>(sizeof head) &&
+         ::pread(fd, tail, sizeof tail, st.st_size - 2) == static_cast<ssize_t>(sizeof tail) &&
+         std::string_view(head, sizeof head) == kHead && tail[0] == '}' && tail[1] == '\n';
+  }
+  ::close(fd);
+  return ok;
+}
+
+// Decodes a response file and checks that it is the slice `expected_id` of `series`.
+Result<std::pair<klines::KlineSliceKey, SliceRecord>> IndexResponse(const fs::path& path,
+                                                                    const std::string& expected_id,
+                                                                    const SeriesId& series) {
+  auto text = ReadFile(path);
+  if (!text) return text.status();
+  auto file = DecodeResponseFile(*text, path.string());
+  if (!file) return file.status();
+  auto key = klines::ParseCompositeKey(file->meta.slice);
+  if (!key) return Status::Error(path.string() + ": meta.slice: " + key.error());
+  if (key->slice_id() != expected_id) {
+    return Status::Error(path.string() + ": meta.slice '" + file->meta.slice +
+                         "' does not hash to the file's name");
+  }
+  if (key->symbol != series.symbol || key->interval != series.interval) {
+    return Status::Error(path.string() + ": slice '" + file->meta.slice +
+                         "' belongs to another series");
+  }
+  auto fetched = ParseTimeUtc(file->meta.fetched_at);
+  if (!fetched) return Status::Error(path.string() + ": meta.fetched_at: " + fetched.error());
+  auto data = SummarizeKlinesData(file->data);
+  if (!data) return Status::Error(path.string() + ": " + data.error());
+  SliceRecord r;
+  r.key = file->meta.slice;
+  r.status = StatusForWindow(key->end_ms, *fetched);
+  r.n_items = data->n_items;
+  r.first_ts = data->first_ts;
+  r.last_ts = data->last_ts;
+  r.completed_at = file->meta.fetched_at;
+  return std::make_pair(*key, std::move(r));
+}
+
+// A damaged listed file: full check decodes it and compares its slice.
+bool FullCheckResponse(const fs::path& path, const std::string& key) {
+  auto text = ReadFile(path);
+  if (!text) return false;
+  auto file = DecodeResponseFile(*text, path.string());
+  return file.ok() && file->meta.slice == key;
+}
+
+void RemoveTemporary(const fs::path& p, RecoveryReport* report) {
+  std::error_code ec;
+  if (fs::remove(p, ec)) {
+    ++report->temporaries_removed;
+    Log(LogLevel::kInfo, {}, "recovery: removed leftover temporary " + p.string());
+  } else if (ec) {
+    Log(LogLevel::kWarning, {}, "recovery: cannot remove temporary " + p.string() + ": " + ec.message());
+  }
+}
+
+}  // namespace
+
+Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& series,
+                                      const RecoveryOptions& options) {
+  RecoveredSeries out;
+  RecoveryReport& report = out.report;
+  Manifest& m = out.manifest;
+  m.endpoint = series.endpoint;
+  m.symbol = series.symbol;
+  m.interval = series.interval;
+  m.limit = klines::kDefaultLimit;
+
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    if (ec) return Status::Error("cannot inspect " + dir.string() + ": " + ec.message());
+    return out;  // a series never written: nothing to recover
+  }
+
+  // 1. The series folder: leftover manifest temporaries, and the manifest itself.
+  bool have_manifest = false;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    switch (ClassifySeriesName(name)) {
+      case SeriesName::kManifestTemporary: RemoveTemporary(it->path(), &report); break;
+      case SeriesName::kManifest: have_manifest = true; break;
+      case SeriesName::kResponsesDir:
+      case SeriesName::kCorruptManifest: break;
+      case SeriesName::kOther:
+        ++report.ignored_names;
+        Log(LogLevel::kWarning, {}, "recovery: leaving unknown name alone: " + it->path().string());
+        break;
+    }
+  }
+  if (ec) return Status::Error("cannot list " + dir.string() + ": " + ec.message());
+
+  const fs::path manifest_path = dir / kManifestName;
+  if (have_manifest) {
+    auto text = ReadFile(manifest_path);
+    // An I/O error is not damage we understand: touch nothing, answer nothing.
+    if (!text) return text.status();
+    auto parsed = FastParseManifest(*text, manifest_path.string());
+    std::string why;
+    if (!parsed) {
+      why = parsed.error();
+    } else if (parsed->endpoint != series.endpoint || parsed->symbol != series.symbol ||
+               parsed->interval != series.interval) {
+      why = manifest_path.string() + ": describes " + parsed->endpoint + "/" + parsed->symbol +
+            "/" + parsed->interval + ", not " + series.ToString();
+    }
+    if (why.empty()) {
+      m = std::move(*parsed);
+    } else {
+      // Never overwrite what we cannot read: keep it aside under a name that says why.
+      const fs::path aside = dir / CorruptManifestName(options.wall_now_ms);
+      if (::rename(manifest_path.c_str(), aside.c_str()) != 0) {
+        return Status::Error("manifest " + manifest_path.string() + " is corrupt (" + why +
+                             ") and cannot be moved aside: " + std::strerror(errno));
+      }
+      if (Status s = options.disk->SyncDir(dir); !s.ok()) return s;
+      report.manifest_corrupt = true;
+      report.corrupt_moved_to = aside;
+      report.changed = true;
+      Log(LogLevel::kError, {},
+          "recovery: corrupt manifest moved aside to " + aside.string() + " (" + why +
+              "); rebuilding " + series.ToString() + " from its response files");
+    }
+  }
+
+  // 2. responses/: temporaries go, response files are collected, other names stay.
+  const fs::path responses = dir / kResponsesDir;
+  std::unordered_set<std::string> files;
+  const bool have_responses = fs::is_directory(responses, ec);
+  if (have_responses) {
+    for (fs::directory_iterator it(responses, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      std::string id;
+      switch (ClassifyResponseName(name, &id)) {
+        case ResponseName::kResponse: files.insert(std::move(id)); break;
+        case ResponseName::kTemporary: RemoveTemporary(it->path(), &report); break;
+        case ResponseName::kOther:
+          ++report.ignored_names;
+          Log(LogLevel::kWarning, {},
+              "recovery: leaving unknown name alone: " + it->path().string());
+          break;
+      }
+    }
+    if (ec) return Status::Error("cannot list " + responses.string() + ": " + ec.message());
+    // A rename done just before a crash may not be durable yet; make it so before the manifest
+    // names the file (STYLE.md step 6).
+    if (Status s = options.disk->SyncDir(responses); !s.ok()) return s;
+  }
+
+  // 3. Listed entries against the files.
+  std::unordered_map<std::string, std::string> key_of_id;  // slice id -> composite key
+  key_of_id.reserve(m.slices.size());
+  for (auto& [key, e] : m.slices) {
+    const std::string id = SliceId(key);
+    key_of_id.emplace(id, key);
+    if (e.status != SliceStatus::kOk && e.status != SliceStatus::kPartial) continue;
+    const fs::path path = dir / ResponseRelativePath(id);
+    std::string problem;
+    if (!files.contains(id)) {
+      problem = "response file missing";
+    } else if (options.verify == VerifyResponses::kQuick ? !QuickCheckResponse(path)
+                                                         : !FullCheckResponse(path, key)) {
+      problem = "response file damaged";
+    }
+    if (problem.empty()) continue;
+    Log(LogLevel::kWarning, key,
+        "recovery: " + problem + " (" + path.string() + "), was " +
+            std::string(SliceStatusName(e.status)) + ", now pending");
+    e.status = SliceStatus::kPending;
+    e.n_items = 0;
+    e.first_ts.reset();
+    e.last_ts.reset();
+    e.error = problem + " at recovery";
+    ++report.demoted;
+    report.changed = true;
+  }
+
+  // 4. Files the manifest lacks, or lists as failed (the file is newer than that failure).
+  for (const std::string& id : files) {
+    auto known = key_of_id.find(id);
+    if (known != key_of_id.end() && m.slices.at(known->second).status != SliceStatus::kFailed) {
+      continue;
+    }
+    const fs::path path = responses / (id + ".json");
+    auto indexed = IndexResponse(path, id, series);
+    if (!indexed) {
+      ++report.undecodable;
+      Log(LogLevel::kWarning, {}, "recovery: cannot index, leaving alone: " + indexed.error());
+      continue;
+    }
+    const SliceRecord& r = indexed->second;
+    ManifestEntry e;
+    e.slice_id = id;
+    e.relative_path = ResponseRelativePath(id);
+    e.status = r.status;
+    e.n_items = r.n_items;
+    e.first_ts = r.first_ts;
+    e.last_ts = r.last_ts;
+    e.completed_at = r.completed_at;
+    m.slices.insert_or_assign(r.key, std::move(e));
+    ++report.indexed;
+    report.changed = true;
+    Log(LogLevel::kInfo, r.key,
+        "recovery: indexed response file missing from the manifest as " +
+            std::string(SliceStatusName(r.status)));
+  }
+  return out;
+}
+
+}  // namespace qlir::persister

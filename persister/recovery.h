@@ -1,0 +1,75 @@
+// Recovery of one series directory at load time (STYLE.md, "Crash-safe file update", step 7;
+// leveldb's db/repair.cc). The response files are the durable truth; manifest.json is an index
+// of them that may lag behind (group commit) or be damaged:
+//   - leftover temporaries (manifest.json.*.tmp, responses/*.tmp) are removed;
+//   - a manifest that does not parse, or describes another series, is never overwritten: it is
+//     renamed to manifest.json.corrupt-<UTC> and the index is rebuilt from responses/;
+//   - a response file the manifest lacks (or lists as failed: the file is newer, a failure never
+//     replaces a stored response) is indexed from its own meta: partial when fetched_at <= the
+//     slice's end_ms (window still open at the exchange's clock), else ok; n_items, first_ts,
+//     last_ts from its data; http_status and requested_at unknown (null), completed_at =
+//     fetched_at;
+//   - an ok or partial entry whose file is missing or damaged becomes pending (fetched again);
+//   - names it cannot classify are logged and left alone; a response file it cannot decode and
+//     the manifest does not list is logged and left alone (a later result overwrites it).
+// An unreadable manifest (I/O error, not a parse error) is an error: nothing is touched.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "common/manifest.h"
+#include "common/status.h"
+#include "persister/disk.h"
+#include "persister/manifest_store.h"
+
+namespace qlir::persister {
+
+enum class VerifyResponses {
+  kQuick,  // listed entries: the file exists and is framed as EncodeResponseFile writes it
+  kFull,   // listed entries: the file decodes and names its slice (reads every file)
+};
+
+struct RecoveryOptions {
+  VerifyResponses verify = VerifyResponses::kQuick;
+  int64_t wall_now_ms = 0;  // names a corrupt manifest moved aside
+  Disk* disk = nullptr;     // REQUIRES: non-null
+};
+
+struct RecoveryReport {
+  size_t indexed = 0;               // response files added to the index
+  size_t demoted = 0;               // ok/partial entries set pending
+  size_t temporaries_removed = 0;
+  size_t ignored_names = 0;         // names left alone
+  size_t undecodable = 0;           // response files neither listed nor decodable
+  bool manifest_corrupt = false;
+  std::filesystem::path corrupt_moved_to;
+  // True when the recovered manifest differs from the file (it should be written).
+  bool changed = false;
+};
+
+struct RecoveredSeries {
+  Manifest manifest;
+  RecoveryReport report;
+};
+
+// REQUIRES: the data-root lock is held (recovery removes and renames files).
+Result<RecoveredSeries> RecoverSeries(const std::filesystem::path& series_dir,
+                                      const SeriesId& series, const RecoveryOptions& options);
+
+// The status a stored response has: partial while the window is open at `fetched_at_ms`
+// (fetched_at <= end_ms), ok after.
+SliceStatus StatusForWindow(int64_t end_ms, int64_t fetched_at_ms);
+
+// n_items, first_ts and last_ts of a klines body (an array of arrays whose first element is
+// the open time); an error when `raw_data` is not a JSON array.
+struct DataSummary {
+  int64_t n_items = 0;
+  std::optional<int64_t> first_ts;
+  std::optional<int64_t> last_ts;
+};
+Result<DataSummary> SummarizeKlinesData(std::string_view raw_data);
+
+}  // namespace qlir::persister

@@ -1,0 +1,248 @@
+#include "persister/recovery.h"
+
+#include <fstream>
+
+#include <catch2/catch.hpp>
+
+#include "common/atomic_file.h"
+#include "common/manifest.h"
+#include "persister/file_names.h"
+#include "persister/json_manifest_store.h"
+#include "persister/test_util.h"
+#include "tests/test_util.h"
+
+using namespace qlir;
+using namespace qlir::persister;
+using namespace qlir::persister::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+const SeriesId kSeries{"klines", "BTCUSDT", "1m"};
+
+Result<RecoveredSeries> Recover(const fs::path& root,
+                                VerifyResponses verify = VerifyResponses::kQuick) {
+  RecoveryOptions o;
+  o.disk = RealDisk();
+  o.wall_now_ms = 1735689683000;  // 2025-01-01T00:01:23Z
+  o.verify = verify;
+  return RecoverSeries(SeriesPath(root), kSeries, o);
+}
+
+void WriteText(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << text;
+}
+
+}  // namespace
+
+TEST_CASE("a series that was never written recovers empty and touches nothing", "[recovery]") {
+  qlir::testing::ScratchDir root;
+  auto r = Recover(root.path());
+  REQUIRE(r.ok());
+  CHECK(r->manifest.slices.empty());
+  CHECK_FALSE(r->report.changed);
+  CHECK_FALSE(fs::exists(SeriesPath(root.path())));
+}
+
+TEST_CASE("crash between response file and manifest: the file is indexed from its meta",
+          "[recovery]") {
+  qlir::testing::ScratchDir root;
+  auto closed = Slice(10);
+  auto open = Slice(11);
+  WriteResponse(root.path(), closed, closed.end_ms + 1000, 5);
+  WriteResponse(root.path(), open, open.end_ms - 60000, 2);  // fetched before the window closed
+  auto r = Recover(root.path());
+  REQUIRE(r.ok());
+  CHECK(r->report.indexed == 2);
+  CHECK(r->report.changed);
+  const ManifestEntry& e = r->manifest.slices.at(closed.composite_key());
+  CHECK(e.status == SliceStatus::kOk);
+  CHECK(e.slice_id == closed.slice_id());
+  CHECK(e.relative_path == "responses/" + closed.slice_id() + ".json");
+  CHECK(e.n_items == 5);
+  CHECK(e.first_ts == closed.start_ms);
+  CHECK(e.last_ts == closed.start_ms + 4 * 60000);
+  CHECK(e.completed_at == FormatIsoUtc(closed.end_ms + 1000));
+  CHECK(r->manifest.slices.at(open.composite_key()).status == SliceStatus::kPartial);
+}
+
+TEST_CASE("the store writes the recovered index and a second recovery changes nothing",
+          "[recovery]") {
+  qlir::testing::ScratchDir root;
+  auto k = Slice(3);
+  WriteResponse(root.path(), k, k.end_ms + 1000);
+  {
+    JsonManifestStore store(root.path(), {}, RealDisk());
+    auto st = store.Lookup(kSeries, k.composite_key());
+    REQUIRE(st.ok());
+    CHECK(**st == SliceStatus::kOk);
+  }
+  auto text = ReadFile(SeriesPath(root.path()) / "manifest.json");
+  REQUIRE(text.ok());
+  auto m = ParseManifest(*text, "manifest");
+  REQUIRE(m.ok());
+  CHECK(m->slices.at(k.composite_key()).status == SliceStatus::kOk);
+  auto again = Recover(root.path());
+  REQUIRE(again.ok());
+  CHECK_FALSE(again->report.changed);
+}
+
+TEST_CASE("a failed entry with a response file on disk takes the file's status", "[recovery]") {
+  qlir::testing::ScratchDir root;
+  auto k = Slice(4);
+  Manifest m;
+  m.endpoint = "klines";
+  m.symbol = "BTCUSDT";
+  m.interval = "1m";
+  ManifestEntry e;
+  e.slice_id = k.slice_id();
+  e.relative_path = "responses/" + e.slice_id + ".json";
+  e.status = SliceStatus::kFailed;
+  e.http_status = 500;
+  e.error = "HTTP 500";
+  m.slices[k.composite_key()] = e;
+  WriteText(SeriesPath(root.path()) / "manifest.json", SerializeManifest(m));
+  WriteResponse(root.path(), k, k.end_ms + 1000);
+  auto r = Recover(root.path());
+  REQUIRE(r.ok());
+  CHECK(r->manifest.slices.at(k.composite_key()).status == SliceStatus::kOk);
+}
+
+TEST_CASE("an ok entry whose file is missing or truncated becomes pending", "[recovery]") {
+  qlir::testing::ScratchDir root;
+  auto missing = Slice(1);
+  auto truncated = Slice(2);
+  auto good = Slice(3);
+  Manifest m;
+  m.endpoint = "klines";
+  m.symbol = "BTCUSDT";
+  m.interval = "1m";
+  for (const auto& k : {missing, truncated, good}) {
+    ManifestEntry e;
+    e.slice_id = k.slice_id();
+    e.relative_path = "responses/" + e.slice_id + ".json";
+    e.status = SliceStatus::kOk;
+    e.http_status = 200;
+    e.n_items = 3;
+    m.slices[k.composite_key()] = e;
+  }
+  WriteText(SeriesPath(root.path()) / "manifest.json", SerializeManifest(m));
+  WriteResponse(root.path(), truncated, truncated.end_ms + 1000);
+  WriteResponse(root.path(), good, good.end_ms + 1000);
+  auto text = ReadFile(ResponsePath(root.path(), truncated));
+  REQUIRE(text.ok());
+  fs::resize_file(ResponsePath(root.path(), truncated), text->size() / 2);
+
+  for (VerifyResponses v : {VerifyResponses::kQuick, VerifyResponses::kFull}) {
+    auto r = Recover(root.path(), v);
+    REQUIRE(r.ok());
+    CHECK(r->report.demoted == 2);
+    CHECK(r->manifest.slices.at(missing.composite_key()).status == SliceStatus::kPending);
+    CHECK(r->manifest.slices.at(truncated.composite_key()).status == SliceStatus::kPending);
+    CHECK(r->manifest.slices.at(good.composite_key()).status == SliceStatus::kOk);
+    // The damaged file is left for a refetch to overwrite.
+    CHECK(fs::exists(ResponsePath(root.path(), truncated)));
+  }
+}
+
+TEST_CASE("a truncated response file the manifest lacks is left alone", "[recovery]") {
+  qlir::testing::ScratchDir root;
+  auto k = Slice(5);
+  WriteResponse(root.path(), k, k.end_ms + 1000);
+  fs::resize_file(ResponsePath(root.path(), k), 40);
+  auto r = Recover(root.path());
+  REQUIRE(r.ok());
+  CHECK(r->manifest.slices.empty());
+  CHECK(r->report.undecodable == 1);
+  CHECK(fs::exists(ResponsePath(root.path(), k)));
+}
+
+TEST_CASE("leftover temporaries are removed, unknown names are left alone", "[recovery]") {
+  qlir::testing::ScratchDir root;
+  const fs::path dir = SeriesPath(root.path());
+  WriteText(dir / "responses" / "0123456789abcdef0123456789abcdef.json.77.0.tmp", "{\"meta\":");
+  WriteText(dir / "manifest.json.77.3.tmp", "{");
+  WriteText(dir / "responses" / "notes.txt", "mine");
+  WriteText(dir / "README", "mine too");
+  auto r = Recover(root.path());
+  REQUIRE(r.ok());
+  CHECK(r->report.temporaries_removed == 2);
+  CHECK(r->report.ignored_names == 2);
+  CHECK_FALSE(fs::exists(dir / "responses" / "0123456789abcdef0123456789abcdef.json.77.0.tmp"));
+  CHECK_FALSE(fs::exists(dir / "manifest.json.77.3.tmp"));
+  CHECK(fs::exists(dir / "responses" / "notes.txt"));
+  CHECK(fs::exists(dir / "README"));
+}
+
+TEST_CASE("a corrupt manifest is moved aside and rebuilt from the response files",
+          "[recovery]") {
+  qlir::testing::ScratchDir root;
+  const fs::path dir = SeriesPath(root.path());
+  auto k = Slice(6);
+  WriteResponse(root.path(), k, k.end_ms + 1000);
+  WriteText(dir / "manifest.json", "{\"version\": 1, \"endpoint\": \"kli");
+  {
+    JsonManifestStore store(root.path(), {}, RealDisk());
+    auto statuses = store.LoadStatuses(kSeries);
+    REQUIRE(statuses.ok());
+    CHECK(statuses->at(k.composite_key()) == SliceStatus::kOk);
+  }
+  // The damaged text is kept, byte for byte, under a name saying what it is.
+  bool found = false;
+  for (const auto& f : fs::directory_iterator(dir)) {
+    const std::string name = f.path().filename().string();
+    if (ClassifySeriesName(name) == SeriesName::kCorruptManifest) {
+      found = true;
+      CHECK(name.starts_with("manifest.json.corrupt-"));
+      CHECK(*ReadFile(f.path()) == "{\"version\": 1, \"endpoint\": \"kli");
+    }
+  }
+  CHECK(found);
+  auto text = ReadFile(dir / "manifest.json");
+  REQUIRE(text.ok());
+  auto m = ParseManifest(*text, "rebuilt");
+  REQUIRE(m.ok());
+  CHECK(m->slices.size() == 1);
+}
+
+TEST_CASE("a manifest of another series counts as corrupt", "[recovery]") {
+  qlir::testing::ScratchDir root;
+  Manifest m;
+  m.endpoint = "klines";
+  m.symbol = "ETHUSDT";
+  m.interval = "1m";
+  WriteText(SeriesPath(root.path()) / "manifest.json", SerializeManifest(m));
+  auto r = Recover(root.path());
+  REQUIRE(r.ok());
+  CHECK(r->report.manifest_corrupt);
+  CHECK_FALSE(fs::exists(SeriesPath(root.path()) / "manifest.json"));
+}
+
+TEST_CASE("corrupt-manifest names and series names classify", "[recovery]") {
+  CHECK(CorruptManifestName(1735689683000) == "manifest.json.corrupt-20250101T000123Z");
+  CHECK(ClassifySeriesName("manifest.json") == SeriesName::kManifest);
+  CHECK(ClassifySeriesName("manifest.json.12.0.tmp") == SeriesName::kManifestTemporary);
+  CHECK(ClassifySeriesName("manifest.json.corrupt-20250101T000123Z") ==
+        SeriesName::kCorruptManifest);
+  CHECK(ClassifySeriesName("responses") == SeriesName::kResponsesDir);
+  CHECK(ClassifySeriesName("manifest.json.bak") == SeriesName::kOther);
+  CHECK(ClassifySeriesName("manifest.json..tmp") == SeriesName::kOther);
+  CHECK(ClassifySeriesName("other.tmp") == SeriesName::kOther);
+}
+
+TEST_CASE("klines data summary", "[recovery]") {
+  auto d = SummarizeKlinesData("[[1,\"a\"],[2,\"b\"],[3]]");
+  REQUIRE(d.ok());
+  CHECK(d->n_items == 3);
+  CHECK(d->first_ts == 1);
+  CHECK(d->last_ts == 3);
+  auto empty = SummarizeKlinesData("[]");
+  REQUIRE(empty.ok());
+  CHECK(empty->n_items == 0);
+  CHECK_FALSE(empty->first_ts);
+  CHECK_FALSE(SummarizeKlinesData("{\"code\":-1}").ok());
+  CHECK_FALSE(SummarizeKlinesData("[1,").ok());
+  CHECK(StatusForWindow(100, 100) == SliceStatus::kPartial);
+  CHECK(StatusForWindow(100, 101) == SliceStatus::kOk);
+}
