@@ -1,0 +1,429 @@
+#include "planner/coordinator.h"
+
+#include <algorithm>
+#include <type_traits>
+#include <unordered_set>
+
+#include "planner/completion.h"
+#include "planner/log.h"
+
+namespace qlir::planner {
+namespace {
+
+// A DURABLE partial for a window that has closed is fetched again this soon at the earliest
+// (the fetcher judged it open by its own reading of the exchange clock), and an open window is
+// fetched this long after it closes, so the exchange's database has caught up.
+constexpr int64_t kMinRefetchMs = 1000;
+constexpr int64_t kCloseGraceMs = 2000;
+
+}  // namespace
+
+CoordinatorConfig CoordinatorConfig::FromOptions(const Options& o) {
+  CoordinatorConfig c;
+  c.once = o.once;
+  c.end_ms = o.end_ms;
+  c.heartbeat_ms = o.heartbeat_ms;
+  c.lease_timeout_ms = o.lease_timeout_ms;
+  c.durable_wait_ms = o.durable_wait_ms;
+  c.refresh_ms = o.refresh_ms;
+  c.status_retry_ms = o.status_retry_ms;
+  c.progress_ms = o.progress_ms;
+  c.retry_base_ms = o.retry_base_ms;
+  c.retry_max_ms = o.retry_max_ms;
+  c.max_failures = o.max_failures;
+  return c;
+}
+
+Coordinator::Coordinator(CoordinatorConfig config, Universe universe, ExchangeClock exchange_clock)
+    : config_(std::move(config)),
+      universe_(std::move(universe)),
+      exchange_(exchange_clock),
+      leases_(config_.lease_timeout_ms, config_.durable_wait_ms),
+      ledger_(config_.heartbeat_ms),
+      backoff_(config_.retry_base_ms, config_.retry_max_ms, config_.max_failures),
+      sync_(universe_.series_count()),
+      meters_(universe_.series_count(),
+              ProgressMeter(std::max<int64_t>(60000, 6 * config_.progress_ms))) {}
+
+void Coordinator::Start(int64_t now, Outbox* out) {
+  started_ms_ = now;
+  last_progress_ms_ = now;
+  out->to_persister.push_back(wire::Hello{kSenderName});
+  last_hello_ms_ = now;
+  for (uint32_t s = 0; s < sync_.size(); ++s) {
+    out->to_persister.push_back(wire::StatusRequest{next_request_id_++, kEndpoint,
+                                                    universe_.symbol(s), universe_.interval(s)});
+    sync_[s].requested_at = now;
+    meters_[s].Sample(now, 0);
+  }
+}
+
+void Coordinator::Enqueue(SliceRef r, bool front) {
+  const SliceState st = universe_.state(r);
+  if (st == SliceState::kLeased) return;            // the lease will settle it
+  if (st == SliceState::kQueued && !front) return;  // already waiting
+  universe_.set_state(r, SliceState::kQueued);
+  if (front) {
+    queue_.PushFront(r);
+  } else {
+    queue_.Push(r);
+  }
+}
+
+void Coordinator::Delay(SliceRef r, int64_t due) {
+  const SliceState st = universe_.state(r);
+  if (st == SliceState::kQueued || st == SliceState::kLeased) return;
+  universe_.set_state(r, SliceState::kDelayed);
+  delayed_.Add(due, r);
+}
+
+void Coordinator::Requeue(const Lease& l, const char* why) {
+  if (!universe_.Contains(l.slice)) return;
+  LogWarn(std::string("re-handing job ") + std::to_string(l.job_id) + " (" + why +
+          ", fetcher " + ledger_.fetcher_id(l.fetcher) + ") key=" + universe_.Key(l.slice));
+  universe_.set_state(l.slice, SliceState::kIdle);
+  if (universe_.status(l.slice) == SliceStatus::kOk) return;
+  ++jobs_rehanded_;
+  Enqueue(l.slice, /*front=*/true);
+}
+
+void Coordinator::Plan(SliceRef r) {
+  if (universe_.status(r) != SliceStatus::kOk) Enqueue(r, /*front=*/false);
+}
+
+int64_t Coordinator::PartialDelay(SliceRef r, int64_t now) const {
+  const int64_t floor = std::min(kMinRefetchMs, config_.refresh_ms);
+  const int64_t exch_now = exchange_.Now(now);
+  const int64_t close = universe_.CloseTimeMs(r);
+  int64_t d = exch_now >= close ? floor : std::min(config_.refresh_ms, close - exch_now + kCloseGraceMs);
+  return std::max(d, floor);
+}
+
+void Coordinator::OnFetcherMessage(const std::string& identity, const wire::Message& m,
+                                   int64_t now, Outbox* /*out*/) {
+  ledger_.OnSeen(identity, now);
+  if (const auto* ready = std::get_if<wire::Ready>(&m)) {
+    const bool known = ledger_.Known(identity);
+    ledger_.OnReady(identity, ready->fetcher_id, ready->credits, now);
+    LogInfo("fetcher " + ready->fetcher_id + (known ? " READY again" : " READY") + " credits=" +
+            std::to_string(ready->credits));
+  } else if (const auto* done = std::get_if<wire::JobDone>(&m)) {
+    ledger_.OnJobDone(identity);
+    const Lease* l = leases_.FindJob(done->job_id);
+    if (l && universe_.Key(l->slice) != done->key) {
+      LogWarn("JOB_DONE " + std::to_string(done->job_id) + " names key=" + done->key +
+              " but the job was key=" + universe_.Key(l->slice) + "; ignored");
+      return;
+    }
+    if (!leases_.MarkDone(done->job_id, done->outcome, now)) {
+      LogDebug("JOB_DONE for job " + std::to_string(done->job_id) + " without a lease key=" +
+               done->key);
+    } else {
+      LogDebug("JOB_DONE job " + std::to_string(done->job_id) + " outcome=" + done->outcome +
+               " key=" + done->key);
+    }
+  } else if (const auto* ret = std::get_if<wire::JobReturn>(&m)) {
+    const Lease* l = leases_.FindJob(ret->job_id);
+    if (!l || l->fetcher != identity) {
+      LogDebug("JOB_RETURN of job " + std::to_string(ret->job_id) + " without a lease key=" +
+               ret->key);
+      return;
+    }
+    auto lease = leases_.ReleaseJob(ret->job_id);
+    Requeue(*lease, "returned");
+  } else if (std::holds_alternative<wire::Heartbeat>(m)) {
+    // Liveness only (OnSeen above).
+  } else {
+    LogWarn(std::string("dropped unexpected ") + std::string(wire::TypeName(wire::TypeOf(m))) +
+            " on the jobs socket");
+  }
+}
+
+void Coordinator::OnPersisterMessage(const wire::Message& m, int64_t now, Outbox* /*out*/) {
+  if (const auto* d = std::get_if<wire::Durable>(&m)) {
+    if (d->endpoint != kEndpoint) return;
+    for (const wire::SliceState& st : d->slices) {
+      auto r = universe_.Find(st.key);
+      if (!r) {
+        LogDebug("DURABLE for a slice outside the range key=" + st.key);
+        continue;
+      }
+      auto status = ParseSliceStatus(st.status);
+      if (!status) {
+        LogWarn("DURABLE with unknown status '" + st.status + "' key=" + st.key);
+        continue;
+      }
+      ++durable_notices_;
+      OnDurable(*r, *status, now);
+    }
+  } else if (const auto* reply = std::get_if<wire::StatusReply>(&m)) {
+    OnStatusReply(*reply, now);
+  } else {
+    LogWarn(std::string("dropped unexpected ") + std::string(wire::TypeName(wire::TypeOf(m))) +
+            " on the control socket");
+  }
+}
+
+void Coordinator::OnDurable(SliceRef r, SliceStatus status, int64_t now) {
+  universe_.set_status(r, status);
+  auto lease = leases_.ReleaseSlice(r);
+  if (lease) universe_.set_state(r, SliceState::kIdle);
+  if (!sync_[r.series].ready) return;  // the snapshot will plan it
+  const SliceState st = universe_.state(r);
+  const std::string key = universe_.Key(r);
+  switch (status) {
+    case SliceStatus::kOk:
+      backoff_.OnSuccess(r);
+      // A queued or delayed entry goes stale and is skipped when it comes up.
+      if (st != SliceState::kLeased) universe_.set_state(r, SliceState::kIdle);
+      LogDebug("durable ok key=" + key);
+      break;
+    case SliceStatus::kPartial:
+      backoff_.OnSuccess(r);
+      if (st == SliceState::kIdle) Delay(r, now + PartialDelay(r, now));
+      LogDebug("durable partial key=" + key);
+      break;
+    case SliceStatus::kFailed: {
+      if (!lease && st != SliceState::kIdle) break;  // another attempt is already planned
+      const int64_t delay = backoff_.OnFailure(r);
+      const int n = backoff_.failures(r);
+      if (backoff_.FailedForGood(r)) {
+        LogError("slice failed for good after " + std::to_string(n) + " failed attempts key=" +
+                 key + (config_.once ? "" : "; retrying in " + FormatDuration(delay)));
+        if (config_.once) break;
+      } else {
+        LogWarn("durable failed (attempt " + std::to_string(n) + " of " +
+                std::to_string(backoff_.max_failures()) + "), retrying in " +
+                FormatDuration(delay) + " key=" + key);
+      }
+      Delay(r, now + delay);
+      break;
+    }
+    case SliceStatus::kPending:
+      Enqueue(r, /*front=*/false);
+      break;
+  }
+}
+
+void Coordinator::OnStatusReply(const wire::StatusReply& reply, int64_t now) {
+  auto s = universe_.FindSeries(reply.symbol, reply.interval);
+  if (reply.endpoint != kEndpoint || !s) {
+    LogWarn("STATUS_REPLY for an unknown series " + reply.symbol + "/" + reply.interval);
+    return;
+  }
+  SeriesSync& sync = sync_[*s];
+  const std::string name = universe_.SeriesName(*s);
+  if (!reply.error.empty()) {
+    LogWarn("persister could not give the statuses of " + name + ": " + reply.error +
+            "; asking again later");
+    return;
+  }
+  if (!sync.want_status) {
+    LogDebug("unrequested STATUS_REPLY for " + name + " ignored");
+    return;
+  }
+  sync.want_status = false;
+  if (!sync.ready) {
+    int64_t skipped = 0;
+    universe_.ApplyStatuses(*s, reply.slices, &skipped);
+    sync.ready = true;
+    for (int64_t i = universe_.first_index(*s); i < universe_.end_index(*s); ++i) Plan({*s, i});
+    const SeriesCounts& c = universe_.counts(*s);
+    LogInfo("statuses of " + name + ": " + std::to_string(c.total()) + " slices, ok=" +
+            std::to_string(c.ok) + " partial=" + std::to_string(c.partial) + " failed=" +
+            std::to_string(c.failed) + " missing=" + std::to_string(c.pending) +
+            (skipped ? " (" + std::to_string(skipped) + " entries outside the range)" : ""));
+    meters_[*s].Sample(now, Done(*s));
+    return;
+  }
+  // A refresh after the persister came back: settle the jobs that await a DURABLE notice the
+  // persister may have sent while we were not subscribed.
+  std::unordered_set<SliceRef, SliceRefHash> seen;
+  for (const wire::SliceState& st : reply.slices) {
+    auto r = universe_.Find(st.key);
+    auto status = ParseSliceStatus(st.status);
+    if (!r || r->series != *s || !status) continue;
+    const Lease* l = leases_.FindSlice(*r);
+    if (!l || l->done_at_ms < 0) continue;
+    seen.insert(*r);
+    OnDurable(*r, *status, now);
+  }
+  // Done jobs the persister does not know: their results were lost; hand them out again.
+  std::vector<Lease> lost;
+  for (int64_t i = universe_.first_index(*s); i < universe_.end_index(*s); ++i) {
+    const SliceRef r{*s, i};
+    if (universe_.state(r) != SliceState::kLeased || seen.count(r)) continue;
+    const Lease* l = leases_.FindSlice(r);
+    if (l && l->done_at_ms >= 0) lost.push_back(*leases_.ReleaseSlice(r));
+  }
+  for (const Lease& l : lost) Requeue(l, "result unknown to the restarted persister");
+}
+
+void Coordinator::OnPersisterConnected(int64_t now, bool reconnect, Outbox* out) {
+  // Subscribe at once rather than at the next heartbeat.
+  out->to_persister.push_back(wire::Hello{kSenderName});
+  last_hello_ms_ = now;
+  if (!reconnect) return;
+  const std::vector<uint32_t> series = leases_.SeriesAwaitingDurable();
+  if (series.empty()) {
+    LogInfo("persister connection back; no job awaits DURABLE, statuses not asked again");
+    return;
+  }
+  for (uint32_t s : series) {
+    sync_[s].want_status = true;
+    sync_[s].requested_at = -1;  // ask at the next Tick
+  }
+  LogInfo("persister connection back; asking again the statuses of " +
+          std::to_string(series.size()) + " series with jobs awaiting DURABLE");
+}
+
+void Coordinator::OnPersisterSendFailed(const wire::Message& m) {
+  // Not connected (ZMQ_IMMEDIATE): ask again as soon as a Tick finds it connected.
+  if (const auto* req = std::get_if<wire::StatusRequest>(&m)) {
+    if (auto s = universe_.FindSeries(req->symbol, req->interval)) sync_[*s].requested_at = -1;
+  }
+}
+
+void Coordinator::OnFetcherUnreachable(const std::string& identity, int64_t /*now*/) {
+  const std::string id = ledger_.fetcher_id(identity);
+  ledger_.Remove(identity);
+  for (const Lease& l : leases_.TakeFetcher(identity)) Requeue(l, "fetcher unreachable");
+  LogWarn("fetcher " + id + " unreachable; forgotten");
+}
+
+void Coordinator::OnJobNotSent(const std::string& identity, uint64_t job_id, int64_t /*now*/) {
+  ledger_.ZeroCredits(identity);
+  if (auto l = leases_.ReleaseJob(job_id)) Requeue(*l, "could not be sent");
+}
+
+void Coordinator::Tick(int64_t now, Outbox* out) {
+  const int64_t exch_now = exchange_.Now(now);
+  if (now - last_hello_ms_ >= config_.heartbeat_ms) {
+    out->to_persister.push_back(wire::Hello{kSenderName});
+    last_hello_ms_ = now;
+  }
+  for (uint32_t s = 0; s < sync_.size(); ++s) {
+    SeriesSync& sync = sync_[s];
+    if (!sync.want_status) continue;
+    if (sync.requested_at >= 0 && now - sync.requested_at < config_.status_retry_ms) continue;
+    if (sync.requested_at >= 0) {
+      LogInfo("no STATUS_REPLY for " + universe_.SeriesName(s) + " yet; asking the persister again");
+    }
+    out->to_persister.push_back(wire::StatusRequest{next_request_id_++, kEndpoint,
+                                                    universe_.symbol(s), universe_.interval(s)});
+    sync.requested_at = now;
+  }
+  for (const std::string& identity : ledger_.TakeDead(now)) {
+    LogWarn("fetcher silent for 3 heartbeats, counted dead (identity " +
+            std::to_string(identity.size()) + " bytes)");
+    for (const Lease& l : leases_.TakeFetcher(identity)) Requeue(l, "fetcher dead");
+  }
+  for (const Lease& l : leases_.TakeExpired(now)) {
+    Requeue(l, l.done_at_ms >= 0 ? "no DURABLE after JOB_DONE" : "lease timed out");
+  }
+  for (SliceRef r : delayed_.PopDue(now)) {
+    if (universe_.state(r) != SliceState::kDelayed) continue;  // stale entry
+    universe_.set_state(r, SliceState::kIdle);
+    Enqueue(r, /*front=*/false);
+  }
+  if (!config_.once) {
+    const int64_t target = config_.end_ms ? std::min(*config_.end_ms, exch_now) : exch_now;
+    for (uint32_t s = 0; s < sync_.size(); ++s) {
+      auto [first_new, added] = universe_.ExtendTo(s, target);
+      if (added == 0) continue;
+      LogDebug("range of " + universe_.SeriesName(s) + " grew by " + std::to_string(added) +
+               " slices");
+      if (!sync_[s].ready) continue;
+      for (int64_t i = first_new; i < first_new + added; ++i) Plan({s, i});
+    }
+  }
+  for (const std::string& identity : ledger_.DueHeartbeat(now)) {
+    out->to_fetchers.emplace_back(identity, wire::Heartbeat{kSenderName});
+    ledger_.OnSent(identity, now);
+  }
+  if (now - last_progress_ms_ >= config_.progress_ms) {
+    last_progress_ms_ = now;
+    for (const std::string& line : ProgressLines(now)) LogInfo(line);
+  }
+}
+
+void Coordinator::Dispatch(int64_t now, Outbox* out) {
+  while (!queue_.empty() && ledger_.AnyCredit()) {
+    const SliceRef r = *queue_.Pop();
+    if (universe_.state(r) != SliceState::kQueued) continue;  // stale entry
+    if (universe_.status(r) == SliceStatus::kOk) {
+      universe_.set_state(r, SliceState::kIdle);
+      continue;
+    }
+    const std::string identity = *ledger_.TakeCredit();
+    const uint64_t job_id = next_job_id_++;
+    leases_.Add(Lease{job_id, r, identity, now, -1, {}});
+    universe_.set_state(r, SliceState::kLeased);
+    wire::Job job{job_id, kEndpoint, universe_.Key(r)};
+    LogDebug("job " + std::to_string(job_id) + " to fetcher " + ledger_.fetcher_id(identity) +
+             " key=" + job.key);
+    out->to_fetchers.emplace_back(identity, std::move(job));
+    ledger_.OnSent(identity, now);
+    ++jobs_handed_;
+  }
+}
+
+int64_t Coordinator::NextWakeMs(int64_t now) const {
+  int64_t next = std::min(now + config_.heartbeat_ms, last_hello_ms_ + config_.heartbeat_ms);
+  if (auto d = delayed_.NextDue()) next = std::min(next, *d);
+  if (auto d = leases_.NextExpiry()) next = std::min(next, *d);
+  if (auto d = ledger_.NextDeadline()) next = std::min(next, *d);
+  next = std::min(next, last_progress_ms_ + config_.progress_ms);
+  return std::clamp<int64_t>(next - now, 0, config_.heartbeat_ms);
+}
+
+std::optional<int> Coordinator::Finished(int64_t now) {
+  if (!config_.once) return std::nullopt;
+  std::vector<bool> ready(sync_.size());
+  for (size_t s = 0; s < sync_.size(); ++s) ready[s] = sync_[s].ready;
+  Completion c = CheckCompletion(universe_, ready, backoff_, exchange_.Now(now));
+  if (!c.complete) return std::nullopt;
+  failed_for_good_ = std::move(c.failed_for_good);
+  return failed_for_good_.empty() ? 0 : 2;
+}
+
+std::vector<std::string> Coordinator::ProgressLines(int64_t now) {
+  std::vector<std::string> lines;
+  for (uint32_t s = 0; s < sync_.size(); ++s) {
+    const SeriesCounts& c = universe_.counts(s);
+    ProgressFigures f;
+    f.series = universe_.SeriesName(s);
+    f.done = Done(s);
+    f.total = c.total();
+    f.failed = c.failed;
+    if (!sync_[s].ready) {
+      lines.push_back("progress " + f.series + " waiting for the persister's statuses");
+      continue;
+    }
+    meters_[s].Sample(now, f.done);
+    f.rate = meters_[s].RatePerSec();
+    f.eta_ms = meters_[s].EtaMs(f.total - f.done);
+    f.leased = static_cast<int64_t>(leases_.CountSeries(s));
+    lines.push_back(FormatProgressLine(f));
+  }
+  return lines;
+}
+
+std::vector<std::string> Coordinator::SummaryLines(int64_t now) const {
+  std::vector<std::string> lines;
+  for (uint32_t s = 0; s < sync_.size(); ++s) {
+    const SeriesCounts& c = universe_.counts(s);
+    lines.push_back("summary " + universe_.SeriesName(s) + " slices=" + std::to_string(c.total()) +
+                    " ok=" + std::to_string(c.ok) + " partial=" + std::to_string(c.partial) +
+                    " failed=" + std::to_string(c.failed) + " missing=" +
+                    std::to_string(c.pending));
+  }
+  lines.push_back("summary jobs handed=" + std::to_string(jobs_handed_) + " re-handed=" +
+                  std::to_string(jobs_rehanded_) + " durable notices=" +
+                  std::to_string(durable_notices_) + " failed for good=" +
+                  std::to_string(failed_for_good_.size()) + " elapsed=" +
+                  FormatDuration(now - started_ms_));
+  return lines;
+}
+
+}  // namespace qlir::planner

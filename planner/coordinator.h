@@ -1,0 +1,155 @@
+// The planner's logic, without sockets: fed decoded messages and the local clock, it keeps the
+// universe, job queue, leases, credits, failure backoff and progress, and puts the messages to
+// send in an Outbox. planner_server.cc does the I/O around it. Protocol: docs/protocol.md.
+//
+// Life of a slice: the STATUS_REPLY of its series (or the universe growing) queues every slice
+// that is pending, failed or partial; Dispatch hands queued slices to fetchers with credit and
+// leases them; DURABLE ends the lease and decides what is next by the status it carries:
+//   ok       done;
+//   partial  fetched again at the next refresh (every refresh_ms), or soon after its window
+//            closes, whichever comes first;
+//   failed   fetched again after the per-slice backoff; after max_failures it is failed for good
+//            (with --once it is then left alone; running for ever it is still retried at the cap).
+// An expired lease, a dead or unreachable fetcher's lease, or a JOB_RETURN puts the slice at the
+// head of the queue.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/wire.h"
+#include "planner/backoff.h"
+#include "planner/clock.h"
+#include "planner/credit_ledger.h"
+#include "planner/job_queue.h"
+#include "planner/lease_table.h"
+#include "planner/options.h"
+#include "planner/progress.h"
+#include "planner/universe.h"
+
+namespace qlir::planner {
+
+inline constexpr const char* kEndpoint = "klines";
+inline constexpr const char* kSenderName = "planner";
+
+struct CoordinatorConfig {
+  bool once = false;
+  std::optional<int64_t> end_ms;  // nullopt: follow the exchange clock
+  int64_t heartbeat_ms = 1000;
+  int64_t lease_timeout_ms = 300000;
+  int64_t durable_wait_ms = 30000;
+  int64_t refresh_ms = 60000;
+  int64_t status_retry_ms = 5000;
+  int64_t progress_ms = 10000;
+  int64_t retry_base_ms = 5000;
+  int64_t retry_max_ms = 600000;
+  int max_failures = 5;
+
+  static CoordinatorConfig FromOptions(const Options& o);
+};
+
+struct Outbox {
+  std::vector<std::pair<std::string, wire::Message>> to_fetchers;  // (ROUTER identity, message)
+  std::vector<wire::Message> to_persister;
+  void clear() {
+    to_fetchers.clear();
+    to_persister.clear();
+  }
+};
+
+class Coordinator {
+ public:
+  Coordinator(CoordinatorConfig config, Universe universe, ExchangeClock exchange_clock);
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  // HELLO, then a STATUS_REQUEST per series (order matters: subscribed first, so no DURABLE
+  // between the snapshot and the subscription is missed; docs/protocol.md, STYLE.md "Clone").
+  void Start(int64_t now, Outbox* out);
+  void OnFetcherMessage(const std::string& identity, const wire::Message& m, int64_t now,
+                        Outbox* out);
+  void OnPersisterMessage(const wire::Message& m, int64_t now, Outbox* out);
+  // The control connection is up: HELLO at once. On a reconnection (the persister restarted)
+  // DURABLE notices sent while it was away are lost, so the statuses of series with jobs
+  // awaiting DURABLE are asked again; nothing is asked when no job awaits one (DURABLE notices
+  // are the normal path).
+  void OnPersisterConnected(int64_t now, bool reconnect, Outbox* out);
+  // A message to the persister could not be queued (not connected).
+  void OnPersisterSendFailed(const wire::Message& m);
+  // A send to the fetcher failed with EHOSTUNREACH: it is gone; its leases go back.
+  void OnFetcherUnreachable(const std::string& identity, int64_t now);
+  // A JOB could not be queued to the fetcher (EAGAIN): the job goes back to the head.
+  void OnJobNotSent(const std::string& identity, uint64_t job_id, int64_t now);
+  void SyncExchangeClock(int64_t server_ms, int64_t local_before, int64_t local_after) {
+    exchange_.Sync(server_ms, local_before, local_after);
+  }
+
+  // Timers: HELLO and heartbeats, dead fetchers, expired leases, due retries and refreshes,
+  // growth of the universe with the exchange clock, unanswered STATUS_REQUESTs, progress lines.
+  void Tick(int64_t now, Outbox* out);
+  // Hands queued slices to fetchers, never more than their credits.
+  void Dispatch(int64_t now, Outbox* out);
+  // Milliseconds until the next timer, within [0, heartbeat_ms].
+  int64_t NextWakeMs(int64_t now) const;
+
+  // With --once, the exit code when the run is complete (completion.h): 0 all ok, 2 some
+  // slices failed for good (failed_for_good() lists them). nullopt otherwise.
+  std::optional<int> Finished(int64_t now);
+  const std::vector<SliceRef>& failed_for_good() const { return failed_for_good_; }
+  std::vector<std::string> SummaryLines(int64_t now) const;
+  std::vector<std::string> ProgressLines(int64_t now);
+
+  const Universe& universe() const { return universe_; }
+  const LeaseTable& leases() const { return leases_; }
+  const CreditLedger& ledger() const { return ledger_; }
+  const FailureBackoff& backoff() const { return backoff_; }
+  size_t queued() const { return queue_.size(); }
+  bool ready(uint32_t series) const { return sync_[series].ready; }
+  int64_t exchange_now(int64_t now) const { return exchange_.Now(now); }
+  uint64_t jobs_handed() const { return jobs_handed_; }
+  uint64_t jobs_rehanded() const { return jobs_rehanded_; }
+
+ private:
+  struct SeriesSync {
+    bool ready = false;          // the first STATUS_REPLY is in
+    bool want_status = true;     // a STATUS_REQUEST is wanted (first one, or a refresh)
+    int64_t requested_at = -1;   // last STATUS_REQUEST sent; -1 none
+  };
+
+  void OnDurable(SliceRef r, SliceStatus status, int64_t now);
+  void OnStatusReply(const wire::StatusReply& reply, int64_t now);
+  void Enqueue(SliceRef r, bool front);
+  void Delay(SliceRef r, int64_t due);
+  void Requeue(const Lease& l, const char* why);
+  // After a snapshot or growth: queue what needs work.
+  void Plan(SliceRef r);
+  int64_t PartialDelay(SliceRef r, int64_t now) const;
+  int64_t Done(uint32_t s) const {
+    return universe_.counts(s).ok + universe_.counts(s).partial;
+  }
+
+  CoordinatorConfig config_;
+  Universe universe_;
+  ExchangeClock exchange_;
+  JobQueue queue_;
+  DelayQueue delayed_;
+  LeaseTable leases_;
+  CreditLedger ledger_;
+  FailureBackoff backoff_;
+  std::vector<SeriesSync> sync_;
+  std::vector<ProgressMeter> meters_;
+  std::vector<SliceRef> failed_for_good_;
+  uint64_t next_job_id_ = 1;
+  uint64_t next_request_id_ = 1;
+  int64_t started_ms_ = 0;
+  int64_t last_hello_ms_ = -1;
+  int64_t last_progress_ms_ = -1;
+  uint64_t jobs_handed_ = 0;
+  uint64_t jobs_rehanded_ = 0;
+  uint64_t durable_notices_ = 0;
+};
+
+}  // namespace qlir::planner

@@ -1,0 +1,361 @@
+#include "planner/coordinator.h"
+
+#include <catch2/catch.hpp>
+
+#include "planner/log.h"
+
+namespace qlir::planner {
+namespace {
+
+constexpr int64_t kSpan = 60000LL * 1000;  // one 1m slice
+constexpr int64_t kT0 = 100 * kSpan;       // the exchange's now when the test starts
+
+// A coordinator over 1m series covering [kT0 - n*kSpan, end] (by default all closed, and --end
+// given so that the range does not grow), driven by a manual clock; the exchange clock is the
+// local clock + kT0.
+struct Rig {
+  explicit Rig(CoordinatorConfig config, int n = 3, std::vector<std::string> symbols = {"AAA"},
+               int64_t end = kT0 - 1, bool follow = false) {
+    SetLogLevel(LogLevel::kWarn);
+    if (!follow) config.end_ms = end;
+    Universe u;
+    for (const auto& s : symbols) REQUIRE(u.AddSeries(s, "1m", kT0 - n * kSpan, end).ok());
+    ExchangeClock ex;
+    ex.SetOffset(kT0);
+    c = std::make_unique<Coordinator>(config, std::move(u), ex);
+    c->Start(clock.NowMs(), &out);
+  }
+  std::string Key(uint32_t s, int64_t i) const {
+    return c->universe().Key({s, c->universe().first_index(s) + i});
+  }
+  void Reply(uint32_t s, std::vector<wire::SliceState> known = {}) {
+    const auto& u = c->universe();
+    c->OnPersisterMessage(wire::StatusReply{1, kEndpoint, u.symbol(s), u.interval(s), "", known},
+                          clock.NowMs(), &out);
+  }
+  void Fetcher(const std::string& id, const wire::Message& m) {
+    c->OnFetcherMessage(id, m, clock.NowMs(), &out);
+  }
+  void Durable(const std::string& key, const std::string& status) {
+    c->OnPersisterMessage(wire::Durable{kEndpoint, {{key, status}}}, clock.NowMs(), &out);
+  }
+  // Tick + Dispatch; returns the jobs sent, per fetcher identity, and keeps other messages.
+  std::vector<std::pair<std::string, wire::Job>> Step() {
+    out.clear();
+    c->Tick(clock.NowMs(), &out);
+    c->Dispatch(clock.NowMs(), &out);
+    std::vector<std::pair<std::string, wire::Job>> jobs;
+    for (auto& [id, m] : out.to_fetchers) {
+      if (auto* j = std::get_if<wire::Job>(&m)) jobs.emplace_back(id, *j);
+    }
+    return jobs;
+  }
+  size_t StatusRequests() const {
+    size_t n = 0;
+    for (const auto& m : out.to_persister) n += std::holds_alternative<wire::StatusRequest>(m);
+    return n;
+  }
+
+  ManualClock clock;
+  Outbox out;
+  std::unique_ptr<Coordinator> c;
+};
+
+CoordinatorConfig Config() {
+  CoordinatorConfig c;
+  c.heartbeat_ms = 100;
+  c.lease_timeout_ms = 10000;
+  c.durable_wait_ms = 2000;
+  c.refresh_ms = 5000;
+  c.status_retry_ms = 1000;
+  c.progress_ms = 1000000;
+  c.retry_base_ms = 500;
+  c.retry_max_ms = 4000;
+  c.max_failures = 3;
+  return c;
+}
+
+TEST_CASE("Coordinator subscribes, then asks each series' statuses, and retries unanswered") {
+  Rig r(Config(), 2, {"AAA", "BBB"});
+  REQUIRE(r.out.to_persister.size() == 3);
+  CHECK(std::holds_alternative<wire::Hello>(r.out.to_persister[0]));
+  CHECK(r.StatusRequests() == 2);
+  r.Reply(0);
+  r.clock.Advance(1000);
+  r.Step();
+  CHECK(r.StatusRequests() == 1);  // only BBB is asked again
+  CHECK(std::get<wire::StatusRequest>(r.out.to_persister.back()).symbol == "BBB");
+}
+
+TEST_CASE("Coordinator hands out only the missing, failed and partial slices, against credits") {
+  Rig r(Config(), 4);
+  r.Reply(0, {{r.Key(0, 0), "ok"}, {r.Key(0, 2), "failed"}, {r.Key(0, 3), "partial"}});
+  CHECK(r.Step().empty());  // no fetcher, no credit
+  r.Fetcher("f1", wire::Ready{"F1", 2});
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 2);  // never more than the credits
+  CHECK(jobs[0].second.key == r.Key(0, 1));  // oldest first
+  CHECK(jobs[1].second.key == r.Key(0, 2));
+  CHECK(r.Step().empty());
+  r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "ok"});
+  jobs = r.Step();
+  REQUIRE(jobs.size() == 1);  // JOB_DONE gave one credit back
+  CHECK(jobs[0].second.key == r.Key(0, 3));
+  CHECK(r.c->leases().size() == 3);
+}
+
+TEST_CASE("Coordinator interleaves series fairly") {
+  Rig r(Config(), 3, {"AAA", "BBB"});
+  r.Reply(0);
+  r.Reply(1);
+  r.Fetcher("f1", wire::Ready{"F1", 4});
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 4);
+  CHECK(jobs[0].second.key == r.Key(0, 0));
+  CHECK(jobs[1].second.key == r.Key(1, 0));
+  CHECK(jobs[2].second.key == r.Key(0, 1));
+  CHECK(jobs[3].second.key == r.Key(1, 1));
+}
+
+TEST_CASE("Coordinator: DURABLE ends the lease; --once exits 0 when all ok") {
+  auto config = Config();
+  config.once = true;
+  Rig r(config, 2);
+  r.Reply(0);
+  r.Fetcher("f1", wire::Ready{"F1", 5});
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 2);
+  CHECK(!r.c->Finished(r.clock.NowMs()));
+  for (auto& [id, j] : jobs) {
+    r.Fetcher(id, wire::JobDone{j.job_id, j.key, "ok"});
+    r.Durable(j.key, "ok");
+  }
+  CHECK(r.c->leases().size() == 0);
+  r.clock.Advance(20000);  // well past every timeout: nothing comes back
+  r.Fetcher("f1", wire::Heartbeat{"F1"});
+  CHECK(r.Step().empty());
+  CHECK(r.c->Finished(r.clock.NowMs()) == 0);
+  CHECK(r.c->jobs_rehanded() == 0);
+}
+
+TEST_CASE("Coordinator: JOB_DONE without DURABLE is re-handed after the bounded wait, at the head") {
+  Rig r(Config(), 3);
+  r.Reply(0);
+  r.Fetcher("f1", wire::Ready{"F1", 1});
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  const auto first = jobs[0].second;
+  r.Fetcher("f1", wire::JobDone{first.job_id, first.key, "ok"});
+  jobs = r.Step();
+  REQUIRE(jobs.size() == 1);  // the next slice
+  r.clock.Advance(1999);
+  r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "ok"});
+  r.Durable(jobs[0].second.key, "ok");
+  CHECK(r.Step().size() == 1);  // third slice; first still awaits its DURABLE
+  r.clock.Advance(1);
+  r.Fetcher("f1", wire::Ready{"F1", 1});
+  jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].second.key == first.key);  // re-handed first
+  CHECK(jobs[0].second.job_id != first.job_id);
+}
+
+TEST_CASE("Coordinator: a silent fetcher's jobs go to another fetcher") {
+  Rig r(Config(), 1);
+  r.Reply(0);
+  r.Fetcher("f1", wire::Ready{"F1", 1});
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].first == "f1");
+  r.Fetcher("f2", wire::Ready{"F2", 1});
+  for (int i = 0; i < 3; ++i) {
+    r.clock.Advance(100);
+    r.Fetcher("f2", wire::Heartbeat{"F2"});
+    jobs = r.Step();
+    if (!jobs.empty()) break;
+  }
+  REQUIRE(jobs.size() == 1);  // after 3 silent heartbeat intervals
+  CHECK(jobs[0].first == "f2");
+  CHECK(jobs[0].second.key == r.Key(0, 0));
+  CHECK(!r.c->ledger().Known("f1"));
+  // A late JOB_DONE from the dead fetcher's job changes nothing.
+  r.Fetcher("f1", wire::JobDone{1, r.Key(0, 0), "ok"});
+  CHECK(r.c->leases().size() == 1);
+}
+
+TEST_CASE("Coordinator: JOB_RETURN puts the job back at once; unreachable fetcher too") {
+  Rig r(Config(), 2);
+  r.Reply(0);
+  r.Fetcher("f1", wire::Ready{"F1", 1});
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  r.Fetcher("f1", wire::JobReturn{jobs[0].second.job_id, jobs[0].second.key});
+  r.Fetcher("f2", wire::Ready{"F2", 1});
+  auto again = r.Step();
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].first == "f2");
+  CHECK(again[0].second.key == jobs[0].second.key);
+  r.c->OnFetcherUnreachable("f2", r.clock.NowMs());
+  r.Fetcher("f3", wire::Ready{"F3", 1});
+  auto third = r.Step();
+  REQUIRE(third.size() == 1);
+  CHECK(third[0].second.key == jobs[0].second.key);
+}
+
+TEST_CASE("Coordinator: lease timeout re-hands; a job that could not be sent goes back") {
+  Rig r(Config(), 1);
+  r.Reply(0);
+  r.Fetcher("f1", wire::Ready{"F1", 2});
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  r.c->OnJobNotSent("f1", jobs[0].second.job_id, r.clock.NowMs());
+  CHECK(r.Step().empty());  // f1 has no credit left after EAGAIN
+  r.Fetcher("f1", wire::Ready{"F1", 1});
+  jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  for (int i = 0; i < 100; ++i) {  // keep f1 alive, never durable
+    r.clock.Advance(100);
+    r.Fetcher("f1", wire::Heartbeat{"F1"});
+    r.Step();
+  }
+  r.Fetcher("f1", wire::Ready{"F1", 1});
+  auto again = r.Step();
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].second.key == jobs[0].second.key);
+  CHECK(r.c->jobs_rehanded() == 2);
+}
+
+TEST_CASE("Coordinator: failed slices back off, then fail for good; --once exits 2") {
+  auto config = Config();
+  config.once = true;
+  Rig r(config, 2);
+  r.Reply(0, {{r.Key(0, 1), "ok"}});
+  r.Fetcher("f1", wire::Ready{"F1", 1});
+  int64_t expected_delay = 500;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    auto jobs = r.Step();
+    REQUIRE(jobs.size() == 1);
+    CHECK(jobs[0].second.key == r.Key(0, 0));
+    r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "failed"});
+    r.Durable(jobs[0].second.key, "failed");
+    if (attempt == 3) break;
+    r.clock.Advance(expected_delay - 1);
+    r.Fetcher("f1", wire::Heartbeat{"F1"});
+    CHECK(r.Step().empty());  // still backing off
+    CHECK(!r.c->Finished(r.clock.NowMs()));
+    r.clock.Advance(1);
+    expected_delay *= 2;
+  }
+  auto code = r.c->Finished(r.clock.NowMs());
+  REQUIRE(code);
+  CHECK(*code == 2);
+  REQUIRE(r.c->failed_for_good().size() == 1);
+  CHECK(r.c->universe().Key(r.c->failed_for_good()[0]) == r.Key(0, 0));
+  r.clock.Advance(100000);
+  r.Fetcher("f1", wire::Heartbeat{"F1"});
+  CHECK(r.Step().empty());  // --once: not retried any more
+}
+
+TEST_CASE("Coordinator: running for ever, a slice failed for good is still retried at the cap") {
+  Rig r(Config(), 1);
+  r.Reply(0);
+  r.Fetcher("f1", wire::Ready{"F1", 1});
+  for (int attempt = 1; attempt <= 5; ++attempt) {
+    std::vector<std::pair<std::string, wire::Job>> jobs;
+    for (int i = 0; i < 100 && jobs.empty(); ++i) {
+      r.clock.Advance(100);
+      r.Fetcher("f1", wire::Heartbeat{"F1"});
+      jobs = r.Step();
+    }
+    REQUIRE(jobs.size() == 1);
+    r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "failed"});
+    r.Durable(jobs[0].second.key, "failed");
+  }
+  CHECK(r.c->backoff().failures({0, r.c->universe().first_index(0)}) == 5);
+}
+
+TEST_CASE("Coordinator: the open tail is refreshed; --once is content with it partial") {
+  auto config = Config();
+  config.once = true;
+  // Two slices, the second still open (the range reaches the exchange's now).
+  Rig r(config, 1, {"AAA"}, kT0 + 10);
+  r.Reply(0);
+  r.Fetcher("f1", wire::Ready{"F1", 2});
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 2);
+  r.Durable(jobs[0].second.key, "ok");
+  r.Durable(jobs[1].second.key, "partial");
+  r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "ok"});
+  r.Fetcher("f1", wire::JobDone{jobs[1].second.job_id, jobs[1].second.key, "partial"});
+  CHECK(r.c->Finished(r.clock.NowMs()) == 0);
+}
+
+TEST_CASE("Coordinator: following the exchange clock, new slices appear and the tail is refetched") {
+  auto config = Config();
+  config.heartbeat_ms = 1000000000;  // the fetcher stays alive through the test
+  Rig r(config, 1, {"AAA"}, kT0 + 10, /*follow=*/true);  // slices 0 (closed) and 1 (open)
+  r.Reply(0, {{r.Key(0, 0), "ok"}});
+  r.Fetcher("f1", wire::Ready{"F1", 1});
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  const std::string tail = jobs[0].second.key;
+  CHECK(tail == r.Key(0, 1));
+  r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, tail, "partial"});
+  r.Durable(tail, "partial");
+  // Refreshed every refresh_ms while open.
+  r.clock.Advance(4999);
+  CHECK(r.Step().empty());
+  r.clock.Advance(1);
+  jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].second.key == tail);
+  r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, tail, "partial"});
+  r.Durable(tail, "partial");
+  // The exchange clock passes the grid boundary: a new slice, and the old tail once closed.
+  r.clock.Set(kSpan + 2000);  // exchange now = kT0 + kSpan + 2000
+  r.Fetcher("f1", wire::Ready{"F1", 2});
+  jobs = r.Step();
+  CHECK(r.c->universe().size(0) == 3);
+  std::vector<std::string> keys;
+  for (auto& [id, j] : jobs) keys.push_back(j.key);
+  CHECK(std::find(keys.begin(), keys.end(), tail) != keys.end());
+  CHECK(std::find(keys.begin(), keys.end(), r.Key(0, 2)) != keys.end());
+}
+
+TEST_CASE("Coordinator: a persister reconnect asks statuses again only when needed") {
+  Rig r(Config(), 2);
+  r.Reply(0);
+  r.out.clear();
+  r.c->OnPersisterConnected(r.clock.NowMs(), /*reconnect=*/true, &r.out);
+  r.Step();
+  CHECK(r.StatusRequests() == 0);  // no job awaits DURABLE
+  r.Fetcher("f1", wire::Ready{"F1", 2});
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 2);
+  r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "ok"});
+  r.Fetcher("f1", wire::JobDone{jobs[1].second.job_id, jobs[1].second.key, "ok"});
+  r.c->OnPersisterConnected(r.clock.NowMs(), /*reconnect=*/true, &r.out);
+  r.Step();
+  CHECK(r.StatusRequests() == 1);
+  // The restarted persister knows the first result, not the second: the second goes again.
+  r.Reply(0, {{jobs[0].second.key, "ok"}});
+  CHECK(r.c->leases().size() == 0);
+  auto again = r.Step();
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].second.key == jobs[1].second.key);
+}
+
+TEST_CASE("Coordinator drops what it does not expect") {
+  Rig r(Config(), 1);
+  r.Reply(0);
+  r.Fetcher("f1", wire::Durable{kEndpoint, {}});       // wrong socket
+  r.Fetcher("stranger", wire::JobDone{42, "x", "ok"});  // unknown job
+  r.Durable("garbage key", "ok");
+  r.Durable(r.Key(0, 0), "weird");
+  r.c->OnPersisterMessage(wire::StatusReply{1, kEndpoint, "ZZZ", "1m", "", {}}, 0, &r.out);
+  r.Fetcher("f1", wire::Ready{"F1", 1});
+  CHECK(r.Step().size() == 1);
+}
+
+}  // namespace
+}  // namespace qlir::planner

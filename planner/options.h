@@ -1,0 +1,40 @@
+// The planner's command-line flags. Parsing never exits: errors are values naming the flag.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace qlir::planner {
+
+struct Options {
+  std::vector<std::string> symbols;                 // --symbols A,B (required)
+  std::vector<std::string> intervals{"1m"};         // --intervals 1m,1s
+  std::optional<int64_t> start_ms;                  // --start; nullopt: "listing" (first candle)
+  std::optional<int64_t> end_ms;                    // --end; nullopt: now, following the exchange
+  std::string base_url = "https://api.binance.com";  // --base-url
+  std::string jobs_bind = "tcp://127.0.0.1:5701";    // --jobs-bind (ROUTER)
+  std::string persister = "tcp://127.0.0.1:5703";    // --persister (control, DEALER connect)
+  bool once = false;                                 // --once
+  int64_t lease_timeout_ms = 300000;                 // --lease-timeout-ms
+  int64_t durable_wait_ms = 30000;                   // --durable-wait-ms (after JOB_DONE)
+  int64_t heartbeat_ms = 1000;                       // --heartbeat-ms
+  int64_t progress_ms = 10000;                       // --progress-ms
+  int max_failures = 5;                              // --max-failures
+  int64_t refresh_ms = 60000;                        // --refresh-ms
+  int64_t retry_base_ms = 5000;                      // --retry-base-ms
+  int64_t retry_max_ms = 600000;                     // --retry-max-ms
+  int64_t status_retry_ms = 5000;                    // --status-retry-ms
+  int64_t time_sync_ms = 600000;                     // --time-sync-ms (exchange clock re-sync)
+  bool verbose = false;                              // --verbose (debug lines)
+  bool help = false;                                 // --help
+};
+
+// Parses argv[1..]. Accepts "--flag value" and "--flag=value".
+Result<Options> ParseOptions(const std::vector<std::string>& args);
+std::string Usage();
+
+}  // namespace qlir::planner

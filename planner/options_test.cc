@@ -1,0 +1,65 @@
+#include "planner/options.h"
+
+#include <catch2/catch.hpp>
+
+namespace qlir::planner {
+namespace {
+
+TEST_CASE("Options: defaults") {
+  auto o = ParseOptions({"--symbols", "BTCUSDT,ETHUSDT"});
+  REQUIRE(o.ok());
+  CHECK(o->symbols == std::vector<std::string>{"BTCUSDT", "ETHUSDT"});
+  CHECK(o->intervals == std::vector<std::string>{"1m"});
+  CHECK(!o->start_ms);  // listing
+  CHECK(!o->end_ms);    // now, following
+  CHECK(o->base_url == "https://api.binance.com");
+  CHECK(o->jobs_bind == "tcp://127.0.0.1:5701");
+  CHECK(o->persister == "tcp://127.0.0.1:5703");
+  CHECK(!o->once);
+  CHECK(o->heartbeat_ms == 1000);
+}
+
+TEST_CASE("Options: every flag, both spellings") {
+  auto o = ParseOptions({"--symbols=BTCUSDT", "--intervals", "1m,1s,1m", "--start", "2022-01-01",
+                         "--end=2022-01-02T00:00:00Z", "--base-url", "http://127.0.0.1:1",
+                         "--jobs-bind", "ipc:///tmp/j", "--persister", "tcp://127.0.0.1:9",
+                         "--once", "--lease-timeout-ms", "10", "--heartbeat-ms=20",
+                         "--progress-ms", "30", "--max-failures", "2", "--refresh-ms", "40",
+                         "--retry-base-ms", "5", "--retry-max-ms", "50", "--durable-wait-ms",
+                         "60", "--status-retry-ms", "70", "--time-sync-ms", "80"});
+  REQUIRE(o.ok());
+  CHECK(o->intervals == std::vector<std::string>{"1m", "1s"});
+  CHECK(o->start_ms == 1640995200000);
+  CHECK(o->end_ms == 1641081600000);
+  CHECK(o->once);
+  CHECK(o->lease_timeout_ms == 10);
+  CHECK(o->heartbeat_ms == 20);
+  CHECK(o->max_failures == 2);
+  CHECK(o->time_sync_ms == 80);
+  CHECK(ParseOptions({"--symbols", "A", "--start", "listing", "--end", "now"}).ok());
+}
+
+TEST_CASE("Options: bad flags are clear errors naming the flag") {
+  auto err = [](std::vector<std::string> args) {
+    auto o = ParseOptions(args);
+    REQUIRE(!o.ok());
+    return o.error();
+  };
+  CHECK(err({}).find("--symbols") != std::string::npos);
+  CHECK(err({"--symbols", "A", "--intervals", "1M"}).find("1M") != std::string::npos);
+  CHECK(err({"--symbols", "A", "--start", "yesterday"}).find("--start") != std::string::npos);
+  CHECK(err({"--symbols", "A", "--heartbeat-ms", "0"}).find("--heartbeat-ms") != std::string::npos);
+  CHECK(err({"--symbols", "A", "--heartbeat-ms", "1x"}).find("--heartbeat-ms") != std::string::npos);
+  CHECK(err({"--symbols", "A", "--jobs-bind", "127.0.0.1:1"}).find("--jobs-bind") != std::string::npos);
+  CHECK(err({"--symbols", "A", "--bogus", "1"}).find("--bogus") != std::string::npos);
+  CHECK(err({"--symbols"}).find("needs a value") != std::string::npos);
+  CHECK(err({"--symbols", "A", "--once=1"}).find("--once") != std::string::npos);
+  CHECK(err({"--symbols", "A", "--start", "2022-02-01", "--end", "2022-01-01"}).find("after") !=
+        std::string::npos);
+  CHECK(err({"--symbols", "A/B"}).find("--symbols") != std::string::npos);
+  CHECK(err({"stray"}).find("stray") != std::string::npos);
+  CHECK(ParseOptions({"--help"})->help);
+}
+
+}  // namespace
+}  // namespace qlir::planner

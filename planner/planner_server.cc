@@ -1,0 +1,342 @@
+#include "planner/planner_server.h"
+
+#include <zmq.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <zmq.hpp>
+
+#include "common/klines/interval.h"
+#include "common/time_util.h"
+#include "common/wire.h"
+#include "planner/coordinator.h"
+#include "planner/exchange_info.h"
+#include "planner/log.h"
+
+namespace qlir::planner {
+namespace {
+
+// Messages handled per socket before timers get a turn.
+constexpr int kMaxDrain = 10000;
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+class Server {
+ public:
+  Server(const Options& o, HttpClient& http, Clock& clock, int stop_fd, Coordinator* coordinator)
+      : o_(o), http_(http), clock_(clock), stop_fd_(stop_fd), c_(*coordinator) {}
+
+  Result<int> Serve();
+
+ private:
+  Status Open();
+  void Flush(int64_t now);
+  bool RecvMultipart(zmq::socket_t& s, std::vector<zmq::message_t>* parts);
+  void DrainJobs(int64_t now);
+  void DrainControl(int64_t now);
+  void DrainMonitor(int64_t now);
+  void MaybeSyncClock(int64_t now);
+  void Report(int64_t now);
+
+  const Options& o_;
+  HttpClient& http_;
+  Clock& clock_;
+  int stop_fd_;
+  Coordinator& c_;
+  zmq::context_t ctx_{1};
+  zmq::socket_t jobs_{ctx_, zmq::socket_type::router};
+  zmq::socket_t control_{ctx_, zmq::socket_type::dealer};
+  zmq::socket_t monitor_{ctx_, zmq::socket_type::pair};
+  Outbox out_;
+  bool persister_connected_before_ = false;
+  int64_t last_sync_ms_ = 0;
+};
+
+Status Server::Open() {
+  const int64_t max_size = wire::kMaxMessageBytes;
+  try {
+    jobs_.set(zmq::sockopt::router_mandatory, 1);
+    jobs_.set(zmq::sockopt::maxmsgsize, max_size);
+    jobs_.set(zmq::sockopt::linger, 0);
+    control_.set(zmq::sockopt::maxmsgsize, max_size);
+    control_.set(zmq::sockopt::linger, 0);
+    // Queue nothing for a persister that is not there: a STATUS_REQUEST sent into the void
+    // would be answered twice once it comes up.
+    control_.set(zmq::sockopt::immediate, 1);
+  } catch (const zmq::error_t& e) {
+    return Status::Error(std::string("cannot set socket options: ") + e.what());
+  }
+  try {
+    jobs_.bind(o_.jobs_bind);
+  } catch (const zmq::error_t& e) {
+    return Status::Error("cannot bind the jobs socket to " + o_.jobs_bind + ": " + e.what());
+  }
+  // The monitor tells us when the persister connection comes (back): see OnPersisterConnected.
+  const std::string mon_ep =
+      "inproc://planner-control-monitor-" + std::to_string(reinterpret_cast<uintptr_t>(this));
+  if (zmq_socket_monitor(control_.handle(), mon_ep.c_str(),
+                         ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+    return Status::Error(std::string("cannot monitor the control socket: ") +
+                         zmq_strerror(zmq_errno()));
+  }
+  try {
+    monitor_.connect(mon_ep);
+    control_.connect(o_.persister);
+  } catch (const zmq::error_t& e) {
+    return Status::Error("cannot connect to the persister at " + o_.persister + ": " + e.what());
+  }
+  return Status::Ok();
+}
+
+void Server::Flush(int64_t now) {
+  for (const wire::Message& m : out_.to_persister) {
+    const std::string bytes = wire::Encode(m);
+    try {
+      if (!control_.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
+        c_.OnPersisterSendFailed(m);
+      }
+    } catch (const zmq::error_t& e) {
+      LogWarn(std::string("send to the persister failed: ") + e.what());
+      c_.OnPersisterSendFailed(m);
+    }
+  }
+  for (const auto& [identity, m] : out_.to_fetchers) {
+    const std::string bytes = wire::Encode(m);
+    const auto* job = std::get_if<wire::Job>(&m);
+    try {
+      bool sent = jobs_.send(zmq::buffer(identity), zmq::send_flags::sndmore |
+                                                       zmq::send_flags::dontwait).has_value();
+      if (sent) sent = jobs_.send(zmq::buffer(bytes), zmq::send_flags::dontwait).has_value();
+      if (!sent && job) c_.OnJobNotSent(identity, job->job_id, now);
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EHOSTUNREACH) {
+        c_.OnFetcherUnreachable(identity, now);  // idempotent for its later messages
+      } else {
+        LogWarn(std::string("send to a fetcher failed: ") + e.what());
+        if (job) c_.OnJobNotSent(identity, job->job_id, now);
+      }
+    }
+  }
+  out_.clear();
+}
+
+bool Server::RecvMultipart(zmq::socket_t& s, std::vector<zmq::message_t>* parts) {
+  parts->clear();
+  zmq::message_t m;
+  if (!s.recv(m, zmq::recv_flags::dontwait)) return false;
+  bool more = m.more();
+  parts->push_back(std::move(m));
+  while (more) {
+    zmq::message_t next;
+    if (!s.recv(next, zmq::recv_flags::none)) break;
+    more = next.more();
+    parts->push_back(std::move(next));
+  }
+  return true;
+}
+
+void Server::DrainJobs(int64_t now) {
+  std::vector<zmq::message_t> parts;
+  for (int i = 0; i < kMaxDrain && RecvMultipart(jobs_, &parts); ++i) {
+    if (parts.size() != 2) {
+      LogWarn("dropped a " + std::to_string(parts.size()) + "-frame message on the jobs socket");
+      continue;
+    }
+    const std::string identity = parts[0].to_string();
+    auto msg = wire::Decode(parts[1].to_string_view());
+    if (!msg) {
+      LogWarn("dropped a bad message of " + std::to_string(parts[1].size()) +
+              " bytes on the jobs socket: " + msg.error());
+      continue;
+    }
+    c_.OnFetcherMessage(identity, *msg, now, &out_);
+  }
+}
+
+void Server::DrainControl(int64_t now) {
+  std::vector<zmq::message_t> parts;
+  for (int i = 0; i < kMaxDrain && RecvMultipart(control_, &parts); ++i) {
+    if (parts.size() != 1) {
+      LogWarn("dropped a " + std::to_string(parts.size()) + "-frame message on the control socket");
+      continue;
+    }
+    auto msg = wire::Decode(parts[0].to_string_view());
+    if (!msg) {
+      LogWarn("dropped a bad message of " + std::to_string(parts[0].size()) +
+              " bytes on the control socket: " + msg.error());
+      continue;
+    }
+    c_.OnPersisterMessage(*msg, now, &out_);
+  }
+}
+
+void Server::DrainMonitor(int64_t now) {
+  std::vector<zmq::message_t> parts;
+  while (RecvMultipart(monitor_, &parts)) {
+    if (parts.empty() || parts[0].size() < 6) continue;
+    uint16_t event = 0;
+    std::memcpy(&event, parts[0].data(), sizeof event);
+    if (event == ZMQ_EVENT_CONNECTED) {
+      LogInfo(std::string("connected to the persister at ") + o_.persister);
+      c_.OnPersisterConnected(now, persister_connected_before_, &out_);
+      persister_connected_before_ = true;
+    } else if (event == ZMQ_EVENT_DISCONNECTED) {
+      LogWarn("persister connection lost at " + o_.persister);
+    }
+  }
+}
+
+void Server::MaybeSyncClock(int64_t now) {
+  if (o_.once || now - last_sync_ms_ < o_.time_sync_ms) return;
+  last_sync_ms_ = now;
+  const int64_t before = clock_.NowMs();
+  auto t = FetchServerTime(http_, o_.base_url);
+  const int64_t after = clock_.NowMs();
+  if (!t) {
+    LogWarn("cannot re-read the exchange clock, keeping the offset: " + t.error());
+    return;
+  }
+  c_.SyncExchangeClock(*t, before, after);
+}
+
+void Server::Report(int64_t now) {
+  for (const std::string& line : c_.ProgressLines(now)) LogInfo(line);
+  for (const std::string& line : c_.SummaryLines(now)) LogInfo(line);
+}
+
+Result<int> Server::Serve() {
+  if (Status s = Open(); !s.ok()) return s;
+  LogInfo("jobs socket bound at " + o_.jobs_bind + "; persister at " + o_.persister);
+  int64_t now = clock_.NowMs();
+  last_sync_ms_ = now;
+  try {
+    c_.Start(now, &out_);
+    Flush(now);
+    while (true) {
+      now = clock_.NowMs();
+      if (auto code = c_.Finished(now)) {
+        for (SliceRef r : c_.failed_for_good()) {
+          LogError("failed for good key=" + c_.universe().Key(r));
+        }
+        Report(now);
+        LogInfo(*code == 0 ? "--once: every slice is done; exiting 0"
+                           : "--once: " + std::to_string(c_.failed_for_good().size()) +
+                                 " slices failed for good; exiting 2");
+        return *code;
+      }
+      MaybeSyncClock(now);
+      c_.Tick(now, &out_);
+      c_.Dispatch(now, &out_);
+      Flush(now);
+      zmq::pollitem_t items[] = {
+          {jobs_.handle(), 0, ZMQ_POLLIN, 0},
+          {control_.handle(), 0, ZMQ_POLLIN, 0},
+          {monitor_.handle(), 0, ZMQ_POLLIN, 0},
+          {nullptr, stop_fd_, ZMQ_POLLIN, 0},
+      };
+      const size_t n_items = stop_fd_ >= 0 ? 4 : 3;
+      try {
+        zmq::poll(items, n_items, std::chrono::milliseconds(c_.NextWakeMs(clock_.NowMs())));
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR) continue;  // a signal: the stop pipe says whether to stop
+        throw;
+      }
+      now = clock_.NowMs();
+      if (n_items == 4 && (items[3].revents & ZMQ_POLLIN)) {
+        LogInfo("stop requested; exiting 0");
+        Report(now);
+        return 0;
+      }
+      if (items[2].revents & ZMQ_POLLIN) DrainMonitor(now);
+      if (items[1].revents & ZMQ_POLLIN) DrainControl(now);
+      if (items[0].revents & ZMQ_POLLIN) DrainJobs(now);
+    }
+  } catch (const zmq::error_t& e) {
+    return Status::Error(std::string("zeromq error: ") + e.what());
+  }
+}
+
+}  // namespace
+
+Result<Universe> BuildUniverse(const Options& o, HttpClient& http,
+                               const std::vector<std::string>& symbols, int64_t exchange_now) {
+  Universe u;
+  const int64_t end = o.end_ms ? std::min(*o.end_ms, exchange_now) : exchange_now;
+  if (o.start_ms && *o.start_ms > exchange_now) {
+    return Status::Error("--start " + FormatIsoUtc(*o.start_ms) +
+                         " is after the exchange's now " + FormatIsoUtc(exchange_now));
+  }
+  for (const std::string& symbol : symbols) {
+    for (const std::string& interval : o.intervals) {
+      const std::string name = symbol + "/" + interval;
+      int64_t start = 0;
+      if (o.start_ms) {
+        start = *o.start_ms;
+      } else {
+        auto first = FetchFirstCandle(http, o.base_url, symbol, interval);
+        if (!first) return Status::Error("cannot find the listing of " + name + ": " + first.error());
+        if (!first->has_value()) {
+          LogWarn(name + " has no candle yet; starting at now");
+          start = exchange_now;
+        } else {
+          start = **first;
+          LogInfo("listing of " + name + ": first candle at " + FormatIsoUtc(start));
+        }
+      }
+      start = std::max<int64_t>(start, 0);
+      if (start > end) {
+        LogWarn(name + " has nothing before --end (its first candle is at " +
+                FormatIsoUtc(start) + "); skipped");
+        continue;
+      }
+      auto s = u.AddSeries(symbol, interval, start, end);
+      if (!s) return s.status();
+      LogInfo("range of " + name + ": " + FormatIsoUtc(start) + " to " +
+              (o.end_ms ? FormatIsoUtc(*o.end_ms) : std::string("now (following)")) + ", " +
+              std::to_string(u.size(*s)) + " slices so far");
+    }
+  }
+  if (u.series_count() == 0) return Status::Error("no series has anything to fetch in the range");
+  return u;
+}
+
+Result<int> RunPlanner(const Options& o, HttpClient& http, Clock& clock, int stop_fd) {
+  SetLogLevel(o.verbose ? LogLevel::kDebug : LogLevel::kInfo);
+  auto check = CheckSymbols(http, o.base_url, o.symbols);
+  if (!check) return Status::Error("cannot check the symbols: " + check.error());
+  for (const std::string& s : check->unknown) {
+    LogError("unknown symbol " + s + ": not listed by " + o.base_url +
+             "/api/v3/exchangeInfo; skipped");
+  }
+  if (check->known.empty()) {
+    return Status::Error("no known symbol left (unknown: " + Join(check->unknown) + ")");
+  }
+  ExchangeClock exchange;
+  const int64_t before = clock.NowMs();
+  auto server_time = FetchServerTime(http, o.base_url);
+  const int64_t after = clock.NowMs();
+  if (server_time) {
+    exchange.Sync(*server_time, before, after);
+  } else if (check->date_ms > 0) {
+    LogWarn("using the exchangeInfo Date header as the exchange clock: " + server_time.error());
+    exchange.Sync(check->date_ms, before, before);
+  } else {
+    return Status::Error("cannot read the exchange clock: " + server_time.error());
+  }
+  LogInfo("exchange clock " + FormatIsoUtcMs(exchange.Now(after)) + " (offset from local " +
+          std::to_string(exchange.offset()) + " ms)");
+  auto universe = BuildUniverse(o, http, check->known, exchange.Now(clock.NowMs()));
+  if (!universe) return universe.status();
+  LogInfo("universe: " + std::to_string(universe->series_count()) + " series, " +
+          std::to_string(universe->total_size()) + " slices");
+  Coordinator coordinator(CoordinatorConfig::FromOptions(o), std::move(*universe), exchange);
+  Server server(o, http, clock, stop_fd, &coordinator);
+  return server.Serve();
+}
+
+}  // namespace qlir::planner
