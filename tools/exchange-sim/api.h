@@ -1,0 +1,68 @@
+// The simulator's REST surface without HTTP: parameter rules and error bodies of
+// /api/v3/klines and /api/v3/exchangeInfo (reference binance-spot-klines.md, sections 2-4), so
+// they can be tested without sockets. server.cc maps these onto httplib.
+//
+// klines checks, in this order (the first failing one answers):
+//   -1101 a parameter given twice               -1104 an unknown parameter
+//   -1102 symbol or interval missing or empty   -1105 startTime/endTime/limit/timeZone empty
+//   -1100 startTime/endTime/limit not ^[0-9]{1,20}$
+//   -1121 unknown symbol                        -1120 unknown interval (1M is not simulated)
+//   -1130 limit outside 1..1000 (never clamped), a time beyond int64, a non-zero timeZone
+//   -1023 startTime > endTime
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "tools/exchange-sim/candles.h"
+#include "tools/exchange-sim/rate_limiter.h"
+
+namespace qlir::sim {
+
+// Query parameters after URL decoding (httplib::Params has this type).
+using Params = std::multimap<std::string, std::string>;
+
+struct ApiError {
+  int http_status = 400;
+  int code = 0;
+  std::string msg;
+  // {"code":-1121,"msg":"Invalid symbol."}
+  std::string Json() const;
+};
+
+struct KlinesRequest {
+  const SymbolSpec* spec = nullptr;  // points into the symbol list given to ParseKlinesParams
+  std::string interval;
+  KlinesWindow window;
+};
+
+std::variant<KlinesRequest, ApiError> ParseKlinesParams(const Params& params,
+                                                        const std::vector<SymbolSpec>& symbols);
+
+// The (symbol, interval, startTime, endTime, limit) a klines request asked for, from the raw
+// parameter text, as `SYMBOL:interval:start-end:limit` (absent ones empty). For a request with
+// all five this is common/klines KlineSliceKey::composite_key(); used by /sim/counters.
+std::string KlinesWindowKey(const Params& params);
+
+// exchangeInfo: no parameter, symbol=S, or symbols=["A","B"]. Returns the body or the error.
+std::variant<std::string, ApiError> ExchangeInfo(const Params& params,
+                                                 const std::vector<SymbolSpec>& symbols,
+                                                 const RateLimitConfig& limits, int64_t now_ms);
+
+// Request weights (reference section 3): klines 2, exchangeInfo 20, ping and time 1.
+inline constexpr int kWeightKlines = 2;
+inline constexpr int kWeightExchangeInfo = 20;
+inline constexpr int kWeightPing = 1;
+inline constexpr int kWeightTime = 1;
+
+// The -1003 bodies of a 429 and a 418.
+ApiError TooManyRequests(const RateLimitConfig& limits);
+ApiError Banned(int64_t banned_until_ms);
+// 504 {"code":-1007,...}
+ApiError BackendTimeout();
+
+}  // namespace qlir::sim

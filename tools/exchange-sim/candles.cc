@@ -1,0 +1,254 @@
+#include "tools/exchange-sim/candles.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "common/klines/interval.h"
+
+namespace qlir::sim {
+namespace {
+
+// 128-bit intermediates keep price x volume products exact; __extension__ silences -Wpedantic.
+__extension__ typedef __int128 Int128;
+
+constexpr int64_t kDayMs = 86'400'000;
+constexpr int64_t kWeekMs = 7 * kDayMs;
+// 1970-01-01 was a Thursday; weekly candles open on Mondays, the first one 1970-01-05.
+constexpr int64_t kWeekOffsetMs = 4 * kDayMs;
+// Bounds applied to request times before any arithmetic, so nothing overflows. Far beyond any
+// real clock (year ~128 000) and far below INT64_MAX.
+constexpr int64_t kFarMs = 4'000'000'000'000'000;
+constexpr int64_t kPpm = 1'000'000;
+constexpr int64_t kUnits = 100'000'000;  // 1e8: units per whole asset
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+uint64_t Hash(uint64_t a, uint64_t b) { return SplitMix64(SplitMix64(a) ^ b); }
+
+uint64_t SymbolSeed(std::string_view symbol) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+  for (unsigned char c : symbol) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return SplitMix64(h);
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+int64_t GridOffset(int64_t interval_ms) { return interval_ms == kWeekMs ? kWeekOffsetMs : 0; }
+
+int64_t ClampToInt64(Int128 v) {
+  constexpr int64_t kMax = INT64_MAX;
+  if (v > kMax) return kMax;
+  if (v < 0) return 0;
+  return static_cast<int64_t>(v);
+}
+
+// A triangle wave in [-kPpm, kPpm] with the given period.
+int64_t Triangle(int64_t t, int64_t period) {
+  const int64_t phase = ((t % period) + period) % period;
+  const int64_t x = static_cast<int64_t>(static_cast<Int128>(phase) * 4 * kPpm / period);
+  if (x < kPpm) return x;
+  if (x < 3 * kPpm) return 2 * kPpm - x;
+  return x - 4 * kPpm;
+}
+
+// The traded price at instant t: a slow and a faster wave (+-30 %, +-3 %) and +-0.2 % noise.
+int64_t PriceAt(uint64_t seed, int64_t base_price, int64_t t) {
+  constexpr int64_t kSlow = 37 * kDayMs;
+  constexpr int64_t kFast = 31 * 3'600'000 + 17'000;
+  const int64_t slow = Triangle(t + static_cast<int64_t>(seed % kSlow), kSlow);
+  const int64_t fast = Triangle(t + static_cast<int64_t>((seed >> 21) % kFast), kFast);
+  const int64_t noise =
+      static_cast<int64_t>(Hash(seed, static_cast<uint64_t>(t)) % 4001) - 2000;
+  const int64_t ppm = slow * 3 / 10 + fast * 3 / 100 + noise;
+  const Int128 price = base_price + static_cast<Int128>(base_price) * ppm / kPpm;
+  return std::max<int64_t>(1, ClampToInt64(price));
+}
+
+const GapWindow* GapHolding(const SymbolSpec& spec, int64_t interval_ms, int64_t open_ms) {
+  for (const GapWindow& g : spec.gaps) {
+    if (g.start_ms <= open_ms && open_ms + interval_ms <= g.end_ms) return &g;
+  }
+  return nullptr;
+}
+
+Candle MakeCandleSeeded(const SymbolSpec& spec, uint64_t seed, int64_t iv, int64_t open_ms,
+                        int64_t now_ms) {
+  const uint64_t h = Hash(Hash(seed, static_cast<uint64_t>(iv)), static_cast<uint64_t>(open_ms));
+  const bool is_open = open_ms + iv > now_ms;
+  const int64_t elapsed = is_open ? now_ms - open_ms + 1 : iv;  // 1..iv
+
+  Candle c;
+  c.open_time = open_ms;
+  c.close_time = open_ms + iv - 1;
+  c.open = PriceAt(seed, spec.base_price, open_ms);
+  c.close = PriceAt(seed, spec.base_price, is_open ? now_ms : open_ms + iv);
+  const int64_t top = std::max(c.open, c.close);
+  const int64_t bottom = std::min(c.open, c.close);
+  const Int128 up = static_cast<Int128>(top) * static_cast<int64_t>(h % 3001) / kPpm;
+  const Int128 down =
+      static_cast<Int128>(bottom) * static_cast<int64_t>((h >> 12) % 3001) / kPpm;
+  c.high = ClampToInt64(top + up * elapsed / iv);
+  c.low = std::max<int64_t>(std::min<int64_t>(1, bottom), ClampToInt64(bottom - down * elapsed / iv));
+
+  const int64_t volume_ppm = 500'000 + static_cast<int64_t>((h >> 24) % 1'000'001);
+  const Int128 full_volume =
+      static_cast<Int128>(spec.base_volume) * iv * volume_ppm / (60'000 * kPpm);
+  c.volume = ClampToInt64(full_volume * elapsed / iv);
+  const Int128 average = (static_cast<Int128>(c.open) + c.close) / 2;
+  c.quote_volume = ClampToInt64(static_cast<Int128>(c.volume) * average / kUnits);
+  const int64_t trades_per_s = 1 + static_cast<int64_t>((h >> 44) % 20);
+  c.trades = ClampToInt64(static_cast<Int128>(iv / 1000 + 1) * trades_per_s * elapsed / iv);
+  const int64_t taker_ppm = 300'000 + static_cast<int64_t>((h >> 8) % 400'001);
+  c.taker_buy_base = ClampToInt64(static_cast<Int128>(c.volume) * taker_ppm / kPpm);
+  c.taker_buy_quote = ClampToInt64(static_cast<Int128>(c.quote_volume) * taker_ppm / kPpm);
+  return c;
+}
+
+void AppendInt(int64_t v, std::string* out) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, r.ptr);
+}
+
+}  // namespace
+
+int64_t AlignDown(int64_t t_ms, int64_t interval_ms) {
+  const int64_t off = GridOffset(interval_ms);
+  return FloorDiv(t_ms - off, interval_ms) * interval_ms + off;
+}
+
+int64_t AlignUp(int64_t t_ms, int64_t interval_ms) {
+  const int64_t d = AlignDown(t_ms, interval_ms);
+  return d == t_ms ? d : d + interval_ms;
+}
+
+bool CandleExists(const SymbolSpec& spec, int64_t interval_ms, int64_t open_ms) {
+  if (open_ms + interval_ms <= spec.listing_ms) return false;
+  if (spec.delisting_ms && open_ms >= *spec.delisting_ms) return false;
+  return GapHolding(spec, interval_ms, open_ms) == nullptr;
+}
+
+Candle MakeCandle(const SymbolSpec& spec, int64_t interval_ms, int64_t open_ms, int64_t now_ms) {
+  return MakeCandleSeeded(spec, SymbolSeed(spec.symbol), interval_ms, open_ms, now_ms);
+}
+
+std::vector<int64_t> SelectOpenTimes(const SymbolSpec& spec, const KlinesWindow& window,
+                                     int64_t now_ms) {
+  const int64_t iv = window.interval_ms;
+  std::vector<int64_t> out;
+  if (window.limit <= 0 || iv <= 0) return out;
+  const int64_t lowest = AlignDown(std::clamp(spec.listing_ms, -kFarMs, kFarMs), iv);
+  int64_t newest = std::min(now_ms, window.end_ms ? *window.end_ms : kFarMs);
+  newest = AlignDown(std::clamp(newest, -kFarMs, kFarMs), iv);
+  if (spec.delisting_ms) {
+    newest = std::min(newest, AlignDown(std::clamp(*spec.delisting_ms, -kFarMs, kFarMs) - 1, iv));
+  }
+  const size_t limit = static_cast<size_t>(window.limit);
+  out.reserve(std::min<size_t>(limit, 1024));
+  if (window.start_ms) {
+    int64_t t = std::max(AlignUp(std::clamp(*window.start_ms, -kFarMs, kFarMs), iv), lowest);
+    while (t <= newest && out.size() < limit) {
+      if (const GapWindow* g = GapHolding(spec, iv, t)) {
+        t = AlignUp(g->end_ms - iv + 1, iv);  // first candle not wholly inside this gap
+        continue;
+      }
+      out.push_back(t);
+      t += iv;
+    }
+  } else {
+    int64_t t = newest;
+    while (t >= lowest && out.size() < limit) {
+      if (const GapWindow* g = GapHolding(spec, iv, t)) {
+        t = AlignDown(g->start_ms - 1, iv);  // last candle opening before this gap
+        continue;
+      }
+      out.push_back(t);
+      t -= iv;
+    }
+    std::reverse(out.begin(), out.end());
+  }
+  return out;
+}
+
+void AppendDecimal8(int64_t units, std::string* out) {
+  if (units < 0) {
+    out->push_back('-');
+    units = -units;  // units > INT64_MIN: every caller passes prices or volumes
+  }
+  AppendInt(units / kUnits, out);
+  char frac[9];
+  frac[0] = '.';
+  int64_t f = units % kUnits;
+  for (int i = 8; i >= 1; --i) {
+    frac[i] = static_cast<char>('0' + f % 10);
+    f /= 10;
+  }
+  out->append(frac, sizeof frac);
+}
+
+void AppendCandleJson(const Candle& c, std::string* out) {
+  out->push_back('[');
+  AppendInt(c.open_time, out);
+  const int64_t strings[] = {c.open, c.high, c.low, c.close, c.volume};
+  for (int64_t v : strings) {
+    out->append(",\"");
+    AppendDecimal8(v, out);
+    out->push_back('"');
+  }
+  out->push_back(',');
+  AppendInt(c.close_time, out);
+  out->append(",\"");
+  AppendDecimal8(c.quote_volume, out);
+  out->append("\",");
+  AppendInt(c.trades, out);
+  out->append(",\"");
+  AppendDecimal8(c.taker_buy_base, out);
+  out->append("\",\"");
+  AppendDecimal8(c.taker_buy_quote, out);
+  out->append("\",\"0\"]");
+}
+
+void AppendKlinesJson(const SymbolSpec& spec, const KlinesWindow& window, int64_t now_ms,
+                      std::string* out) {
+  const std::vector<int64_t> opens = SelectOpenTimes(spec, window, now_ms);
+  const uint64_t seed = SymbolSeed(spec.symbol);
+  out->reserve(out->size() + 2 + opens.size() * 200);
+  out->push_back('[');
+  for (size_t i = 0; i < opens.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendCandleJson(MakeCandleSeeded(spec, seed, window.interval_ms, opens[i], now_ms), out);
+  }
+  out->push_back(']');
+}
+
+Result<std::string> KlinesJson(const SymbolSpec& spec, std::string_view interval,
+                               std::optional<int64_t> start_ms, std::optional<int64_t> end_ms,
+                               int limit, int64_t now_ms) {
+  Result<int64_t> iv = klines::IntervalToMs(interval);
+  if (!iv.ok()) return iv.status();
+  if (limit < 1 || limit > 1000) {
+    return Status::Error("limit " + std::to_string(limit) + " is outside 1..1000");
+  }
+  KlinesWindow w;
+  w.interval_ms = *iv;
+  w.start_ms = start_ms;
+  w.end_ms = end_ms;
+  w.limit = limit;
+  std::string out;
+  AppendKlinesJson(spec, w, now_ms, &out);
+  return out;
+}
+
+}  // namespace qlir::sim

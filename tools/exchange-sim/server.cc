@@ -1,0 +1,439 @@
+#include "tools/exchange-sim/server.h"
+
+#include <dirent.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <mutex>
+#include <thread>
+
+#include "tools/exchange-sim/api.h"
+#include "tools/exchange-sim/counters.h"
+
+namespace qlir::sim {
+namespace {
+
+constexpr const char* kJson = "application/json;charset=UTF-8";
+constexpr const char* kHtml = "text/html";
+
+struct Endpoint {
+  const char* name;
+  int weight;
+};
+
+const Endpoint* FindEndpoint(const std::string& path) {
+  static const Endpoint kPing{"ping", kWeightPing};
+  static const Endpoint kTime{"time", kWeightTime};
+  static const Endpoint kInfo{"exchangeInfo", kWeightExchangeInfo};
+  static const Endpoint kKlines{"klines", kWeightKlines};
+  if (path == "/api/v3/klines") return &kKlines;
+  if (path == "/api/v3/ping") return &kPing;
+  if (path == "/api/v3/time") return &kTime;
+  if (path == "/api/v3/exchangeInfo") return &kInfo;
+  return nullptr;
+}
+
+// RFC 7231 IMF-fixdate: "Sat, 28 Nov 2026 01:03:21 GMT".
+std::string HttpDate(int64_t ms) {
+  const time_t secs = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+std::string NumericHost(const sockaddr_storage& ss, socklen_t len, int* port) {
+  char host[NI_MAXHOST];
+  char serv[NI_MAXSERV];
+  if (getnameinfo(reinterpret_cast<const sockaddr*>(&ss), len, host, sizeof host, serv,
+                  sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+    return "";
+  }
+  *port = std::atoi(serv);
+  return host;
+}
+
+// Calls fn(fd) for every connected TCP socket of this process whose local port is `port` and,
+// when peer_addr is not empty, whose peer is (peer_addr, peer_port). httplib does not hand the
+// connection's socket to handlers, so faults that act on the connection find it this way; the
+// fd stays valid meanwhile because httplib closes it only after the handler returns.
+template <typename Fn>
+void ForEachConnection(int port, const std::string& peer_addr, int peer_port, Fn fn) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return;
+  const int dir_fd = dirfd(dir);
+  while (dirent* e = readdir(dir)) {
+    char* end = nullptr;
+    const long fd = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || fd == dir_fd) continue;
+    struct stat st;
+    if (fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    sockaddr_storage local{};
+    socklen_t local_len = sizeof local;
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
+        getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
+      continue;
+    }
+    if (local.ss_family != AF_INET && local.ss_family != AF_INET6) continue;
+    int lport = -1;
+    int pport = -1;
+    NumericHost(local, local_len, &lport);
+    if (lport != port) continue;
+    if (!peer_addr.empty()) {
+      const std::string p = NumericHost(peer, peer_len, &pport);
+      if (p != peer_addr || pport != peer_port) continue;
+    }
+    fn(static_cast<int>(fd));
+  }
+  closedir(dir);
+}
+
+// The query as canonical text (sorted by key, as the multimap is) for fault keys.
+std::string CanonicalQuery(const httplib::Params& params) {
+  std::string out;
+  for (const auto& [k, v] : params) {
+    if (!out.empty()) out.push_back('&');
+    out += k;
+    out.push_back('=');
+    out += v;
+  }
+  return out;
+}
+
+}  // namespace
+
+struct SimServer::Impl {
+  Impl(SimConfig c, const Clock* clk) : config(std::move(c)), clock(clk), limiter(config.limits) {
+    faults = std::make_shared<const FaultConfig>(config.faults);
+  }
+
+  void HandleApi(const httplib::Request& req, httplib::Response& res);
+  void HandleSimGet(const httplib::Request& req, httplib::Response& res);
+  void HandleSimPost(const httplib::Request& req, httplib::Response& res);
+  // Waits up to ms; returns early (false) when the server stops.
+  bool SleepFor(int64_t ms);
+  // Sends a TCP reset / a FIN on the connection `req` came on.
+  void ResetConnection(const httplib::Request& req);
+  void CloseConnection(const httplib::Request& req);
+  std::shared_ptr<const FaultConfig> CurrentFaults() const {
+    std::lock_guard<std::mutex> lock(faults_mu);
+    return faults;
+  }
+
+  const SimConfig config;
+  const Clock* const clock;
+  RateLimiter limiter;
+  Counters counters;
+  httplib::Server http;
+  std::thread thread;
+  int port = -1;
+  bool started = false;
+
+  mutable std::mutex faults_mu;
+  std::shared_ptr<const FaultConfig> faults;  // guarded by faults_mu; replaced, never mutated
+
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stopping = false;  // guarded by stop_mu
+};
+
+bool SimServer::Impl::SleepFor(int64_t ms) {
+  std::unique_lock<std::mutex> lock(stop_mu);
+  return !stop_cv.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping; });
+}
+
+void SimServer::Impl::ResetConnection(const httplib::Request& req) {
+  ForEachConnection(req.local_port, req.remote_addr, req.remote_port, [](int fd) {
+    // Linger 0, then disconnect: the kernel answers with RST. The fd stays open (httplib closes
+    // it later), so no other connection can reuse its number while httplib still holds it.
+    linger l{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    sockaddr unspec{};
+    unspec.sa_family = AF_UNSPEC;
+    if (connect(fd, &unspec, sizeof unspec) != 0) shutdown(fd, SHUT_RDWR);
+  });
+}
+
+void SimServer::Impl::CloseConnection(const httplib::Request& req) {
+  ForEachConnection(req.local_port, req.remote_addr, req.remote_port,
+                    [](int fd) { shutdown(fd, SHUT_RDWR); });
+}
+
+void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& res) {
+  const int64_t now = clock->NowMs();
+  res.set_header("Date", HttpDate(now));
+  RequestRecord rec;
+  rec.ip = req.remote_addr;
+  auto send_error = [&](const ApiError& e) {
+    res.status = e.http_status;
+    res.set_content(e.Json(), kJson);
+  };
+
+  const Endpoint* ep = FindEndpoint(req.path);
+  if (ep == nullptr) {
+    res.set_header("X-MBX-USED-WEIGHT-1M", std::to_string(limiter.UsedWeight(rec.ip, now)));
+    res.status = 404;
+    rec.status = 404;
+    counters.Record(rec);
+    return;
+  }
+  const bool is_klines = ep->weight == kWeightKlines && std::string_view(ep->name) == "klines";
+  if (is_klines) {
+    rec.klines = true;
+    rec.window_key = KlinesWindowKey(req.params);
+  }
+
+  const AdmitResult admit = limiter.Admit(rec.ip, ep->weight, now);
+  res.set_header("X-MBX-USED-WEIGHT-1M", std::to_string(admit.used_weight));
+  if (admit.admission == Admission::kBanned) {
+    res.set_header("Retry-After", std::to_string(admit.retry_after_s));
+    send_error(Banned(admit.banned_until_ms));
+    rec.status = 418;
+    rec.banned = true;
+    rec.ban_started = admit.ban_started;
+    rec.weight = admit.ban_started ? ep->weight : 0;
+    counters.Record(rec);
+    return;
+  }
+  rec.weight = ep->weight;
+  if (admit.admission == Admission::kLimited) {
+    res.set_header("Retry-After", std::to_string(admit.retry_after_s));
+    send_error(TooManyRequests(config.limits));
+    rec.status = 429;
+    rec.limited = true;
+    counters.Record(rec);
+    return;
+  }
+
+  FaultDecision fault;
+  const std::shared_ptr<const FaultConfig> fc = CurrentFaults();
+  if (fc->endpoints.count(ep->name) != 0) {
+    const std::string key = std::string(ep->name) + "?" + CanonicalQuery(req.params);
+    fault = DecideFault(*fc, key, counters.NextAttempt(key));
+  }
+  if (fault.latency_ms > 0) SleepFor(fault.latency_ms);
+  rec.fault = fault.kind;
+  switch (fault.kind) {
+    case FaultKind::kServerError:
+      res.status = fault.server_error_status;
+      res.set_content(ErrorPageHtml(fault.server_error_status), kHtml);
+      rec.status = res.status;
+      counters.Record(rec);
+      return;
+    case FaultKind::kTimeout:
+      send_error(BackendTimeout());
+      rec.status = 504;
+      counters.Record(rec);
+      return;
+    case FaultKind::kReset:
+      ResetConnection(req);
+      res.status = 500;  // never reaches the client: the connection is gone
+      counters.Record(rec);
+      return;
+    case FaultKind::kHang:
+      SleepFor(fc->hang_ms);
+      CloseConnection(req);
+      res.status = 500;  // never reaches the client
+      counters.Record(rec);
+      return;
+    default:
+      break;
+  }
+
+  // The real answer.
+  int status = 200;
+  std::string body;
+  if (is_klines) {
+    std::variant<KlinesRequest, ApiError> parsed = ParseKlinesParams(req.params, config.symbols);
+    if (const ApiError* e = std::get_if<ApiError>(&parsed)) {
+      status = e->http_status;
+      body = e->Json();
+      rec.api_error = true;
+    } else {
+      const KlinesRequest& kr = std::get<KlinesRequest>(parsed);
+      AppendKlinesJson(*kr.spec, kr.window, now, &body);
+    }
+  } else if (std::string_view(ep->name) == "exchangeInfo") {
+    std::variant<std::string, ApiError> info =
+        ExchangeInfo(req.params, config.symbols, config.limits, now);
+    if (const ApiError* e = std::get_if<ApiError>(&info)) {
+      status = e->http_status;
+      body = e->Json();
+      rec.api_error = true;
+    } else {
+      body = std::move(std::get<std::string>(info));
+    }
+  } else if (std::string_view(ep->name) == "time") {
+    body = "{\"serverTime\":" + std::to_string(now) + "}";
+  } else {
+    body = "{}";
+  }
+
+  rec.status = status;
+  switch (fault.kind) {
+    case FaultKind::kTruncated: {
+      // Declares the full length, sends the first half, then fails the provider: httplib
+      // closes the connection with the body cut off.
+      auto full = std::make_shared<std::string>(std::move(body));
+      const size_t cut = full->size() / 2;
+      res.status = status;
+      res.set_content_provider(
+          full->size(), kJson,
+          [full, cut](size_t offset, size_t length, httplib::DataSink& sink) {
+            if (offset >= cut) return false;
+            sink.write(full->data() + offset, std::min(length, cut - offset));
+            return true;
+          });
+      break;
+    }
+    case FaultKind::kMalformed:
+      res.status = 200;
+      rec.status = 200;
+      res.set_content(MalformBody(body), kJson);
+      break;
+    case FaultKind::kHtml:
+      res.status = 200;
+      rec.status = 200;
+      res.set_content(MaintenancePageHtml(), kHtml);
+      break;
+    default:
+      res.status = status;
+      rec.klines_ok = is_klines && status == 200;
+      res.set_content(std::move(body), kJson);
+      break;
+  }
+  counters.Record(rec);
+}
+
+void SimServer::Impl::HandleSimGet(const httplib::Request& req, httplib::Response& res) {
+  if (req.path == "/sim/counters") {
+    res.set_content(counters.ToJson(), kJson);
+  } else if (req.path == "/sim/faults") {
+    res.set_content(FaultsToJson(*CurrentFaults()), kJson);
+  } else if (req.path == "/sim/config") {
+    nlohmann::json j = nlohmann::json::parse(SymbolsToJson(config.symbols));
+    j["weight_limit"] = config.limits.weight_limit;
+    j["window_ms"] = config.limits.window_ms;
+    j["ban_after"] = config.limits.ban_after;
+    j["ban_ms"] = config.limits.ban_ms;
+    j["faults"] = nlohmann::json::parse(FaultsToJson(*CurrentFaults()));
+    res.set_content(j.dump(), kJson);
+  } else {
+    res.status = 404;
+    res.set_content("{\"error\":\"unknown simulator endpoint\"}", kJson);
+  }
+}
+
+void SimServer::Impl::HandleSimPost(const httplib::Request& req, httplib::Response& res) {
+  if (req.path == "/sim/reset") {
+    counters.Reset();
+    limiter.Reset();
+    res.set_content("{}", kJson);
+  } else if (req.path == "/sim/faults") {
+    std::lock_guard<std::mutex> lock(faults_mu);
+    FaultConfig next = *faults;
+    if (Status s = ApplyFaultsJson(req.body, &next); !s.ok()) {
+      res.status = 400;
+      res.set_content(nlohmann::json{{"error", s.message()}}.dump(), kJson);
+      return;
+    }
+    faults = std::make_shared<const FaultConfig>(std::move(next));
+    res.set_content(FaultsToJson(*faults), kJson);
+  } else {
+    res.status = 404;
+    res.set_content("{\"error\":\"unknown simulator endpoint\"}", kJson);
+  }
+}
+
+SimServer::SimServer(SimConfig config, const Clock* clock)
+    : impl_(std::make_unique<Impl>(std::move(config), clock)) {}
+
+SimServer::~SimServer() { Stop(); }
+
+Result<int> SimServer::Start() {
+  Impl& m = *impl_;
+  if (m.started) return Status::Error("exchange-sim: already started");
+  const std::string where = m.config.host + ":" + std::to_string(m.config.port);
+  const int threads = m.config.threads;
+  m.http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  m.http.set_keep_alive_max_count(100'000);
+  m.http.set_keep_alive_timeout(m.config.keep_alive_s);
+  m.http.set_read_timeout(30);
+  m.http.set_write_timeout(30);
+  m.http.Get("/sim/.*", [&m](const httplib::Request& req, httplib::Response& res) {
+    m.HandleSimGet(req, res);
+  });
+  m.http.Post("/sim/.*", [&m](const httplib::Request& req, httplib::Response& res) {
+    m.HandleSimPost(req, res);
+  });
+  m.http.Get(".*", [&m](const httplib::Request& req, httplib::Response& res) {
+    m.counters.Enter();
+    struct Leave {
+      Counters* c;
+      ~Leave() { c->Leave(); }
+    } leave{&m.counters};
+    m.HandleApi(req, res);
+  });
+  m.http.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        res.status = 500;
+        res.set_content("{\"code\":-1000,\"msg\":\"An unknown error occurred while processing the "
+                        "request.\"}",
+                        kJson);
+      });
+  int port = m.config.port;
+  if (port == 0) {
+    port = m.http.bind_to_any_port(m.config.host);
+  } else if (!m.http.bind_to_port(m.config.host, port)) {
+    port = -1;
+  }
+  if (port <= 0) return Status::Error("exchange-sim: cannot listen on " + where);
+  m.port = port;
+  m.started = true;
+  m.thread = std::thread([&m] { m.http.listen_after_bind(); });
+  // stop() only takes effect once the accept loop runs; wait for it so Stop() never races it.
+  while (!m.http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return port;
+}
+
+void SimServer::Stop() {
+  Impl& m = *impl_;
+  if (!m.started) return;
+  {
+    std::lock_guard<std::mutex> lock(m.stop_mu);
+    if (m.stopping) return;
+    m.stopping = true;
+  }
+  m.stop_cv.notify_all();
+  m.http.stop();
+  // Idle keep-alive connections would hold their threads until the keep-alive timeout; end
+  // them now (the listening socket is closed, so no new ones appear).
+  ForEachConnection(m.port, "", 0, [](int fd) { shutdown(fd, SHUT_RDWR); });
+  if (m.thread.joinable()) m.thread.join();
+}
+
+int SimServer::port() const { return impl_->port; }
+const std::string& SimServer::host() const { return impl_->config.host; }
+
+FaultConfig SimServer::faults() const { return *impl_->CurrentFaults(); }
+
+Status SimServer::SetFaults(const FaultConfig& faults) {
+  if (Status s = faults.Validate(); !s.ok()) return s;
+  std::lock_guard<std::mutex> lock(impl_->faults_mu);
+  impl_->faults = std::make_shared<const FaultConfig>(faults);
+  return Status::Ok();
+}
+
+}  // namespace qlir::sim

@@ -1,0 +1,444 @@
+// SimServer over real HTTP on 127.0.0.1 (and 127.0.0.2 for a second client IP), with a manual
+// clock so windows, bans and the open candle move without sleeping.
+#include "tools/exchange-sim/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/time_util.h"
+#include "tests/process.h"
+#include "tools/exchange-sim/api.h"
+#include "tests/test_util.h"
+
+namespace qlir::sim {
+namespace {
+
+const bool kIgnoreSigpipe = [] {
+  signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
+
+int64_t T(const char* iso) { return *ParseTimeUtc(iso); }
+
+class TestServer {
+ public:
+  explicit TestServer(SimConfig config = {}, int64_t now = T("2024-03-01T12:34:40.250Z"))
+      : clock_(now) {
+    (void)kIgnoreSigpipe;
+    config.host = "127.0.0.1";
+    config.port = 0;
+    config.threads = 16;
+    if (config.symbols.empty()) config.symbols = DefaultSymbols();
+    server_ = std::make_unique<SimServer>(std::move(config), &clock_);
+    Result<int> port = server_->Start();
+    REQUIRE(port.ok());
+    port_ = *port;
+  }
+
+  ManualClock& clock() { return clock_; }
+  int port() const { return port_; }
+
+  // A client whose socket is bound to `ip` (a loopback address), so the server sees that IP.
+  std::unique_ptr<httplib::Client> Client(const std::string& ip = "127.0.0.1") {
+    auto c = std::make_unique<httplib::Client>("127.0.0.1", port_);
+    c->set_read_timeout(20, 0);
+    c->set_socket_options([ip](int sock) {
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+      ::bind(sock, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    });
+    return c;
+  }
+
+  nlohmann::json Counters() {
+    httplib::Result r = Client()->Get("/sim/counters");
+    REQUIRE(r);
+    return nlohmann::json::parse(r->body);
+  }
+
+  void SetFaults(const std::string& json) {
+    httplib::Result r = Client()->Post("/sim/faults", json, "application/json");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+  }
+
+ private:
+  ManualClock clock_;
+  std::unique_ptr<SimServer> server_;
+  int port_ = 0;
+};
+
+struct RawResult {
+  std::string data;
+  int error = 0;  // errno of the recv that failed; 0 for a clean end of stream
+};
+
+// One GET on a fresh connection, read until the server closes it. No Catch2 macros: it also
+// runs off the main thread.
+RawResult RawGet(int port, const std::string& target) {
+  RawResult out;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) {
+    out.error = errno;
+    return out;
+  }
+  timeval tv{20, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  const std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+    out.error = errno;
+    ::close(fd);
+    return out;
+  }
+  char buf[65536];
+  while (true) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0) {
+      out.data.append(buf, static_cast<size_t>(n));
+    } else {
+      if (n < 0) out.error = errno;
+      break;
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+const char* kKlines = "/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=3";
+
+TEST_CASE("ping time and the Date header report the server clock") {
+  TestServer s;
+  auto c = s.Client();
+  httplib::Result t = c->Get("/api/v3/time");
+  REQUIRE(t);
+  CHECK(t->status == 200);
+  CHECK(t->body == "{\"serverTime\":" + std::to_string(s.clock().NowMs()) + "}");
+  CHECK(t->get_header_value("Date") == "Fri, 01 Mar 2024 12:34:40 GMT");
+  CHECK(t->get_header_value("X-MBX-USED-WEIGHT-1M") == "1");
+  CHECK(t->get_header_value("Content-Type") == "application/json;charset=UTF-8");
+  httplib::Result p = c->Get("/api/v3/ping");
+  REQUIRE(p);
+  CHECK(p->body == "{}");
+  CHECK(p->get_header_value("X-MBX-USED-WEIGHT-1M") == "2");
+  httplib::Result info = c->Get("/api/v3/exchangeInfo?symbol=ETHUSDT");
+  REQUIRE(info);
+  CHECK(info->get_header_value("X-MBX-USED-WEIGHT-1M") == "22");
+  CHECK(nlohmann::json::parse(info->body)["symbols"][0]["symbol"] == "ETHUSDT");
+  httplib::Result k = c->Get(kKlines);
+  REQUIRE(k);
+  CHECK(k->get_header_value("X-MBX-USED-WEIGHT-1M") == "24");
+}
+
+TEST_CASE("klines over HTTP are what KlinesJson computes - the open candle moves") {
+  TestServer s;
+  const SymbolSpec btc = DefaultSymbols()[0];
+  auto c = s.Client();
+  const int64_t now = s.clock().NowMs();
+  httplib::Result r = c->Get(kKlines);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body == *KlinesJson(btc, "1m", std::nullopt, std::nullopt, 3, now));
+  const nlohmann::json first = nlohmann::json::parse(r->body);
+  REQUIRE(first.size() == 3);
+  CHECK(first[2][0] == T("2024-03-01T12:34:00Z"));
+
+  s.clock().Advance(10'000);
+  const nlohmann::json later = nlohmann::json::parse(c->Get(kKlines)->body);
+  CHECK(later[1] == first[1]);         // closed: unchanged
+  CHECK(later[2][0] == first[2][0]);   // same open candle...
+  CHECK(later[2][5] != first[2][5]);   // ...with more volume
+
+  s.clock().Advance(60'000);
+  const nlohmann::json next = nlohmann::json::parse(c->Get(kKlines)->body);
+  CHECK(next[2][0] == T("2024-03-01T12:35:00Z"));
+
+  const std::string window =
+      "/api/v3/klines?symbol=ETHUSDT&interval=1h&startTime=1609459200000&endTime=1613059199999"
+      "&limit=1000";
+  httplib::Result w = c->Get(window);
+  REQUIRE(w);
+  CHECK(w->body ==
+        *KlinesJson(DefaultSymbols()[1], "1h", 1609459200000, 1613059199999, 1000, 0x7fffffffffff));
+  CHECK(nlohmann::json::parse(w->body).size() == 1000);
+}
+
+TEST_CASE("parameter errors over HTTP") {
+  TestServer s;
+  auto c = s.Client();
+  auto code = [&](const std::string& target) {
+    httplib::Result r = c->Get(target);
+    REQUIRE(r);
+    CHECK(r->status == 400);
+    CHECK(r->has_header("X-MBX-USED-WEIGHT-1M"));
+    return nlohmann::json::parse(r->body)["code"].get<int>();
+  };
+  CHECK(code("/api/v3/klines?symbol=NOPE&interval=1m") == -1121);
+  CHECK(code("/api/v3/klines?symbol=BTCUSDT&interval=1x") == -1120);
+  CHECK(code("/api/v3/klines?interval=1m") == -1102);
+  CHECK(code("/api/v3/klines?symbol=BTCUSDT&interval=1m&endTime=None") == -1100);
+  CHECK(code("/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=") == -1105);
+  CHECK(code("/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1001") == -1130);
+  CHECK(code("/api/v3/klines?symbol=BTCUSDT&interval=1m&startTme=5") == -1104);
+  CHECK(code("/api/v3/exchangeInfo?symbol=NOPE") == -1121);
+  httplib::Result r = c->Get("/api/v3/trades");
+  REQUIRE(r);
+  CHECK(r->status == 404);
+}
+
+TEST_CASE("over the weight limit: 429 with Retry-After then a ban (418) - per IP") {
+  SimConfig config;
+  config.limits.weight_limit = 10;
+  config.limits.ban_after = 2;
+  config.limits.ban_ms = 120'000;
+  TestServer s(config, T("2024-03-01T12:34:40.250Z"));
+  auto c = s.Client();
+  for (int i = 0; i < 5; ++i) REQUIRE(c->Get(kKlines)->status == 200);
+  httplib::Result limited = c->Get(kKlines);
+  REQUIRE(limited);
+  CHECK(limited->status == 429);
+  CHECK(limited->get_header_value("Retry-After") == "20");
+  CHECK(limited->get_header_value("X-MBX-USED-WEIGHT-1M") == "12");
+  CHECK(nlohmann::json::parse(limited->body)["code"] == -1003);
+
+  // Another client IP has its own budget.
+  auto other = s.Client("127.0.0.2");
+  httplib::Result o = other->Get("/api/v3/ping");
+  REQUIRE(o);
+  CHECK(o->status == 200);
+  CHECK(o->get_header_value("X-MBX-USED-WEIGHT-1M") == "1");
+
+  CHECK(c->Get(kKlines)->status == 429);
+  httplib::Result banned = c->Get(kKlines);
+  REQUIRE(banned);
+  CHECK(banned->status == 418);
+  CHECK(banned->get_header_value("Retry-After") == "120");
+  CHECK(nlohmann::json::parse(banned->body)["msg"].get<std::string>().find("IP banned until") !=
+        std::string::npos);
+  s.clock().Advance(60'000);  // a new window does not lift the ban
+  httplib::Result still = c->Get("/api/v3/ping");
+  REQUIRE(still);
+  CHECK(still->status == 418);
+  CHECK(still->get_header_value("Retry-After") == "60");
+  s.clock().Advance(60'000);
+  CHECK(c->Get(kKlines)->status == 200);
+
+  const nlohmann::json counters = s.Counters();
+  const nlohmann::json& ip = counters["ips"]["127.0.0.1"];
+  CHECK(ip["429"] == 2);
+  CHECK(ip["418"] == 2);
+  CHECK(ip["bans"] == 1);
+  CHECK(ip["statuses"]["200"] == 6);
+  CHECK(counters["ips"]["127.0.0.2"]["requests"] == 1);
+  CHECK(counters["windows"]["BTCUSDT:1m:-:3"]["limited"] == 3);
+}
+
+TEST_CASE("fault: server error with an HTML body") {
+  TestServer s;
+  s.SetFaults(R"({"server_error":1})");
+  httplib::Result r = s.Client()->Get(kKlines);
+  REQUIRE(r);
+  CHECK((r->status == 502 || r->status == 503));
+  CHECK(r->get_header_value("Content-Type") == "text/html");
+  CHECK(r->body.find("<html>") != std::string::npos);
+  CHECK(s.Counters()["ips"]["127.0.0.1"]["faults"]["server_error"] == 1);
+}
+
+TEST_CASE("fault: 504 with the exchange's -1007 body") {
+  TestServer s;
+  s.SetFaults(R"({"timeout":1})");
+  httplib::Result r = s.Client()->Get(kKlines);
+  REQUIRE(r);
+  CHECK(r->status == 504);
+  CHECK(r->body == BackendTimeout().Json());
+}
+
+TEST_CASE("fault: body cut off before the declared Content-Length") {
+  TestServer s;
+  s.SetFaults(R"({"truncated":1})");
+  const RawResult r = RawGet(s.port(), kKlines);
+  const size_t end = r.data.find("\r\n\r\n");
+  REQUIRE(end != std::string::npos);
+  const std::string head = r.data.substr(0, end);
+  CHECK(head.starts_with("HTTP/1.1 200"));
+  const size_t cl = head.find("Content-Length: ");
+  REQUIRE(cl != std::string::npos);
+  const size_t declared = std::stoul(head.substr(cl + 16));
+  const std::string body = r.data.substr(end + 4);
+  CHECK(declared > 100);
+  CHECK(body.size() < declared);
+  CHECK(body.starts_with("[["));
+  CHECK_FALSE(nlohmann::json::accept(body));
+  // A client sees a failed read.
+  CHECK_FALSE(s.Client()->Get(kKlines));
+}
+
+TEST_CASE("fault: malformed JSON with status 200") {
+  TestServer s;
+  s.SetFaults(R"({"malformed":1})");
+  httplib::Result r = s.Client()->Get(kKlines);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK_FALSE(nlohmann::json::accept(r->body));
+}
+
+TEST_CASE("fault: an HTML page with status 200") {
+  TestServer s;
+  s.SetFaults(R"({"html":1})");
+  httplib::Result r = s.Client()->Get(kKlines);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->get_header_value("Content-Type") == "text/html");
+  CHECK(r->body.starts_with("<!DOCTYPE html>"));
+}
+
+TEST_CASE("fault: connection reset without a response") {
+  TestServer s;
+  s.SetFaults(R"({"reset":1})");
+  const RawResult r = RawGet(s.port(), kKlines);
+  CHECK(r.data.empty());
+  CHECK(r.error == ECONNRESET);
+  CHECK_FALSE(s.Client()->Get(kKlines));
+  // Only klines is faulty by default.
+  httplib::Result p = s.Client()->Get("/api/v3/ping");
+  REQUIRE(p);
+  CHECK(p->status == 200);
+  CHECK(s.Counters()["ips"]["127.0.0.1"]["faults"]["reset"] == 2);
+}
+
+TEST_CASE("fault: a hanging request is closed after hang_ms without a response") {
+  TestServer s;
+  s.SetFaults(R"({"hang":1,"hang_ms":100})");
+  const RawResult r = RawGet(s.port(), kKlines);
+  CHECK(r.data.empty());
+  CHECK(s.Counters()["ips"]["127.0.0.1"]["faults"]["hang"] == 1);
+}
+
+TEST_CASE("fault: latency still gives the right answer - faults on other endpoints") {
+  TestServer s;
+  s.SetFaults(R"({"latency_ms":5,"jitter_ms":5,"timeout":1,"endpoints":["time"]})");
+  httplib::Result k = s.Client()->Get(kKlines);
+  REQUIRE(k);
+  CHECK(k->status == 200);
+  httplib::Result t = s.Client()->Get("/api/v3/time");
+  REQUIRE(t);
+  CHECK(t->status == 504);
+}
+
+TEST_CASE("faults are reproducible from the seed") {
+  TestServer s;
+  s.SetFaults(R"({"server_error":0.5,"seed":42})");
+  auto run = [&] {
+    std::string statuses;
+    auto c = s.Client();
+    for (int i = 0; i < 40; ++i) statuses += std::to_string(c->Get(kKlines)->status) + " ";
+    return statuses;
+  };
+  const std::string a = run();
+  CHECK(a.find("200") != std::string::npos);
+  CHECK(a.find("50") != std::string::npos);
+  REQUIRE(s.Client()->Post("/sim/reset", "", "application/json")->status == 200);
+  CHECK(run() == a);
+  s.SetFaults(R"({"seed":43})");
+  REQUIRE(s.Client()->Post("/sim/reset", "", "application/json")->status == 200);
+  CHECK(run() != a);
+}
+
+TEST_CASE("runtime fault settings are validated") {
+  TestServer s;
+  auto c = s.Client();
+  httplib::Result bad = c->Post("/sim/faults", R"({"reset":2})", "application/json");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(nlohmann::json::parse(bad->body)["error"].get<std::string>().find("reset") !=
+        std::string::npos);
+  httplib::Result ok = c->Post("/sim/faults", R"({"reset":0.1})", "application/json");
+  REQUIRE(ok);
+  CHECK(nlohmann::json::parse(c->Get("/sim/faults")->body)["reset"] == 0.1);
+  const nlohmann::json config = nlohmann::json::parse(c->Get("/sim/config")->body);
+  CHECK(config["weight_limit"] == 6000);
+  CHECK(config["symbols"][0]["symbol"] == "BTCUSDT");
+}
+
+TEST_CASE("counters per window and per IP - reset clears them") {
+  TestServer s;
+  auto c = s.Client();
+  const std::string w =
+      "/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=1609459200000&endTime=1609519199999"
+      "&limit=1000";
+  REQUIRE(c->Get(w)->status == 200);
+  REQUIRE(c->Get(w)->status == 200);
+  REQUIRE(c->Get(kKlines)->status == 200);
+  nlohmann::json j = s.Counters();
+  const nlohmann::json& win = j["windows"]["BTCUSDT:1m:1609459200000-1609519199999:1000"];
+  CHECK(win["requests"] == 2);
+  CHECK(win["ok"] == 2);
+  CHECK(j["windows"]["BTCUSDT:1m:-:3"]["ok"] == 1);
+  CHECK(j["duplicate_ok_windows"] == 1);
+  CHECK(j["ips"]["127.0.0.1"]["weight"] == 6);
+  CHECK(j["ips"]["127.0.0.1"]["requests"] == 3);
+  REQUIRE(c->Post("/sim/reset", "", "application/json")->status == 200);
+  j = s.Counters();
+  CHECK(j["windows"].empty());
+  CHECK(j["ips"].empty());
+  CHECK(c->Get(kKlines)->get_header_value("X-MBX-USED-WEIGHT-1M") == "2");
+}
+
+TEST_CASE("Stop ends idle keep-alive connections and hanging requests") {
+  auto s = std::make_unique<TestServer>();
+  const int port = s->port();
+  auto idle = s->Client();
+  REQUIRE(idle->Get("/api/v3/ping"));  // leaves a keep-alive connection open
+  s->SetFaults(R"({"hang":1,"hang_ms":600000})");
+  RawResult hung;
+  std::thread hanging([&] { hung = RawGet(port, kKlines); });
+  // Wait (bounded) until the hanging request is inside the server.
+  for (int i = 0; i < 20'000 && s->Counters()["in_flight"] != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  REQUIRE(s->Counters()["in_flight"] == 1);
+  s.reset();  // Stop() returns although a request would hang for 10 minutes
+  hanging.join();
+  CHECK(hung.data.empty());
+}
+
+TEST_CASE("binary: prints the port serves exits 0 on SIGTERM - bad flags exit 2") {
+  testing::ScratchDir dir;
+  testing::ChildProcess sim({testing::BinaryPath("tools/exchange-sim/exchange-sim"), "--listen",
+                             "127.0.0.1:0", "--window-ms", "1000"},
+                            dir.path() / "sim.log", /*capture_stdout=*/true);
+  const std::optional<std::string> line = sim.ReadLine(20'000);
+  REQUIRE(line);
+  REQUIRE(line->starts_with("listening on 127.0.0.1:"));
+  const int port = std::stoi(line->substr(line->rfind(':') + 1));
+  httplib::Client c("127.0.0.1", port);
+  httplib::Result r = c.Get("/api/v3/time");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  sim.Signal(SIGTERM);
+  CHECK(sim.Wait(20'000) == 0);
+
+  testing::ChildProcess bad({testing::BinaryPath("tools/exchange-sim/exchange-sim"), "--bogus"},
+                            dir.path() / "bad.log");
+  CHECK(bad.Wait(20'000) == 2);
+  CHECK(testing::ReadLog(dir.path() / "bad.log").find("unknown flag --bogus") !=
+        std::string::npos);
+}
+
+}  // namespace
+}  // namespace qlir::sim
