@@ -1,0 +1,427 @@
+#include "fetcher/fetcher_loop.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <vector>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "common/klines/slice_key.h"
+#include "common/time_util.h"
+#include "common/wire.h"
+#include "fetcher/log.h"
+
+namespace qlir::fetcher {
+namespace {
+
+struct WorkItem {
+  wire::Job job;
+  klines::KlineSliceKey key;
+};
+
+struct Completion {
+  wire::Job job;
+  JobOutcome outcome;
+};
+
+// A result waiting for room on the PUSH socket, and the JOB_DONE that follows it.
+struct Pending {
+  wire::Job job;
+  std::string outcome;
+  std::string frame;  // encoded FETCH_RESULT
+};
+
+class Fetcher {
+ public:
+  Fetcher(const FetcherOptions& options, const HttpClientFactory& make_http,
+          SharedRateState* rate)
+      : options_(options),
+        make_http_(make_http),
+        rate_(rate),
+        backoff_(options.backoff_base_ms, options.backoff_max_ms, std::random_device{}()),
+        reconnect_delay_ms_(options.reconnect_initial_ms) {}
+  Fetcher(const Fetcher&) = delete;
+  Fetcher& operator=(const Fetcher&) = delete;
+  ~Fetcher() {
+    if (event_fd_ >= 0) ::close(event_fd_);
+  }
+
+  Status Run(int stop_fd);
+
+ private:
+  void WorkerMain();
+  void StopWorkers();
+  Status ConnectPlanner();
+  void ClosePlanner();
+  void SendToPlanner(const wire::Message& m, const std::string& key);
+  void OnPlannerReadable();
+  void OnPlannerMessage(const wire::Message& m);
+  void OnJob(const wire::Job& job);
+  void OnCompletions();
+  void FlushOutbox();
+  void BeginStop();
+  int credits() const { return std::max(0, options_.concurrency - in_flight_); }
+
+  const FetcherOptions options_;
+  const HttpClientFactory make_http_;
+  SharedRateState* const rate_;
+  RealClock clock_;
+  Backoff backoff_;
+
+  zmq::context_t ctx_{1};
+  std::unique_ptr<zmq::socket_t> dealer_;  // null while waiting to reconnect
+  std::unique_ptr<zmq::socket_t> push_;
+  int event_fd_ = -1;  // workers -> main: completions are waiting
+
+  std::mutex mu_;
+  std::condition_variable cv_;         // work_ or workers_exit_ changed
+  std::deque<WorkItem> work_;          // guarded by mu_
+  std::deque<Completion> done_;        // guarded by mu_
+  bool workers_exit_ = false;          // guarded by mu_
+  std::vector<std::thread> workers_;
+
+  // Main thread only.
+  int in_flight_ = 0;  // jobs taken and not yet answered with JOB_DONE/JOB_RETURN
+  std::deque<Pending> outbox_;
+  bool stopping_ = false;
+  int64_t last_recv_ms_ = 0;
+  int64_t last_send_ms_ = 0;
+  int64_t reconnect_at_ms_ = 0;
+  int64_t reconnect_delay_ms_;
+};
+
+void Fetcher::WorkerMain() {
+  std::unique_ptr<HttpClient> http = make_http_();
+  FetchJobDeps deps{http.get(), rate_, &clock_, &backoff_};
+  for (;;) {
+    WorkItem item;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return workers_exit_ || !work_.empty(); });
+      if (work_.empty()) return;
+      item = std::move(work_.front());
+      work_.pop_front();
+    }
+    JobOutcome outcome;
+    if (clock_.StopRequested()) {
+      outcome.handed_back = true;
+    } else {
+      outcome = RunFetchJob(item.key, options_.job, deps);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_.push_back(Completion{std::move(item.job), std::move(outcome)});
+    }
+    const uint64_t one = 1;
+    // Cannot fail short of a full counter (2^64 - 2).
+    if (::write(event_fd_, &one, sizeof one) != sizeof one) {
+      Log(LogLevel::kError, "", "eventfd write failed");
+    }
+  }
+}
+
+void Fetcher::StopWorkers() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    workers_exit_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+}
+
+Status Fetcher::ConnectPlanner() {
+  try {
+    dealer_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
+    dealer_->set(zmq::sockopt::linger, 0);
+    dealer_->set(zmq::sockopt::maxmsgsize, wire::kMaxMessageBytes);
+    dealer_->connect(options_.planner);
+  } catch (const zmq::error_t& e) {
+    dealer_.reset();
+    return Status::Error("cannot connect to planner " + options_.planner + ": " + e.what());
+  }
+  last_recv_ms_ = MonotonicMs();
+  Log(LogLevel::kInfo, "", "connecting to planner " + options_.planner + ", READY with " +
+                               std::to_string(credits()) + " credit(s)");
+  SendToPlanner(wire::Ready{options_.fetcher_id, static_cast<uint32_t>(credits())}, "");
+  return Status::Ok();
+}
+
+void Fetcher::ClosePlanner() {
+  if (!dealer_) return;
+  try {
+    dealer_->close();
+  } catch (const zmq::error_t& e) {
+    Log(LogLevel::kWarn, "", std::string("closing planner socket: ") + e.what());
+  }
+  dealer_.reset();
+}
+
+void Fetcher::SendToPlanner(const wire::Message& m, const std::string& key) {
+  const std::string_view type = wire::TypeName(wire::TypeOf(m));
+  if (!dealer_) {
+    Log(LogLevel::kWarn, key, "planner not connected; dropped " + std::string(type));
+    return;
+  }
+  const std::string frame = wire::Encode(m);
+  try {
+    auto sent = dealer_->send(zmq::buffer(frame), zmq::send_flags::dontwait);
+    if (!sent) {
+      Log(LogLevel::kWarn, key, "planner queue full; dropped " + std::string(type));
+      return;
+    }
+    last_send_ms_ = MonotonicMs();
+  } catch (const zmq::error_t& e) {
+    Log(LogLevel::kWarn, key, "send " + std::string(type) + " to planner: " + e.what());
+  }
+}
+
+void Fetcher::OnPlannerReadable() {
+  for (int i = 0; i < 1000 && dealer_; ++i) {
+    std::vector<zmq::message_t> parts;
+    try {
+      auto n = zmq::recv_multipart(*dealer_, std::back_inserter(parts), zmq::recv_flags::dontwait);
+      if (!n) return;
+    } catch (const zmq::error_t& e) {
+      Log(LogLevel::kWarn, "", std::string("receive from planner: ") + e.what());
+      return;
+    }
+    last_recv_ms_ = MonotonicMs();
+    reconnect_delay_ms_ = options_.reconnect_initial_ms;  // the planner is alive
+    if (parts.size() != 1) {
+      Log(LogLevel::kWarn, "", "dropped a " + std::to_string(parts.size()) +
+                                   "-frame message from the planner (expected 1 frame)");
+      continue;
+    }
+    Result<wire::Message> m = wire::Decode(parts[0].to_string_view());
+    if (!m.ok()) {
+      Log(LogLevel::kWarn, "", "dropped a malformed message from the planner (" +
+                                   std::to_string(parts[0].size()) + " bytes): " + m.error());
+      continue;
+    }
+    OnPlannerMessage(*m);
+  }
+}
+
+void Fetcher::OnPlannerMessage(const wire::Message& m) {
+  if (const auto* job = std::get_if<wire::Job>(&m)) {
+    OnJob(*job);
+  } else if (std::holds_alternative<wire::Heartbeat>(m)) {
+    // Any message counts as a sign of life; nothing else to do.
+  } else {
+    Log(LogLevel::kWarn, "", "dropped an unexpected " +
+                                 std::string(wire::TypeName(wire::TypeOf(m))) +
+                                 " from the planner");
+  }
+}
+
+void Fetcher::OnJob(const wire::Job& job) {
+  if (stopping_) {
+    Log(LogLevel::kInfo, job.key, "stopping: returning job " + std::to_string(job.job_id));
+    SendToPlanner(wire::JobReturn{job.job_id, job.key}, job.key);
+    return;
+  }
+  if (in_flight_ >= options_.concurrency) {
+    Log(LogLevel::kWarn, job.key, "job " + std::to_string(job.job_id) +
+                                      " beyond our credits; returning it");
+    SendToPlanner(wire::JobReturn{job.job_id, job.key}, job.key);
+    return;
+  }
+  Result<klines::KlineSliceKey> key = klines::ParseCompositeKey(job.key);
+  if (job.endpoint != "klines" || !key.ok()) {
+    const std::string why =
+        job.endpoint != "klines" ? "unknown endpoint '" + job.endpoint + "'" : key.error();
+    Log(LogLevel::kError, job.key, "bad job " + std::to_string(job.job_id) + ": " + why +
+                                       "; answering JOB_DONE failed");
+    SendToPlanner(wire::JobDone{job.job_id, job.key, "failed"}, job.key);
+    return;
+  }
+  ++in_flight_;
+  Log(LogLevel::kDebug, job.key, "job " + std::to_string(job.job_id) + " accepted");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    work_.push_back(WorkItem{job, *key});
+  }
+  cv_.notify_one();
+}
+
+void Fetcher::OnCompletions() {
+  uint64_t count = 0;
+  if (::read(event_fd_, &count, sizeof count) < 0 && errno != EAGAIN) {
+    Log(LogLevel::kWarn, "", "eventfd read failed");
+  }
+  std::deque<Completion> done;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    done.swap(done_);
+  }
+  for (Completion& c : done) {
+    if (c.outcome.handed_back) {
+      SendToPlanner(wire::JobReturn{c.job.job_id, c.job.key}, c.job.key);
+      --in_flight_;
+      continue;
+    }
+    wire::FetchResult& r = c.outcome.result;
+    std::string frame = wire::Encode(r);
+    if (static_cast<int64_t>(frame.size()) > wire::kMaxMessageBytes) {
+      r.outcome = "failed";
+      r.error = "result of " + std::to_string(frame.size()) + " bytes exceeds the message limit";
+      r.body.clear();
+      Log(LogLevel::kError, r.key, r.error);
+      frame = wire::Encode(r);
+    }
+    outbox_.push_back(Pending{std::move(c.job), r.outcome, std::move(frame)});
+  }
+  FlushOutbox();
+}
+
+void Fetcher::FlushOutbox() {
+  while (!outbox_.empty()) {
+    Pending& p = outbox_.front();
+    try {
+      auto sent = push_->send(zmq::buffer(p.frame), zmq::send_flags::dontwait);
+      if (!sent) return;  // persister queue full: try again when the socket is writable
+    } catch (const zmq::error_t& e) {
+      Log(LogLevel::kWarn, p.job.key, std::string("send FETCH_RESULT: ") + e.what());
+      return;
+    }
+    // Only now does the planner get its credit back (docs/protocol.md).
+    SendToPlanner(wire::JobDone{p.job.job_id, p.job.key, p.outcome}, p.job.key);
+    --in_flight_;
+    outbox_.pop_front();
+  }
+}
+
+void Fetcher::BeginStop() {
+  stopping_ = true;
+  clock_.RequestStop();  // wakes every backoff and rate-limit wait
+  std::deque<WorkItem> unstarted;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    unstarted.swap(work_);
+  }
+  Log(LogLevel::kInfo, "", "stopping: " + std::to_string(in_flight_) + " job(s) in hand, " +
+                               std::to_string(unstarted.size()) + " not started");
+  for (const WorkItem& w : unstarted) {
+    SendToPlanner(wire::JobReturn{w.job.job_id, w.job.key}, w.job.key);
+    --in_flight_;
+  }
+}
+
+Status Fetcher::Run(int stop_fd) {
+  event_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (event_fd_ < 0) return Status::Error("eventfd failed");
+  try {
+    push_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::push);
+    push_->set(zmq::sockopt::linger, static_cast<int>(options_.linger_ms));
+    push_->set(zmq::sockopt::maxmsgsize, wire::kMaxMessageBytes);
+    push_->set(zmq::sockopt::sndhwm, 64);
+    push_->connect(options_.persister);
+  } catch (const zmq::error_t& e) {
+    return Status::Error("cannot connect to persister " + options_.persister + ": " + e.what());
+  }
+  if (Status s = ConnectPlanner(); !s.ok()) return s;
+  for (int i = 0; i < options_.concurrency; ++i) workers_.emplace_back([this] { WorkerMain(); });
+  Log(LogLevel::kInfo, "", "started: " + std::to_string(options_.concurrency) +
+                               " slot(s), persister " + options_.persister + ", base URL " +
+                               options_.job.base_url + ", rate state " + rate_->path());
+
+  int64_t stop_began_ms = 0;
+  for (;;) {
+    int64_t now = MonotonicMs();
+    if (stopping_ && in_flight_ == 0) break;
+    if (stopping_ && now - stop_began_ms > options_.linger_ms &&
+        static_cast<size_t>(in_flight_) == outbox_.size()) {
+      Log(LogLevel::kWarn, "", "persister not taking results; exiting with " +
+                                   std::to_string(outbox_.size()) + " unsent");
+      break;
+    }
+    // Only live items go in: zmq_poll must never see a null socket with fd -1.
+    std::vector<zmq::pollitem_t> items;
+    items.push_back({nullptr, event_fd_, ZMQ_POLLIN, 0});
+    int stop_i = -1, dealer_i = -1, push_i = -1;
+    if (!stopping_) {
+      stop_i = static_cast<int>(items.size());
+      items.push_back({nullptr, stop_fd, ZMQ_POLLIN, 0});
+    }
+    if (dealer_) {
+      dealer_i = static_cast<int>(items.size());
+      items.push_back({dealer_->handle(), 0, ZMQ_POLLIN, 0});
+    }
+    if (!outbox_.empty()) {
+      push_i = static_cast<int>(items.size());
+      items.push_back({push_->handle(), 0, ZMQ_POLLOUT, 0});
+    }
+
+    int64_t timeout = options_.heartbeat_ms;
+    if (dealer_) {
+      timeout = std::min(timeout, last_send_ms_ + options_.heartbeat_ms - now);
+      timeout = std::min(timeout, last_recv_ms_ + options_.heartbeat_ms * options_.liveness - now);
+    } else if (!stopping_) {
+      timeout = std::min(timeout, reconnect_at_ms_ - now);
+    }
+    if (stopping_) timeout = std::min<int64_t>(timeout, 100);
+    timeout = std::max<int64_t>(timeout, 0);
+    try {
+      zmq::poll(items, std::chrono::milliseconds(timeout));
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) Log(LogLevel::kWarn, "", std::string("poll: ") + e.what());
+      continue;
+    }
+    if (stop_i >= 0 && (items[stop_i].revents & ZMQ_POLLIN)) {
+      char buf[128];  // a signalfd_siginfo or an eventfd counter; either way it means "stop"
+      if (::read(stop_fd, buf, sizeof buf) < 0) {
+        Log(LogLevel::kDebug, "", "stop fd read failed");
+      }
+      BeginStop();
+    }
+    if (items[0].revents & ZMQ_POLLIN) OnCompletions();
+    if (dealer_i >= 0 && (items[dealer_i].revents & ZMQ_POLLIN)) OnPlannerReadable();
+    if (push_i >= 0 && (items[push_i].revents & ZMQ_POLLOUT)) FlushOutbox();
+
+    now = MonotonicMs();
+    if (dealer_ && now - last_recv_ms_ >= options_.heartbeat_ms * options_.liveness) {
+      Log(LogLevel::kWarn, "", "planner silent for " + std::to_string(now - last_recv_ms_) +
+                                   " ms; closing and reconnecting in " +
+                                   std::to_string(reconnect_delay_ms_) + " ms");
+      ClosePlanner();
+      reconnect_at_ms_ = now + reconnect_delay_ms_;
+      reconnect_delay_ms_ = std::min(reconnect_delay_ms_ * 2, options_.reconnect_max_ms);
+    } else if (!dealer_ && !stopping_ && now >= reconnect_at_ms_) {
+      if (Status s = ConnectPlanner(); !s.ok()) Log(LogLevel::kError, "", s.message());
+    } else if (dealer_ && now - last_send_ms_ >= options_.heartbeat_ms) {
+      SendToPlanner(wire::Heartbeat{options_.fetcher_id}, "");
+    }
+  }
+  StopWorkers();
+  // Give the last JOB_DONE/JOB_RETURN time to leave; a reconnect closes with linger 0 instead.
+  if (dealer_) {
+    try {
+      dealer_->set(zmq::sockopt::linger, static_cast<int>(options_.linger_ms));
+    } catch (const zmq::error_t&) {
+    }
+  }
+  ClosePlanner();
+  push_->close();  // lingers up to linger_ms for queued results
+  Log(LogLevel::kInfo, "", "stopped");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RunFetcher(const FetcherOptions& options, const HttpClientFactory& make_http,
+                  SharedRateState* rate, int stop_fd) {
+  Fetcher f(options, make_http, rate);
+  Status s = f.Run(stop_fd);
+  return s;
+}
+
+}  // namespace qlir::fetcher

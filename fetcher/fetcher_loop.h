@@ -1,0 +1,52 @@
+// The fetcher process's socket side (docs/protocol.md): a DEALER connected to the planner's job
+// ROUTER (READY with absolute free credits on every connect, HEARTBEAT every interval when idle,
+// planner silent for `liveness` intervals -> close, reconnect after a delay doubling up to 32 s,
+// READY again), a PUSH connected to the persister's results PULL, and `concurrency` worker
+// threads, each with its own HTTP client (kept-alive connection), running one job at a time.
+//
+// Order per job: FETCH_RESULT is queued on the PUSH first, then JOB_DONE goes to the planner,
+// which gives the credit back.
+//
+// Malformed input: a frame that does not decode, or a message of a type the planner should not
+// send, is logged and dropped. A JOB whose key does not parse (or whose endpoint is not
+// "klines") is logged and answered with JOB_DONE outcome "failed" and no FETCH_RESULT, so that
+// the planner gets its credit back; nothing can be stored under a key we cannot parse.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/http_client.h"
+#include "common/status.h"
+#include "fetcher/fetch_job.h"
+#include "fetcher/shared_rate_state.h"
+
+namespace qlir::fetcher {
+
+struct FetcherOptions {
+  std::string planner = "tcp://127.0.0.1:5701";
+  std::string persister = "tcp://127.0.0.1:5702";
+  std::string fetcher_id = "fetcher";
+  int concurrency = 4;
+  int64_t heartbeat_ms = 1000;
+  int liveness = 3;  // planner silent this many heartbeat intervals -> gone
+  int64_t reconnect_initial_ms = 1000;
+  int64_t reconnect_max_ms = 32000;
+  int64_t linger_ms = 2000;  // at exit, how long queued results may take to leave
+  int64_t backoff_base_ms = 500;
+  int64_t backoff_max_ms = 30000;
+  FetchJobOptions job;
+};
+
+using HttpClientFactory = std::function<std::unique_ptr<HttpClient>()>;
+
+// Runs until `stop_fd` becomes readable (main passes a signalfd for SIGTERM/SIGINT, tests an
+// eventfd). Then: jobs not started are handed back (JOB_RETURN), jobs in hand are finished or
+// handed back, results are flushed (up to linger_ms), and it returns Ok.
+// Errors only for a setup failure (bad endpoint, no eventfd). `rate` must outlive the call.
+Status RunFetcher(const FetcherOptions& options, const HttpClientFactory& make_http,
+                  SharedRateState* rate, int stop_fd);
+
+}  // namespace qlir::fetcher

@@ -1,0 +1,29 @@
+// Command-line flags of the fetcher binary (main.cc), parsed into FetcherOptions and the rate
+// limiter's options. Kept out of main.cc so the parser is tested.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/http_client.h"
+#include "common/status.h"
+#include "fetcher/fetcher_loop.h"
+#include "fetcher/rate_limiter.h"
+
+namespace qlir::fetcher {
+
+struct CommandLine {
+  FetcherOptions fetcher;
+  RateLimiterOptions rate;
+  HttpOptions http;
+  std::string rate_state_path;  // default /tmp/qlir-rate-<uid>.state
+  bool verbose = false;
+  bool help = false;
+};
+
+// Flags as --name=value or --name value. Errors name the flag and what is wrong with it.
+Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args);
+
+std::string Usage();
+
+}  // namespace qlir::fetcher

@@ -1,0 +1,103 @@
+#include "fetcher/rate_limiter.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace qlir::fetcher {
+namespace {
+
+std::optional<int64_t> ParseNonNegative(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && s[b] == ' ') ++b;
+  while (e > b && s[e - 1] == ' ') --e;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data() + b, s.data() + e, v);
+  if (b == e || ec != std::errc() || p != s.data() + e || v < 0) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+int64_t RateLimiter::budget() const {
+  if (options_.max_weight > 0) return std::min(options_.weight_limit, options_.max_weight);
+  return options_.weight_limit;
+}
+
+std::string RateLimiter::UsedWeightHeader() const {
+  const int64_t w = options_.window_ms;
+  std::string suffix;
+  if (w % 86400000 == 0) {
+    suffix = std::to_string(w / 86400000) + "d";
+  } else if (w % 3600000 == 0) {
+    suffix = std::to_string(w / 3600000) + "h";
+  } else if (w % 60000 == 0) {
+    suffix = std::to_string(w / 60000) + "m";
+  } else {
+    suffix = std::to_string(std::max<int64_t>(1, w / 1000)) + "s";
+  }
+  return "x-mbx-used-weight-" + suffix;
+}
+
+int64_t RateLimiter::WindowStart(int64_t t_ms) const {
+  const int64_t w = options_.window_ms;
+  int64_t r = t_ms % w;
+  if (r < 0) r += w;
+  return t_ms - r;
+}
+
+void RateLimiter::Roll(RateState& state, int64_t now_ms) const {
+  const int64_t start = WindowStart(now_ms);
+  // A clock that went back (or a process with a clock behind ours) keeps the newer window:
+  // counting against it is the safe side.
+  if (start > state.window_start_ms) {
+    const bool adjacent = start == state.window_start_ms + options_.window_ms;
+    state.window_start_ms = start;
+    state.used = adjacent ? state.next_used : 0;
+    state.next_used = 0;
+  }
+}
+
+int64_t RateLimiter::Reserve(RateState& state, int64_t now_ms, int64_t weight) const {
+  Roll(state, now_ms);
+  if (now_ms < state.pause_until_ms) return state.pause_until_ms - now_ms;
+  const int64_t next = state.window_start_ms + options_.window_ms;
+  const bool late = next - now_ms <= options_.window_grace_ms;
+  if (state.used + weight <= budget() && (!late || state.next_used + weight <= budget())) {
+    state.used += weight;
+    if (late) state.next_used += weight;
+    return 0;
+  }
+  return std::max<int64_t>(1, next - now_ms);
+}
+
+void RateLimiter::Observe(RateState& state, int64_t now_ms, int64_t sent_ms,
+                          const RateObservation& obs) const {
+  Roll(state, now_ms);
+  const bool same_window = WindowStart(sent_ms) == state.window_start_ms &&
+                           WindowStart(now_ms) == state.window_start_ms;
+  if (obs.used_weight && same_window) state.used = std::max(state.used, *obs.used_weight);
+  if (obs.status == 429) {
+    int64_t wait_ms = obs.retry_after_s ? *obs.retry_after_s * 1000
+                                        : options_.default_retry_after_429_ms;
+    if (wait_ms < 0) wait_ms = state.window_start_ms + options_.window_ms - now_ms;
+    state.pause_until_ms = std::max(state.pause_until_ms, now_ms + wait_ms);
+  } else if (obs.status == 418) {
+    const int64_t wait_ms = obs.retry_after_s ? *obs.retry_after_s * 1000 : options_.default_ban_ms;
+    state.pause_until_ms = std::max(state.pause_until_ms, now_ms + wait_ms);
+  }
+}
+
+RateObservation RateLimiter::ObservationFrom(
+    int status, const std::map<std::string, std::string>& headers) const {
+  RateObservation obs;
+  obs.status = status;
+  if (auto it = headers.find(UsedWeightHeader()); it != headers.end()) {
+    obs.used_weight = ParseNonNegative(it->second);
+  }
+  if (auto it = headers.find("retry-after"); it != headers.end()) {
+    obs.retry_after_s = ParseNonNegative(it->second);
+  }
+  return obs;
+}
+
+}  // namespace qlir::fetcher

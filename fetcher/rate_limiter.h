@@ -1,0 +1,79 @@
+// The request-weight budget of one IP (reference: binance-spot-klines.md, section 4), as plain
+// logic over a RateState so that several threads and processes can share one state (see
+// shared_rate_state.h) and tests can drive it with a manual clock.
+//
+// The exchange counts weight in fixed windows aligned to the clock (hh:mm:00.000 to
+// hh:mm:59.999 for 1 minute) and resets to zero when the next window starts. We mirror that:
+// every request reserves its weight in the current window before it is sent, and every
+// response's X-MBX-USED-WEIGHT-<window> header raises the count to what the exchange has seen
+// (which includes other programs on the same IP). A request reserved in the last
+// window_grace_ms of a window is also counted in the next one, since it may arrive there.
+// 429 and 418 pause everybody until Retry-After has passed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace qlir::fetcher {
+
+// What the processes on one host share. All times are wall-clock ms since the epoch.
+struct RateState {
+  int64_t window_start_ms = 0;  // start of the window `used` belongs to
+  int64_t used = 0;             // weight used in it: our reservations or the header, the larger
+  int64_t next_used = 0;        // reserved late in this window, counted in the next one too
+  int64_t pause_until_ms = 0;   // nobody sends before this (429/418)
+  friend bool operator==(const RateState&, const RateState&) = default;
+};
+
+struct RateLimiterOptions {
+  int64_t weight_limit = 6000;   // the exchange's limit per window
+  int64_t window_ms = 60000;
+  int64_t max_weight = 0;        // our own lower budget per window; 0: none
+  int64_t default_retry_after_429_ms = -1;  // -1: until the window ends
+  int64_t default_ban_ms = 120000;  // 418 without Retry-After: the shortest ban (2 minutes)
+  // A request reserved this close to the window's end may reach the exchange in the next
+  // window (latency, clock skew), so it is counted in both.
+  int64_t window_grace_ms = 1000;
+};
+
+// What one HTTP response tells the limiter.
+struct RateObservation {
+  int status = 0;
+  std::optional<int64_t> used_weight;    // the X-MBX-USED-WEIGHT-<window> header
+  std::optional<int64_t> retry_after_s;  // the Retry-After header
+};
+
+class RateLimiter {
+ public:
+  explicit RateLimiter(const RateLimiterOptions& options) : options_(options) {}
+
+  // The weight we allow ourselves per window: the exchange's limit or our lower budget.
+  int64_t budget() const;
+  // "x-mbx-used-weight-1m" for a 60000 ms window, "-10s" for 10000 ms, ...
+  std::string UsedWeightHeader() const;
+
+  // Reserves `weight` in the window holding now_ms. Returns 0 when it is reserved, otherwise the
+  // ms to wait before asking again (nothing reserved): the pause's end or the next window.
+  int64_t Reserve(RateState& state, int64_t now_ms, int64_t weight) const;
+
+  // Applies a response to a request sent at sent_ms. The used-weight header only counts when
+  // the request was sent in the current window: a header from the previous window says nothing
+  // about this one.
+  void Observe(RateState& state, int64_t now_ms, int64_t sent_ms,
+               const RateObservation& obs) const;
+
+  // Reads status, the used-weight header and Retry-After from lower-cased headers.
+  RateObservation ObservationFrom(int status,
+                                  const std::map<std::string, std::string>& headers) const;
+
+ private:
+  int64_t WindowStart(int64_t t_ms) const;
+  // Moves `state` into the window holding now_ms (never backwards).
+  void Roll(RateState& state, int64_t now_ms) const;
+
+  const RateLimiterOptions options_;
+};
+
+}  // namespace qlir::fetcher

@@ -1,0 +1,140 @@
+#include "fetcher/rate_limiter.h"
+
+#include <catch2/catch.hpp>
+
+#include "fetcher/clock.h"
+
+using namespace qlir::fetcher;
+
+namespace {
+constexpr int64_t kMinute = 60000;
+constexpr int64_t kT0 = 1700000040000;  // a minute boundary (1700000040000 % 60000 == 0)
+}  // namespace
+
+TEST_CASE("reservations stop at the budget and resume with the next clock-aligned window",
+          "[rate_limiter]") {
+  REQUIRE(kT0 % kMinute == 0);
+  RateLimiter rl({.weight_limit = 10, .window_ms = kMinute});
+  ManualClock clock(kT0 + 15000);
+  RateState s;
+  for (int i = 0; i < 5; ++i) CHECK(rl.Reserve(s, clock.NowMs(), 2) == 0);
+  CHECK(s.used == 10);
+  CHECK(s.window_start_ms == kT0);
+  // Full: wait until hh:mm+1:00.000, not 60 s from now.
+  CHECK(rl.Reserve(s, clock.NowMs(), 2) == 45000);
+  CHECK(s.used == 10);  // nothing reserved by a refusal
+  clock.Advance(44999);
+  CHECK(rl.Reserve(s, clock.NowMs(), 2) == 1);
+  clock.Advance(1);
+  CHECK(rl.Reserve(s, clock.NowMs(), 2) == 0);
+  CHECK(s.window_start_ms == kT0 + kMinute);
+  CHECK(s.used == 2);
+}
+
+TEST_CASE("the lower budget leaves room for other programs", "[rate_limiter]") {
+  RateLimiter rl({.weight_limit = 6000, .window_ms = kMinute, .max_weight = 100});
+  CHECK(rl.budget() == 100);
+  RateState s;
+  int granted = 0;
+  while (rl.Reserve(s, kT0, 2) == 0) ++granted;
+  CHECK(granted == 50);
+  RateLimiter no_lower({.weight_limit = 6000, .window_ms = kMinute});
+  CHECK(no_lower.budget() == 6000);
+  RateLimiter higher({.weight_limit = 6000, .window_ms = kMinute, .max_weight = 9000});
+  CHECK(higher.budget() == 6000);
+}
+
+TEST_CASE("the used-weight header raises our count (other programs on the IP)",
+          "[rate_limiter]") {
+  RateLimiter rl({.weight_limit = 100, .window_ms = kMinute});
+  RateState s;
+  REQUIRE(rl.Reserve(s, kT0 + 1000, 2) == 0);
+  rl.Observe(s, kT0 + 1100, kT0 + 1000, {200, 90, std::nullopt});
+  CHECK(s.used == 90);
+  // A lower header never lowers what we reserved (requests still in flight).
+  rl.Observe(s, kT0 + 1200, kT0 + 1000, {200, 10, std::nullopt});
+  CHECK(s.used == 90);
+  for (int i = 0; i < 5; ++i) CHECK(rl.Reserve(s, kT0 + 2000, 2) == 0);
+  CHECK(rl.Reserve(s, kT0 + 2000, 2) > 0);
+}
+
+TEST_CASE("a header about the previous window is ignored", "[rate_limiter]") {
+  RateLimiter rl({.weight_limit = 100, .window_ms = kMinute});
+  RateState s;
+  REQUIRE(rl.Reserve(s, kT0 + kMinute - 10, 2) == 0);
+  // Sent in the old window, answered in the new one: the 98 belongs to the old window.
+  rl.Observe(s, kT0 + kMinute + 5, kT0 + kMinute - 10, {200, 98, std::nullopt});
+  CHECK(s.window_start_ms == kT0 + kMinute);
+  CHECK(s.used == 2);  // our own late reservation carried over, not the 98
+}
+
+TEST_CASE("429 pauses everybody for Retry-After, and is not a reservation", "[rate_limiter]") {
+  RateLimiter rl({.weight_limit = 100, .window_ms = kMinute});
+  RateState s;
+  REQUIRE(rl.Reserve(s, kT0 + 1000, 2) == 0);
+  rl.Observe(s, kT0 + 1000, kT0 + 1000, {429, 2, 7});
+  CHECK(s.pause_until_ms == kT0 + 8000);
+  CHECK(rl.Reserve(s, kT0 + 1000, 2) == 7000);
+  CHECK(rl.Reserve(s, kT0 + 7999, 2) == 1);
+  CHECK(rl.Reserve(s, kT0 + 8000, 2) == 0);
+  // Without Retry-After: until the window ends.
+  RateState s2;
+  rl.Observe(s2, kT0 + 20000, kT0 + 20000, {429, std::nullopt, std::nullopt});
+  CHECK(s2.pause_until_ms == kT0 + kMinute);
+}
+
+TEST_CASE("418 pauses until the ban is over, never shortened", "[rate_limiter]") {
+  RateLimiter rl({.weight_limit = 100, .window_ms = kMinute});
+  RateState s;
+  rl.Observe(s, kT0, kT0, {418, std::nullopt, 300});
+  CHECK(s.pause_until_ms == kT0 + 300000);
+  // A later, shorter Retry-After does not shorten the ban; a new window does not lift it.
+  rl.Observe(s, kT0 + 1000, kT0 + 1000, {429, std::nullopt, 1});
+  CHECK(s.pause_until_ms == kT0 + 300000);
+  CHECK(rl.Reserve(s, kT0 + 2 * kMinute, 2) == 300000 - 2 * kMinute);
+  RateState s2;
+  rl.Observe(s2, kT0, kT0, {418, std::nullopt, std::nullopt});
+  CHECK(s2.pause_until_ms == kT0 + 120000);
+}
+
+TEST_CASE("a clock that steps back keeps the newer window", "[rate_limiter]") {
+  RateLimiter rl({.weight_limit = 4, .window_ms = kMinute});
+  RateState s;
+  REQUIRE(rl.Reserve(s, kT0 + kMinute, 4) == 0);
+  CHECK(rl.Reserve(s, kT0 + 100, 2) > 0);
+  CHECK(s.window_start_ms == kT0 + kMinute);
+}
+
+TEST_CASE("headers are read by the window's name", "[rate_limiter]") {
+  CHECK(RateLimiter({.window_ms = 60000}).UsedWeightHeader() == "x-mbx-used-weight-1m");
+  CHECK(RateLimiter({.window_ms = 10000}).UsedWeightHeader() == "x-mbx-used-weight-10s");
+  CHECK(RateLimiter({.window_ms = 3600000}).UsedWeightHeader() == "x-mbx-used-weight-1h");
+  CHECK(RateLimiter({.window_ms = 86400000}).UsedWeightHeader() == "x-mbx-used-weight-1d");
+  RateLimiter rl({.window_ms = 60000});
+  auto o = rl.ObservationFrom(429, {{"x-mbx-used-weight-1m", "6002"}, {"retry-after", "13"}});
+  CHECK(o.status == 429);
+  CHECK(o.used_weight == 6002);
+  CHECK(o.retry_after_s == 13);
+  auto bad = rl.ObservationFrom(200, {{"x-mbx-used-weight-1m", "lots"}, {"retry-after", "-3"}});
+  CHECK_FALSE(bad.used_weight.has_value());
+  CHECK_FALSE(bad.retry_after_s.has_value());
+}
+
+TEST_CASE("reservations in the last second count in the next window too", "[rate_limiter]") {
+  RateLimiter rl({.weight_limit = 10, .window_ms = kMinute, .window_grace_ms = 1000});
+  RateState s;
+  CHECK(rl.Reserve(s, kT0 + 58000, 2) == 0);
+  CHECK(s.next_used == 0);
+  CHECK(rl.Reserve(s, kT0 + 59000, 2) == 0);
+  CHECK(rl.Reserve(s, kT0 + 59999, 2) == 0);
+  CHECK(s.used == 6);
+  CHECK(s.next_used == 4);
+  CHECK(rl.Reserve(s, kT0 + kMinute, 2) == 0);
+  CHECK(s.used == 6);  // 4 carried over + 2
+  CHECK(s.next_used == 0);
+  // Two windows later nothing carries over.
+  RateState t;
+  CHECK(rl.Reserve(t, kT0 + 59500, 2) == 0);
+  CHECK(rl.Reserve(t, kT0 + 2 * kMinute + 1, 2) == 0);
+  CHECK(t.used == 2);
+}

@@ -1,0 +1,113 @@
+#include "fetcher/shared_rate_state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+namespace qlir::fetcher {
+namespace {
+
+constexpr size_t kMaxFileBytes = 256;
+
+std::string Errno(const std::string& what, const std::string& path) {
+  return what + " " + path + ": " + std::strerror(errno);
+}
+
+RateState ParseState(const char* buf) {
+  RateState s;
+  long long a = 0, b = 0, n = 0, c = 0;
+  char tail = 0;
+  // Anything but the exact form reads as a fresh state.
+  if (std::sscanf(buf, "qlir-rate v1 %lld %lld %lld %lld%c", &a, &b, &n, &c, &tail) == 5 &&
+      tail == '\n' && a >= 0 && b >= 0 && n >= 0 && c >= 0) {
+    s.window_start_ms = a;
+    s.used = b;
+    s.next_used = n;
+    s.pause_until_ms = c;
+  }
+  return s;
+}
+
+// Holds flock(LOCK_EX) for its lifetime.
+class FileLock {
+ public:
+  explicit FileLock(int fd) : fd_(fd) {
+    int rc;
+    do {
+      rc = ::flock(fd_, LOCK_EX);
+    } while (rc != 0 && errno == EINTR);
+    ok_ = rc == 0;
+  }
+  ~FileLock() {
+    if (ok_) ::flock(fd_, LOCK_UN);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  int fd_;
+  bool ok_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SharedRateState>> SharedRateState::Open(const std::string& path,
+                                                               const RateLimiterOptions& options) {
+  if (path.empty()) return Status::Error("rate state: empty path");
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return Status::Error(Errno("cannot open rate state", path));
+  return std::unique_ptr<SharedRateState>(new SharedRateState(path, fd, options));
+}
+
+SharedRateState::~SharedRateState() { ::close(fd_); }
+
+Status SharedRateState::Update(const std::function<void(RateState&)>& fn) {
+  std::lock_guard<std::mutex> guard(mu_);
+  FileLock lock(fd_);
+  if (!lock.ok()) return Status::Error(Errno("cannot lock rate state", path_));
+  char buf[kMaxFileBytes + 1] = {0};
+  const ssize_t n = ::pread(fd_, buf, kMaxFileBytes, 0);
+  if (n < 0) return Status::Error(Errno("cannot read rate state", path_));
+  RateState state = ParseState(buf);
+  const RateState before = state;
+  fn(state);
+  if (state == before && n > 0) return Status::Ok();
+  char out[kMaxFileBytes];
+  const int len = std::snprintf(out, sizeof out, "qlir-rate v1 %lld %lld %lld %lld\n",
+                                static_cast<long long>(state.window_start_ms),
+                                static_cast<long long>(state.used),
+                                static_cast<long long>(state.next_used),
+                                static_cast<long long>(state.pause_until_ms));
+  // Same-size or longer writes overwrite in place; the truncate drops a longer old tail. Readers
+  // hold the lock, so they never see the half-written file.
+  if (::pwrite(fd_, out, static_cast<size_t>(len), 0) != len) {
+    return Status::Error(Errno("cannot write rate state", path_));
+  }
+  if (::ftruncate(fd_, len) != 0) return Status::Error(Errno("cannot truncate rate state", path_));
+  return Status::Ok();
+}
+
+Result<int64_t> SharedRateState::Reserve(int64_t now_ms, int64_t weight) {
+  int64_t wait = 0;
+  Status s = Update([&](RateState& st) { wait = limiter_.Reserve(st, now_ms, weight); });
+  if (!s.ok()) return s;
+  return wait;
+}
+
+Status SharedRateState::Observe(int64_t now_ms, int64_t sent_ms, const RateObservation& obs) {
+  return Update([&](RateState& st) { limiter_.Observe(st, now_ms, sent_ms, obs); });
+}
+
+Result<RateState> SharedRateState::Read() {
+  RateState copy;
+  Status s = Update([&](RateState& st) { copy = st; });
+  if (!s.ok()) return s;
+  return copy;
+}
+
+}  // namespace qlir::fetcher
