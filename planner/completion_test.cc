@@ -7,7 +7,7 @@ namespace {
 
 constexpr int64_t kSpan = 60000LL * 1000;
 
-TEST_CASE("--once completion: every closed slice ok, the open tail at least partial") {
+TEST_CASE("Completion rule of once-mode: every closed slice ok - the open tail at least partial") {
   Universe u;
   auto s = u.AddSeries("BTCUSDT", "1m", 0, 2 * kSpan + 5);  // 3 slices, the last one open
   REQUIRE(s.ok());
@@ -29,7 +29,7 @@ TEST_CASE("--once completion: every closed slice ok, the open tail at least part
   CHECK(!CheckCompletion(u, {true}, b, now).complete);
 }
 
-TEST_CASE("--once completion: failed slices count only once failed for good") {
+TEST_CASE("Completion rule of once-mode: failed slices count only once failed for good") {
   Universe u;
   auto s = u.AddSeries("BTCUSDT", "1m", 0, 2 * kSpan);
   REQUIRE(s.ok());

@@ -75,7 +75,7 @@ CoordinatorConfig Config() {
   return c;
 }
 
-TEST_CASE("Coordinator subscribes, then asks each series' statuses, and retries unanswered") {
+TEST_CASE("Coordinator subscribes - then asks each series' statuses - and retries unanswered") {
   Rig r(Config(), 2, {"AAA", "BBB"});
   REQUIRE(r.out.to_persister.size() == 3);
   CHECK(std::holds_alternative<wire::Hello>(r.out.to_persister[0]));
@@ -87,7 +87,7 @@ TEST_CASE("Coordinator subscribes, then asks each series' statuses, and retries 
   CHECK(std::get<wire::StatusRequest>(r.out.to_persister.back()).symbol == "BBB");
 }
 
-TEST_CASE("Coordinator hands out only the missing, failed and partial slices, against credits") {
+TEST_CASE("Coordinator hands out only the missing - failed and partial slices - against credits") {
   Rig r(Config(), 4);
   r.Reply(0, {{r.Key(0, 0), "ok"}, {r.Key(0, 2), "failed"}, {r.Key(0, 3), "partial"}});
   CHECK(r.Step().empty());  // no fetcher, no credit
@@ -117,7 +117,7 @@ TEST_CASE("Coordinator interleaves series fairly") {
   CHECK(jobs[3].second.key == r.Key(1, 1));
 }
 
-TEST_CASE("Coordinator: DURABLE ends the lease; --once exits 0 when all ok") {
+TEST_CASE("Coordinator: DURABLE ends the lease - once-mode exits 0 when all ok") {
   auto config = Config();
   config.once = true;
   Rig r(config, 2);
@@ -138,7 +138,7 @@ TEST_CASE("Coordinator: DURABLE ends the lease; --once exits 0 when all ok") {
   CHECK(r.c->jobs_rehanded() == 0);
 }
 
-TEST_CASE("Coordinator: JOB_DONE without DURABLE is re-handed after the bounded wait, at the head") {
+TEST_CASE("Coordinator: JOB_DONE without DURABLE is re-handed after the bounded wait - at the head") {
   Rig r(Config(), 3);
   r.Reply(0);
   r.Fetcher("f1", wire::Ready{"F1", 1});
@@ -183,7 +183,7 @@ TEST_CASE("Coordinator: a silent fetcher's jobs go to another fetcher") {
   CHECK(r.c->leases().size() == 1);
 }
 
-TEST_CASE("Coordinator: JOB_RETURN puts the job back at once; unreachable fetcher too") {
+TEST_CASE("Coordinator: JOB_RETURN puts the job back at once - unreachable fetcher too") {
   Rig r(Config(), 2);
   r.Reply(0);
   r.Fetcher("f1", wire::Ready{"F1", 1});
@@ -202,7 +202,7 @@ TEST_CASE("Coordinator: JOB_RETURN puts the job back at once; unreachable fetche
   CHECK(third[0].second.key == jobs[0].second.key);
 }
 
-TEST_CASE("Coordinator: lease timeout re-hands; a job that could not be sent goes back") {
+TEST_CASE("Coordinator: lease timeout re-hands - a job that could not be sent goes back") {
   Rig r(Config(), 1);
   r.Reply(0);
   r.Fetcher("f1", wire::Ready{"F1", 2});
@@ -225,7 +225,7 @@ TEST_CASE("Coordinator: lease timeout re-hands; a job that could not be sent goe
   CHECK(r.c->jobs_rehanded() == 2);
 }
 
-TEST_CASE("Coordinator: failed slices back off, then fail for good; --once exits 2") {
+TEST_CASE("Coordinator: failed slices back off - then fail for good - once-mode exits 2") {
   auto config = Config();
   config.once = true;
   Rig r(config, 2);
@@ -256,7 +256,7 @@ TEST_CASE("Coordinator: failed slices back off, then fail for good; --once exits
   CHECK(r.Step().empty());  // --once: not retried any more
 }
 
-TEST_CASE("Coordinator: running for ever, a slice failed for good is still retried at the cap") {
+TEST_CASE("Coordinator: running for ever - a slice failed for good is still retried at the cap") {
   Rig r(Config(), 1);
   r.Reply(0);
   r.Fetcher("f1", wire::Ready{"F1", 1});
@@ -274,7 +274,7 @@ TEST_CASE("Coordinator: running for ever, a slice failed for good is still retri
   CHECK(r.c->backoff().failures({0, r.c->universe().first_index(0)}) == 5);
 }
 
-TEST_CASE("Coordinator: the open tail is refreshed; --once is content with it partial") {
+TEST_CASE("Coordinator: the open tail is refreshed - once-mode is content with it partial") {
   auto config = Config();
   config.once = true;
   // Two slices, the second still open (the range reaches the exchange's now).
@@ -290,7 +290,7 @@ TEST_CASE("Coordinator: the open tail is refreshed; --once is content with it pa
   CHECK(r.c->Finished(r.clock.NowMs()) == 0);
 }
 
-TEST_CASE("Coordinator: following the exchange clock, new slices appear and the tail is refetched") {
+TEST_CASE("Coordinator: following the exchange clock - new slices appear and the tail is refetched") {
   auto config = Config();
   config.heartbeat_ms = 1000000000;  // the fetcher stays alive through the test
   Rig r(config, 1, {"AAA"}, kT0 + 10, /*follow=*/true);  // slices 0 (closed) and 1 (open)

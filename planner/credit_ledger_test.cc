@@ -7,7 +7,7 @@
 namespace qlir::planner {
 namespace {
 
-TEST_CASE("CreditLedger: READY sets credits, jobs take them, JOB_DONE gives one back") {
+TEST_CASE("CreditLedger: READY sets credits - jobs take them - JOB_DONE gives one back") {
   CreditLedger l(1000);
   CHECK(!l.TakeCredit());
   l.OnReady("a", "fetcher-a", 2, 0);
@@ -36,7 +36,7 @@ TEST_CASE("CreditLedger: round robin across fetchers") {
   CHECK(got == std::vector<std::string>{"a", "b", "c", "a", "c"});
 }
 
-TEST_CASE("CreditLedger: silent for 3 heartbeats is dead; only READY registers") {
+TEST_CASE("CreditLedger: silent for 3 heartbeats is dead - only READY registers") {
   ManualClock clock;
   CreditLedger l(100);
   l.OnSeen("x", clock.NowMs());  // unknown: not registered

@@ -20,7 +20,7 @@ TEST_CASE("CheckSymbols splits known and unknown symbols") {
   CHECK(c->unknown == std::vector<std::string>{"NOPEUSDT"});
 }
 
-TEST_CASE("CheckSymbols names the URL and status on errors, survives garbage") {
+TEST_CASE("CheckSymbols names the URL and status on errors - survives garbage") {
   FakeHttpClient http;
   http.Set(kBase + "/api/v3/exchangeInfo", 451, R"({"code":0,"msg":"restricted"})");
   auto c = CheckSymbols(http, kBase, {"BTCUSDT"});
@@ -39,7 +39,7 @@ TEST_CASE("CheckSymbols names the URL and status on errors, survives garbage") {
   }
 }
 
-TEST_CASE("Server time from /api/v3/time, else from the Date header") {
+TEST_CASE("Server time from /api/v3/time - else from the Date header") {
   FakeHttpClient http;
   http.Set(kBase + "/api/v3/time", 200, R"({"serverTime":1700000000123})");
   CHECK(FetchServerTime(http, kBase).value() == 1700000000123);
@@ -64,7 +64,7 @@ TEST_CASE("First candle: the listing start") {
   CHECK(!FetchFirstCandle(http, kBase, "ETHUSDT", "1m").ok());  // 404
 }
 
-TEST_CASE("BuildUniverse: listing or given start, end capped at the exchange's now") {
+TEST_CASE("BuildUniverse: listing or given start - end capped at the exchange's now") {
   FakeHttpClient http;
   const int64_t now = 1502942400000 + 5 * 60000LL * 1000 + 7;
   http.ScriptExchange(kBase, {"BTCUSDT"}, now, 1502942400000, {"1m", "1s"});

@@ -40,7 +40,7 @@ TEST_CASE("JobQueue head comes before every series") {
   CHECK(!q.Pop());
 }
 
-TEST_CASE("DelayQueue releases entries when due, earliest first") {
+TEST_CASE("DelayQueue releases entries when due - earliest first") {
   DelayQueue d;
   d.Add(300, {0, 3});
   d.Add(100, {0, 1});

@@ -19,7 +19,7 @@ TEST_CASE("LeaseTable: DURABLE ends a lease") {
   CHECK(!t.ReleaseSlice({0, 5}));
 }
 
-TEST_CASE("LeaseTable: expiry without DURABLE, and the bounded wait after JOB_DONE") {
+TEST_CASE("LeaseTable: expiry without DURABLE - and the bounded wait after JOB_DONE") {
   ManualClock clock;
   LeaseTable t(/*lease_timeout_ms=*/1000, /*durable_wait_ms=*/300);
   t.Add({1, {0, 1}, "A", clock.NowMs()});

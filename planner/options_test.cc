@@ -19,7 +19,7 @@ TEST_CASE("Options: defaults") {
   CHECK(o->heartbeat_ms == 1000);
 }
 
-TEST_CASE("Options: every flag, both spellings") {
+TEST_CASE("Options: every flag - both spellings") {
   auto o = ParseOptions({"--symbols=BTCUSDT", "--intervals", "1m,1s,1m", "--start", "2022-01-01",
                          "--end=2022-01-02T00:00:00Z", "--base-url", "http://127.0.0.1:1",
                          "--jobs-bind", "ipc:///tmp/j", "--persister", "tcp://127.0.0.1:9",

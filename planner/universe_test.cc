@@ -7,7 +7,7 @@ namespace {
 
 constexpr int64_t kMinuteSpan = 60000LL * 1000;  // one 1m slice
 
-TEST_CASE("Universe covers the grid slices of [start, end]") {
+TEST_CASE("Universe covers the grid slices of start to end") {
   Universe u;
   // 2021-01-01T00:00Z = 1609459200000; grid slice 26824 starts there for 1m.
   auto s = u.AddSeries("BTCUSDT", "1m", 1609459200000, 1609459200000 + 3 * kMinuteSpan);
@@ -43,7 +43,7 @@ TEST_CASE("Universe::Find refuses keys that are not ours") {
   CHECK(u.Find("BTCUSDT:1m:600000000-659999999:1000") == SliceRef{*s, 10});
 }
 
-TEST_CASE("Universe diff: statuses from the persister, counts, compact cells") {
+TEST_CASE("Universe diff: statuses from the persister - counts - compact cells") {
   Universe u;
   auto s = u.AddSeries("BTCUSDT", "1m", 0, 9 * kMinuteSpan);
   REQUIRE(s.ok());

@@ -1,0 +1,406 @@
+// The planner on real sockets: RunPlanner in a thread with a scripted exchange (FakeHttpClient),
+// a fake persister ROUTER and fake fetcher DEALERs on ipc:// endpoints in a scratch directory.
+// Every wait polls a socket with a deadline; nothing sleeps, nothing asserts on timing.
+#include "planner/planner_server.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <zmq.hpp>
+
+#include "common/wire.h"
+#include "planner/fake_http_client.h"
+#include "planner/log.h"
+#include "tests/test_util.h"
+
+namespace qlir::planner {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock_ = std::chrono::steady_clock;
+
+constexpr int64_t kSpan = 60000LL * 1000;  // one 1m slice
+const std::string kBase = "http://exchange.test";
+constexpr auto kDeadline = std::chrono::seconds(20);
+
+// Collects log lines (the planner logs from its thread).
+class LogCapture {
+ public:
+  LogCapture() {
+    SetLogSink([this](std::string_view line) {
+      std::lock_guard<std::mutex> lock(mu_);
+      lines_.emplace_back(line);
+    });
+  }
+  ~LogCapture() { SetLogSink({}); }
+  bool Contains(const std::string& s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& l : lines_) {
+      if (l.find(s) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
+// A planner running in a thread; Stop() is what SIGTERM does in main.cc.
+class PlannerThread {
+ public:
+  PlannerThread(Options o, FakeHttpClient* http) : options_(std::move(o)) {
+    REQUIRE(pipe(pipe_) == 0);
+    thread_ = std::thread([this, http] {
+      SystemClock clock;
+      result_ = RunPlanner(options_, *http, clock, pipe_[0]);
+      done_ = true;
+    });
+  }
+  ~PlannerThread() {
+    Stop();
+    if (thread_.joinable()) thread_.join();
+    close(pipe_[0]);
+    close(pipe_[1]);
+  }
+  void Stop() {
+    const char b = 's';
+    [[maybe_unused]] ssize_t n = write(pipe_[1], &b, 1);
+  }
+  Result<int> Join() {
+    thread_.join();
+    return result_;
+  }
+  bool done() const { return done_; }
+
+ private:
+  Options options_;
+  int pipe_[2] = {-1, -1};
+  std::thread thread_;
+  Result<int> result_ = Status::Error("not run");
+  std::atomic<bool> done_{false};
+};
+
+std::optional<std::vector<zmq::message_t>> RecvWithin(zmq::socket_t& s, milliseconds timeout) {
+  zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+  zmq::poll(&item, 1, timeout);
+  if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
+  std::vector<zmq::message_t> parts;
+  zmq::message_t m;
+  (void)s.recv(m);
+  bool more = m.more();
+  parts.push_back(std::move(m));
+  while (more) {
+    zmq::message_t n;
+    (void)s.recv(n);
+    more = n.more();
+    parts.push_back(std::move(n));
+  }
+  return parts;
+}
+
+class FakePersister {
+ public:
+  FakePersister(zmq::context_t& ctx, const std::string& endpoint)
+      : socket_(ctx, zmq::socket_type::router) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.bind(endpoint);
+  }
+  // Waits for the next message other than HELLO.
+  std::optional<wire::Message> Next(milliseconds timeout = milliseconds(10000)) {
+    const auto end = Clock_::now() + timeout;
+    while (Clock_::now() < end) {
+      auto parts = RecvWithin(socket_, milliseconds(50));
+      if (!parts || parts->size() != 2) continue;
+      peer_ = (*parts)[0].to_string();
+      auto m = wire::Decode((*parts)[1].to_string_view());
+      REQUIRE(m.ok());
+      if (std::holds_alternative<wire::Hello>(*m)) {
+        ++hellos_;
+        continue;
+      }
+      return *m;
+    }
+    return std::nullopt;
+  }
+  // Answers the next STATUS_REQUEST with `known`.
+  void ServeStatus(std::vector<wire::SliceState> known = {}) {
+    auto m = Next();
+    REQUIRE(m);
+    auto* req = std::get_if<wire::StatusRequest>(&*m);
+    REQUIRE(req);
+    Send(wire::StatusReply{req->request_id, req->endpoint, req->symbol, req->interval, "", known});
+  }
+  void Durable(const std::string& key, const std::string& status) {
+    Send(wire::Durable{"klines", {{key, status}}});
+  }
+  void Send(const wire::Message& m) {
+    REQUIRE(!peer_.empty());
+    socket_.send(zmq::buffer(peer_), zmq::send_flags::sndmore);
+    socket_.send(zmq::buffer(wire::Encode(m)));
+  }
+  int hellos() const { return hellos_; }
+
+ private:
+  zmq::socket_t socket_;
+  std::string peer_;
+  int hellos_ = 0;
+};
+
+class FakeFetcher {
+ public:
+  FakeFetcher(zmq::context_t& ctx, const std::string& endpoint, std::string name)
+      : socket_(ctx, zmq::socket_type::dealer), name_(std::move(name)) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.connect(endpoint);
+  }
+  void Send(const wire::Message& m) { socket_.send(zmq::buffer(wire::Encode(m))); }
+  void SendRaw(const std::vector<std::string>& frames) {
+    for (size_t i = 0; i < frames.size(); ++i) {
+      socket_.send(zmq::buffer(frames[i]),
+                   i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
+  }
+  // Waits for the next message; heartbeats back while waiting when `alive`.
+  std::optional<wire::Message> Next(milliseconds timeout, bool alive = true) {
+    const auto end = Clock_::now() + timeout;
+    while (Clock_::now() < end) {
+      if (alive) Send(wire::Heartbeat{name_});
+      auto parts = RecvWithin(socket_, milliseconds(50));
+      if (!parts) continue;
+      REQUIRE(parts->size() == 1);
+      auto m = wire::Decode((*parts)[0].to_string_view());
+      REQUIRE(m.ok());
+      return *m;
+    }
+    return std::nullopt;
+  }
+  // The next JOB, skipping heartbeats; nullopt at the deadline.
+  std::optional<wire::Job> NextJob(milliseconds timeout = kDeadline) {
+    const auto end = Clock_::now() + timeout;
+    while (Clock_::now() < end) {
+      auto m = Next(std::chrono::duration_cast<milliseconds>(end - Clock_::now()));
+      if (!m) break;
+      if (auto* j = std::get_if<wire::Job>(&*m)) return *j;
+      ++heartbeats_;
+    }
+    return std::nullopt;
+  }
+  // Reads until `n` planner heartbeats came; returns the jobs seen meanwhile.
+  std::vector<wire::Job> JobsUntilHeartbeats(int n) {
+    std::vector<wire::Job> jobs;
+    int seen = 0;
+    const auto end = Clock_::now() + kDeadline;
+    while (seen < n && Clock_::now() < end) {
+      auto m = Next(milliseconds(1000));
+      if (!m) continue;
+      if (auto* j = std::get_if<wire::Job>(&*m)) {
+        jobs.push_back(*j);
+      } else if (std::holds_alternative<wire::Heartbeat>(*m)) {
+        ++seen;
+      }
+    }
+    REQUIRE(seen == n);
+    return jobs;
+  }
+  int heartbeats() const { return heartbeats_; }
+
+ private:
+  zmq::socket_t socket_;
+  std::string name_;
+  int heartbeats_ = 0;
+};
+
+struct Rig {
+  explicit Rig(int slices, std::vector<std::string> symbols = {"BTCUSDT"}) {
+    http.ScriptExchange(kBase, {"BTCUSDT", "ETHUSDT"}, 200 * kSpan + 5, 10 * kSpan);
+    options.symbols = std::move(symbols);
+    options.intervals = {"1m"};
+    options.start_ms = 100 * kSpan;
+    options.end_ms = (100 + slices) * kSpan - 1;
+    options.base_url = kBase;
+    options.jobs_bind = "ipc://" + (dir.path() / "jobs").string();
+    options.persister = "ipc://" + (dir.path() / "control").string();
+    options.once = true;
+    options.heartbeat_ms = 100;
+    options.status_retry_ms = 300;
+    options.progress_ms = 500;
+  }
+  std::string Key(int i) const {
+    return "BTCUSDT:1m:" + std::to_string((100 + i) * kSpan) + "-" +
+           std::to_string((101 + i) * kSpan - 1) + ":1000";
+  }
+  testing::ScratchDir dir;
+  FakeHttpClient http;
+  Options options;
+  zmq::context_t ctx;
+};
+
+TEST_CASE("PlannerServer: jobs only against credits - DURABLE ends leases - once-mode exits 0") {
+  Rig rig(3);
+  FakePersister persister(rig.ctx, rig.options.persister);
+  PlannerThread planner(rig.options, &rig.http);
+  persister.ServeStatus();
+  FakeFetcher fetcher(rig.ctx, rig.options.jobs_bind, "F1");
+  fetcher.Send(wire::Ready{"F1", 2});
+  auto j1 = fetcher.NextJob();
+  auto j2 = fetcher.NextJob();
+  REQUIRE(j1);
+  REQUIRE(j2);
+  CHECK(j1->key == rig.Key(0));  // oldest first
+  CHECK(j2->key == rig.Key(1));
+  // Two planner heartbeats later there is still no third job: no credit left.
+  CHECK(fetcher.JobsUntilHeartbeats(2).empty());
+  fetcher.Send(wire::JobDone{j1->job_id, j1->key, "ok"});
+  auto j3 = fetcher.NextJob();
+  REQUIRE(j3);
+  CHECK(j3->key == rig.Key(2));
+  for (const auto& j : {*j1, *j2, *j3}) persister.Durable(j.key, "ok");
+  fetcher.Send(wire::JobDone{j2->job_id, j2->key, "ok"});
+  fetcher.Send(wire::JobDone{j3->job_id, j3->key, "ok"});
+  auto result = planner.Join();
+  REQUIRE(result.ok());
+  CHECK(*result == 0);
+  CHECK(persister.hellos() >= 1);
+}
+
+TEST_CASE("PlannerServer: a silent fetcher's job is handed to another fetcher") {
+  Rig rig(1);
+  FakePersister persister(rig.ctx, rig.options.persister);
+  PlannerThread planner(rig.options, &rig.http);
+  persister.ServeStatus();
+  FakeFetcher silent(rig.ctx, rig.options.jobs_bind, "SILENT");
+  silent.Send(wire::Ready{"SILENT", 1});
+  auto job = silent.NextJob();
+  REQUIRE(job);
+  // From now on `silent` says nothing. `other` heartbeats until the job comes to it.
+  FakeFetcher other(rig.ctx, rig.options.jobs_bind, "OTHER");
+  other.Send(wire::Ready{"OTHER", 1});
+  auto again = other.NextJob();
+  REQUIRE(again);
+  CHECK(again->key == job->key);
+  CHECK(again->job_id != job->job_id);
+  other.Send(wire::JobDone{again->job_id, again->key, "ok"});
+  persister.Durable(again->key, "ok");
+  auto result = planner.Join();
+  REQUIRE(result.ok());
+  CHECK(*result == 0);
+}
+
+TEST_CASE("PlannerServer: once-mode exits 2 when a slice fails for good") {
+  Rig rig(2);
+  rig.options.max_failures = 2;
+  rig.options.retry_base_ms = 10;
+  rig.options.retry_max_ms = 20;
+  LogCapture log;
+  FakePersister persister(rig.ctx, rig.options.persister);
+  PlannerThread planner(rig.options, &rig.http);
+  persister.ServeStatus({{rig.Key(0), "ok"}});
+  FakeFetcher fetcher(rig.ctx, rig.options.jobs_bind, "F1");
+  fetcher.Send(wire::Ready{"F1", 1});
+  int attempts = 0;
+  while (!planner.done() && attempts < 10) {
+    auto job = fetcher.NextJob(milliseconds(2000));
+    if (!job) continue;
+    CHECK(job->key == rig.Key(1));
+    ++attempts;
+    fetcher.Send(wire::JobDone{job->job_id, job->key, "failed"});
+    persister.Durable(job->key, "failed");
+  }
+  auto result = planner.Join();
+  REQUIRE(result.ok());
+  CHECK(*result == 2);
+  CHECK(attempts == 2);
+  CHECK(log.Contains("failed for good key=" + rig.Key(1)));
+}
+
+TEST_CASE("PlannerServer: an unknown symbol is named and the others proceed") {
+  Rig rig(1, {"NOPEUSDT", "BTCUSDT"});
+  LogCapture log;
+  FakePersister persister(rig.ctx, rig.options.persister);
+  PlannerThread planner(rig.options, &rig.http);
+  persister.ServeStatus({{rig.Key(0), "ok"}});
+  auto result = planner.Join();
+  REQUIRE(result.ok());
+  CHECK(*result == 0);
+  CHECK(log.Contains("unknown symbol NOPEUSDT"));
+}
+
+TEST_CASE("PlannerServer: no known symbol at all is an error naming them") {
+  Rig rig(1, {"NOPEUSDT", "NADAUSDT"});
+  SystemClock clock;
+  auto result = RunPlanner(rig.options, rig.http, clock, -1);
+  REQUIRE(!result.ok());
+  CHECK(result.error().find("NOPEUSDT") != std::string::npos);
+  CHECK(result.error().find("NADAUSDT") != std::string::npos);
+}
+
+TEST_CASE("PlannerServer: garbage on the jobs socket is dropped - the planner carries on") {
+  Rig rig(1);
+  LogCapture log;
+  FakePersister persister(rig.ctx, rig.options.persister);
+  PlannerThread planner(rig.options, &rig.http);
+  persister.ServeStatus();
+  FakeFetcher fetcher(rig.ctx, rig.options.jobs_bind, "F1");
+  fetcher.SendRaw({"\xff\x00garbage"});
+  fetcher.SendRaw({std::string()});
+  fetcher.SendRaw({"a", "b", "c"});
+  fetcher.SendRaw({wire::Encode(wire::Ready{"F1", 1}).substr(0, 5)});  // truncated
+  fetcher.Send(wire::Durable{"klines", {}});                            // wrong direction
+  fetcher.Send(wire::Ready{"F1", 1});
+  auto job = fetcher.NextJob();
+  REQUIRE(job);
+  CHECK(job->key == rig.Key(0));
+  persister.Durable(job->key, "ok");
+  auto result = planner.Join();
+  REQUIRE(result.ok());
+  CHECK(*result == 0);
+  CHECK(log.Contains("dropped a 4-frame message"));  // identity + 3
+  CHECK(log.Contains("dropped a bad message"));
+}
+
+TEST_CASE("PlannerServer: statuses are asked until the persister is up - stop exits 0") {
+  Rig rig(2);
+  rig.options.once = false;
+  PlannerThread planner(rig.options, &rig.http);
+  FakeFetcher fetcher(rig.ctx, rig.options.jobs_bind, "F1");
+  fetcher.Send(wire::Ready{"F1", 2});
+  // The planner is serving (it heartbeats) but hands out nothing without statuses.
+  CHECK(fetcher.JobsUntilHeartbeats(3).empty());
+  FakePersister persister(rig.ctx, rig.options.persister);
+  persister.ServeStatus({{rig.Key(0), "ok"}});
+  auto job = fetcher.NextJob();
+  REQUIRE(job);
+  CHECK(job->key == rig.Key(1));
+  planner.Stop();  // what SIGTERM does
+  auto result = planner.Join();
+  REQUIRE(result.ok());
+  CHECK(*result == 0);
+}
+
+TEST_CASE("PlannerServer: JOB_RETURN hands the job out again at once") {
+  Rig rig(1);
+  FakePersister persister(rig.ctx, rig.options.persister);
+  PlannerThread planner(rig.options, &rig.http);
+  persister.ServeStatus();
+  FakeFetcher a(rig.ctx, rig.options.jobs_bind, "A");
+  a.Send(wire::Ready{"A", 1});
+  auto job = a.NextJob();
+  REQUIRE(job);
+  a.Send(wire::JobReturn{job->job_id, job->key});
+  a.Send(wire::Ready{"A", 1});
+  auto again = a.NextJob();
+  REQUIRE(again);
+  CHECK(again->key == job->key);
+  persister.Durable(again->key, "ok");
+  auto result = planner.Join();
+  REQUIRE(result.ok());
+  CHECK(*result == 0);
+}
+
+}  // namespace
+}  // namespace qlir::planner
