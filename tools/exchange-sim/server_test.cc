@@ -5,8 +5,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -16,9 +18,7 @@
 #include <thread>
 
 #include "common/time_util.h"
-#include "tests/process.h"
 #include "tools/exchange-sim/api.h"
-#include "tests/test_util.h"
 
 namespace qlir::sim {
 namespace {
@@ -119,6 +119,67 @@ RawResult RawGet(int port, const std::string& target) {
   ::close(fd);
   return out;
 }
+
+// The exchange-sim binary as a child process, its stdout and stderr on one pipe.
+class Child {
+ public:
+  explicit Child(std::vector<std::string> args) {
+    args.insert(args.begin(), std::string(QLIR_BINARY_DIR) + "/tools/exchange-sim/exchange-sim");
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid_ = ::fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::dup2(fds[1], STDERR_FILENO);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    fd_ = fds[0];
+  }
+  ~Child() {
+    if (pid_ > 0 && !status_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (fd_ >= 0) ::close(fd_);
+  }
+  // Output up to and including the first newline, or all of it at EOF; bounded by timeout_ms.
+  std::string ReadLine(int timeout_ms) {
+    std::string out;
+    char c;
+    pollfd p{fd_, POLLIN, 0};
+    while (::poll(&p, 1, timeout_ms) == 1 && ::read(fd_, &c, 1) == 1) {
+      out.push_back(c);
+      if (c == '\n') break;
+    }
+    return out;
+  }
+  void Signal(int sig) { ::kill(pid_, sig); }
+  // Exit code (128 + signal when killed), or -1 if still running after timeout_ms.
+  int Wait(int timeout_ms) {
+    for (int waited = 0; waited <= timeout_ms; ++waited) {
+      int st = 0;
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        return *status_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  std::optional<int> status_;
+};
 
 const char* kKlines = "/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=3";
 
@@ -418,14 +479,11 @@ TEST_CASE("Stop ends idle keep-alive connections and hanging requests") {
 }
 
 TEST_CASE("binary: prints the port serves exits 0 on SIGTERM - bad flags exit 2") {
-  testing::ScratchDir dir;
-  testing::ChildProcess sim({testing::BinaryPath("tools/exchange-sim/exchange-sim"), "--listen",
-                             "127.0.0.1:0", "--window-ms", "1000"},
-                            dir.path() / "sim.log", /*capture_stdout=*/true);
-  const std::optional<std::string> line = sim.ReadLine(20'000);
-  REQUIRE(line);
-  REQUIRE(line->starts_with("listening on 127.0.0.1:"));
-  const int port = std::stoi(line->substr(line->rfind(':') + 1));
+  Child sim({"--listen", "127.0.0.1:0", "--window-ms", "1000"});
+  const std::string line = sim.ReadLine(20'000);
+  REQUIRE(line.starts_with("listening on 127.0.0.1:"));
+  REQUIRE(line.ends_with("\n"));
+  const int port = std::stoi(line.substr(line.rfind(':') + 1));
   httplib::Client c("127.0.0.1", port);
   httplib::Result r = c.Get("/api/v3/time");
   REQUIRE(r);
@@ -433,11 +491,9 @@ TEST_CASE("binary: prints the port serves exits 0 on SIGTERM - bad flags exit 2"
   sim.Signal(SIGTERM);
   CHECK(sim.Wait(20'000) == 0);
 
-  testing::ChildProcess bad({testing::BinaryPath("tools/exchange-sim/exchange-sim"), "--bogus"},
-                            dir.path() / "bad.log");
+  Child bad({"--bogus"});
+  CHECK(bad.ReadLine(20'000).find("unknown flag --bogus") != std::string::npos);
   CHECK(bad.Wait(20'000) == 2);
-  CHECK(testing::ReadLog(dir.path() / "bad.log").find("unknown flag --bogus") !=
-        std::string::npos);
 }
 
 }  // namespace
