@@ -15,40 +15,19 @@
 #include "common/wire.h"
 #include "planner/fake_http_client.h"
 #include "planner/log.h"
+#include "planner/socket_fakes.h"
 #include "tests/test_util.h"
 
 namespace qlir::planner {
 namespace {
 
 using std::chrono::milliseconds;
-using Clock_ = std::chrono::steady_clock;
+using testing::FakeFetcher;
+using testing::FakePersister;
+using testing::LogCapture;
 
 constexpr int64_t kSpan = 60000LL * 1000;  // one 1m slice
 const std::string kBase = "http://exchange.test";
-constexpr auto kDeadline = std::chrono::seconds(20);
-
-// Collects log lines (the planner logs from its thread).
-class LogCapture {
- public:
-  LogCapture() {
-    SetLogSink([this](std::string_view line) {
-      std::lock_guard<std::mutex> lock(mu_);
-      lines_.emplace_back(line);
-    });
-  }
-  ~LogCapture() { SetLogSink({}); }
-  bool Contains(const std::string& s) {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& l : lines_) {
-      if (l.find(s) != std::string::npos) return true;
-    }
-    return false;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> lines_;
-};
 
 // A planner running in a thread; Stop() is what SIGTERM does in main.cc.
 class PlannerThread {
@@ -85,136 +64,6 @@ class PlannerThread {
   std::atomic<bool> done_{false};
 };
 
-std::optional<std::vector<zmq::message_t>> RecvWithin(zmq::socket_t& s, milliseconds timeout) {
-  zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
-  zmq::poll(&item, 1, timeout);
-  if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
-  std::vector<zmq::message_t> parts;
-  zmq::message_t m;
-  (void)s.recv(m);
-  bool more = m.more();
-  parts.push_back(std::move(m));
-  while (more) {
-    zmq::message_t n;
-    (void)s.recv(n);
-    more = n.more();
-    parts.push_back(std::move(n));
-  }
-  return parts;
-}
-
-class FakePersister {
- public:
-  FakePersister(zmq::context_t& ctx, const std::string& endpoint)
-      : socket_(ctx, zmq::socket_type::router) {
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.bind(endpoint);
-  }
-  // Waits for the next message other than HELLO.
-  std::optional<wire::Message> Next(milliseconds timeout = milliseconds(10000)) {
-    const auto end = Clock_::now() + timeout;
-    while (Clock_::now() < end) {
-      auto parts = RecvWithin(socket_, milliseconds(50));
-      if (!parts || parts->size() != 2) continue;
-      peer_ = (*parts)[0].to_string();
-      auto m = wire::Decode((*parts)[1].to_string_view());
-      REQUIRE(m.ok());
-      if (std::holds_alternative<wire::Hello>(*m)) {
-        ++hellos_;
-        continue;
-      }
-      return *m;
-    }
-    return std::nullopt;
-  }
-  // Answers the next STATUS_REQUEST with `known`.
-  void ServeStatus(std::vector<wire::SliceState> known = {}) {
-    auto m = Next();
-    REQUIRE(m);
-    auto* req = std::get_if<wire::StatusRequest>(&*m);
-    REQUIRE(req);
-    Send(wire::StatusReply{req->request_id, req->endpoint, req->symbol, req->interval, "", known});
-  }
-  void Durable(const std::string& key, const std::string& status) {
-    Send(wire::Durable{"klines", {{key, status}}});
-  }
-  void Send(const wire::Message& m) {
-    REQUIRE(!peer_.empty());
-    socket_.send(zmq::buffer(peer_), zmq::send_flags::sndmore);
-    socket_.send(zmq::buffer(wire::Encode(m)));
-  }
-  int hellos() const { return hellos_; }
-
- private:
-  zmq::socket_t socket_;
-  std::string peer_;
-  int hellos_ = 0;
-};
-
-class FakeFetcher {
- public:
-  FakeFetcher(zmq::context_t& ctx, const std::string& endpoint, std::string name)
-      : socket_(ctx, zmq::socket_type::dealer), name_(std::move(name)) {
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.connect(endpoint);
-  }
-  void Send(const wire::Message& m) { socket_.send(zmq::buffer(wire::Encode(m))); }
-  void SendRaw(const std::vector<std::string>& frames) {
-    for (size_t i = 0; i < frames.size(); ++i) {
-      socket_.send(zmq::buffer(frames[i]),
-                   i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
-    }
-  }
-  // Waits for the next message; heartbeats back while waiting when `alive`.
-  std::optional<wire::Message> Next(milliseconds timeout, bool alive = true) {
-    const auto end = Clock_::now() + timeout;
-    while (Clock_::now() < end) {
-      if (alive) Send(wire::Heartbeat{name_});
-      auto parts = RecvWithin(socket_, milliseconds(50));
-      if (!parts) continue;
-      REQUIRE(parts->size() == 1);
-      auto m = wire::Decode((*parts)[0].to_string_view());
-      REQUIRE(m.ok());
-      return *m;
-    }
-    return std::nullopt;
-  }
-  // The next JOB, skipping heartbeats; nullopt at the deadline.
-  std::optional<wire::Job> NextJob(milliseconds timeout = kDeadline) {
-    const auto end = Clock_::now() + timeout;
-    while (Clock_::now() < end) {
-      auto m = Next(std::chrono::duration_cast<milliseconds>(end - Clock_::now()));
-      if (!m) break;
-      if (auto* j = std::get_if<wire::Job>(&*m)) return *j;
-      ++heartbeats_;
-    }
-    return std::nullopt;
-  }
-  // Reads until `n` planner heartbeats came; returns the jobs seen meanwhile.
-  std::vector<wire::Job> JobsUntilHeartbeats(int n) {
-    std::vector<wire::Job> jobs;
-    int seen = 0;
-    const auto end = Clock_::now() + kDeadline;
-    while (seen < n && Clock_::now() < end) {
-      auto m = Next(milliseconds(1000));
-      if (!m) continue;
-      if (auto* j = std::get_if<wire::Job>(&*m)) {
-        jobs.push_back(*j);
-      } else if (std::holds_alternative<wire::Heartbeat>(*m)) {
-        ++seen;
-      }
-    }
-    REQUIRE(seen == n);
-    return jobs;
-  }
-  int heartbeats() const { return heartbeats_; }
-
- private:
-  zmq::socket_t socket_;
-  std::string name_;
-  int heartbeats_ = 0;
-};
-
 struct Rig {
   explicit Rig(int slices, std::vector<std::string> symbols = {"BTCUSDT"}) {
     http.ScriptExchange(kBase, {"BTCUSDT", "ETHUSDT"}, 200 * kSpan + 5, 10 * kSpan);
@@ -234,7 +83,7 @@ struct Rig {
     return "BTCUSDT:1m:" + std::to_string((100 + i) * kSpan) + "-" +
            std::to_string((101 + i) * kSpan - 1) + ":1000";
   }
-  testing::ScratchDir dir;
+  qlir::testing::ScratchDir dir;
   FakeHttpClient http;
   Options options;
   zmq::context_t ctx;
