@@ -1,0 +1,163 @@
+#include "tools/qlir-status/cli.h"
+
+#include <charconv>
+
+#include "common/data_root.h"
+#include "common/klines/interval.h"
+#include "common/symbol.h"
+#include "tools/qlir-status/render.h"
+#include "tools/qlir-status/repair.h"
+#include "tools/qlir-status/series_report.h"
+#include "tools/qlir-status/verify.h"
+
+namespace qlir::status_tool {
+
+std::string UsageText() {
+  return "usage: qlir-status [--data-root DIR] [--json] [--symbol S] [--interval I]\n"
+         "       qlir-status verify [--data-root DIR] [--json] [--symbol S] [--interval I]\n"
+         "                          [--repair [--persister tcp://HOST:5703] [--timeout-ms N]]\n"
+         "The data root is --data-root, else $QLIR_DATA_ROOT, else ~/qlir_data.\n"
+         "Exit codes: 0 nothing wrong, 1 problems found, 2 could not run, 64 bad usage.\n";
+}
+
+Result<Options> ParseArgs(const std::vector<std::string>& args) {
+  Options o;
+  size_t i = 0;
+  if (!args.empty() && (args[0] == "verify" || args[0] == "status")) {
+    o.verify = args[0] == "verify";
+    ++i;
+  }
+  for (; i < args.size(); ++i) {
+    std::string flag = args[i];
+    std::optional<std::string> inline_value;
+    if (flag.starts_with("--")) {
+      if (size_t eq = flag.find('='); eq != std::string::npos) {
+        inline_value = flag.substr(eq + 1);
+        flag = flag.substr(0, eq);
+      }
+    }
+    auto value = [&]() -> Result<std::string> {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= args.size()) return Status::Error(flag + " needs a value");
+      return args[++i];
+    };
+    auto no_value = [&]() -> Status {
+      return inline_value ? Status::Error(flag + " takes no value") : Status::Ok();
+    };
+    if (flag == "-h" || flag == "--help") {
+      o.help = true;
+    } else if (flag == "--json") {
+      if (Status s = no_value(); !s.ok()) return s;
+      o.json = true;
+    } else if (flag == "--repair") {
+      if (Status s = no_value(); !s.ok()) return s;
+      o.repair = true;
+    } else if (flag == "--data-root") {
+      auto v = value();
+      if (!v) return v.status();
+      if (v->empty()) return Status::Error("--data-root must not be empty");
+      o.data_root = *v;
+    } else if (flag == "--symbol") {
+      auto v = value();
+      if (!v) return v.status();
+      if (Status s = ValidateSymbol(*v); !s.ok()) return Status::Error("--symbol: " + s.message());
+      o.symbol = *v;
+    } else if (flag == "--interval") {
+      auto v = value();
+      if (!v) return v.status();
+      if (!klines::IntervalToMs(*v)) {
+        return Status::Error("--interval: unsupported interval '" + *v + "'");
+      }
+      o.interval = *v;
+    } else if (flag == "--persister") {
+      auto v = value();
+      if (!v) return v.status();
+      if (v->empty()) return Status::Error("--persister must not be empty");
+      o.persister = *v;
+    } else if (flag == "--timeout-ms") {
+      auto v = value();
+      if (!v) return v.status();
+      int n = 0;
+      auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+      if (ec != std::errc() || p != v->data() + v->size() || n <= 0) {
+        return Status::Error("--timeout-ms: '" + *v + "' is not a positive number of ms");
+      }
+      o.timeout_ms = n;
+    } else if (flag == "verify" || flag == "status") {
+      return Status::Error("'" + flag + "' must come first");
+    } else {
+      return Status::Error("unknown argument '" + args[i] + "'");
+    }
+  }
+  if (!o.verify && (o.repair || o.persister || o.timeout_ms)) {
+    return Status::Error("--repair, --persister and --timeout-ms belong to 'qlir-status verify'");
+  }
+  if (!o.repair && (o.persister || o.timeout_ms)) {
+    return Status::Error("--persister and --timeout-ms only make sense with --repair");
+  }
+  return o;
+}
+
+namespace {
+
+int RunStatus(const Options& o, const std::filesystem::path& root, std::ostream& out,
+              std::ostream& err) {
+  auto report = BuildStatusReport(root, SeriesFilter{o.symbol, o.interval});
+  if (!report) {
+    err << "qlir-status: " << report.error() << "\n";
+    return kExitError;
+  }
+  out << (o.json ? RenderStatusJson(*report) : RenderStatusText(*report));
+  return report->HasProblem() ? kExitProblems : kExitOk;
+}
+
+int RunVerify(const Options& o, const std::filesystem::path& root, std::ostream& out,
+              std::ostream& err) {
+  auto report = Verify(root, SeriesFilter{o.symbol, o.interval});
+  if (!report) {
+    err << "qlir-status verify: " << report.error() << "\n";
+    return kExitError;
+  }
+  bool repair_failed = false;
+  if (o.repair) {
+    RepairResult r;
+    r.persister = o.persister.value_or(kDefaultPersister);
+    const std::vector<std::string> keys = report->RepairKeys();
+    auto sent = SendMarkPending(r.persister, "klines", keys,
+                                o.timeout_ms > 0 ? o.timeout_ms : kDefaultRepairTimeoutMs);
+    if (!sent) {
+      r.error = sent.error();
+      repair_failed = true;
+      err << "qlir-status verify: repair failed: " << r.error << "\n";
+    } else {
+      r.requested = sent->sent;
+      r.marked = sent->found;
+    }
+    report->repair = r;
+  }
+  out << (o.json ? RenderVerifyJson(*report) : RenderVerifyText(*report));
+  if (repair_failed) return kExitError;
+  return report->problems.empty() ? kExitOk : kExitProblems;
+}
+
+}  // namespace
+
+int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  auto o = ParseArgs(args);
+  if (!o) {
+    err << "qlir-status: " << o.error() << "\n" << UsageText();
+    return kExitUsage;
+  }
+  if (o->help) {
+    out << UsageText();
+    return kExitOk;
+  }
+  auto root = ResolveDataRoot(o->data_root);
+  if (!root) {
+    err << "qlir-status: " << root.error() << "\n";
+    return kExitError;
+  }
+  return o->verify ? RunVerify(*o, *root, out, err) : RunStatus(*o, *root, out, err);
+}
+
+}  // namespace qlir::status_tool

@@ -1,0 +1,42 @@
+// The qlir-status command line (tools/qlir-status/README.md):
+//   qlir-status [--data-root DIR] [--json] [--symbol S] [--interval I]
+//   qlir-status verify [--data-root DIR] [--json] [--symbol S] [--interval I]
+//                      [--repair [--persister tcp://HOST:5703] [--timeout-ms N]]
+// Run() is everything main does but own the process: tests call it with string streams.
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace qlir::status_tool {
+
+inline constexpr int kExitOk = 0;        // status: nothing wrong; verify: clean
+inline constexpr int kExitProblems = 1;  // a problem was found (reported on stdout)
+inline constexpr int kExitError = 2;     // could not do the job: data root unreadable, repair failed
+inline constexpr int kExitUsage = 64;    // bad command line (EX_USAGE)
+
+struct Options {
+  bool verify = false;
+  bool help = false;
+  std::optional<std::string> data_root;
+  bool json = false;
+  std::optional<std::string> symbol;
+  std::optional<std::string> interval;
+  bool repair = false;
+  std::optional<std::string> persister;
+  int timeout_ms = 0;  // 0: kDefaultRepairTimeoutMs
+};
+
+// `args` excludes the program name. The error says what is wrong with which flag.
+Result<Options> ParseArgs(const std::vector<std::string>& args);
+
+std::string UsageText();
+
+// Runs the command; reports go to `out`, errors to `err`. Returns the exit code.
+int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+}  // namespace qlir::status_tool

@@ -1,0 +1,31 @@
+// Merging slice windows into time ranges for qlir-status (tools/qlir-status/README.md).
+// A window is a slice's [start_ms, end_ms], both inclusive open times, as in a composite key
+// (design document, "Slice Keys"). Adjacent windows (next.start == prev.end + 1) and overlapping
+// ones merge into one range, which counts the slices it holds.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace qlir::status_tool {
+
+struct TimeRange {
+  int64_t start_ms = 0;  // inclusive
+  int64_t end_ms = 0;    // inclusive
+  int64_t slices = 1;    // how many slice windows the range holds
+  friend bool operator==(const TimeRange&, const TimeRange&) = default;
+};
+
+// Sorts `windows` by start and merges adjacent or overlapping ones, summing their slice counts.
+// REQUIRES: start_ms <= end_ms in every window.
+std::vector<TimeRange> MergeWindows(std::vector<TimeRange> windows);
+
+// "2021-01-01T00:00:00Z .. 2021-01-01T16:39:59Z (3 slices)": UTC, second precision, both ends
+// inclusive.
+std::string FormatRange(const TimeRange& r);
+
+// "2021-01-01T00:00:00Z .. 2021-01-01T16:39:59Z" without the count.
+std::string FormatWindow(int64_t start_ms, int64_t end_ms);
+
+}  // namespace qlir::status_tool

@@ -1,0 +1,223 @@
+#include "tools/qlir-status/render.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <vector>
+
+#include "common/time_util.h"
+
+namespace qlir::status_tool {
+
+using ojson = nlohmann::ordered_json;
+
+std::string HumanBytes(uint64_t bytes) {
+  static const char* const kUnits[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  double v = static_cast<double>(bytes) / 1024.0;
+  size_t unit = 0;
+  while (v >= 1024.0 && unit + 1 < std::size(kUnits)) {
+    v /= 1024.0;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[unit]);
+  return buf;
+}
+
+namespace {
+
+std::string PadRight(const std::string& s, size_t width) {
+  return s.size() >= width ? s : s + std::string(width - s.size(), ' ');
+}
+std::string PadLeft(const std::string& s, size_t width) {
+  return s.size() >= width ? s : std::string(width - s.size(), ' ') + s;
+}
+
+ojson RangeJson(const TimeRange& r) {
+  return {{"start", FormatIsoUtc(r.start_ms)},
+          {"end", FormatIsoUtc(r.end_ms)},
+          {"start_ms", r.start_ms},
+          {"end_ms", r.end_ms},
+          {"slices", r.slices}};
+}
+
+ojson OptIso(std::optional<int64_t> ms) { return ms ? ojson(FormatIsoUtc(*ms)) : ojson(nullptr); }
+ojson OptInt(std::optional<int64_t> v) { return v ? ojson(*v) : ojson(nullptr); }
+
+std::string Dump(const ojson& j) {
+  // Error texts come from files and peers: replace invalid UTF-8 rather than throw.
+  return j.dump(2, ' ', false, ojson::error_handler_t::replace) + "\n";
+}
+
+}  // namespace
+
+std::string RenderStatusText(const StatusReport& report) {
+  std::ostringstream out;
+  out << "data root: " << report.data_root.string() << "\n";
+  if (report.series.empty()) {
+    out << "no series found\n";
+    return out.str();
+  }
+  const std::vector<std::string> header = {"SERIES", "FIRST (UTC)", "LAST (UTC)", "OK",
+                                           "PARTIAL", "FAILED", "MISSING", "ON DISK"};
+  std::vector<std::vector<std::string>> rows;
+  for (const SeriesReport& s : report.series) {
+    if (!s.manifest_error.empty()) {
+      rows.push_back({s.series.Name(), "-", "-", "-", "-", "-", "-", HumanBytes(s.disk.total())});
+      continue;
+    }
+    rows.push_back({s.series.Name(),
+                    s.first_start_ms ? FormatIsoUtc(*s.first_start_ms) : "-",
+                    s.last_end_ms ? FormatIsoUtc(*s.last_end_ms) : "-", std::to_string(s.ok),
+                    std::to_string(s.partial), std::to_string(s.failed),
+                    std::to_string(s.missing), HumanBytes(s.disk.total())});
+  }
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) {
+    width[c] = header[c].size();
+    for (const auto& r : rows) width[c] = std::max(width[c], r[c].size());
+  }
+  auto print_row = [&](const std::vector<std::string>& r) {
+    std::string line;
+    for (size_t c = 0; c < r.size(); ++c) {
+      if (c > 0) line += "  ";
+      // Text columns left, numbers right.
+      line += c < 3 ? PadRight(r[c], width[c]) : PadLeft(r[c], width[c]);
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << "\n";
+  };
+  print_row(header);
+  for (size_t i = 0; i < report.series.size(); ++i) print_row(rows[i]);
+
+  // Details, per series that has any.
+  for (const SeriesReport& s : report.series) {
+    std::ostringstream d;
+    if (!s.manifest_error.empty()) d << "  ERROR   " << s.manifest_error << "\n";
+    for (const TimeRange& r : s.missing_ranges) d << "  missing " << FormatRange(r) << "\n";
+    for (const TimeRange& r : s.failed_ranges) d << "  failed  " << FormatRange(r) << "\n";
+    for (const FailedSlice& f : s.failed_slices) {
+      d << "    " << FormatWindow(f.start_ms, f.end_ms) << "  " << f.key << ": ";
+      if (f.http_status) d << "HTTP " << *f.http_status << ", ";
+      d << (f.error.empty() ? "(no error text)" : f.error);
+      if (f.completed_at) d << " (at " << *f.completed_at << ")";
+      d << "\n";
+    }
+    for (const InvalidEntry& e : s.invalid_entries) {
+      d << "  invalid " << e.key << ": " << e.problem << "\n";
+    }
+    const std::string details = d.str();
+    if (details.empty()) continue;
+    out << "\n" << s.series.Name() << "\n" << details;
+  }
+  return out.str();
+}
+
+std::string RenderStatusJson(const StatusReport& report) {
+  ojson series = ojson::array();
+  for (const SeriesReport& s : report.series) {
+    ojson j;
+    j["endpoint"] = s.series.endpoint;
+    j["symbol"] = s.series.symbol;
+    j["interval"] = s.series.interval;
+    j["dir"] = s.series.dir.string();
+    j["problem"] = s.HasProblem();
+    j["manifest_error"] = s.manifest_error.empty() ? ojson(nullptr) : ojson(s.manifest_error);
+    j["last_evaluated_at"] =
+        s.last_evaluated_at.empty() ? ojson(nullptr) : ojson(s.last_evaluated_at);
+    j["first"] = OptIso(s.first_start_ms);
+    j["last"] = OptIso(s.last_end_ms);
+    j["first_ms"] = OptInt(s.first_start_ms);
+    j["last_ms"] = OptInt(s.last_end_ms);
+    j["ok"] = s.ok;
+    j["partial"] = s.partial;
+    j["failed"] = s.failed;
+    j["missing"] = s.missing;
+    j["pending"] = s.pending;
+    ojson missing = ojson::array();
+    for (const TimeRange& r : s.missing_ranges) missing.push_back(RangeJson(r));
+    j["missing_ranges"] = std::move(missing);
+    ojson failed = ojson::array();
+    for (const TimeRange& r : s.failed_ranges) failed.push_back(RangeJson(r));
+    j["failed_ranges"] = std::move(failed);
+    ojson slices = ojson::array();
+    for (const FailedSlice& f : s.failed_slices) {
+      slices.push_back({{"key", f.key},
+                        {"start", FormatIsoUtc(f.start_ms)},
+                        {"end", FormatIsoUtc(f.end_ms)},
+                        {"http_status", f.http_status ? ojson(*f.http_status) : ojson(nullptr)},
+                        {"error", f.error},
+                        {"completed_at", f.completed_at ? ojson(*f.completed_at) : ojson(nullptr)}});
+    }
+    j["failed_slices"] = std::move(slices);
+    ojson invalid = ojson::array();
+    for (const InvalidEntry& e : s.invalid_entries) {
+      invalid.push_back({{"key", e.key}, {"problem", e.problem}});
+    }
+    j["invalid_entries"] = std::move(invalid);
+    j["bytes"] = {{"responses", s.disk.responses_bytes},
+                  {"manifest", s.disk.manifest_bytes},
+                  {"total", s.disk.total()}};
+    series.push_back(std::move(j));
+  }
+  ojson root;
+  root["data_root"] = report.data_root.string();
+  root["problem"] = report.HasProblem();
+  root["series"] = std::move(series);
+  return Dump(root);
+}
+
+std::string RenderVerifyText(const VerifyReport& report) {
+  std::ostringstream out;
+  for (const Problem& p : report.problems) {
+    out << p.series << "  " << p.key << "  " << ProblemKindName(p.kind) << ": " << p.detail
+        << "\n";
+  }
+  out << "verify: " << report.series_checked << " series, " << report.files_checked
+      << " response files read, " << report.problems.size()
+      << (report.problems.size() == 1 ? " problem" : " problems") << " (data root "
+      << report.data_root.string() << ")\n";
+  if (report.repair) {
+    const RepairResult& r = *report.repair;
+    if (!r.error.empty()) {
+      out << "repair: FAILED: " << r.error << "\n";
+    } else if (r.requested == 0) {
+      out << "repair: nothing the persister can re-fetch\n";
+    } else {
+      out << "repair: asked the persister at " << r.persister << " to fetch " << r.requested
+          << " slices again; it marked " << r.marked << " pending\n";
+    }
+  }
+  return out.str();
+}
+
+std::string RenderVerifyJson(const VerifyReport& report) {
+  ojson problems = ojson::array();
+  for (const Problem& p : report.problems) {
+    problems.push_back({{"series", p.series},
+                        {"key", p.key},
+                        {"problem", std::string(ProblemKindName(p.kind))},
+                        {"detail", p.detail},
+                        {"repairable", p.repairable}});
+  }
+  ojson root;
+  root["data_root"] = report.data_root.string();
+  root["series_checked"] = report.series_checked;
+  root["files_checked"] = report.files_checked;
+  root["clean"] = report.problems.empty();
+  root["problems"] = std::move(problems);
+  if (report.repair) {
+    const RepairResult& r = *report.repair;
+    root["repair"] = {{"persister", r.persister},
+                      {"requested", r.requested},
+                      {"marked", r.marked},
+                      {"error", r.error.empty() ? ojson(nullptr) : ojson(r.error)}};
+  } else {
+    root["repair"] = nullptr;
+  }
+  return Dump(root);
+}
+
+}  // namespace qlir::status_tool
