@@ -48,16 +48,24 @@ int64_t FloorDiv(int64_t a, int64_t b) {
 int64_t GridOffset(int64_t interval_ms) { return interval_ms == kWeekMs ? kWeekOffsetMs : 0; }
 
 int64_t ClampToInt64(Int128 v) {
-  constexpr int64_t kMax = INT64_MAX;
-  if (v > kMax) return kMax;
-  if (v < 0) return 0;
+  if (v > INT64_MAX) return INT64_MAX;
+  if (v < INT64_MIN) return INT64_MIN;
   return static_cast<int64_t>(v);
 }
 
-// A triangle wave in [-kPpm, kPpm] with the given period.
+// a * b / c truncated toward zero, saturating; 64-bit unless the product overflows (only huge
+// configured prices or volumes get there), since 128-bit division is a slow library call.
+int64_t MulDiv(int64_t a, int64_t b, int64_t c) {
+  int64_t p;
+  if (!__builtin_mul_overflow(a, b, &p)) return p / c;
+  return ClampToInt64(static_cast<Int128>(a) * b / c);
+}
+
+// A triangle wave in [-kPpm, kPpm] with the given period (at most ~2e12 ms, so the product
+// below stays within 64 bits).
 int64_t Triangle(int64_t t, int64_t period) {
   const int64_t phase = ((t % period) + period) % period;
-  const int64_t x = static_cast<int64_t>(static_cast<Int128>(phase) * 4 * kPpm / period);
+  const int64_t x = phase * 4 * kPpm / period;
   if (x < kPpm) return x;
   if (x < 3 * kPpm) return 2 * kPpm - x;
   return x - 4 * kPpm;
@@ -71,9 +79,8 @@ int64_t PriceAt(uint64_t seed, int64_t base_price, int64_t t) {
   const int64_t fast = Triangle(t + static_cast<int64_t>((seed >> 21) % kFast), kFast);
   const int64_t noise =
       static_cast<int64_t>(Hash(seed, static_cast<uint64_t>(t)) % 4001) - 2000;
-  const int64_t ppm = slow * 3 / 10 + fast * 3 / 100 + noise;
-  const Int128 price = base_price + static_cast<Int128>(base_price) * ppm / kPpm;
-  return std::max<int64_t>(1, ClampToInt64(price));
+  const int64_t ppm = slow * 3 / 10 + fast * 3 / 100 + noise;  // within +-332 000
+  return std::max<int64_t>(1, base_price + MulDiv(base_price, ppm, kPpm));
 }
 
 const GapWindow* GapHolding(const SymbolSpec& spec, int64_t interval_ms, int64_t open_ms) {
@@ -83,44 +90,39 @@ const GapWindow* GapHolding(const SymbolSpec& spec, int64_t interval_ms, int64_t
   return nullptr;
 }
 
+// open_price: PriceAt(seed, base, open_ms) if the caller has it (the previous candle's close),
+// else -1.
 Candle MakeCandleSeeded(const SymbolSpec& spec, uint64_t seed, int64_t iv, int64_t open_ms,
-                        int64_t now_ms) {
+                        int64_t now_ms, int64_t open_price = -1) {
   const uint64_t h = Hash(Hash(seed, static_cast<uint64_t>(iv)), static_cast<uint64_t>(open_ms));
   const bool is_open = open_ms + iv > now_ms;
   const int64_t elapsed = is_open ? now_ms - open_ms + 1 : iv;  // 1..iv
+  auto part = [&](int64_t full) { return is_open ? MulDiv(full, elapsed, iv) : full; };
 
   Candle c;
   c.open_time = open_ms;
   c.close_time = open_ms + iv - 1;
-  c.open = PriceAt(seed, spec.base_price, open_ms);
+  c.open = open_price >= 0 ? open_price : PriceAt(seed, spec.base_price, open_ms);
   c.close = PriceAt(seed, spec.base_price, is_open ? now_ms : open_ms + iv);
   const int64_t top = std::max(c.open, c.close);
   const int64_t bottom = std::min(c.open, c.close);
-  const Int128 up = static_cast<Int128>(top) * static_cast<int64_t>(h % 3001) / kPpm;
-  const Int128 down =
-      static_cast<Int128>(bottom) * static_cast<int64_t>((h >> 12) % 3001) / kPpm;
-  c.high = ClampToInt64(top + up * elapsed / iv);
-  c.low = std::max<int64_t>(std::min<int64_t>(1, bottom), ClampToInt64(bottom - down * elapsed / iv));
+  c.high = top + part(MulDiv(top, static_cast<int64_t>(h % 3001), kPpm));
+  c.low = std::max<int64_t>(std::min<int64_t>(1, bottom),
+                            bottom - part(MulDiv(bottom, static_cast<int64_t>((h >> 12) % 3001), kPpm)));
 
   const int64_t volume_ppm = 500'000 + static_cast<int64_t>((h >> 24) % 1'000'001);
-  const Int128 full_volume =
-      static_cast<Int128>(spec.base_volume) * iv * volume_ppm / (60'000 * kPpm);
-  c.volume = ClampToInt64(full_volume * elapsed / iv);
-  const Int128 average = (static_cast<Int128>(c.open) + c.close) / 2;
-  c.quote_volume = ClampToInt64(static_cast<Int128>(c.volume) * average / kUnits);
+  const int64_t full_volume = MulDiv(MulDiv(spec.base_volume, volume_ppm, kPpm), iv, 60'000);
+  c.volume = part(full_volume);
+  const int64_t average = c.open / 2 + c.close / 2 + (c.open % 2 + c.close % 2) / 2;
+  c.quote_volume = MulDiv(c.volume, average, kUnits);
   const int64_t trades_per_s = 1 + static_cast<int64_t>((h >> 44) % 20);
-  c.trades = ClampToInt64(static_cast<Int128>(iv / 1000 + 1) * trades_per_s * elapsed / iv);
+  c.trades = part((iv / 1000 + 1) * trades_per_s);
   const int64_t taker_ppm = 300'000 + static_cast<int64_t>((h >> 8) % 400'001);
-  c.taker_buy_base = ClampToInt64(static_cast<Int128>(c.volume) * taker_ppm / kPpm);
-  c.taker_buy_quote = ClampToInt64(static_cast<Int128>(c.quote_volume) * taker_ppm / kPpm);
+  c.taker_buy_base = MulDiv(c.volume, taker_ppm, kPpm);
+  c.taker_buy_quote = MulDiv(c.quote_volume, taker_ppm, kPpm);
   return c;
 }
 
-void AppendInt(int64_t v, std::string* out) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out->append(buf, r.ptr);
-}
 
 }  // namespace
 
@@ -182,42 +184,62 @@ std::vector<int64_t> SelectOpenTimes(const SymbolSpec& spec, const KlinesWindow&
   return out;
 }
 
-void AppendDecimal8(int64_t units, std::string* out) {
+namespace {
+
+// Writers into a caller's buffer: one std::string append per candle instead of ~30.
+char* WriteInt(char* p, int64_t v) { return std::to_chars(p, p + 20, v).ptr; }
+
+char* WriteDecimal8(char* p, int64_t units) {
   if (units < 0) {
-    out->push_back('-');
+    *p++ = '-';
     units = -units;  // units > INT64_MIN: every caller passes prices or volumes
   }
-  AppendInt(units / kUnits, out);
-  char frac[9];
-  frac[0] = '.';
+  p = WriteInt(p, units / kUnits);
+  *p++ = '.';
   int64_t f = units % kUnits;
   for (int i = 8; i >= 1; --i) {
-    frac[i] = static_cast<char>('0' + f % 10);
+    p[i - 1] = static_cast<char>('0' + f % 10);
     f /= 10;
   }
-  out->append(frac, sizeof frac);
+  return p + 8;
+}
+
+char* WriteQuoted(char* p, int64_t units) {
+  *p++ = '"';
+  p = WriteDecimal8(p, units);
+  *p++ = '"';
+  return p;
+}
+
+}  // namespace
+
+void AppendDecimal8(int64_t units, std::string* out) {
+  char buf[32];
+  out->append(buf, WriteDecimal8(buf, units));
 }
 
 void AppendCandleJson(const Candle& c, std::string* out) {
-  out->push_back('[');
-  AppendInt(c.open_time, out);
-  const int64_t strings[] = {c.open, c.high, c.low, c.close, c.volume};
-  for (int64_t v : strings) {
-    out->append(",\"");
-    AppendDecimal8(v, out);
-    out->push_back('"');
+  // 12 fields: at most 2 * 20 digits for the times, 20 for trades, 8 decimals of <= 30 chars.
+  char buf[400];
+  char* p = buf;
+  *p++ = '[';
+  p = WriteInt(p, c.open_time);
+  for (int64_t v : {c.open, c.high, c.low, c.close, c.volume}) {
+    *p++ = ',';
+    p = WriteQuoted(p, v);
   }
-  out->push_back(',');
-  AppendInt(c.close_time, out);
-  out->append(",\"");
-  AppendDecimal8(c.quote_volume, out);
-  out->append("\",");
-  AppendInt(c.trades, out);
-  out->append(",\"");
-  AppendDecimal8(c.taker_buy_base, out);
-  out->append("\",\"");
-  AppendDecimal8(c.taker_buy_quote, out);
-  out->append("\",\"0\"]");
+  *p++ = ',';
+  p = WriteInt(p, c.close_time);
+  *p++ = ',';
+  p = WriteQuoted(p, c.quote_volume);
+  *p++ = ',';
+  p = WriteInt(p, c.trades);
+  *p++ = ',';
+  p = WriteQuoted(p, c.taker_buy_base);
+  *p++ = ',';
+  p = WriteQuoted(p, c.taker_buy_quote);
+  for (char ch : {',', '"', '0', '"', ']'}) *p++ = ch;
+  out->append(buf, p);
 }
 
 void AppendKlinesJson(const SymbolSpec& spec, const KlinesWindow& window, int64_t now_ms,
@@ -226,9 +248,16 @@ void AppendKlinesJson(const SymbolSpec& spec, const KlinesWindow& window, int64_
   const uint64_t seed = SymbolSeed(spec.symbol);
   out->reserve(out->size() + 2 + opens.size() * 200);
   out->push_back('[');
+  int64_t next_open = INT64_MIN;  // open time whose price `carried` is
+  int64_t carried = -1;
   for (size_t i = 0; i < opens.size(); ++i) {
     if (i > 0) out->push_back(',');
-    AppendCandleJson(MakeCandleSeeded(spec, seed, window.interval_ms, opens[i], now_ms), out);
+    const Candle c = MakeCandleSeeded(spec, seed, window.interval_ms, opens[i], now_ms,
+                                      opens[i] == next_open ? carried : -1);
+    // A closed candle's close is the price at the next open time: reuse it there.
+    next_open = opens[i] + window.interval_ms;
+    carried = c.close;
+    AppendCandleJson(c, out);
   }
   out->push_back(']');
 }

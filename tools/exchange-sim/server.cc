@@ -368,6 +368,7 @@ Result<int> SimServer::Start() {
   const std::string where = m.config.host + ":" + std::to_string(m.config.port);
   const int threads = m.config.threads;
   m.http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  m.http.set_tcp_nodelay(true);  // small responses must not wait for delayed ACKs
   m.http.set_keep_alive_max_count(100'000);
   m.http.set_keep_alive_timeout(m.config.keep_alive_s);
   m.http.set_read_timeout(30);
