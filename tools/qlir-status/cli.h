@@ -16,8 +16,8 @@ namespace qlir::status_tool {
 
 inline constexpr int kExitOk = 0;        // status: nothing wrong; verify: clean
 inline constexpr int kExitProblems = 1;  // a problem was found (reported on stdout)
-inline constexpr int kExitError = 2;     // could not do the job: data root unreadable, repair failed
-inline constexpr int kExitUsage = 64;    // bad command line (EX_USAGE)
+inline constexpr int kExitError = 2;   // could not do the job: data root unreadable, repair failed
+inline constexpr int kExitUsage = 64;  // bad command line (EX_USAGE)
 
 struct Options {
   bool verify = false;

@@ -2,8 +2,8 @@
 // and, for --repair, a fake persister ROUTER served from the test thread.
 #include "tools/qlir-status/cli.h"
 
-#include <sys/wait.h>
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>

@@ -16,8 +16,8 @@ std::vector<TimeRange> MergeWindows(std::vector<TimeRange> windows) {
     if (!out.empty()) {
       TimeRange& last = out.back();
       // end_ms + 1 would overflow only at the very end of time; such a window touches nothing.
-      const bool touches = last.end_ms == std::numeric_limits<int64_t>::max() ||
-                           w.start_ms <= last.end_ms + 1;
+      const bool touches =
+          last.end_ms == std::numeric_limits<int64_t>::max() || w.start_ms <= last.end_ms + 1;
       if (touches) {
         last.end_ms = std::max(last.end_ms, w.end_ms);
         last.slices += w.slices;

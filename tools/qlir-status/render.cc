@@ -60,19 +60,18 @@ std::string RenderStatusText(const StatusReport& report) {
     out << "no series found\n";
     return out.str();
   }
-  const std::vector<std::string> header = {"SERIES", "FIRST (UTC)", "LAST (UTC)", "OK",
-                                           "PARTIAL", "FAILED", "MISSING", "ON DISK"};
+  const std::vector<std::string> header = {"SERIES",  "FIRST (UTC)", "LAST (UTC)", "OK",
+                                           "PARTIAL", "FAILED",      "MISSING",    "ON DISK"};
   std::vector<std::vector<std::string>> rows;
   for (const SeriesReport& s : report.series) {
     if (!s.manifest_error.empty()) {
       rows.push_back({s.series.Name(), "-", "-", "-", "-", "-", "-", HumanBytes(s.disk.total())});
       continue;
     }
-    rows.push_back({s.series.Name(),
-                    s.first_start_ms ? FormatIsoUtc(*s.first_start_ms) : "-",
+    rows.push_back({s.series.Name(), s.first_start_ms ? FormatIsoUtc(*s.first_start_ms) : "-",
                     s.last_end_ms ? FormatIsoUtc(*s.last_end_ms) : "-", std::to_string(s.ok),
-                    std::to_string(s.partial), std::to_string(s.failed),
-                    std::to_string(s.missing), HumanBytes(s.disk.total())});
+                    std::to_string(s.partial), std::to_string(s.failed), std::to_string(s.missing),
+                    HumanBytes(s.disk.total())});
   }
   std::vector<size_t> width(header.size());
   for (size_t c = 0; c < header.size(); ++c) {
@@ -144,12 +143,13 @@ std::string RenderStatusJson(const StatusReport& report) {
     j["failed_ranges"] = std::move(failed);
     ojson slices = ojson::array();
     for (const FailedSlice& f : s.failed_slices) {
-      slices.push_back({{"key", f.key},
-                        {"start", FormatIsoUtc(f.start_ms)},
-                        {"end", FormatIsoUtc(f.end_ms)},
-                        {"http_status", f.http_status ? ojson(*f.http_status) : ojson(nullptr)},
-                        {"error", f.error},
-                        {"completed_at", f.completed_at ? ojson(*f.completed_at) : ojson(nullptr)}});
+      slices.push_back(
+          {{"key", f.key},
+           {"start", FormatIsoUtc(f.start_ms)},
+           {"end", FormatIsoUtc(f.end_ms)},
+           {"http_status", f.http_status ? ojson(*f.http_status) : ojson(nullptr)},
+           {"error", f.error},
+           {"completed_at", f.completed_at ? ojson(*f.completed_at) : ojson(nullptr)}});
     }
     j["failed_slices"] = std::move(slices);
     ojson invalid = ojson::array();
@@ -172,8 +172,7 @@ std::string RenderStatusJson(const StatusReport& report) {
 std::string RenderVerifyText(const VerifyReport& report) {
   std::ostringstream out;
   for (const Problem& p : report.problems) {
-    out << p.series << "  " << p.key << "  " << ProblemKindName(p.kind) << ": " << p.detail
-        << "\n";
+    out << p.series << "  " << p.key << "  " << ProblemKindName(p.kind) << ": " << p.detail << "\n";
   }
   out << "verify: " << report.series_checked << " series, " << report.files_checked
       << " response files read, " << report.problems.size()

@@ -64,16 +64,15 @@ Result<MarkPendingOutcome> SendMarkPending(const std::string& persister,
         }
       }
       if (!ack->error.empty()) {
-        return Status::Error("the persister at " + persister + " refused MARK_PENDING: " +
-                             ack->error);
+        return Status::Error("the persister at " + persister +
+                             " refused MARK_PENDING: " + ack->error);
       }
       out.sent += mp.keys.size();
       out.found += ack->count;
     }
     return out;
   } catch (const zmq::error_t& e) {
-    return Status::Error("ZeroMQ error talking to the persister at " + persister + ": " +
-                         e.what());
+    return Status::Error("ZeroMQ error talking to the persister at " + persister + ": " + e.what());
   }
 }
 

@@ -26,7 +26,8 @@ struct MarkPendingOutcome {
 // `timeout_ms` per message. Errors when the address is bad, the persister cannot be reached or
 // does not answer in time, or an ACK carries an error. Never throws. An empty `keys` sends
 // nothing.
-Result<MarkPendingOutcome> SendMarkPending(const std::string& persister, const std::string& endpoint,
+Result<MarkPendingOutcome> SendMarkPending(const std::string& persister,
+                                           const std::string& endpoint,
                                            const std::vector<std::string>& keys, int timeout_ms);
 
 }  // namespace qlir::status_tool

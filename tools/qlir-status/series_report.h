@@ -26,7 +26,7 @@ struct FailedSlice {
   int64_t start_ms = 0;
   int64_t end_ms = 0;
   std::optional<int> http_status;
-  std::string error;                       // the manifest's error text ("" when null)
+  std::string error;                        // the manifest's error text ("" when null)
   std::optional<std::string> completed_at;  // when the last attempt ended
 };
 
@@ -53,8 +53,8 @@ struct SeriesReport {
   int64_t pending = 0;  // entries marked pending (counted in `missing` too)
   // Grid slices between the first and last known slice that the manifest lacks or marks pending.
   int64_t missing = 0;
-  std::vector<TimeRange> missing_ranges;  // merged, ascending
-  std::vector<TimeRange> failed_ranges;   // merged, ascending
+  std::vector<TimeRange> missing_ranges;   // merged, ascending
+  std::vector<TimeRange> failed_ranges;    // merged, ascending
   std::vector<FailedSlice> failed_slices;  // ascending by window
   std::vector<InvalidEntry> invalid_entries;
   DiskUsage disk;

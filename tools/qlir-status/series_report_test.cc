@@ -55,10 +55,8 @@ TEST_CASE("status counts ok, partial, failed and missing slices and merges the r
   CHECK(*s.first_start_ms == b.Key(kBase).start_ms);
   CHECK(*s.last_end_ms == b.Key(kBase + 5).end_ms);
   REQUIRE(s.missing_ranges.size() == 2);
-  CHECK(s.missing_ranges[0] ==
-        TimeRange{b.Key(kBase + 1).start_ms, b.Key(kBase + 1).end_ms, 1});
-  CHECK(s.missing_ranges[1] ==
-        TimeRange{b.Key(kBase + 3).start_ms, b.Key(kBase + 4).end_ms, 2});
+  CHECK(s.missing_ranges[0] == TimeRange{b.Key(kBase + 1).start_ms, b.Key(kBase + 1).end_ms, 1});
+  CHECK(s.missing_ranges[1] == TimeRange{b.Key(kBase + 3).start_ms, b.Key(kBase + 4).end_ms, 2});
   REQUIRE(s.failed_ranges.size() == 1);
   REQUIRE(s.failed_slices.size() == 1);
   CHECK(s.failed_slices[0].key == b.KeyText(kBase + 2));
@@ -73,13 +71,14 @@ TEST_CASE("status counts ok, partial, failed and missing slices and merges the r
 
   const std::string text = RenderStatusText(*report);
   INFO(text);
-  CHECK_THAT(text, Catch::Contains("klines/BTCUSDT/1m  2020-12-15T02:40:00Z  2020-12-19T06:39:59Z"));
-  CHECK_THAT(text, Catch::Contains(
-                       "missing 2020-12-15T19:20:00Z .. 2020-12-16T11:59:59Z (1 slice)"));
-  CHECK_THAT(text, Catch::Contains(
-                       "missing 2020-12-17T04:40:00Z .. 2020-12-18T13:59:59Z (2 slices)"));
-  CHECK_THAT(text, Catch::Contains(
-                       "failed  2020-12-16T12:00:00Z .. 2020-12-17T04:39:59Z (1 slice)"));
+  CHECK_THAT(text,
+             Catch::Contains("klines/BTCUSDT/1m  2020-12-15T02:40:00Z  2020-12-19T06:39:59Z"));
+  CHECK_THAT(text,
+             Catch::Contains("missing 2020-12-15T19:20:00Z .. 2020-12-16T11:59:59Z (1 slice)"));
+  CHECK_THAT(text,
+             Catch::Contains("missing 2020-12-17T04:40:00Z .. 2020-12-18T13:59:59Z (2 slices)"));
+  CHECK_THAT(text,
+             Catch::Contains("failed  2020-12-16T12:00:00Z .. 2020-12-17T04:39:59Z (1 slice)"));
   CHECK_THAT(text, Catch::Contains(b.KeyText(kBase + 2) +
                                    ": HTTP 500, HTTP 500 from Binance (at 2025-01-01T00:03:11Z)"));
 }
@@ -129,8 +128,7 @@ TEST_CASE("a complete series is no problem: exit 0", "[status]") {
   CHECK_THAT(out, !Catch::Contains("ERROR"));
 }
 
-TEST_CASE("a corrupt manifest is reported for its series, the others are still shown",
-          "[status]") {
+TEST_CASE("a corrupt manifest is reported for its series, the others are still shown", "[status]") {
   ScratchDir dir;
   SeriesBuilder good(dir.path(), "ETHUSDT");
   good.Stored(kBase);
@@ -161,8 +159,7 @@ TEST_CASE("a corrupt manifest is reported for its series, the others are still s
   CHECK_THAT(out, !Catch::Contains("BTCUSDT"));
 }
 
-TEST_CASE("a manifest of another series and a missing manifest are manifest errors",
-          "[status]") {
+TEST_CASE("a manifest of another series and a missing manifest are manifest errors", "[status]") {
   ScratchDir dir;
   SeriesBuilder b(dir.path(), "BTCUSDT");
   b.manifest().symbol = "ETHUSDT";

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <system_error>
 
@@ -89,8 +90,8 @@ class SeriesBuilder {
     const klines::KlineSliceKey k = Key(index);
     const std::string key = k.composite_key();
     if (body.empty()) body = KlinesBody(k.start_ms, rows, interval_ms_);
-    ResponseMeta meta{"https://api.binance.com/api/v3/klines?x", meta_slice.empty() ? key : meta_slice,
-                      "2025-01-01T00:00:00Z"};
+    ResponseMeta meta{"https://api.binance.com/api/v3/klines?x",
+                      meta_slice.empty() ? key : meta_slice, "2025-01-01T00:00:00Z"};
     REQUIRE(WriteFileAtomic(ResponsePath(index), EncodeResponseFile(meta, body)).ok());
     ManifestEntry e;
     e.slice_id = SliceId(key);
@@ -137,9 +138,13 @@ class SeriesBuilder {
   Manifest m_;
 };
 
-// Writes `bytes` to `path` directly (for damage the atomic writer would never make).
+// Replaces `path` with `bytes`, without fsync (tests need no durability, and loops over
+// truncations stay fast); used for damage the persister would never write.
 inline void WriteRaw(const std::filesystem::path& path, const std::string& bytes) {
-  REQUIRE(WriteFileAtomic(path, bytes).ok());
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << bytes;
+  f.close();
+  REQUIRE(f.good());
 }
 
 }  // namespace qlir::status_tool::testing

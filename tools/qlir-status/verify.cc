@@ -21,21 +21,36 @@ namespace fs = std::filesystem;
 
 std::string_view ProblemKindName(ProblemKind kind) {
   switch (kind) {
-    case ProblemKind::kManifest: return "manifest";
-    case ProblemKind::kBadKey: return "bad-key";
-    case ProblemKind::kSliceId: return "slice-id";
-    case ProblemKind::kRelativePath: return "relative-path";
-    case ProblemKind::kFileMissing: return "file-missing";
-    case ProblemKind::kFileUnreadable: return "file-unreadable";
-    case ProblemKind::kFileCorrupt: return "file-corrupt";
-    case ProblemKind::kSliceMismatch: return "slice-mismatch";
-    case ProblemKind::kBadData: return "bad-data";
-    case ProblemKind::kCountMismatch: return "count-mismatch";
-    case ProblemKind::kUnindexedFile: return "unindexed-file";
-    case ProblemKind::kOrphanFile: return "orphan-file";
-    case ProblemKind::kTempFile: return "temp-file";
-    case ProblemKind::kUnknownFile: return "unknown-file";
-    case ProblemKind::kCorruptManifestKept: return "corrupt-manifest-kept";
+    case ProblemKind::kManifest:
+      return "manifest";
+    case ProblemKind::kBadKey:
+      return "bad-key";
+    case ProblemKind::kSliceId:
+      return "slice-id";
+    case ProblemKind::kRelativePath:
+      return "relative-path";
+    case ProblemKind::kFileMissing:
+      return "file-missing";
+    case ProblemKind::kFileUnreadable:
+      return "file-unreadable";
+    case ProblemKind::kFileCorrupt:
+      return "file-corrupt";
+    case ProblemKind::kSliceMismatch:
+      return "slice-mismatch";
+    case ProblemKind::kBadData:
+      return "bad-data";
+    case ProblemKind::kCountMismatch:
+      return "count-mismatch";
+    case ProblemKind::kUnindexedFile:
+      return "unindexed-file";
+    case ProblemKind::kOrphanFile:
+      return "orphan-file";
+    case ProblemKind::kTempFile:
+      return "temp-file";
+    case ProblemKind::kUnknownFile:
+      return "unknown-file";
+    case ProblemKind::kCorruptManifestKept:
+      return "corrupt-manifest-kept";
   }
   return "unknown";
 }
@@ -97,8 +112,8 @@ class SeriesVerifier {
     const std::string id = SliceId(key);
     named_ids_.insert(id);
     if (e.slice_id != id) {
-      Add(key, ProblemKind::kSliceId, "slice_id is '" + e.slice_id + "', BLAKE2b-128 of the key is '" + id + "'",
-          true);
+      Add(key, ProblemKind::kSliceId,
+          "slice_id is '" + e.slice_id + "', BLAKE2b-128 of the key is '" + id + "'", true);
     }
     if (e.relative_path != ResponseRelativePath(id)) {
       Add(key, ProblemKind::kRelativePath,
@@ -171,8 +186,8 @@ class SeriesVerifier {
     for (const DirEntry& n : *names) {
       const fs::path path = dir / n.name;
       std::string id;
-      const ResponseName kind = n.is_regular ? ClassifyResponseName(n.name, &id)
-                                             : ResponseName::kOther;
+      const ResponseName kind =
+          n.is_regular ? ClassifyResponseName(n.name, &id) : ResponseName::kOther;
       switch (kind) {
         case ResponseName::kResponse:
           if (manifest_ok && !named_ids_.contains(id)) ReportOrphan(path);
@@ -222,8 +237,9 @@ class SeriesVerifier {
       if (n.name == manifest || n.name == kResponsesDir) continue;
       if (n.name.starts_with(manifest + ".") && n.name.ends_with(kTempSuffix)) {
         Add("-", ProblemKind::kTempFile,
-            path.string() + ": leftover temporary manifest (an interrupted replace, or one in "
-                            "progress)",
+            path.string() +
+                ": leftover temporary manifest (an interrupted replace, or one in "
+                "progress)",
             false);
       } else if (n.name.starts_with(manifest + ".corrupt-")) {
         Add("-", ProblemKind::kCorruptManifestKept,

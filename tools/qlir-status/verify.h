@@ -21,21 +21,21 @@
 namespace qlir::status_tool {
 
 enum class ProblemKind {
-  kManifest,            // manifest.json missing, unreadable, corrupt or of another series
-  kBadKey,              // a manifest key that does not parse, is off the grid, or of another series
-  kSliceId,             // entry's slice_id is not BLAKE2b-128 of its key
-  kRelativePath,        // entry's relative_path is not responses/<slice_id>.json
-  kFileMissing,         // an ok/partial entry whose response file is missing
-  kFileUnreadable,      // the response file cannot be read (I/O error)
-  kFileCorrupt,         // not valid JSON (e.g. truncated) or not a response file
-  kSliceMismatch,       // meta.slice is not the manifest key
-  kBadData,             // data fails ValidateKlinesPayload (e.g. a row outside the window)
-  kCountMismatch,       // n_items, first_ts or last_ts differ between file and manifest
-  kUnindexedFile,       // a response file for an entry the manifest calls failed or pending
-  kOrphanFile,          // a response file the manifest does not name
-  kTempFile,            // a leftover temporary (*.tmp)
-  kUnknownFile,         // a name the layout does not know
-  kCorruptManifestKept, // manifest.json.corrupt-*: a damaged manifest the persister set aside
+  kManifest,        // manifest.json missing, unreadable, corrupt or of another series
+  kBadKey,          // a manifest key that does not parse, is off the grid, or of another series
+  kSliceId,         // entry's slice_id is not BLAKE2b-128 of its key
+  kRelativePath,    // entry's relative_path is not responses/<slice_id>.json
+  kFileMissing,     // an ok/partial entry whose response file is missing
+  kFileUnreadable,  // the response file cannot be read (I/O error)
+  kFileCorrupt,     // not valid JSON (e.g. truncated) or not a response file
+  kSliceMismatch,   // meta.slice is not the manifest key
+  kBadData,         // data fails ValidateKlinesPayload (e.g. a row outside the window)
+  kCountMismatch,   // n_items, first_ts or last_ts differ between file and manifest
+  kUnindexedFile,   // a response file for an entry the manifest calls failed or pending
+  kOrphanFile,      // a response file the manifest does not name
+  kTempFile,        // a leftover temporary (*.tmp)
+  kUnknownFile,     // a name the layout does not know
+  kCorruptManifestKept,  // manifest.json.corrupt-*: a damaged manifest the persister set aside
 };
 
 // "file-missing", "bad-data", ...: the problem column of the report.
@@ -51,10 +51,10 @@ struct Problem {
 };
 
 struct RepairResult {
-  std::string persister;    // the control endpoint asked
-  uint64_t requested = 0;   // keys sent
-  uint64_t marked = 0;      // the persister's ACK count (keys it found in its manifests)
-  std::string error;        // non-empty when the repair did not go through
+  std::string persister;   // the control endpoint asked
+  uint64_t requested = 0;  // keys sent
+  uint64_t marked = 0;     // the persister's ACK count (keys it found in its manifests)
+  std::string error;       // non-empty when the repair did not go through
 };
 
 struct VerifyReport {

@@ -10,6 +10,7 @@
 #include "common/wire.h"
 #include "tools/qlir-status/render.h"
 #include "tools/qlir-status/repair.h"
+#include "tools/qlir-status/series_report.h"
 #include "tools/qlir-status/test_util.h"
 
 namespace qlir::status_tool {
@@ -90,8 +91,7 @@ struct DamagedRoot {
   }
 };
 
-TEST_CASE("verify reports each damaged slice once, with its series, key and problem",
-          "[verify]") {
+TEST_CASE("verify reports each damaged slice once, with its series, key and problem", "[verify]") {
   DamagedRoot d;
   auto r = Verify(d.dir.path(), {});
   REQUIRE(r.ok());
@@ -114,11 +114,9 @@ TEST_CASE("verify reports each damaged slice once, with its series, key and prob
         std::vector<std::string>{d.truncated, d.outside, d.mismatched, d.missing, d.count,
                                  d.bad_id});  // sorted: consecutive grid keys sort in time order
   // One line per problem: series, key, problem.
-  CHECK_THAT(text, Catch::Contains("klines/BTCUSDT/1m  " + d.truncated +
-                                   "  file-corrupt: "));
+  CHECK_THAT(text, Catch::Contains("klines/BTCUSDT/1m  " + d.truncated + "  file-corrupt: "));
   CHECK_THAT(text, Catch::Contains("klines/BTCUSDT/1m  " + d.outside + "  bad-data: "));
-  CHECK_THAT(text, Catch::Contains("klines/BTCUSDT/1m  " + d.mismatched +
-                                   "  slice-mismatch: "));
+  CHECK_THAT(text, Catch::Contains("klines/BTCUSDT/1m  " + d.mismatched + "  slice-mismatch: "));
   CHECK_THAT(text, Catch::Contains("klines/BTCUSDT/1m  -  temp-file: "));
   CHECK_THAT(text, Catch::Contains("8 problems"));
 
@@ -155,8 +153,8 @@ TEST_CASE("an entry marked failed whose response file exists is reported", "[ver
   b.Write();
   auto r = Verify(dir.path(), {});
   REQUIRE(r.ok());
-  CHECK(ByKind(*r) == std::multimap<ProblemKind, std::string>{
-                          {ProblemKind::kUnindexedFile, b.KeyText(kBase)}});
+  CHECK(ByKind(*r) ==
+        std::multimap<ProblemKind, std::string>{{ProblemKind::kUnindexedFile, b.KeyText(kBase)}});
   CHECK(r->RepairKeys() == std::vector<std::string>{b.KeyText(kBase)});
 }
 
@@ -246,6 +244,59 @@ TEST_CASE("SendMarkPending to nobody fails clearly", "[verify][repair]") {
   REQUIRE_FALSE(bad.ok());
   CHECK_THAT(bad.error(), Catch::Contains("bad persister address"));
   CHECK(SendMarkPending(endpoint, "klines", {}, 200).ok());  // nothing to send, nothing sent
+}
+
+}  // namespace
+}  // namespace qlir::status_tool
+
+namespace qlir::status_tool {
+namespace {
+
+TEST_CASE("every truncation of a response file is one repairable problem, never a crash",
+          "[verify][truncate]") {
+  ScratchDir dir;
+  SeriesBuilder b(dir.path());
+  b.Stored(kBase, SliceStatus::kOk, 2);
+  b.Write();
+  auto full = ReadFile(b.ResponsePath(kBase));
+  REQUIRE(full.ok());
+  for (size_t len = 0; len < full->size(); ++len) {
+    testing::WriteRaw(b.ResponsePath(kBase), full->substr(0, len));
+    auto r = Verify(dir.path(), {});
+    REQUIRE(r.ok());
+    INFO("length " << len << ": " << RenderVerifyText(*r));
+    // Only the trailing newline may go without harm.
+    if (len + 1 == full->size()) {
+      CHECK(r->problems.empty());
+      continue;
+    }
+    REQUIRE(r->problems.size() == 1);
+    CHECK(r->problems[0].key == b.KeyText(kBase));
+    CHECK(r->problems[0].repairable);
+  }
+}
+
+TEST_CASE("every truncation of a manifest is a manifest error in status, never a crash",
+          "[status][truncate]") {
+  ScratchDir dir;
+  SeriesBuilder b(dir.path());
+  b.Stored(kBase);
+  b.Failed(kBase + 1, 500, "HTTP 500");
+  b.Write();
+  auto full = ReadFile(b.dir() / "manifest.json");
+  REQUIRE(full.ok());
+  for (size_t len = 0; len + 1 < full->size(); ++len) {
+    testing::WriteRaw(b.dir() / "manifest.json", full->substr(0, len));
+    auto r = BuildStatusReport(dir.path(), {});
+    REQUIRE(r.ok());
+    INFO("length " << len);
+    REQUIRE(r->series.size() == 1);
+    CHECK_FALSE(r->series[0].manifest_error.empty());
+    auto v = Verify(dir.path(), {});
+    REQUIRE(v.ok());
+    REQUIRE(v->problems.size() == 1);
+    CHECK(v->problems[0].kind == ProblemKind::kManifest);
+  }
 }
 
 }  // namespace
