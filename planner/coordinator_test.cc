@@ -345,6 +345,41 @@ TEST_CASE("Coordinator: a persister reconnect asks statuses again only when need
   CHECK(again[0].second.key == jobs[1].second.key);
 }
 
+TEST_CASE("Coordinator: 10 symbols x 1s since 2022 (about 1.5 M slices) plan and interleave") {
+  SetLogLevel(LogLevel::kWarn);
+  Universe u;
+  const int64_t start = 1640995200000;  // 2022-01-01
+  const int64_t now = 1795000000000;
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE(u.AddSeries("S" + std::to_string(i) + "USDT", "1s", start, now).ok());
+  }
+  const int64_t total = u.total_size();
+  CHECK(total > 1500000);
+  ExchangeClock ex;
+  ex.SetOffset(now);
+  auto config = Config();
+  config.end_ms = now;
+  Coordinator c(config, std::move(u), ex);
+  Outbox out;
+  c.Start(0, &out);
+  for (uint32_t s = 0; s < 10; ++s) {
+    const auto& un = c.universe();
+    c.OnPersisterMessage(
+        wire::StatusReply{1, kEndpoint, un.symbol(s), un.interval(s), "",
+                          {{un.Key({s, un.first_index(s)}), "ok"}}},
+        0, &out);
+  }
+  CHECK(static_cast<int64_t>(c.queued()) == total - 10);
+  c.OnFetcherMessage("f", wire::Ready{"F", 10}, 0, &out);
+  out.clear();
+  c.Dispatch(0, &out);
+  REQUIRE(out.to_fetchers.size() == 10);
+  for (uint32_t s = 0; s < 10; ++s) {  // one per series, each its oldest missing slice
+    const auto& job = std::get<wire::Job>(out.to_fetchers[s].second);
+    CHECK(job.key == c.universe().Key({s, c.universe().first_index(s) + 1}));
+  }
+}
+
 TEST_CASE("Coordinator drops what it does not expect") {
   Rig r(Config(), 1);
   r.Reply(0);

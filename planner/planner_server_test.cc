@@ -251,5 +251,64 @@ TEST_CASE("PlannerServer: JOB_RETURN hands the job out again at once") {
   CHECK(*result == 0);
 }
 
+TEST_CASE("PlannerServer: a restarted persister is asked again only for jobs awaiting DURABLE") {
+  Rig rig(2);
+  FakeFetcher fetcher(rig.ctx, rig.options.jobs_bind, "F1");
+  PlannerThread planner(rig.options, &rig.http);
+  std::optional<wire::Job> done_job;
+  {
+    FakePersister persister(rig.ctx, rig.options.persister);
+    persister.ServeStatus();
+    fetcher.Send(wire::Ready{"F1", 2});
+    auto a = fetcher.NextJob();
+    auto b = fetcher.NextJob();
+    REQUIRE(a);
+    REQUIRE(b);
+    persister.Durable(a->key, "ok");  // a is settled; b's result will be lost with the persister
+    fetcher.Send(wire::JobDone{a->job_id, a->key, "ok"});
+    fetcher.Send(wire::JobDone{b->job_id, b->key, "ok"});
+    done_job = b;
+    // Make sure the planner has seen both JOB_DONEs: its heartbeats follow them.
+    fetcher.JobsUntilHeartbeats(2);
+  }  // the persister goes away
+  FakePersister restarted(rig.ctx, rig.options.persister);
+  // The restarted persister does not know b: the planner asks, and hands b out again.
+  restarted.ServeStatus({});
+  // The fetcher said nothing meanwhile and may have been counted dead: like a real one, it
+  // says READY again (both its slots are free).
+  fetcher.Send(wire::Ready{"F1", 2});
+  auto again = fetcher.NextJob();
+  REQUIRE(again);
+  CHECK(again->key == done_job->key);
+  restarted.Durable(again->key, "ok");
+  auto result = planner.Join();
+  REQUIRE(result.ok());
+  CHECK(*result == 0);
+}
+
+TEST_CASE("PlannerServer: a restarted persister is not asked again when no job awaits DURABLE") {
+  Rig rig(1);
+  rig.options.once = false;
+  LogCapture log;
+  PlannerThread planner(rig.options, &rig.http);
+  {
+    FakePersister persister(rig.ctx, rig.options.persister);
+    persister.ServeStatus({{rig.Key(0), "ok"}});
+    // The planner has its statuses before this persister goes away.
+    REQUIRE(log.WaitFor("statuses of BTCUSDT/1m"));
+  }
+  FakePersister restarted(rig.ctx, rig.options.persister);
+  // HELLOs come every heartbeat; no STATUS_REQUEST comes among them.
+  auto m = restarted.Next(std::chrono::milliseconds(1500));
+  INFO((m ? std::string(wire::TypeName(wire::TypeOf(*m))) : std::string("nothing")));
+  CHECK(!m);
+  CHECK(restarted.hellos() >= 2);
+  planner.Stop();
+  auto result = planner.Join();
+  REQUIRE(result.ok());
+  CHECK(*result == 0);
+  CHECK(log.Contains("no job awaits DURABLE"));
+}
+
 }  // namespace
 }  // namespace qlir::planner

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -26,19 +28,30 @@ class LogCapture {
     SetLogSink([this](std::string_view line) {
       std::lock_guard<std::mutex> lock(mu_);
       lines_.emplace_back(line);
+      std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+      cv_.notify_all();
     });
   }
   ~LogCapture() { SetLogSink({}); }
   bool Contains(const std::string& s) {
     std::lock_guard<std::mutex> lock(mu_);
+    return ContainsLocked(s);
+  }
+  // Waits (on a condition variable, with a deadline) for a line containing s.
+  bool WaitFor(const std::string& s, milliseconds timeout = kDeadline) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return ContainsLocked(s); });
+  }
+
+ private:
+  bool ContainsLocked(const std::string& s) const {
     for (const auto& l : lines_) {
       if (l.find(s) != std::string::npos) return true;
     }
     return false;
   }
-
- private:
   std::mutex mu_;
+  std::condition_variable cv_;
   std::vector<std::string> lines_;
 };
 
@@ -64,7 +77,8 @@ class FakePersister {
  public:
   FakePersister(zmq::context_t& ctx, const std::string& endpoint)
       : socket_(ctx, zmq::socket_type::router) {
-    socket_.set(zmq::sockopt::linger, 0);
+    // Closing it (a persister going away) still delivers what it sent: the context outlives it.
+    socket_.set(zmq::sockopt::linger, 2000);
     socket_.bind(endpoint);
   }
   // Waits for the next message other than HELLO.
