@@ -106,7 +106,7 @@ nlohmann::ordered_json SymbolJson(const SymbolSpec& s, int64_t now_ms) {
 
 std::string ApiError::Json() const {
   nlohmann::ordered_json j = {{"code", code}, {"msg", msg}};
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 std::variant<KlinesRequest, ApiError> ParseKlinesParams(const Params& params,
@@ -183,8 +183,14 @@ std::variant<std::string, ApiError> ExchangeInfo(const Params& params,
   }
   const std::string* one = Find(params, "symbol");
   const std::string* many = Find(params, "symbols");
-  if (one != nullptr && many != nullptr) {
+  const std::string* status = Find(params, "symbolStatus");
+  if ((one != nullptr && many != nullptr) ||
+      (status != nullptr && (one != nullptr || many != nullptr))) {
     return Error(-1128, "Combination of optional parameters invalid.");
+  }
+  if (status != nullptr && *status != "TRADING" && *status != "HALT" && *status != "BREAK" &&
+      *status != "END_OF_DAY" && *status != "CANCEL_ONLY") {
+    return Error(-1122, "Invalid symbolStatus.");
   }
   for (const char* name : {"symbol", "symbols"}) {
     const std::string* v = Find(params, name);
@@ -234,8 +240,11 @@ std::variant<std::string, ApiError> ExchangeInfo(const Params& params,
          {"limit", 300000}}}},
       {"exchangeFilters", nlohmann::ordered_json::array()},
       {"symbols", nlohmann::ordered_json::array()}};
-  for (const SymbolSpec* s : chosen) j["symbols"].push_back(SymbolJson(*s, now_ms));
-  return j.dump();
+  for (const SymbolSpec* s : chosen) {
+    nlohmann::ordered_json sj = SymbolJson(*s, now_ms);
+    if (status == nullptr || sj["status"] == *status) j["symbols"].push_back(std::move(sj));
+  }
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 ApiError TooManyRequests(const RateLimitConfig& limits) {

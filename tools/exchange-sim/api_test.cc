@@ -112,6 +112,16 @@ TEST_CASE("exchangeInfo: all one several errors") {
   CHECK(std::get<ApiError>(ExchangeInfo({{"symbols", "BTCUSDT"}}, Symbols(), limits, 0)).code ==
         -1100);
   CHECK(std::get<ApiError>(ExchangeInfo({{"x", "1"}}, Symbols(), limits, 0)).code == -1104);
+
+  auto breaks = ExchangeInfo({{"symbolStatus", "BREAK"}}, Symbols(), limits, 1'700'000'000'000);
+  const nlohmann::json b = nlohmann::json::parse(std::get<std::string>(breaks));
+  REQUIRE(b["symbols"].size() == 1);
+  CHECK(b["symbols"][0]["symbol"] == "LUNAUSDT");
+  CHECK(std::get<ApiError>(ExchangeInfo({{"symbolStatus", "NOPE"}}, Symbols(), limits, 0)).code ==
+        -1122);
+  CHECK(std::get<ApiError>(
+            ExchangeInfo({{"symbolStatus", "BREAK"}, {"symbol", "BTCUSDT"}}, Symbols(), limits, 0))
+            .code == -1128);
 }
 
 TEST_CASE("rate-limit and timeout bodies") {

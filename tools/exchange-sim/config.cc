@@ -328,7 +328,8 @@ std::string SymbolsToJson(const std::vector<SymbolSpec>& symbols) {
                     {"volume", dec(s.base_volume)},
                     {"gaps", gaps}});
   }
-  return nlohmann::json{{"symbols", list}}.dump();
+  return nlohmann::json{{"symbols", list}}.dump(-1, ' ', false,
+                                                nlohmann::json::error_handler_t::replace);
 }
 
 std::string UsageText() {

@@ -50,7 +50,8 @@ std::string Counters::ToJson() const {
                       {"ips", ips},
                       {"windows", windows},
                       {"duplicate_ok_windows", duplicates}};
-  return j.dump();
+  // Window keys hold raw client bytes, which need not be UTF-8: replace bad bytes, never throw.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void Counters::Reset() {

@@ -460,6 +460,26 @@ TEST_CASE("counters per window and per IP - reset clears them") {
   CHECK(c->Get(kKlines)->get_header_value("X-MBX-USED-WEIGHT-1M") == "2");
 }
 
+TEST_CASE("non-ASCII symbols and bytes that are not UTF-8") {
+  // The testnet's test symbol (reference 5.5), in UTF-8.
+  const std::string name = "\xe8\xbf\x99\xe6\x98\xaf\xe6\xb5\x8b\xe8\xaf\x95\xe5\xb8\x81" "456";
+  SimConfig config;
+  config.symbols = {*ParseSymbolFlag(name + ",listing=2024-01-01,quote=456")};
+  TestServer s(config);
+  auto c = s.Client();
+  httplib::Result r = c->Get(
+      "/api/v3/klines?symbol=%E8%BF%99%E6%98%AF%E6%B5%8B%E8%AF%95%E5%B8%81456&interval=1d&limit=2");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(nlohmann::json::parse(r->body).size() == 2);
+  httplib::Result bad = c->Get("/api/v3/klines?symbol=%FF%FE&interval=1d");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  const nlohmann::json j = s.Counters();  // still valid JSON
+  CHECK(j["windows"].size() == 2);
+  CHECK(j["windows"][name + ":1d:-:2"]["ok"] == 1);
+}
+
 TEST_CASE("Stop ends idle keep-alive connections and hanging requests") {
   auto s = std::make_unique<TestServer>();
   const int port = s->port();
