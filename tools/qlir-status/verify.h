@@ -31,7 +31,7 @@ enum class ProblemKind {
   kSliceMismatch,   // meta.slice is not the manifest key
   kBadData,         // data fails ValidateKlinesPayload (e.g. a row outside the window)
   kCountMismatch,   // n_items, first_ts or last_ts differ between file and manifest
-  kUnindexedFile,   // a response file for an entry the manifest calls failed or pending
+  kUnindexedFile,   // a response file for an entry the manifest calls failed
   kOrphanFile,      // a response file the manifest does not name
   kTempFile,        // a leftover temporary (*.tmp)
   kUnknownFile,     // a name the layout does not know

@@ -301,3 +301,21 @@ TEST_CASE("every truncation of a manifest is a manifest error in status, never a
 
 }  // namespace
 }  // namespace qlir::status_tool
+
+namespace qlir::status_tool {
+namespace {
+
+TEST_CASE("a pending entry that keeps its old file (after MARK_PENDING) is not a problem",
+          "[verify]") {
+  ScratchDir dir;
+  SeriesBuilder b(dir.path());
+  b.Stored(kBase);
+  b.Pending(kBase);
+  b.Write();
+  auto r = Verify(dir.path(), {});
+  REQUIRE(r.ok());
+  CHECK(r->problems.empty());
+}
+
+}  // namespace
+}  // namespace qlir::status_tool
