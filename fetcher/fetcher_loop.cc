@@ -91,6 +91,8 @@ class Fetcher {
   // Main thread only.
   int in_flight_ = 0;  // jobs taken and not yet answered with JOB_DONE/JOB_RETURN
   std::deque<Pending> outbox_;
+  static constexpr size_t kMaxHeld = 10000;
+  std::deque<wire::Message> held_;  // JOB_DONE/JOB_RETURN made while the planner was gone
   bool stopping_ = false;
   int64_t last_recv_ms_ = 0;
   int64_t last_send_ms_ = 0;
@@ -152,6 +154,17 @@ Status Fetcher::ConnectPlanner() {
   Log(LogLevel::kInfo, "", "connecting to planner " + options_.planner + ", READY with " +
                                std::to_string(credits()) + " credit(s)");
   SendToPlanner(wire::Ready{options_.fetcher_id, static_cast<uint32_t>(credits())}, "");
+  // Answers for jobs of the previous connection, after READY: they let the planner close those
+  // leases. READY already counts their slots as free; the planner caps credits at READY's
+  // number, and a job beyond our slots would be returned anyway.
+  std::deque<wire::Message> held;
+  held.swap(held_);
+  for (const wire::Message& h : held) {
+    const std::string key = std::holds_alternative<wire::JobDone>(h)
+                                ? std::get<wire::JobDone>(h).key
+                                : std::get<wire::JobReturn>(h).key;
+    SendToPlanner(h, key);
+  }
   return Status::Ok();
 }
 
@@ -168,6 +181,14 @@ void Fetcher::ClosePlanner() {
 void Fetcher::SendToPlanner(const wire::Message& m, const std::string& key) {
   const std::string_view type = wire::TypeName(wire::TypeOf(m));
   if (!dealer_) {
+    if (std::holds_alternative<wire::JobDone>(m) || std::holds_alternative<wire::JobReturn>(m)) {
+      if (held_.size() < kMaxHeld) {
+        Log(LogLevel::kInfo, key, "planner not connected; " + std::string(type) +
+                                      " held until the next READY");
+        held_.push_back(m);
+        return;
+      }
+    }
     Log(LogLevel::kWarn, key, "planner not connected; dropped " + std::string(type));
     return;
   }

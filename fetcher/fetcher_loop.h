@@ -5,7 +5,8 @@
 // threads, each with its own HTTP client (kept-alive connection), running one job at a time.
 //
 // Order per job: FETCH_RESULT is queued on the PUSH first, then JOB_DONE goes to the planner,
-// which gives the credit back.
+// which gives the credit back. A JOB_DONE or JOB_RETURN made while the planner socket is closed
+// (between a planner timeout and the reconnect) is held and sent right after the next READY.
 //
 // Malformed input: a frame that does not decode, or a message of a type the planner should not
 // send, is logged and dropped. A JOB whose key does not parse (or whose endpoint is not

@@ -28,7 +28,7 @@ FetcherOptions Options(const FakePlanner& planner, const FakePersister& persiste
   o.persister = persister.endpoint();
   o.fetcher_id = "test-fetcher";
   o.concurrency = concurrency;
-  o.heartbeat_ms = 100;
+  o.heartbeat_ms = 500;
   o.reconnect_initial_ms = 50;
   o.backoff_base_ms = 1;
   o.backoff_max_ms = 5;
@@ -183,7 +183,9 @@ TEST_CASE("a silent planner is dropped and READY is sent afresh; a restarted pla
   FakePersister persister(ctx);
   KlinesServer http;
   ScratchDir dir;
-  InThreadFetcher fetcher(Options(planner, persister, http, 2), (dir.path() / "rate").string());
+  FetcherOptions o = Options(planner, persister, http, 2);
+  o.heartbeat_ms = 100;
+  InThreadFetcher fetcher(o, (dir.path() / "rate").string());
   std::string first, second;
   REQUIRE(planner.RecvType<wire::Ready>(kWait, &first));
   // We never answer: after 3 heartbeat intervals the fetcher reconnects (a new socket, a new

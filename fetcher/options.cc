@@ -44,6 +44,8 @@ Takes klines jobs from the planner, fetches them from the exchange, sends result
   --weight-limit=W              exchange weight limit per window (default 6000)
   --weight-window-ms=MS         weight window, aligned to the clock (default 60000)
   --max-weight-per-minute=W     our own lower budget per window (default: none)
+  --window-grace-ms=MS          requests reserved this close to a window's end count in the
+                                next window too (default 1000, at most half the window)
   --rate-state=PATH             state shared by fetchers on this host (default /tmp/qlir-rate-<uid>.state)
   --fetcher-id=ID               name in READY and logs (default <host>:<pid>)
   --heartbeat-ms=MS             heartbeat interval (default 1000)
@@ -105,6 +107,7 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
       {"weight-limit", int_flag(&cl.rate.weight_limit, 1, 1000000000)},
       {"weight-window-ms", int_flag(&cl.rate.window_ms, 1000, kMaxMs)},
       {"max-weight-per-minute", int_flag(&cl.rate.max_weight, 1, 1000000000)},
+      {"window-grace-ms", int_flag(&cl.rate.window_grace_ms, 0, kMaxMs)},
       {"heartbeat-ms", int_flag(&cl.fetcher.heartbeat_ms, 10, 600000)},
       {"reconnect-initial-ms", int_flag(&cl.fetcher.reconnect_initial_ms, 1, 32000)},
   };

@@ -61,7 +61,7 @@ int64_t RateLimiter::Reserve(RateState& state, int64_t now_ms, int64_t weight) c
   Roll(state, now_ms);
   if (now_ms < state.pause_until_ms) return state.pause_until_ms - now_ms;
   const int64_t next = state.window_start_ms + options_.window_ms;
-  const bool late = next - now_ms <= options_.window_grace_ms;
+  const bool late = next - now_ms <= std::min(options_.window_grace_ms, options_.window_ms / 2);
   if (state.used + weight <= budget() && (!late || state.next_used + weight <= budget())) {
     state.used += weight;
     if (late) state.next_used += weight;
@@ -91,11 +91,11 @@ RateObservation RateLimiter::ObservationFrom(
     int status, const std::map<std::string, std::string>& headers) const {
   RateObservation obs;
   obs.status = status;
-  if (auto it = headers.find(UsedWeightHeader()); it != headers.end()) {
-    obs.used_weight = ParseNonNegative(it->second);
-  }
-  if (auto it = headers.find("retry-after"); it != headers.end()) {
-    obs.retry_after_s = ParseNonNegative(it->second);
+  auto it = headers.find(UsedWeightHeader());
+  if (it == headers.end()) it = headers.find("x-mbx-used-weight-1m");
+  if (it != headers.end()) obs.used_weight = ParseNonNegative(it->second);
+  if (auto ra = headers.find("retry-after"); ra != headers.end()) {
+    obs.retry_after_s = ParseNonNegative(ra->second);
   }
   return obs;
 }

@@ -34,7 +34,7 @@ struct RateLimiterOptions {
   int64_t default_retry_after_429_ms = -1;  // -1: until the window ends
   int64_t default_ban_ms = 120000;  // 418 without Retry-After: the shortest ban (2 minutes)
   // A request reserved this close to the window's end may reach the exchange in the next
-  // window (latency, clock skew), so it is counted in both.
+  // window (latency, clock skew), so it is counted in both. Capped at half the window.
   int64_t window_grace_ms = 1000;
 };
 
@@ -51,7 +51,9 @@ class RateLimiter {
 
   // The weight we allow ourselves per window: the exchange's limit or our lower budget.
   int64_t budget() const;
-  // "x-mbx-used-weight-1m" for a 60000 ms window, "-10s" for 10000 ms, ...
+  // "x-mbx-used-weight-1m" for a 60000 ms window, "-10s" for 10000 ms, ... When that header
+  // is absent, "x-mbx-used-weight-1m" is read instead (simulators name every window so; on a
+  // window shorter than a minute it can only overstate the use).
   std::string UsedWeightHeader() const;
 
   // Reserves `weight` in the window holding now_ms. Returns 0 when it is reserved, otherwise the

@@ -115,6 +115,11 @@ TEST_CASE("headers are read by the window's name", "[rate_limiter]") {
   CHECK(o.status == 429);
   CHECK(o.used_weight == 6002);
   CHECK(o.retry_after_s == 13);
+  RateLimiter short_window({.window_ms = 2000});
+  CHECK(short_window.ObservationFrom(200, {{"x-mbx-used-weight-1m", "17"}}).used_weight == 17);
+  CHECK(short_window.ObservationFrom(200, {{"x-mbx-used-weight-2s", "5"},
+                                           {"x-mbx-used-weight-1m", "17"}})
+            .used_weight == 5);
   auto bad = rl.ObservationFrom(200, {{"x-mbx-used-weight-1m", "lots"}, {"retry-after", "-3"}});
   CHECK_FALSE(bad.used_weight.has_value());
   CHECK_FALSE(bad.retry_after_s.has_value());
