@@ -13,8 +13,8 @@ constexpr const char* kDigitsRange = "'^[0-9]{1,20}$'";
 ApiError Error(int code, std::string msg) { return ApiError{400, code, std::move(msg)}; }
 
 ApiError Mandatory(const std::string& name) {
-  return Error(-1102, "Mandatory parameter '" + name +
-                          "' was not sent, was empty/null, or malformed.");
+  return Error(-1102,
+               "Mandatory parameter '" + name + "' was not sent, was empty/null, or malformed.");
 }
 
 // The value of a parameter sent once, or nullopt.
@@ -57,7 +57,8 @@ std::optional<ApiError> CheckDuplicatesAndUnknown(const Params& params,
                                                   std::initializer_list<const char*> known) {
   size_t read = 0;
   for (auto it = params.begin(); it != params.end(); it = params.upper_bound(it->first)) {
-    if (params.count(it->first) > 1) return Error(-1101, "Duplicate values for a parameter detected.");
+    if (params.count(it->first) > 1)
+      return Error(-1101, "Duplicate values for a parameter detected.");
   }
   for (const auto& [key, value] : params) {
     for (const char* k : known) {
@@ -69,37 +70,37 @@ std::optional<ApiError> CheckDuplicatesAndUnknown(const Params& params,
   }
   if (read != params.size()) {
     return Error(-1104, "Not all sent parameters were read; read '" + std::to_string(read) +
-                            "' parameter(s) but was sent '" + std::to_string(params.size()) +
-                            "'.");
+                            "' parameter(s) but was sent '" + std::to_string(params.size()) + "'.");
   }
   return std::nullopt;
 }
 
 nlohmann::ordered_json SymbolJson(const SymbolSpec& s, int64_t now_ms) {
   const bool trading = s.listing_ms <= now_ms && !(s.delisting_ms && *s.delisting_ms <= now_ms);
-  return {{"symbol", s.symbol},
-          {"status", trading ? "TRADING" : "BREAK"},
-          {"baseAsset", s.base_asset},
-          {"baseAssetPrecision", 8},
-          {"quoteAsset", s.quote_asset},
-          {"quotePrecision", 8},
-          {"quoteAssetPrecision", 8},
-          {"baseCommissionPrecision", 8},
-          {"quoteCommissionPrecision", 8},
-          {"orderTypes", {"LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"}},
-          {"icebergAllowed", true},
-          {"ocoAllowed", true},
-          {"otoAllowed", true},
-          {"quoteOrderQtyMarketAllowed", true},
-          {"allowTrailingStop", true},
-          {"cancelReplaceAllowed", true},
-          {"isSpotTradingAllowed", trading},
-          {"isMarginTradingAllowed", false},
-          {"filters", nlohmann::ordered_json::array()},
-          {"permissions", nlohmann::ordered_json::array()},
-          {"permissionSets", {{"SPOT"}}},
-          {"defaultSelfTradePreventionMode", "EXPIRE_MAKER"},
-          {"allowedSelfTradePreventionModes", {"EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"}}};
+  return {
+      {"symbol", s.symbol},
+      {"status", trading ? "TRADING" : "BREAK"},
+      {"baseAsset", s.base_asset},
+      {"baseAssetPrecision", 8},
+      {"quoteAsset", s.quote_asset},
+      {"quotePrecision", 8},
+      {"quoteAssetPrecision", 8},
+      {"baseCommissionPrecision", 8},
+      {"quoteCommissionPrecision", 8},
+      {"orderTypes", {"LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"}},
+      {"icebergAllowed", true},
+      {"ocoAllowed", true},
+      {"otoAllowed", true},
+      {"quoteOrderQtyMarketAllowed", true},
+      {"allowTrailingStop", true},
+      {"cancelReplaceAllowed", true},
+      {"isSpotTradingAllowed", trading},
+      {"isMarginTradingAllowed", false},
+      {"filters", nlohmann::ordered_json::array()},
+      {"permissions", nlohmann::ordered_json::array()},
+      {"permissionSets", {{"SPOT"}}},
+      {"defaultSelfTradePreventionMode", "EXPIRE_MAKER"},
+      {"allowedSelfTradePreventionModes", {"EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"}}};
 }
 
 }  // namespace
@@ -121,7 +122,8 @@ std::variant<KlinesRequest, ApiError> ParseKlinesParams(const Params& params,
   if (interval == nullptr || interval->empty()) return Mandatory("interval");
   for (const char* name : {"startTime", "endTime", "limit", "timeZone"}) {
     const std::string* v = Find(params, name);
-    if (v != nullptr && v->empty()) return Error(-1105, std::string("Parameter '") + name + "' was empty.");
+    if (v != nullptr && v->empty())
+      return Error(-1105, std::string("Parameter '") + name + "' was empty.");
   }
   for (const char* name : {"startTime", "endTime", "limit"}) {
     const std::string* v = Find(params, name);
@@ -194,7 +196,8 @@ std::variant<std::string, ApiError> ExchangeInfo(const Params& params,
   }
   for (const char* name : {"symbol", "symbols"}) {
     const std::string* v = Find(params, name);
-    if (v != nullptr && v->empty()) return Error(-1105, std::string("Parameter '") + name + "' was empty.");
+    if (v != nullptr && v->empty())
+      return Error(-1105, std::string("Parameter '") + name + "' was empty.");
   }
   std::vector<const SymbolSpec*> chosen;
   if (one != nullptr) {
@@ -209,11 +212,13 @@ std::variant<std::string, ApiError> ExchangeInfo(const Params& params,
       list = nullptr;
     }
     if (!list.is_array() || list.empty()) {
-      return Error(-1100, "Illegal characters found in parameter 'symbols'; legal range is "
-                          "'^\\[(\"[A-Z0-9-_.]{1,20}\"(,\"[A-Z0-9-_.]{1,20}\"){0,}){0,1}\\]$'.");
+      return Error(-1100,
+                   "Illegal characters found in parameter 'symbols'; legal range is "
+                   "'^\\[(\"[A-Z0-9-_.]{1,20}\"(,\"[A-Z0-9-_.]{1,20}\"){0,}){0,1}\\]$'.");
     }
     for (const auto& name : list) {
-      const SymbolSpec* s = name.is_string() ? FindSymbol(symbols, name.get<std::string>()) : nullptr;
+      const SymbolSpec* s =
+          name.is_string() ? FindSymbol(symbols, name.get<std::string>()) : nullptr;
       if (s == nullptr) return Error(-1121, "Invalid symbol.");
       chosen.push_back(s);
     }
@@ -231,15 +236,16 @@ std::variant<std::string, ApiError> ExchangeInfo(const Params& params,
     weight["intervalNum"] = std::max<int64_t>(1, limits.window_ms / 1000);
   }
   weight["limit"] = limits.weight_limit;
-  nlohmann::ordered_json j = {
-      {"timezone", "UTC"},
-      {"serverTime", now_ms},
-      {"rateLimits",
-       {weight,
-        {{"rateLimitType", "RAW_REQUESTS"}, {"interval", "MINUTE"}, {"intervalNum", 5},
-         {"limit", 300000}}}},
-      {"exchangeFilters", nlohmann::ordered_json::array()},
-      {"symbols", nlohmann::ordered_json::array()}};
+  nlohmann::ordered_json j = {{"timezone", "UTC"},
+                              {"serverTime", now_ms},
+                              {"rateLimits",
+                               {weight,
+                                {{"rateLimitType", "RAW_REQUESTS"},
+                                 {"interval", "MINUTE"},
+                                 {"intervalNum", 5},
+                                 {"limit", 300000}}}},
+                              {"exchangeFilters", nlohmann::ordered_json::array()},
+                              {"symbols", nlohmann::ordered_json::array()}};
   for (const SymbolSpec* s : chosen) {
     nlohmann::ordered_json sj = SymbolJson(*s, now_ms);
     if (status == nullptr || sj["status"] == *status) j["symbols"].push_back(std::move(sj));

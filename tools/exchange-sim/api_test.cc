@@ -104,11 +104,10 @@ TEST_CASE("exchangeInfo: all one several errors") {
   auto two = ExchangeInfo({{"symbols", R"(["BTCUSDT","ETHUSDT"])"}}, Symbols(), limits, 0);
   CHECK(nlohmann::json::parse(std::get<std::string>(two))["symbols"].size() == 2);
 
-  CHECK(std::get<ApiError>(ExchangeInfo({{"symbol", "NOPE"}}, Symbols(), limits, 0)).code ==
-        -1121);
-  CHECK(std::get<ApiError>(ExchangeInfo({{"symbols", R"(["BTCUSDT","NOPE"])"}}, Symbols(),
-                                        limits, 0))
-            .code == -1121);
+  CHECK(std::get<ApiError>(ExchangeInfo({{"symbol", "NOPE"}}, Symbols(), limits, 0)).code == -1121);
+  CHECK(
+      std::get<ApiError>(ExchangeInfo({{"symbols", R"(["BTCUSDT","NOPE"])"}}, Symbols(), limits, 0))
+          .code == -1121);
   CHECK(std::get<ApiError>(ExchangeInfo({{"symbols", "BTCUSDT"}}, Symbols(), limits, 0)).code ==
         -1100);
   CHECK(std::get<ApiError>(ExchangeInfo({{"x", "1"}}, Symbols(), limits, 0)).code == -1104);
@@ -133,8 +132,9 @@ TEST_CASE("rate-limit and timeout bodies") {
   CHECK(TooManyRequests(limits).msg.find("per 2 SECOND") != std::string::npos);
   CHECK(Banned(123).http_status == 418);
   CHECK(Banned(123).msg.find("IP banned until 123") != std::string::npos);
-  CHECK(BackendTimeout().Json() ==
-        R"({"code":-1007,"msg":"Timeout waiting for response from backend server. Send status unknown; execution status unknown."})");
+  CHECK(
+      BackendTimeout().Json() ==
+      R"({"code":-1007,"msg":"Timeout waiting for response from backend server. Send status unknown; execution status unknown."})");
 }
 
 }  // namespace

@@ -86,8 +86,7 @@ int64_t PriceAt(uint64_t seed, int64_t base_price, int64_t t) {
   constexpr int64_t kFast = 31 * 3'600'000 + 17'000;
   const int64_t slow = Triangle(t + static_cast<int64_t>(seed % kSlow), kSlow);
   const int64_t fast = Triangle(t + static_cast<int64_t>((seed >> 21) % kFast), kFast);
-  const int64_t noise =
-      static_cast<int64_t>(Hash(seed, static_cast<uint64_t>(t)) % 4001) - 2000;
+  const int64_t noise = static_cast<int64_t>(Hash(seed, static_cast<uint64_t>(t)) % 4001) - 2000;
   const int64_t ppm = slow * 3 / 10 + fast * 3 / 100 + noise;  // within +-332 000
   return std::max<int64_t>(1, base_price + MulDiv(base_price, ppm, kPpm));
 }
@@ -116,8 +115,9 @@ Candle MakeCandleSeeded(const SymbolSpec& spec, uint64_t seed, int64_t iv, int64
   const int64_t top = std::max(c.open, c.close);
   const int64_t bottom = std::min(c.open, c.close);
   c.high = top + part(MulDiv(top, static_cast<int64_t>(h % 3001), kPpm));
-  c.low = std::max<int64_t>(std::min<int64_t>(1, bottom),
-                            bottom - part(MulDiv(bottom, static_cast<int64_t>((h >> 12) % 3001), kPpm)));
+  c.low = std::max<int64_t>(
+      std::min<int64_t>(1, bottom),
+      bottom - part(MulDiv(bottom, static_cast<int64_t>((h >> 12) % 3001), kPpm)));
 
   const int64_t volume_ppm = 500'000 + static_cast<int64_t>((h >> 24) % 1'000'001);
   const int64_t full_volume = MulDiv(MulDiv(spec.base_volume, volume_ppm, kPpm), iv, 60'000);
@@ -131,7 +131,6 @@ Candle MakeCandleSeeded(const SymbolSpec& spec, uint64_t seed, int64_t iv, int64
   c.taker_buy_quote = MulDiv(c.quote_volume, taker_ppm, kPpm);
   return c;
 }
-
 
 }  // namespace
 

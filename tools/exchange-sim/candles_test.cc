@@ -135,8 +135,8 @@ TEST_CASE("listing delisting and gaps") {
   CHECK(v == std::vector<int64_t>{g0 - kMin, g1});
   CHECK(SelectOpenTimes(spec, W(kMin, g0, g1 - 1, 1000), now).empty());
   v = SelectOpenTimes(spec, W(kHour, g0 - kHour, std::nullopt, 4), now);
-  CHECK(v == std::vector<int64_t>{g0 - kHour, g1 - 1'800'000, g1 + 1'800'000,
-                                  g1 + 1'800'000 + kHour});
+  CHECK(v ==
+        std::vector<int64_t>{g0 - kHour, g1 - 1'800'000, g1 + 1'800'000, g1 + 1'800'000 + kHour});
   CHECK_FALSE(CandleExists(spec, kMin, g0));
   CHECK(CandleExists(spec, kDay, T("2020-03-01T00:00:00Z")));
 }

@@ -15,14 +15,15 @@ namespace {
 constexpr int64_t kMaxPriceUnits = 1'000'000'000LL * 100'000'000LL;  // 1e9 whole units
 
 void GuessAssets(SymbolSpec* s) {
-  static const char* const kQuotes[] = {"FDUSD", "USDT", "USDC", "BUSD", "TUSD", "BTC", "ETH",
-                                        "BNB",   "EUR",  "TRY",  "BRL"};
+  static const char* const kQuotes[] = {"FDUSD", "USDT", "USDC", "BUSD", "TUSD", "BTC",
+                                        "ETH",   "BNB",  "EUR",  "TRY",  "BRL"};
   if (!s->base_asset.empty() && !s->quote_asset.empty()) return;
   for (const char* q : kQuotes) {
     const std::string_view quote(q);
     if (s->symbol.size() > quote.size() && s->symbol.ends_with(quote)) {
       if (s->quote_asset.empty()) s->quote_asset = quote;
-      if (s->base_asset.empty()) s->base_asset = s->symbol.substr(0, s->symbol.size() - quote.size());
+      if (s->base_asset.empty())
+        s->base_asset = s->symbol.substr(0, s->symbol.size() - quote.size());
       return;
     }
   }
@@ -280,8 +281,10 @@ Result<SymbolSpec> ParseSymbolFlag(std::string_view text) {
     if (key == "listing" || key == "delisting") {
       Result<int64_t> t = time(val);
       if (!t.ok()) return t.status();
-      if (key == "listing") s.listing_ms = *t;
-      else s.delisting_ms = *t;
+      if (key == "listing")
+        s.listing_ms = *t;
+      else
+        s.delisting_ms = *t;
     } else if (key == "gap") {
       const size_t slash = val.find('/');
       if (slash == std::string_view::npos) {
@@ -382,13 +385,27 @@ Result<SimConfig> ParseFlags(const std::vector<std::string>& args) {
       continue;
     }
     if (!flag.starts_with("--")) return Status::Error("unexpected argument '" + flag + "'");
-    static const char* const kFlags[] = {
-        "--listen",      "--symbols-file",     "--symbol",          "--weight-limit",
-        "--window-ms",   "--ban-after",        "--ban-ms",          "--seed",
-        "--fault-server-error", "--fault-timeout", "--fault-truncated", "--fault-malformed",
-        "--fault-html",  "--fault-reset",      "--fault-hang",      "--hang-ms",
-        "--latency-ms",  "--jitter-ms",        "--fault-endpoints", "--threads",
-        "--keep-alive-s"};
+    static const char* const kFlags[] = {"--listen",
+                                         "--symbols-file",
+                                         "--symbol",
+                                         "--weight-limit",
+                                         "--window-ms",
+                                         "--ban-after",
+                                         "--ban-ms",
+                                         "--seed",
+                                         "--fault-server-error",
+                                         "--fault-timeout",
+                                         "--fault-truncated",
+                                         "--fault-malformed",
+                                         "--fault-html",
+                                         "--fault-reset",
+                                         "--fault-hang",
+                                         "--hang-ms",
+                                         "--latency-ms",
+                                         "--jitter-ms",
+                                         "--fault-endpoints",
+                                         "--threads",
+                                         "--keep-alive-s"};
     if (std::find(std::begin(kFlags), std::end(kFlags), flag) == std::end(kFlags)) {
       return Status::Error("unknown flag " + flag + " (see --help)");
     }
@@ -477,7 +494,7 @@ Result<SimConfig> ParseFlags(const std::vector<std::string>& args) {
     if (!st.ok()) return st;
   }
   if (Status st = c.faults.Validate(); !st.ok()) return st;
-  c.symbols = have_file ? std::move(file_symbols)
+  c.symbols = have_file              ? std::move(file_symbols)
               : flag_symbols.empty() ? DefaultSymbols()
                                      : std::vector<SymbolSpec>{};
   for (SymbolSpec& s : flag_symbols) Upsert(&c.symbols, std::move(s));

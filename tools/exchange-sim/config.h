@@ -20,9 +20,9 @@ struct SimConfig {
   std::vector<SymbolSpec> symbols;
   RateLimitConfig limits;
   FaultConfig faults;
-  int threads = 64;        // worker threads; each open connection holds one
-  int keep_alive_s = 5;    // idle keep-alive connections are closed after this
-  bool help = false;       // --help was given: print UsageText() and exit 0
+  int threads = 64;      // worker threads; each open connection holds one
+  int keep_alive_s = 5;  // idle keep-alive connections are closed after this
+  bool help = false;     // --help was given: print UsageText() and exit 0
 };
 
 // Parses flags (without argv[0]). Uses DefaultSymbols() unless --symbols-file or --symbol is

@@ -23,11 +23,10 @@ TEST_CASE("flag defaults") {
 }
 
 TEST_CASE("flags in both spellings") {
-  Result<SimConfig> c = ParseFlags({"--listen=0.0.0.0:8080", "--weight-limit", "100",
-                                    "--window-ms=1000", "--ban-after", "3", "--ban-ms", "500",
-                                    "--seed", "7", "--fault-reset", "0.25", "--fault-hang=0.5",
-                                    "--hang-ms", "10", "--fault-endpoints", "klines,time",
-                                    "--symbol", "FOOUSDT,listing=2024-01-01"});
+  Result<SimConfig> c = ParseFlags(
+      {"--listen=0.0.0.0:8080", "--weight-limit", "100", "--window-ms=1000", "--ban-after", "3",
+       "--ban-ms", "500", "--seed", "7", "--fault-reset", "0.25", "--fault-hang=0.5", "--hang-ms",
+       "10", "--fault-endpoints", "klines,time", "--symbol", "FOOUSDT,listing=2024-01-01"});
   REQUIRE(c.ok());
   CHECK(c->host == "0.0.0.0");
   CHECK(c->port == 8080);

@@ -34,15 +34,18 @@ std::string Counters::ToJson() const {
   std::lock_guard<std::mutex> lock(mu_);
   nlohmann::json ips = nlohmann::json::object();
   for (const auto& [addr, c] : ips_) {
-    ips[addr] = {{"requests", c.requests}, {"weight", c.weight},   {"429", c.limited},
-                 {"418", c.banned},        {"bans", c.bans},       {"statuses", c.statuses},
+    ips[addr] = {{"requests", c.requests}, {"weight", c.weight}, {"429", c.limited},
+                 {"418", c.banned},        {"bans", c.bans},     {"statuses", c.statuses},
                  {"faults", c.faults}};
   }
   nlohmann::json windows = nlohmann::json::object();
   uint64_t duplicates = 0;
   for (const auto& [key, w] : windows_) {
-    windows[key] = {{"requests", w.requests}, {"ok", w.ok},         {"limited", w.limited},
-                    {"faulted", w.faulted},   {"errors", w.errors}};
+    windows[key] = {{"requests", w.requests},
+                    {"ok", w.ok},
+                    {"limited", w.limited},
+                    {"faulted", w.faulted},
+                    {"errors", w.errors}};
     if (w.ok > 1) duplicates += w.ok - 1;
   }
   nlohmann::json j = {{"requests", total_},

@@ -2,8 +2,8 @@
 // tests can prove there was no duplicate fetching and no ban. Format in README.md.
 #pragma once
 
-#include <cstdint>
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
@@ -15,8 +15,8 @@ namespace qlir::sim {
 
 struct RequestRecord {
   std::string ip;
-  int64_t weight = 0;   // weight charged to the IP (0 when banned)
-  int status = 0;       // HTTP status sent; 0 when none was (reset, hang)
+  int64_t weight = 0;  // weight charged to the IP (0 when banned)
+  int status = 0;      // HTTP status sent; 0 when none was (reset, hang)
   FaultKind fault = FaultKind::kNone;
   bool limited = false;      // answered 429
   bool banned = false;       // answered 418
@@ -50,10 +50,10 @@ class Counters {
   };
   std::atomic<int64_t> in_flight_{0};
   mutable std::mutex mu_;
-  uint64_t total_ = 0;                                      // guarded by mu_
-  std::map<std::string, IpCounts> ips_;                     // guarded by mu_
-  std::map<std::string, WindowCounts> windows_;             // guarded by mu_
-  std::unordered_map<std::string, uint64_t> attempts_;      // guarded by mu_
+  uint64_t total_ = 0;                                  // guarded by mu_
+  std::map<std::string, IpCounts> ips_;                 // guarded by mu_
+  std::map<std::string, WindowCounts> windows_;         // guarded by mu_
+  std::unordered_map<std::string, uint64_t> attempts_;  // guarded by mu_
 };
 
 }  // namespace qlir::sim

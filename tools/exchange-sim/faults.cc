@@ -29,23 +29,34 @@ double Unit(uint64_t h) { return static_cast<double>(h >> 11) * 0x1.0p-53; }
 
 std::string_view FaultName(FaultKind kind) {
   switch (kind) {
-    case FaultKind::kNone: return "none";
-    case FaultKind::kServerError: return "server_error";
-    case FaultKind::kTimeout: return "timeout";
-    case FaultKind::kTruncated: return "truncated";
-    case FaultKind::kMalformed: return "malformed";
-    case FaultKind::kHtml: return "html";
-    case FaultKind::kReset: return "reset";
-    case FaultKind::kHang: return "hang";
+    case FaultKind::kNone:
+      return "none";
+    case FaultKind::kServerError:
+      return "server_error";
+    case FaultKind::kTimeout:
+      return "timeout";
+    case FaultKind::kTruncated:
+      return "truncated";
+    case FaultKind::kMalformed:
+      return "malformed";
+    case FaultKind::kHtml:
+      return "html";
+    case FaultKind::kReset:
+      return "reset";
+    case FaultKind::kHang:
+      return "hang";
   }
   return "none";
 }
 
 Status FaultConfig::Validate() const {
-  const std::pair<const char*, double> probs[] = {
-      {"server_error", server_error}, {"timeout", timeout}, {"truncated", truncated},
-      {"malformed", malformed},       {"html", html},       {"reset", reset},
-      {"hang", hang}};
+  const std::pair<const char*, double> probs[] = {{"server_error", server_error},
+                                                  {"timeout", timeout},
+                                                  {"truncated", truncated},
+                                                  {"malformed", malformed},
+                                                  {"html", html},
+                                                  {"reset", reset},
+                                                  {"hang", hang}};
   double sum = 0;
   for (const auto& [name, p] : probs) {
     if (!(p >= 0 && p <= 1)) {
@@ -71,11 +82,13 @@ FaultDecision DecideFault(const FaultConfig& c, std::string_view request_key, ui
   const uint64_t base = SplitMix64(SplitMix64(c.seed ^ HashText(request_key)) ^ attempt);
   FaultDecision d;
   const double u = Unit(SplitMix64(base ^ 1));
-  const std::pair<FaultKind, double> kinds[] = {
-      {FaultKind::kServerError, c.server_error}, {FaultKind::kTimeout, c.timeout},
-      {FaultKind::kTruncated, c.truncated},      {FaultKind::kMalformed, c.malformed},
-      {FaultKind::kHtml, c.html},                {FaultKind::kReset, c.reset},
-      {FaultKind::kHang, c.hang}};
+  const std::pair<FaultKind, double> kinds[] = {{FaultKind::kServerError, c.server_error},
+                                                {FaultKind::kTimeout, c.timeout},
+                                                {FaultKind::kTruncated, c.truncated},
+                                                {FaultKind::kMalformed, c.malformed},
+                                                {FaultKind::kHtml, c.html},
+                                                {FaultKind::kReset, c.reset},
+                                                {FaultKind::kHang, c.hang}};
   double acc = 0;
   for (const auto& [kind, p] : kinds) {
     acc += p;
@@ -86,7 +99,8 @@ FaultDecision DecideFault(const FaultConfig& c, std::string_view request_key, ui
   }
   d.latency_ms = c.latency_ms;
   if (c.jitter_ms > 0) {
-    d.latency_ms += static_cast<int64_t>(SplitMix64(base ^ 2) % static_cast<uint64_t>(c.jitter_ms + 1));
+    d.latency_ms +=
+        static_cast<int64_t>(SplitMix64(base ^ 2) % static_cast<uint64_t>(c.jitter_ms + 1));
   }
   d.server_error_status = (SplitMix64(base ^ 3) & 1) ? 503 : 502;
   return d;
@@ -106,18 +120,29 @@ Status ApplyFaultsJson(std::string_view json, FaultConfig* config) {
         if (!v.is_number_integer()) throw std::invalid_argument("'" + key + "' must be an integer");
         *p = v.get<int64_t>();
       };
-      if (key == "server_error") prob(&next.server_error);
-      else if (key == "timeout") prob(&next.timeout);
-      else if (key == "truncated") prob(&next.truncated);
-      else if (key == "malformed") prob(&next.malformed);
-      else if (key == "html") prob(&next.html);
-      else if (key == "reset") prob(&next.reset);
-      else if (key == "hang") prob(&next.hang);
-      else if (key == "latency_ms") ms(&next.latency_ms);
-      else if (key == "jitter_ms") ms(&next.jitter_ms);
-      else if (key == "hang_ms") ms(&next.hang_ms);
+      if (key == "server_error")
+        prob(&next.server_error);
+      else if (key == "timeout")
+        prob(&next.timeout);
+      else if (key == "truncated")
+        prob(&next.truncated);
+      else if (key == "malformed")
+        prob(&next.malformed);
+      else if (key == "html")
+        prob(&next.html);
+      else if (key == "reset")
+        prob(&next.reset);
+      else if (key == "hang")
+        prob(&next.hang);
+      else if (key == "latency_ms")
+        ms(&next.latency_ms);
+      else if (key == "jitter_ms")
+        ms(&next.jitter_ms);
+      else if (key == "hang_ms")
+        ms(&next.hang_ms);
       else if (key == "seed") {
-        if (!v.is_number_unsigned()) throw std::invalid_argument("'seed' must be an unsigned integer");
+        if (!v.is_number_unsigned())
+          throw std::invalid_argument("'seed' must be an unsigned integer");
         next.seed = v.get<uint64_t>();
       } else if (key == "endpoints") {
         if (!v.is_array()) throw std::invalid_argument("'endpoints' must be an array of names");
@@ -139,12 +164,18 @@ Status ApplyFaultsJson(std::string_view json, FaultConfig* config) {
 }
 
 std::string FaultsToJson(const FaultConfig& c) {
-  nlohmann::json j = {{"server_error", c.server_error}, {"timeout", c.timeout},
-                      {"truncated", c.truncated},       {"malformed", c.malformed},
-                      {"html", c.html},                 {"reset", c.reset},
-                      {"hang", c.hang},                 {"latency_ms", c.latency_ms},
-                      {"jitter_ms", c.jitter_ms},       {"hang_ms", c.hang_ms},
-                      {"endpoints", c.endpoints},       {"seed", c.seed}};
+  nlohmann::json j = {{"server_error", c.server_error},
+                      {"timeout", c.timeout},
+                      {"truncated", c.truncated},
+                      {"malformed", c.malformed},
+                      {"html", c.html},
+                      {"reset", c.reset},
+                      {"hang", c.hang},
+                      {"latency_ms", c.latency_ms},
+                      {"jitter_ms", c.jitter_ms},
+                      {"hang_ms", c.hang_ms},
+                      {"endpoints", c.endpoints},
+                      {"seed", c.seed}};
   return j.dump();
 }
 
@@ -158,8 +189,9 @@ std::string MalformBody(std::string_view body) {
 
 std::string ErrorPageHtml(int status) {
   const char* title = status == 503 ? "503 Service Temporarily Unavailable" : "502 Bad Gateway";
-  return std::string("<html>\r\n<head><title>") + title + "</title></head>\r\n<body>\r\n<center><h1>" +
-         title + "</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+  return std::string("<html>\r\n<head><title>") + title +
+         "</title></head>\r\n<body>\r\n<center><h1>" + title +
+         "</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
 }
 
 std::string MaintenancePageHtml() {

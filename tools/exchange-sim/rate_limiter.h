@@ -30,10 +30,10 @@ enum class Admission { kOk, kLimited, kBanned };
 
 struct AdmitResult {
   Admission admission = Admission::kOk;
-  int64_t used_weight = 0;     // in the current window, after this request
-  int64_t retry_after_s = 0;   // for kLimited / kBanned: ceil(wait / 1 s), at least 1
-  int64_t banned_until_ms = 0; // for kBanned
-  bool ban_started = false;    // this request started the ban
+  int64_t used_weight = 0;      // in the current window, after this request
+  int64_t retry_after_s = 0;    // for kLimited / kBanned: ceil(wait / 1 s), at least 1
+  int64_t banned_until_ms = 0;  // for kBanned
+  bool ban_started = false;     // this request started the ban
 };
 
 // Thread-safe.

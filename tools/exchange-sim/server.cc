@@ -1,6 +1,7 @@
 #include "tools/exchange-sim/server.h"
 
 #include <dirent.h>
+#include <httplib.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -11,9 +12,8 @@
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
-#include <httplib.h>
-#include <nlohmann/json.hpp>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "tools/exchange-sim/api.h"
@@ -55,8 +55,8 @@ std::string HttpDate(int64_t ms) {
 std::string NumericHost(const sockaddr_storage& ss, socklen_t len, int* port) {
   char host[NI_MAXHOST];
   char serv[NI_MAXSERV];
-  if (getnameinfo(reinterpret_cast<const sockaddr*>(&ss), len, host, sizeof host, serv,
-                  sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+  if (getnameinfo(reinterpret_cast<const sockaddr*>(&ss), len, host, sizeof host, serv, sizeof serv,
+                  NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
     return "";
   }
   *port = std::atoi(serv);
@@ -289,13 +289,12 @@ void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& 
       auto full = std::make_shared<std::string>(std::move(body));
       const size_t cut = full->size() / 2;
       res.status = status;
-      res.set_content_provider(
-          full->size(), kJson,
-          [full, cut](size_t offset, size_t length, httplib::DataSink& sink) {
-            if (offset >= cut) return false;
-            sink.write(full->data() + offset, std::min(length, cut - offset));
-            return true;
-          });
+      res.set_content_provider(full->size(), kJson,
+                               [full, cut](size_t offset, size_t length, httplib::DataSink& sink) {
+                                 if (offset >= cut) return false;
+                                 sink.write(full->data() + offset, std::min(length, cut - offset));
+                                 return true;
+                               });
       break;
     }
     case FaultKind::kMalformed:
@@ -369,7 +368,9 @@ Result<int> SimServer::Start() {
   if (m.started) return Status::Error("exchange-sim: already started");
   const std::string where = m.config.host + ":" + std::to_string(m.config.port);
   const int threads = m.config.threads;
-  m.http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  m.http.new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
   m.http.set_tcp_nodelay(true);  // small responses must not wait for delayed ACKs
   m.http.set_keep_alive_max_count(100'000);
   m.http.set_keep_alive_timeout(m.config.keep_alive_s);
@@ -392,9 +393,10 @@ Result<int> SimServer::Start() {
   m.http.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         res.status = 500;
-        res.set_content("{\"code\":-1000,\"msg\":\"An unknown error occurred while processing the "
-                        "request.\"}",
-                        kJson);
+        res.set_content(
+            "{\"code\":-1000,\"msg\":\"An unknown error occurred while processing the "
+            "request.\"}",
+            kJson);
       });
   int port = m.config.port;
   if (port == 0) {

@@ -3,9 +3,10 @@
 #include "tools/exchange-sim/server.h"
 
 #include <arpa/inet.h>
+#include <httplib.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -13,7 +14,6 @@
 
 #include <catch2/catch.hpp>
 #include <cerrno>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -221,9 +221,9 @@ TEST_CASE("klines over HTTP are what KlinesJson computes - the open candle moves
 
   s.clock().Advance(10'000);
   const nlohmann::json later = nlohmann::json::parse(c->Get(kKlines)->body);
-  CHECK(later[1] == first[1]);         // closed: unchanged
-  CHECK(later[2][0] == first[2][0]);   // same open candle...
-  CHECK(later[2][5] != first[2][5]);   // ...with more volume
+  CHECK(later[1] == first[1]);        // closed: unchanged
+  CHECK(later[2][0] == first[2][0]);  // same open candle...
+  CHECK(later[2][5] != first[2][5]);  // ...with more volume
 
   s.clock().Advance(60'000);
   const nlohmann::json next = nlohmann::json::parse(c->Get(kKlines)->body);
@@ -462,7 +462,9 @@ TEST_CASE("counters per window and per IP - reset clears them") {
 
 TEST_CASE("non-ASCII symbols and bytes that are not UTF-8") {
   // The testnet's test symbol (reference 5.5), in UTF-8.
-  const std::string name = "\xe8\xbf\x99\xe6\x98\xaf\xe6\xb5\x8b\xe8\xaf\x95\xe5\xb8\x81" "456";
+  const std::string name =
+      "\xe8\xbf\x99\xe6\x98\xaf\xe6\xb5\x8b\xe8\xaf\x95\xe5\xb8\x81"
+      "456";
   SimConfig config;
   config.symbols = {*ParseSymbolFlag(name + ",listing=2024-01-01,quote=456")};
   TestServer s(config);
