@@ -237,16 +237,18 @@ void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& 
       rec.status = 504;
       counters.Record(rec);
       return;
+    // Count before acting on the connection: once the client sees the reset or the close it
+    // may read the counters at once.
     case FaultKind::kReset:
+      counters.Record(rec);
       ResetConnection(req);
       res.status = 500;  // never reaches the client: the connection is gone
-      counters.Record(rec);
       return;
     case FaultKind::kHang:
       SleepFor(fc->hang_ms);
+      counters.Record(rec);
       CloseConnection(req);
       res.status = 500;  // never reaches the client
-      counters.Record(rec);
       return;
     default:
       break;
