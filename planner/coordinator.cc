@@ -269,12 +269,15 @@ void Coordinator::OnPersisterConnected(int64_t now, bool reconnect, Outbox* out)
     LogInfo("persister connection back; no job awaits DURABLE, statuses not asked again");
     return;
   }
-  for (uint32_t s : series) {
-    sync_[s].want_status = true;
-    sync_[s].requested_at = -1;  // ask at the next Tick
-  }
+  for (uint32_t s : series) AskStatusAgain(s);
   LogInfo("persister connection back; asking again the statuses of " +
           std::to_string(series.size()) + " series with jobs awaiting DURABLE");
+}
+
+void Coordinator::AskStatusAgain(uint32_t s) {
+  if (sync_[s].want_status) return;  // a request is already on its way
+  sync_[s].want_status = true;
+  sync_[s].requested_at = -1;  // ask at the next Tick
 }
 
 void Coordinator::OnPersisterSendFailed(const wire::Message& m) {
@@ -302,6 +305,28 @@ void Coordinator::Tick(int64_t now, Outbox* out) {
     out->to_persister.push_back(wire::Hello{kSenderName});
     last_hello_ms_ = now;
   }
+  for (const std::string& identity : ledger_.TakeDead(now)) {
+    LogWarn("fetcher silent for 3 heartbeats, counted dead (identity " +
+            std::to_string(identity.size()) + " bytes)");
+    for (const Lease& l : leases_.TakeFetcher(identity)) Requeue(l, "fetcher dead");
+  }
+  for (Lease& l : leases_.TakeExpired(now)) {
+    if (l.done_at_ms >= 0 && !l.status_checked && sync_[l.slice.series].ready) {
+      // Ask before fetching again: the notice, not the result, may be what was lost.
+      if (!sync_[l.slice.series].want_status) {
+        LogInfo("no DURABLE after JOB_DONE (e.g. key=" + universe_.Key(l.slice) +
+                "); asking the persister for the statuses of " +
+                universe_.SeriesName(l.slice.series));
+      }
+      AskStatusAgain(l.slice.series);
+      l.status_checked = true;
+      l.done_at_ms = now;
+      leases_.Add(std::move(l));
+      continue;
+    }
+    Requeue(l, l.done_at_ms >= 0 ? "no DURABLE after JOB_DONE" : "lease timed out");
+  }
+  // After the expiries above, which may want statuses asked.
   for (uint32_t s = 0; s < sync_.size(); ++s) {
     SeriesSync& sync = sync_[s];
     if (!sync.want_status) continue;
@@ -312,14 +337,6 @@ void Coordinator::Tick(int64_t now, Outbox* out) {
     out->to_persister.push_back(wire::StatusRequest{next_request_id_++, kEndpoint,
                                                     universe_.symbol(s), universe_.interval(s)});
     sync.requested_at = now;
-  }
-  for (const std::string& identity : ledger_.TakeDead(now)) {
-    LogWarn("fetcher silent for 3 heartbeats, counted dead (identity " +
-            std::to_string(identity.size()) + " bytes)");
-    for (const Lease& l : leases_.TakeFetcher(identity)) Requeue(l, "fetcher dead");
-  }
-  for (const Lease& l : leases_.TakeExpired(now)) {
-    Requeue(l, l.done_at_ms >= 0 ? "no DURABLE after JOB_DONE" : "lease timed out");
   }
   for (SliceRef r : delayed_.PopDue(now)) {
     if (universe_.state(r) != SliceState::kDelayed) continue;  // stale entry

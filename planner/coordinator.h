@@ -11,7 +11,10 @@
 //   failed   fetched again after the per-slice backoff; after max_failures it is failed for good
 //            (with --once it is then left alone; running for ever it is still retried at the cap).
 // An expired lease, a dead or unreachable fetcher's lease, or a JOB_RETURN puts the slice at the
-// head of the queue.
+// head of the queue. One exception: when the wait for DURABLE after JOB_DONE runs out, the notice
+// may have been lost rather than the result (a persister restart or a lapsed subscription), so
+// the series' statuses are asked first; the reply settles the lease, or puts the slice back
+// when the persister does not know it; without a reply in another wait the slice goes back.
 #pragma once
 
 #include <cstdint>
@@ -121,6 +124,8 @@ class Coordinator {
 
   void OnDurable(SliceRef r, SliceStatus status, int64_t now);
   void OnStatusReply(const wire::StatusReply& reply, int64_t now);
+  // Wants a fresh STATUS_REPLY for a series already planned (to settle leases awaiting DURABLE).
+  void AskStatusAgain(uint32_t s);
   void Enqueue(SliceRef r, bool front);
   void Delay(SliceRef r, int64_t due);
   void Requeue(const Lease& l, const char* why);

@@ -138,7 +138,7 @@ TEST_CASE("Coordinator: DURABLE ends the lease - once-mode exits 0 when all ok")
   CHECK(r.c->jobs_rehanded() == 0);
 }
 
-TEST_CASE("Coordinator: JOB_DONE without DURABLE is re-handed after the bounded wait - at the head") {
+TEST_CASE("Coordinator: JOB_DONE without DURABLE - statuses asked - then re-handed at the head") {
   Rig r(Config(), 3);
   r.Reply(0);
   r.Fetcher("f1", wire::Ready{"F1", 1});
@@ -151,13 +151,53 @@ TEST_CASE("Coordinator: JOB_DONE without DURABLE is re-handed after the bounded 
   r.clock.Advance(1999);
   r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "ok"});
   r.Durable(jobs[0].second.key, "ok");
-  CHECK(r.Step().size() == 1);  // third slice; first still awaits its DURABLE
+  jobs = r.Step();
+  REQUIRE(jobs.size() == 1);  // third slice; first still awaits its DURABLE
+  const auto third = jobs[0].second;
   r.clock.Advance(1);
   r.Fetcher("f1", wire::Ready{"F1", 1});
+  // The wait ran out: the persister is asked first, nothing is fetched again yet.
+  CHECK(r.Step().empty());
+  CHECK(r.StatusRequests() == 1);
+  // It knows nothing of the first slice: its result was lost, so it goes out again, first.
+  r.Reply(0, {{r.Key(0, 1), "ok"}});
   jobs = r.Step();
   REQUIRE(jobs.size() == 1);
-  CHECK(jobs[0].second.key == first.key);  // re-handed first
+  CHECK(jobs[0].second.key == first.key);
   CHECK(jobs[0].second.job_id != first.job_id);
+  // The third: JOB_DONE, no DURABLE, and the persister does not answer: re-handed after
+  // another wait.
+  r.Fetcher("f1", wire::JobDone{third.job_id, third.key, "ok"});
+  r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "ok"});
+  r.Durable(jobs[0].second.key, "ok");
+  r.clock.Advance(2000);
+  r.Fetcher("f1", wire::Heartbeat{"F1"});
+  CHECK(r.Step().empty());
+  CHECK(r.StatusRequests() == 1);
+  r.clock.Advance(2000);
+  r.Fetcher("f1", wire::Heartbeat{"F1"});
+  jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].second.key == third.key);
+}
+
+TEST_CASE("Coordinator: JOB_DONE without DURABLE - the status reply settles it without a refetch") {
+  auto config = Config();
+  config.once = true;
+  Rig r(config, 1);
+  r.Reply(0);
+  r.Fetcher("f1", wire::Ready{"F1", 1});
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "ok"});
+  r.clock.Advance(2000);
+  r.Fetcher("f1", wire::Heartbeat{"F1"});
+  CHECK(r.Step().empty());
+  CHECK(r.StatusRequests() == 1);
+  r.Reply(0, {{jobs[0].second.key, "ok"}});  // the notice was lost, not the result
+  CHECK(r.c->leases().size() == 0);
+  CHECK(r.c->Finished(r.clock.NowMs()) == 0);
+  CHECK(r.c->jobs_handed() == 1);
 }
 
 TEST_CASE("Coordinator: a silent fetcher's jobs go to another fetcher") {

@@ -129,20 +129,30 @@ class FakeFetcher {
     socket_.set(zmq::sockopt::linger, 0);
     socket_.connect(endpoint);
   }
-  void Send(const wire::Message& m) { socket_.send(zmq::buffer(wire::Encode(m))); }
+  void Send(const wire::Message& m) {
+    if (const auto* r = std::get_if<wire::Ready>(&m)) {
+      ready_ = *r;
+      last_recv_ = SteadyClock::now();
+    }
+    socket_.send(zmq::buffer(wire::Encode(m)));
+  }
   void SendRaw(const std::vector<std::string>& frames) {
     for (size_t i = 0; i < frames.size(); ++i) {
       socket_.send(zmq::buffer(frames[i]),
                    i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
     }
   }
-  // Waits for the next message; heartbeats back while waiting when `alive`.
+  // Waits for the next message; heartbeats back while waiting when `alive`. Like a real
+  // fetcher, says READY again when the planner has been silent for a while (it may have counted
+  // us dead while the test was busy elsewhere).
   std::optional<wire::Message> Next(milliseconds timeout, bool alive = true) {
     const auto end = SteadyClock::now() + timeout;
     while (SteadyClock::now() < end) {
       if (alive) Send(wire::Heartbeat{name_});
+      if (alive && ready_ && SteadyClock::now() - last_recv_ > kPlannerSilence) Send(*ready_);
       auto parts = RecvWithin(socket_, milliseconds(50));
       if (!parts) continue;
+      last_recv_ = SteadyClock::now();
       REQUIRE(parts->size() == 1);
       auto m = wire::Decode((*parts)[0].to_string_view());
       REQUIRE(m.ok());
@@ -181,8 +191,12 @@ class FakeFetcher {
   int heartbeats() const { return heartbeats_; }
 
  private:
+  // 3 heartbeat intervals of the planners in these tests (100 ms), and some.
+  static constexpr auto kPlannerSilence = milliseconds(500);
   zmq::socket_t socket_;
   std::string name_;
+  std::optional<wire::Ready> ready_;
+  SteadyClock::time_point last_recv_ = SteadyClock::now();
   int heartbeats_ = 0;
 };
 
