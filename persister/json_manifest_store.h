@@ -28,7 +28,7 @@ struct JsonStoreOptions {
   int64_t flush_every = 1000;  // updates
   int64_t flush_ms = 2000;
   bool adaptive = true;
-  int64_t adaptive_ratio = 50;        // rewrite after at least size/ratio updates
+  int64_t adaptive_ratio = 20;        // rewrite after at least size/ratio updates
   int64_t adaptive_ms_step = 50000;   // flush_ms grows by one step per this many slices
   VerifyResponses verify = VerifyResponses::kQuick;
   std::function<int64_t()> monotonic_ms;  // default common MonotonicMs

@@ -1,1 +1,303 @@
-int main() { return 0; }
+// persister_bench: what one persisted slice costs as a series' manifest grows (1k, 50k, 250k
+// slices), the manifest's load time and peak RSS. Prints one JSON line per figure, asserts
+// nothing (ninja's build_log_perftest style). Run it from a Release build:
+//   build/persister-rel/persister/persister_bench [--dir SCRATCH] [--sizes 1000,50000,250000]
+// Every size gets a fresh data root holding a manifest of N partial slices and their N response
+// files; the updates rewrite existing slices (partial -> newer partial) so the size stays N.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/atomic_file.h"
+#include "common/data_root.h"
+#include "common/klines/slice_key.h"
+#include "common/manifest.h"
+#include "common/response_file.h"
+#include "common/time_util.h"
+#include "persister/disk.h"
+#include "persister/fast_manifest_codec.h"
+#include "persister/json_manifest_store.h"
+#include "persister/log.h"
+
+namespace fs = std::filesystem;
+using namespace qlir;
+using namespace qlir::persister;
+
+namespace {
+
+const SeriesId kSeries{"klines", "BTCUSDT", "1m"};
+constexpr int64_t kIntervalMs = 60000;
+
+double NowUs() {
+  using namespace std::chrono;
+  return static_cast<double>(
+      duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count()) / 1000.0;
+}
+
+// VmHWM of this process image (ru_maxrss would carry the parent's peak across fork+exec).
+long PeakRssKb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+std::string Body(const klines::KlineSliceKey& k, int n) {
+  std::string b;
+  b.reserve(static_cast<size_t>(n) * 120 + 2);
+  b.push_back('[');
+  for (int i = 0; i < n; ++i) {
+    if (i) b.push_back(',');
+    b.push_back('[');
+    b.append(std::to_string(k.start_ms + i * kIntervalMs));
+    b.append(",\"29384.10\",\"29390.40\",\"29380.10\",\"29385.20\",\"12.123\",");
+    b.append(std::to_string(k.start_ms + i * kIntervalMs + 59999));
+    b.append(",\"356789.12\",120,\"6.01\",\"176543.21\",\"0\"]");
+  }
+  b.push_back(']');
+  return b;
+}
+
+SliceRecord Partial(const klines::KlineSliceKey& k, int64_t n) {
+  SliceRecord r;
+  r.key = k.composite_key();
+  r.status = SliceStatus::kPartial;
+  r.http_status = 200;
+  r.n_items = n;
+  r.first_ts = k.start_ms;
+  r.last_ts = k.start_ms + (n - 1) * kIntervalMs;
+  r.requested_at = "2025-01-01T00:01:23Z";
+  r.completed_at = "2025-01-01T00:01:24Z";
+  return r;
+}
+
+void Figure(const std::string& name, size_t slices, const std::string& fields) {
+  std::cout << "{\"figure\":\"" << name << "\",\"slices\":" << slices << "," << fields << "}"
+            << std::endl;
+}
+
+std::string F(double v) {
+  std::ostringstream s;
+  s.precision(4);
+  s << std::fixed << v;
+  return s.str();
+}
+
+// A data root with one series of `n` partial slices: manifest + response files (not fsynced:
+// setting up is not what is measured).
+Manifest Build(const fs::path& root, size_t n) {
+  const fs::path dir = *SeriesDir(root, "klines", "BTCUSDT", "1m");
+  fs::create_directories(dir / "responses");
+  Manifest m;
+  m.endpoint = "klines";
+  m.symbol = "BTCUSDT";
+  m.interval = "1m";
+  m.last_evaluated_at = "2025-01-01T00:00:00Z";
+  const std::string body_one = "[]";
+  for (size_t i = 0; i < n; ++i) {
+    auto k = klines::GridSlice("BTCUSDT", "1m", kIntervalMs, static_cast<int64_t>(i));
+    const std::string id = k.slice_id();
+    ManifestEntry e;
+    e.slice_id = id;
+    e.relative_path = ResponseRelativePath(id);
+    e.status = SliceStatus::kPartial;
+    e.http_status = 200;
+    e.n_items = 1000;
+    e.first_ts = k.start_ms;
+    e.last_ts = k.end_ms - kIntervalMs + 1;
+    e.requested_at = "2025-01-01T00:01:23Z";
+    e.completed_at = "2025-01-01T00:01:24Z";
+    m.slices.emplace(k.composite_key(), std::move(e));
+    std::ofstream(dir / ResponseRelativePath(id), std::ios::binary)
+        << EncodeResponseFile(ResponseMeta{"u", k.composite_key(), "2025-01-01T00:00:00Z"},
+                              body_one);
+  }
+  std::ofstream(dir / kManifestName, std::ios::binary) << FastSerializeManifest(m);
+  return m;
+}
+
+// Child mode: load the series the way the persister does (or nlohmann's DOM parse) and report.
+int LoadChild(const std::string& mode, const fs::path& root) {
+  SetLogLevel(LogLevel::kWarning);
+  const long rss_before = PeakRssKb();
+  const double t0 = NowUs();
+  size_t n = 0;
+  if (mode == "store") {
+    JsonManifestStore store(root, {}, RealDisk());
+    auto statuses = store.LoadStatuses(kSeries);
+    if (!statuses) {
+      std::cerr << statuses.error() << "\n";
+      return 1;
+    }
+    n = store.Peek(kSeries)->slices.size();
+  } else {
+    auto text = ReadFile(*SeriesDir(root, "klines", "BTCUSDT", "1m") / kManifestName);
+    auto m = mode == "nlohmann" ? ParseManifest(*text, "m") : FastParseManifest(*text, "m");
+    if (!m) return 1;
+    n = m->slices.size();
+  }
+  const double ms = (NowUs() - t0) / 1000.0;
+  Figure("load_" + mode, n,
+         "\"load_ms\":" + F(ms) + ",\"peak_rss_mb\":" + F(PeakRssKb() / 1024.0) +
+             ",\"rss_before_mb\":" + F(rss_before / 1024.0));
+  return 0;
+}
+
+void RunChild(const std::string& mode, const fs::path& root) {
+  std::cout.flush();
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl("/proc/self/exe", "persister_bench", "--load-child", mode.c_str(), root.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+}
+
+void BenchSize(const fs::path& base, size_t n) {
+  const fs::path root = base / ("root-" + std::to_string(n));
+  fs::remove_all(root);
+  const double tb = NowUs();
+  Manifest m = Build(root, n);
+  ::sync();  // setup's dirty pages must not be billed to the first fsync measured
+  Figure("setup", n, "\"setup_ms\":" + F((NowUs() - tb) / 1000.0));
+
+  // Serializers and parsers on the same manifest.
+  {
+    // common SerializeManifest builds an ordered_json whose object insert is a linear search:
+    // quadratic, so it is only timed up to 50k slices.
+    double t = NowUs();
+    const std::string slow = n <= 50000 ? SerializeManifest(m) : std::string();
+    const double slow_ms = n <= 50000 ? (NowUs() - t) / 1000.0 : -1;
+    t = NowUs();
+    const std::string fast = FastSerializeManifest(m);
+    const double fast_ms = (NowUs() - t) / 1000.0;
+    Figure("serialize", n,
+           "\"nlohmann_ms\":" + F(slow_ms) + ",\"fast_ms\":" + F(fast_ms) + ",\"bytes\":" +
+               std::to_string(fast.size()) + ",\"identical\":" + (slow.empty() ? "\"not compared\"" : slow == fast ? "true" : "false"));
+    const double write_t = NowUs();
+    (void)RealDisk()->WriteFileAtomic(root / "probe.json", fast, true);
+    Figure("manifest_write_fsync", n, "\"ms\":" + F((NowUs() - write_t) / 1000.0));
+    fs::remove(root / "probe.json");
+  }
+  m = Manifest();
+
+  // Load time and peak RSS, each in a fresh process.
+  RunChild("store", root);
+  RunChild("fast", root);
+  RunChild("nlohmann", root);
+
+  SetLogLevel(LogLevel::kWarning);
+  int run = 0;
+  for (bool adaptive : {true, false}) {
+    ++run;
+    // Manifest-only cost per update: Record + FlushDue (group commit), as the server loop does.
+    JsonStoreOptions o;
+    o.adaptive = adaptive;
+    JsonManifestStore store(root, o, RealDisk());
+    (void)store.LoadStatuses(kSeries);
+    const int updates = 20000;
+    const int64_t flushes_before = store.flushes();
+    const double t = NowUs();
+    for (int i = 0; i < updates; ++i) {
+      auto k = klines::GridSlice("BTCUSDT", "1m", kIntervalMs,
+                                 static_cast<int64_t>(static_cast<size_t>(i) % n));
+      (void)store.Record(kSeries, Partial(k, 1 + (i + run * 7) % 999));
+      (void)store.FlushDue(MonotonicMs());
+    }
+    const double us = NowUs() - t;
+    const int64_t flushes = store.flushes() - flushes_before;
+    Figure(adaptive ? "manifest_cost_adaptive" : "manifest_cost_fixed", n,
+           "\"updates\":" + std::to_string(updates) + ",\"flushes\":" + std::to_string(flushes) +
+               ",\"flush_every\":" + std::to_string(store.FlushEveryFor(n)) +
+               ",\"us_per_slice\":" + F(us / updates));
+    (void)store.Flush();
+  }
+
+  // The whole path per slice: response file (temp, fsync, rename), one directory fsync per
+  // batch of 256, Record, FlushDue.
+  {
+    JsonManifestStore store(root, {}, RealDisk());
+    (void)store.LoadStatuses(kSeries);
+    const fs::path responses = *SeriesDir(root, "klines", "BTCUSDT", "1m") / kResponsesDir;
+    const int updates = 1024;
+    double write_us = 0, sync_us = 0, record_us = 0, flush_us = 0;
+    const int64_t flushes_before = store.flushes();
+    for (int i = 0; i < updates; ++i) {
+      auto k = klines::GridSlice("BTCUSDT", "1m", kIntervalMs,
+                                 static_cast<int64_t>(static_cast<size_t>(i) % n));
+      double t = NowUs();
+      const std::string text = EncodeResponseFile(
+          ResponseMeta{"https://api.binance.com/api/v3/klines", k.composite_key(),
+                       "2025-01-01T00:00:00Z"},
+          Body(k, 1000));
+      (void)RealDisk()->WriteFileAtomic(responses / (k.slice_id() + ".json"), text, false);
+      write_us += NowUs() - t;
+      if ((i + 1) % 256 == 0) {
+        t = NowUs();
+        (void)RealDisk()->SyncDir(responses);
+        sync_us += NowUs() - t;
+      }
+      t = NowUs();
+      (void)store.Record(kSeries, Partial(k, 1000));
+      record_us += NowUs() - t;
+      t = NowUs();
+      (void)store.FlushDue(MonotonicMs());
+      flush_us += NowUs() - t;
+    }
+    const int64_t flushes = store.flushes() - flushes_before;
+    // Flushes are rare at this count for big manifests: measure one to amortize honestly.
+    double t = NowUs();
+    (void)store.Record(kSeries, Partial(klines::GridSlice("BTCUSDT", "1m", kIntervalMs, 0), 7));
+    (void)store.Flush();
+    const double one_flush_us = NowUs() - t;
+    const double amortized_flush = one_flush_us / static_cast<double>(store.FlushEveryFor(n));
+    Figure("persist_cost", n,
+           "\"updates\":" + std::to_string(updates) + ",\"flushes\":" + std::to_string(flushes) +
+               ",\"response_write_us\":" + F(write_us / updates) +
+               ",\"dir_sync_us\":" + F(sync_us / updates) +
+               ",\"record_us\":" + F(record_us / updates) +
+               ",\"flush_due_us\":" + F(flush_us / updates) +
+               ",\"one_flush_ms\":" + F(one_flush_us / 1000.0) +
+               ",\"flush_every\":" + std::to_string(store.FlushEveryFor(n)) +
+               ",\"amortized_flush_us\":" + F(amortized_flush) +
+               ",\"us_per_slice\":" +
+               F((write_us + sync_us + record_us) / updates + amortized_flush));
+  }
+  fs::remove_all(root);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[1]) == "--load-child") return LoadChild(argv[2], argv[3]);
+  fs::path base = fs::temp_directory_path() / ("persister-bench-" + std::to_string(getpid()));
+  std::vector<size_t> sizes = {1000, 50000, 250000};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--dir") {
+      base = argv[i + 1];
+    } else if (a == "--sizes") {
+      sizes.clear();
+      std::stringstream ss(argv[i + 1]);
+      std::string item;
+      while (std::getline(ss, item, ',')) sizes.push_back(std::stoul(item));
+    }
+  }
+  fs::create_directories(base);
+  for (size_t n : sizes) BenchSize(base, n);
+  fs::remove_all(base);
+  return 0;
+}

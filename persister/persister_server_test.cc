@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <map>
 #include <random>
 #include <thread>
@@ -400,4 +401,55 @@ TEST_CASE("the persister binary: one per data root, SIGTERM flushes and exits 0"
   auto m = ParseManifest(*ReadFile(SeriesPath(data) / "manifest.json"), "manifest");
   REQUIRE(m.ok());
   CHECK(m->slices.size() == keys.size());
+}
+
+TEST_CASE("after SIGKILL a restarted persister still knows every acknowledged stored slice",
+          "[server]") {
+  qlir::testing::ScratchDir dir;
+  const fs::path data = dir.path() / "data";
+  const std::string results = "ipc://" + (dir.path() / "r.ipc").string();
+  const std::string control = "ipc://" + (dir.path() / "c.ipc").string();
+  const std::vector<std::string> args = {PersisterBinary(), "--data-root", data.string(),
+                                         "--results-bind", results, "--control-bind", control,
+                                         "--flush-every", "7", "--flush-ms", "3600000"};
+  std::map<std::string, std::string> acknowledged;
+  {
+    pid_t pid = Spawn(args);
+    REQUIRE(pid > 0);
+    zmq::context_t ctx;
+    Client c(ctx, results, control);
+    REQUIRE(c.HelloAndStatus());
+    for (int i = 0; i < 40; ++i) {
+      auto k = Slice(200 + i);
+      Send(c.push(), MakeResult(k, i % 5 == 0 ? "partial" : "ok"));
+    }
+    for (int i = 0; i < 40; ++i) {
+      auto key = Slice(200 + i).composite_key();
+      auto st = c.WaitDurable(key);
+      REQUIRE(st);
+      acknowledged[key] = *st;
+    }
+    // Leave a stray temporary behind as a crash mid-write would.
+    std::ofstream(SeriesPath(data) / "responses" / "0123456789abcdef0123456789abcdef.json.1.0.tmp")
+        << "{\"meta\":";
+    REQUIRE(::kill(pid, SIGKILL) == 0);
+    REQUIRE(WaitExit(pid, kWaitMs) != -1);
+  }
+  pid_t pid = Spawn(args);
+  REQUIRE(pid > 0);
+  zmq::context_t ctx;
+  Client c(ctx, results, control);
+  auto status = c.HelloAndStatus();
+  REQUIRE(status);
+  auto known = AsMap(*status);
+  for (const auto& [key, st] : acknowledged) {
+    INFO(key);
+    CHECK(known[key] == st);
+  }
+  CHECK_FALSE(fs::exists(SeriesPath(data) / "responses" /
+                         "0123456789abcdef0123456789abcdef.json.1.0.tmp"));
+  REQUIRE(::kill(pid, SIGTERM) == 0);
+  int exit_status = WaitExit(pid, kWaitMs);
+  CHECK(WIFEXITED(exit_status));
+  CHECK(WEXITSTATUS(exit_status) == 0);
 }
