@@ -482,6 +482,56 @@ TEST_CASE("non-ASCII symbols and bytes that are not UTF-8") {
   CHECK(j["windows"][name + ":1d:-:2"]["ok"] == 1);
 }
 
+TEST_CASE("concurrent clients with mixed faults are all counted and served right") {
+  TestServer s;
+  s.SetFaults(
+      R"({"server_error":0.1,"timeout":0.1,"truncated":0.1,"malformed":0.1,"html":0.1,"reset":0.1})");
+  const SymbolSpec eth = DefaultSymbols()[1];
+  constexpr int kThreads = 8;
+  constexpr int kEach = 40;
+  struct Outcome {
+    int status = 0;  // 0: no response
+    bool body_right = false;
+  };
+  std::vector<std::vector<Outcome>> outcomes(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      httplib::Client c("127.0.0.1", s.port());
+      c.set_read_timeout(20, 0);
+      for (int i = 0; i < kEach; ++i) {
+        const int64_t start = 1609459200000 + int64_t{(t * kEach + i) % 50} * 60'000'000;
+        const std::string target = "/api/v3/klines?symbol=ETHUSDT&interval=1m&startTime=" +
+                                   std::to_string(start) + "&limit=1000";
+        Outcome o;
+        if (httplib::Result r = c.Get(target.c_str())) {
+          o.status = r->status;
+          o.body_right = r->body == *KlinesJson(eth, "1m", start, std::nullopt, 1000, 0x7fffffffffff);
+        }
+        outcomes[t].push_back(o);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  int ok = 0;
+  int none = 0;
+  for (const auto& list : outcomes) {
+    for (const Outcome& o : list) {
+      if (o.body_right) ++ok;
+      if (o.status == 0) ++none;
+    }
+  }
+  const nlohmann::json j = s.Counters();
+  CHECK(j["requests"] == kThreads * kEach);
+  int64_t served_ok = 0;
+  for (const auto& [key, w] : j["windows"].items()) served_ok += w["ok"].get<int64_t>();
+  CHECK(served_ok == ok);
+  CHECK(ok > kThreads * kEach / 4);
+  const nlohmann::json& ip = j["ips"]["127.0.0.1"];
+  const int64_t no_status = ip["faults"].value("reset", 0) + ip["faults"].value("truncated", 0);
+  CHECK(none == no_status);
+}
+
 TEST_CASE("Stop ends idle keep-alive connections and hanging requests") {
   auto s = std::make_unique<TestServer>();
   const int port = s->port();
