@@ -312,3 +312,35 @@ TEST_CASE("the binary: bad flags exit 2, SIGTERM exits 0 after finishing", "[fet
   CHECK(log.find("INFO fetcher[bin] key=BTCUSDT:1m:") != std::string::npos);
   CHECK(log.find("stopped") != std::string::npos);
 }
+
+TEST_CASE("one kept-alive connection per worker, gzip offered, project User-Agent",
+          "[fetcher_loop][http]") {
+  zmq::context_t ctx;
+  FakePlanner planner(ctx);
+  FakePersister persister(ctx);
+  KlinesServer http;
+  std::mutex mu;
+  std::vector<int> ports;
+  std::vector<std::string> agents, encodings;
+  http.hook = [&](const httplib::Request& req) {
+    std::lock_guard<std::mutex> lock(mu);
+    ports.push_back(req.remote_port);
+    agents.push_back(req.get_header_value("User-Agent"));
+    encodings.push_back(req.get_header_value("Accept-Encoding"));
+  };
+  ScratchDir dir;
+  InThreadFetcher fetcher(Options(planner, persister, http, 1), (dir.path() / "rate").string());
+  std::string id;
+  REQUIRE(planner.RecvType<wire::Ready>(kWait, &id));
+  for (uint64_t j = 1; j <= 4; ++j) {
+    planner.Send(id, JobFor(j, MinuteKey("BTCUSDT", kIndex + j)));
+    REQUIRE(persister.Recv(kWait));
+    REQUIRE(planner.RecvType<wire::JobDone>(kWait));
+  }
+  CHECK(fetcher.Stop().ok());
+  std::lock_guard<std::mutex> lock(mu);
+  REQUIRE(ports.size() == 4);  // klines only: /api/v3/time does not pass the hook
+  CHECK(std::set<int>(ports.begin(), ports.end()).size() == 1);  // one TCP connection
+  for (const auto& a : agents) CHECK(a == kUserAgent);
+  for (const auto& e : encodings) CHECK(e.find("gzip") != std::string::npos);
+}

@@ -196,6 +196,7 @@ class KlinesServer {
                           "}",
                       "application/json");
     });
+    server_.set_keep_alive_max_count(1000);  // httplib's default of 5 would hide reuse
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     // Already bound: connections wait in the backlog until the thread accepts them.
