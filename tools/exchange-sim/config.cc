@@ -360,7 +360,7 @@ Prints "listening on HOST:PORT" once ready; exits 0 on SIGTERM/SIGINT. See READM
   --latency-ms N            fixed latency added to faulty endpoints (0)
   --jitter-ms N             plus uniform 0..N ms (0)
   --fault-endpoints LIST    comma list of ping,time,exchangeInfo,klines (klines)
-  --threads N               worker threads; each open connection holds one (64)
+  --threads N               worker threads; each open connection holds one (128)
   --keep-alive-s N          idle keep-alive timeout in seconds (5)
   --help                    this text
 )";

@@ -20,7 +20,7 @@ struct SimConfig {
   std::vector<SymbolSpec> symbols;
   RateLimitConfig limits;
   FaultConfig faults;
-  int threads = 64;      // worker threads; each open connection holds one
+  int threads = 128;      // worker threads; each open connection holds one
   int keep_alive_s = 5;  // idle keep-alive connections are closed after this
   bool help = false;     // --help was given: print UsageText() and exit 0
 };

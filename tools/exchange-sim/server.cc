@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <httplib.h>
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -124,6 +125,9 @@ struct SimServer::Impl {
   void HandleSimPost(const httplib::Request& req, httplib::Response& res);
   // Waits up to ms; returns early (false) when the server stops.
   bool SleepFor(int64_t ms);
+  // The kHang wait: up to ms, ending early when the server stops or the client closes its end
+  // (a client that timed out must not keep a worker thread for the whole hang).
+  void Hang(const httplib::Request& req, int64_t ms);
   // Sends a TCP reset / a FIN on the connection `req` came on.
   void ResetConnection(const httplib::Request& req);
   void CloseConnection(const httplib::Request& req);
@@ -152,6 +156,32 @@ struct SimServer::Impl {
 bool SimServer::Impl::SleepFor(int64_t ms) {
   std::unique_lock<std::mutex> lock(stop_mu);
   return !stop_cv.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping; });
+}
+
+void SimServer::Impl::Hang(const httplib::Request& req, int64_t ms) {
+  int fd = -1;
+  ForEachConnection(req.local_port, req.remote_addr, req.remote_port, [&fd](int f) { fd = f; });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  constexpr int64_t kSliceMs = 50;  // how often the stop flag is looked at
+  while (true) {
+    const int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             deadline - std::chrono::steady_clock::now())
+                             .count();
+    if (left <= 0) return;
+    {
+      std::lock_guard<std::mutex> lock(stop_mu);
+      if (stopping) return;
+    }
+    if (fd < 0) {
+      if (!SleepFor(std::min(left, kSliceMs))) return;
+      continue;
+    }
+    pollfd p{fd, POLLRDHUP, 0};
+    if (poll(&p, 1, static_cast<int>(std::min(left, kSliceMs))) > 0 &&
+        (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+      return;  // the client gave up
+    }
+  }
 }
 
 void SimServer::Impl::ResetConnection(const httplib::Request& req) {
@@ -245,7 +275,7 @@ void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& 
       res.status = 500;  // never reaches the client: the connection is gone
       return;
     case FaultKind::kHang:
-      SleepFor(fc->hang_ms);
+      Hang(req, fc->hang_ms);
       counters.Record(rec);
       CloseConnection(req);
       res.status = 500;  // never reaches the client

@@ -390,6 +390,35 @@ TEST_CASE("fault: a hanging request is closed after hang_ms without a response")
   CHECK(s.Counters()["ips"]["127.0.0.1"]["faults"]["hang"] == 1);
 }
 
+TEST_CASE("fault: a hang ends when the client gives up") {
+  TestServer s;
+  s.SetFaults(R"({"hang":1,"hang_ms":600000})");
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(s.port()));
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  const std::string req = std::string("GET ") + kKlines + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+  auto in_flight = [&] {
+    httplib::Client c("127.0.0.1", s.port());
+    httplib::Result r = c.Get("/sim/counters");
+    return r ? nlohmann::json::parse(r->body)["in_flight"].get<int>() : -1;
+  };
+  int n = -1;
+  for (int i = 0; i < 20'000 && (n = in_flight()) != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  REQUIRE(n == 1);
+  ::close(fd);  // the client times out
+  for (int i = 0; i < 20'000 && (n = in_flight()) != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  CHECK(n == 0);  // well before the 10 minutes
+  CHECK(s.Counters()["ips"]["127.0.0.1"]["faults"]["hang"] == 1);
+}
+
 TEST_CASE("fault: latency still gives the right answer - faults on other endpoints") {
   TestServer s;
   s.SetFaults(R"({"latency_ms":5,"jitter_ms":5,"timeout":1,"endpoints":["time"]})");
