@@ -281,7 +281,9 @@ void Coordinator::AskStatusAgain(uint32_t s) {
 }
 
 void Coordinator::OnPersisterSendFailed(const wire::Message& m) {
-  // Not connected (ZMQ_IMMEDIATE): ask again as soon as a Tick finds it connected.
+  // Not connected (ZMQ_IMMEDIATE; also right after the connect event, before the handshake):
+  // ask again as soon as a Tick finds the persister connected. A lost HELLO is simply repeated
+  // at the next heartbeat, and Tick sends one before every STATUS_REQUEST.
   if (const auto* req = std::get_if<wire::StatusRequest>(&m)) {
     if (auto s = universe_.FindSeries(req->symbol, req->interval)) sync_[*s].requested_at = -1;
   }
@@ -333,6 +335,11 @@ void Coordinator::Tick(int64_t now, Outbox* out) {
     if (sync.requested_at >= 0 && now - sync.requested_at < config_.status_retry_ms) continue;
     if (sync.requested_at >= 0) {
       LogInfo("no STATUS_REPLY for " + universe_.SeriesName(s) + " yet; asking the persister again");
+    }
+    if (last_hello_ms_ != now) {
+      // Subscribed before the snapshot, on the same pipe, so no notice falls between them.
+      out->to_persister.push_back(wire::Hello{kSenderName});
+      last_hello_ms_ = now;
     }
     out->to_persister.push_back(wire::StatusRequest{next_request_id_++, kEndpoint,
                                                     universe_.symbol(s), universe_.interval(s)});

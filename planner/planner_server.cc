@@ -98,7 +98,11 @@ void Server::Flush(int64_t now) {
     const std::string bytes = wire::Encode(m);
     try {
       if (!control_.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
+        LogDebug(std::string(wire::TypeName(wire::TypeOf(m))) +
+                 " not sent: the persister is not connected");
         c_.OnPersisterSendFailed(m);
+      } else {
+        LogDebug(std::string(wire::TypeName(wire::TypeOf(m))) + " sent to the persister");
       }
     } catch (const zmq::error_t& e) {
       LogWarn(std::string("send to the persister failed: ") + e.what());
