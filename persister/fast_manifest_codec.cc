@@ -1,6 +1,9 @@
 #include "persister/fast_manifest_codec.h"
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <fstream>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -465,6 +468,34 @@ Result<Manifest> FastParseManifest(std::string_view text, std::string_view origi
   if (!ok || !sax.done_) {
     if (!sax.error().empty()) return Status::Error(sax.error());
     return Status::Error(std::string(origin) + ": not valid JSON");
+  }
+  return std::move(sax.manifest());
+}
+
+Result<Manifest> FastParseManifestFile(const std::string& path, bool* io_error) {
+  *io_error = false;
+  std::ifstream in;
+  std::vector<char> buffer(1 << 20);
+  in.rdbuf()->pubsetbuf(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+  in.open(path, std::ios::binary);
+  if (!in) {
+    *io_error = true;
+    return Status::Error("cannot read " + path + ": " + std::strerror(errno));
+  }
+  ManifestSax sax{path};
+  bool ok = false;
+  try {
+    ok = nlohmann::json::sax_parse(in, &sax);
+  } catch (const std::exception& e) {
+    return Status::Error(path + ": " + e.what());
+  }
+  if (in.bad()) {
+    *io_error = true;
+    return Status::Error("cannot read " + path + ": I/O error");
+  }
+  if (!ok || !sax.done_) {
+    if (!sax.error().empty()) return Status::Error(sax.error());
+    return Status::Error(path + ": not valid JSON");
   }
   return std::move(sax.manifest());
 }

@@ -19,4 +19,9 @@ std::string FastSerializeManifest(const Manifest& m);
 // Errors name `origin`; never throws.
 Result<Manifest> FastParseManifest(std::string_view json_text, std::string_view origin);
 
+// The same, streaming from a file so the text is never held whole (a 250k-slice manifest is
+// ~110 MB). An unreadable file is an error starting with "cannot read"; `*io_error` tells it
+// apart from damage (which the caller may move aside; an I/O error must not be).
+Result<Manifest> FastParseManifestFile(const std::string& path, bool* io_error);
+
 }  // namespace qlir::persister

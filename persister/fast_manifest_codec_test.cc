@@ -1,5 +1,9 @@
 #include "persister/fast_manifest_codec.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <random>
 
 #include <catch2/catch.hpp>
@@ -129,4 +133,32 @@ TEST_CASE("fast parser follows the schema like ParseManifest", "[fast_codec]") {
     REQUIRE(fast.ok() == slow.ok());
     if (fast.ok()) CHECK(fast->slices == slow->slices);
   }
+}
+
+TEST_CASE("streaming the manifest from a file gives the same result", "[fast_codec]") {
+  const std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
+                           "/qlir-fast-codec-" + std::to_string(::getpid()) + ".json";
+  const std::string text = SerializeManifest(Sample(40));
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    REQUIRE(f);
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+  }
+  bool io_error = true;
+  auto streamed = FastParseManifestFile(path, &io_error);
+  REQUIRE(streamed.ok());
+  CHECK_FALSE(io_error);
+  CHECK(streamed->slices == FastParseManifest(text, "m")->slices);
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    std::fwrite(text.data(), 1, text.size() / 2, f);
+    std::fclose(f);
+  }
+  auto truncated = FastParseManifestFile(path, &io_error);
+  CHECK_FALSE(truncated.ok());
+  CHECK_FALSE(io_error);
+  std::remove(path.c_str());
+  CHECK_FALSE(FastParseManifestFile(path, &io_error).ok());
+  CHECK(io_error);
 }

@@ -2,6 +2,7 @@
 // slices), the manifest's load time and peak RSS. Prints one JSON line per figure, asserts
 // nothing (ninja's build_log_perftest style). Run it from a Release build:
 //   build/persister-rel/persister/persister_bench [--dir SCRATCH] [--sizes 1000,50000,250000]
+//                                                 [--skip-nlohmann]
 // Every size gets a fresh data root holding a manifest of N partial slices and their N response
 // files; the updates rewrite existing slices (partial -> newer partial) so the size stays N.
 #include <sys/resource.h>
@@ -35,6 +36,7 @@ using namespace qlir::persister;
 namespace {
 
 const SeriesId kSeries{"klines", "BTCUSDT", "1m"};
+bool skip_nlohmann = false;
 constexpr int64_t kIntervalMs = 60000;
 
 double NowUs() {
@@ -141,6 +143,12 @@ int LoadChild(const std::string& mode, const fs::path& root) {
       return 1;
     }
     n = store.Peek(kSeries)->slices.size();
+  } else if (mode == "fast_file") {
+    bool io_error = false;
+    auto m = FastParseManifestFile(
+        (*SeriesDir(root, "klines", "BTCUSDT", "1m") / kManifestName).string(), &io_error);
+    if (!m) return 1;
+    n = m->slices.size();
   } else {
     auto text = ReadFile(*SeriesDir(root, "klines", "BTCUSDT", "1m") / kManifestName);
     auto m = mode == "nlohmann" ? ParseManifest(*text, "m") : FastParseManifest(*text, "m");
@@ -179,8 +187,9 @@ void BenchSize(const fs::path& base, size_t n) {
     // common SerializeManifest builds an ordered_json whose object insert is a linear search:
     // quadratic, so it is only timed up to 50k slices.
     double t = NowUs();
-    const std::string slow = n <= 50000 ? SerializeManifest(m) : std::string();
-    const double slow_ms = n <= 50000 ? (NowUs() - t) / 1000.0 : -1;
+    const bool time_slow = n <= 50000 && !skip_nlohmann;
+    const std::string slow = time_slow ? SerializeManifest(m) : std::string();
+    const double slow_ms = time_slow ? (NowUs() - t) / 1000.0 : -1;
     t = NowUs();
     const std::string fast = FastSerializeManifest(m);
     const double fast_ms = (NowUs() - t) / 1000.0;
@@ -196,8 +205,9 @@ void BenchSize(const fs::path& base, size_t n) {
 
   // Load time and peak RSS, each in a fresh process.
   RunChild("store", root);
+  RunChild("fast_file", root);
   RunChild("fast", root);
-  RunChild("nlohmann", root);
+  if (!skip_nlohmann) RunChild("nlohmann", root);
 
   SetLogLevel(LogLevel::kWarning);
   int run = 0;
@@ -285,13 +295,19 @@ int main(int argc, char** argv) {
   if (argc == 4 && std::string(argv[1]) == "--load-child") return LoadChild(argv[2], argv[3]);
   fs::path base = fs::temp_directory_path() / ("persister-bench-" + std::to_string(getpid()));
   std::vector<size_t> sizes = {1000, 50000, 250000};
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--skip-nlohmann") {
+      skip_nlohmann = true;
+      continue;
+    }
+    if (i + 1 >= argc) break;
+    ++i;
     if (a == "--dir") {
-      base = argv[i + 1];
+      base = argv[i];
     } else if (a == "--sizes") {
       sizes.clear();
-      std::stringstream ss(argv[i + 1]);
+      std::stringstream ss(argv[i]);
       std::string item;
       while (std::getline(ss, item, ',')) sizes.push_back(std::stoul(item));
     }

@@ -155,10 +155,16 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
 
   const fs::path manifest_path = dir / kManifestName;
   if (have_manifest) {
-    auto text = ReadFile(manifest_path);
-    // An I/O error is not damage we understand: touch nothing, answer nothing.
-    if (!text) return text.status();
-    auto parsed = FastParseManifest(*text, manifest_path.string());
+    // Streamed: the text of a big manifest is never held whole.
+    bool io_error = false;
+    auto parsed = FastParseManifestFile(manifest_path.string(), &io_error);
+    if (!parsed) {
+      // Before calling it corrupt, read it whole: an I/O error is not damage we understand,
+      // so then touch nothing and answer nothing.
+      auto text = ReadFile(manifest_path);
+      if (!text) return text.status();
+      parsed = FastParseManifest(*text, manifest_path.string());
+    }
     std::string why;
     if (!parsed) {
       why = parsed.error();
