@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <mutex>
 
+#include <nlohmann/json.hpp>
+
 #include "common/time_util.h"
 
 namespace qlir::planner {
@@ -10,6 +12,7 @@ namespace {
 
 std::mutex mu;
 LogLevel min_level = LogLevel::kInfo;                   // guarded by mu
+bool json_lines = false;                                // guarded by mu
 std::function<void(std::string_view)> sink;             // guarded by mu
 
 const char* LevelName(LogLevel l) {
@@ -27,11 +30,26 @@ const char* LevelName(LogLevel l) {
 void Log(LogLevel level, std::string_view message) {
   std::lock_guard<std::mutex> lock(mu);
   if (level < min_level) return;
-  std::string line = FormatIsoUtcMs(WallClockMs());
-  line += ' ';
-  line += LevelName(level);
-  line += " planner: ";
-  line += message;
+  std::string line;
+  if (json_lines) {
+    nlohmann::json j = {{"ts", FormatIsoUtcMs(WallClockMs())},
+                        {"level", LevelName(level)},
+                        {"process", "planner"},
+                        {"msg", std::string(message)}};
+    if (size_t k = message.find("key="); k != std::string_view::npos) {
+      std::string_view key = message.substr(k + 4);
+      key = key.substr(0, key.find(' '));
+      j["key"] = std::string(key);
+    }
+    // Invalid UTF-8 (a symbol is bytes) is replaced rather than thrown on.
+    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } else {
+    line = FormatIsoUtcMs(WallClockMs());
+    line += ' ';
+    line += LevelName(level);
+    line += " planner: ";
+    line += message;
+  }
   if (sink) {
     sink(line);
     return;
@@ -44,6 +62,11 @@ void Log(LogLevel level, std::string_view message) {
 void SetLogLevel(LogLevel level) {
   std::lock_guard<std::mutex> lock(mu);
   min_level = level;
+}
+
+void SetLogJson(bool json) {
+  std::lock_guard<std::mutex> lock(mu);
+  json_lines = json;
 }
 
 void SetLogSink(std::function<void(std::string_view)> s) {

@@ -1,5 +1,7 @@
 // One line per event on stderr: "<UTC time> <LEVEL> planner: <message>", the slice key in the
-// message where one is concerned. Thread-safe (tests run the planner in a thread).
+// message ("key=...") where one is concerned; or, with --log-json, one JSON object per line:
+// {"ts":"...Z","level":"INFO","process":"planner","msg":"...","key":"..."} (key only when the
+// message names one). Thread-safe (tests run the planner in a thread).
 #pragma once
 
 #include <functional>
@@ -18,6 +20,7 @@ inline void LogError(std::string_view m) { Log(LogLevel::kError, m); }
 
 // Lines below `level` are dropped (default kInfo).
 void SetLogLevel(LogLevel level);
+void SetLogJson(bool json);
 // Replaces the writer of whole lines (without newline); an empty function restores stderr.
 void SetLogSink(std::function<void(std::string_view line)> sink);
 

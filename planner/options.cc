@@ -60,6 +60,7 @@ std::string Usage() {
   --status-retry-ms N    re-send an unanswered STATUS_REQUEST after N ms (default 5000)
   --time-sync-ms N       re-read the exchange clock every N ms (default 600000)
   --verbose              debug lines
+  --log-json             log lines as JSON objects
 )";
 }
 
@@ -74,11 +75,12 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
       value = flag.substr(eq + 1);
       flag = flag.substr(0, eq);
     }
-    if (flag == "--once" || flag == "--help" || flag == "--verbose") {
+    if (flag == "--once" || flag == "--help" || flag == "--verbose" || flag == "--log-json") {
       if (value) return Status::Error("flag " + flag + " takes no value");
       if (flag == "--once") o.once = true;
       if (flag == "--help") o.help = true;
       if (flag == "--verbose") o.verbose = true;
+      if (flag == "--log-json") o.log_json = true;
       continue;
     }
     if (!value) {

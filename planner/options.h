@@ -30,6 +30,7 @@ struct Options {
   int64_t status_retry_ms = 5000;                    // --status-retry-ms
   int64_t time_sync_ms = 600000;                     // --time-sync-ms (exchange clock re-sync)
   bool verbose = false;                              // --verbose (debug lines)
+  bool log_json = false;                             // --log-json (JSON log lines)
   bool help = false;                                 // --help
 };
 

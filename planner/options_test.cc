@@ -37,6 +37,7 @@ TEST_CASE("Options: every flag - both spellings") {
   CHECK(o->max_failures == 2);
   CHECK(o->time_sync_ms == 80);
   CHECK(ParseOptions({"--symbols", "A", "--start", "listing", "--end", "now"}).ok());
+  CHECK(ParseOptions({"--symbols", "A", "--log-json", "--verbose"})->log_json);
 }
 
 TEST_CASE("Options: bad flags are clear errors naming the flag") {

@@ -311,6 +311,7 @@ Result<Universe> BuildUniverse(const Options& o, HttpClient& http,
 
 Result<int> RunPlanner(const Options& o, HttpClient& http, Clock& clock, int stop_fd) {
   SetLogLevel(o.verbose ? LogLevel::kDebug : LogLevel::kInfo);
+  SetLogJson(o.log_json);
   auto check = CheckSymbols(http, o.base_url, o.symbols);
   if (!check) return Status::Error("cannot check the symbols: " + check.error());
   for (const std::string& s : check->unknown) {
