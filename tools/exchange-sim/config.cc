@@ -12,6 +12,11 @@
 namespace qlir::sim {
 namespace {
 
+// Ranges of the rate-limit settings, for flags and POST /sim/limits.
+constexpr int64_t kMaxWeight = INT64_MAX / 4;
+constexpr int64_t kMaxWindowMs = 86'400'000;
+constexpr int64_t kMaxBanMs = 30LL * 86'400'000;
+
 constexpr int64_t kMaxPriceUnits = 1'000'000'000LL * 100'000'000LL;  // 1e9 whole units
 
 void GuessAssets(SymbolSpec* s) {
@@ -335,6 +340,49 @@ std::string SymbolsToJson(const std::vector<SymbolSpec>& symbols) {
                                                 nlohmann::json::error_handler_t::replace);
 }
 
+Status ApplyLimitsJson(std::string_view json, RateLimitConfig* limits) {
+  RateLimitConfig next = *limits;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(json);
+  } catch (const std::exception& e) {
+    return Status::Error(std::string("limits: not JSON: ") + e.what());
+  }
+  if (!j.is_object()) return Status::Error("limits: expected a JSON object");
+  struct Field {
+    const char* name;
+    int64_t* value;
+    int64_t lo;
+    int64_t hi;
+  };
+  const Field fields[] = {{"weight_limit", &next.weight_limit, 1, kMaxWeight},
+                          {"window_ms", &next.window_ms, 1, kMaxWindowMs},
+                          {"ban_after", &next.ban_after, 0, kMaxWeight},
+                          {"ban_ms", &next.ban_ms, 0, kMaxBanMs}};
+  for (const auto& [key, v] : j.items()) {
+    const Field* f = nullptr;
+    for (const Field& candidate : fields) {
+      if (key == candidate.name) f = &candidate;
+    }
+    if (f == nullptr) return Status::Error("limits: unknown field '" + key + "'");
+    if (!v.is_number_integer() || v.get<int64_t>() < f->lo || v.get<int64_t>() > f->hi) {
+      return Status::Error("limits: '" + key + "' must be an integer in " + std::to_string(f->lo) +
+                           ".." + std::to_string(f->hi));
+    }
+    *f->value = v.get<int64_t>();
+  }
+  *limits = next;
+  return Status::Ok();
+}
+
+std::string LimitsToJson(const RateLimitConfig& limits) {
+  return nlohmann::json{{"weight_limit", limits.weight_limit},
+                        {"window_ms", limits.window_ms},
+                        {"ban_after", limits.ban_after},
+                        {"ban_ms", limits.ban_ms}}
+      .dump();
+}
+
 std::string UsageText() {
   return R"(Usage: exchange-sim [flags]
 A local stand-in for Binance's public spot REST API (ping, time, exchangeInfo, klines).
@@ -446,13 +494,13 @@ Result<SimConfig> ParseFlags(const std::vector<std::string>& args) {
       if (!r.ok()) return r.status();
       Upsert(&flag_symbols, std::move(r).value());
     } else if (flag == "--weight-limit") {
-      st = integer(1, INT64_MAX / 4, &c.limits.weight_limit);
+      st = integer(1, kMaxWeight, &c.limits.weight_limit);
     } else if (flag == "--window-ms") {
-      st = integer(1, 86'400'000, &c.limits.window_ms);
+      st = integer(1, kMaxWindowMs, &c.limits.window_ms);
     } else if (flag == "--ban-after") {
-      st = integer(0, INT64_MAX / 4, &c.limits.ban_after);
+      st = integer(0, kMaxWeight, &c.limits.ban_after);
     } else if (flag == "--ban-ms") {
-      st = integer(0, 30LL * 86'400'000, &c.limits.ban_ms);
+      st = integer(0, kMaxBanMs, &c.limits.ban_ms);
     } else if (flag == "--seed") {
       st = integer(0, INT64_MAX, &n);
       c.faults.seed = static_cast<uint64_t>(n);

@@ -20,7 +20,7 @@ struct SimConfig {
   std::vector<SymbolSpec> symbols;
   RateLimitConfig limits;
   FaultConfig faults;
-  int threads = 128;      // worker threads; each open connection holds one
+  int threads = 128;     // worker threads; each open connection holds one
   int keep_alive_s = 5;  // idle keep-alive connections are closed after this
   bool help = false;     // --help was given: print UsageText() and exit 0
 };
@@ -44,6 +44,11 @@ Result<SymbolSpec> ParseSymbolFlag(std::string_view text);
 
 // The symbols as JSON in the file format (GET /sim/config).
 std::string SymbolsToJson(const std::vector<SymbolSpec>& symbols);
+
+// Applies a JSON object with any of weight_limit, window_ms, ban_after, ban_ms on top of
+// *limits (POST /sim/limits), with the flags' ranges. All or nothing.
+Status ApplyLimitsJson(std::string_view json, RateLimitConfig* limits);
+std::string LimitsToJson(const RateLimitConfig& limits);
 
 // "30000.5" -> 3000050000000 (units of 1e-8); at most 8 fraction digits, non-negative.
 Result<int64_t> ParseDecimal8(std::string_view text);

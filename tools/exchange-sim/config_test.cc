@@ -112,6 +112,18 @@ TEST_CASE("symbol flag spec") {
   CHECK_FALSE(ParseSymbolFlag("XUSDT,price=-1").ok());
 }
 
+TEST_CASE("limits JSON") {
+  RateLimitConfig l;
+  CHECK(ApplyLimitsJson(R"({"weight_limit":10,"window_ms":1000})", &l).ok());
+  CHECK(l.weight_limit == 10);
+  CHECK(l.window_ms == 1000);
+  CHECK_FALSE(ApplyLimitsJson(R"({"ban_ms":-1})", &l).ok());
+  CHECK_FALSE(ApplyLimitsJson(R"({"window_ms":0})", &l).ok());
+  CHECK_FALSE(ApplyLimitsJson(R"({"weight_limit":5,"x":1})", &l).ok());
+  CHECK(l.weight_limit == 10);
+  CHECK(ApplyLimitsJson(LimitsToJson(l), &l).ok());
+}
+
 TEST_CASE("ParseDecimal8") {
   CHECK(*ParseDecimal8("0.01634790") == 1634790);
   CHECK(*ParseDecimal8("7") == 700'000'000);

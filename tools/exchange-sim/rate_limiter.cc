@@ -56,6 +56,19 @@ int64_t RateLimiter::UsedWeight(const std::string& ip, int64_t now_ms) const {
   return it->second.used;
 }
 
+RateLimitConfig RateLimiter::config() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return config_;
+}
+
+void RateLimiter::SetConfig(const RateLimitConfig& config) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (config.window_ms != config_.window_ms) {
+    for (auto& [ip, s] : ips_) s.window = INT64_MIN;  // window indexes of another length
+  }
+  config_ = config;
+}
+
 void RateLimiter::Reset() {
   std::lock_guard<std::mutex> lock(mu_);
   ips_.clear();

@@ -48,7 +48,10 @@ class RateLimiter {
   int64_t UsedWeight(const std::string& ip, int64_t now_ms) const;
   // Forgets all windows and bans.
   void Reset();
-  const RateLimitConfig& config() const { return config_; }
+  RateLimitConfig config() const;
+  // Replaces the limits (POST /sim/limits). Used weight and bans in progress are kept; a new
+  // window length starts new windows. REQUIRES: config valid (see ParseLimitsJson).
+  void SetConfig(const RateLimitConfig& config);
 
  private:
   struct IpState {
@@ -57,10 +60,10 @@ class RateLimiter {
     int64_t rejected = 0;  // 429s in this window
     int64_t banned_until_ms = 0;
   };
-  int64_t WindowOf(int64_t now_ms) const;
+  int64_t WindowOf(int64_t now_ms) const;  // REQUIRES: mu_ held
 
-  const RateLimitConfig config_;
   mutable std::mutex mu_;
+  RateLimitConfig config_;                        // guarded by mu_
   std::unordered_map<std::string, IpState> ips_;  // guarded by mu_
 };
 

@@ -69,6 +69,18 @@ TEST_CASE("sending on while limited gets the IP banned then the ban ends") {
   CHECK(after.used_weight == 1);
 }
 
+TEST_CASE("limits can change while windows are open") {
+  RateLimiter rl(Small());
+  rl.Admit("a", 8, 0);
+  RateLimitConfig tighter = Small();
+  tighter.weight_limit = 5;
+  rl.SetConfig(tighter);
+  CHECK(rl.Admit("a", 1, 1).admission == Admission::kLimited);
+  tighter.window_ms = 1000;
+  rl.SetConfig(tighter);
+  CHECK(rl.Admit("a", 1, 2).used_weight == 1);  // a new window length starts new windows
+}
+
 TEST_CASE("Reset forgets weights and bans") {
   RateLimiter rl(Small());
   rl.Admit("a", 100, 0);

@@ -145,6 +145,7 @@ struct SimServer::Impl {
   int port = -1;
   bool started = false;
 
+  std::mutex limits_mu;  // serializes POST /sim/limits
   mutable std::mutex faults_mu;
   std::shared_ptr<const FaultConfig> faults;  // guarded by faults_mu; replaced, never mutated
 
@@ -240,7 +241,7 @@ void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& 
   rec.weight = ep->weight;
   if (admit.admission == Admission::kLimited) {
     res.set_header("Retry-After", std::to_string(admit.retry_after_s));
-    send_error(TooManyRequests(config.limits));
+    send_error(TooManyRequests(limiter.config()));
     rec.status = 429;
     rec.limited = true;
     counters.Record(rec);
@@ -299,7 +300,7 @@ void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& 
     }
   } else if (std::string_view(ep->name) == "exchangeInfo") {
     std::variant<std::string, ApiError> info =
-        ExchangeInfo(req.params, config.symbols, config.limits, now);
+        ExchangeInfo(req.params, config.symbols, limiter.config(), now);
     if (const ApiError* e = std::get_if<ApiError>(&info)) {
       status = e->http_status;
       body = e->Json();
@@ -355,12 +356,12 @@ void SimServer::Impl::HandleSimGet(const httplib::Request& req, httplib::Respons
     res.set_content(counters.ToJson(), kJson);
   } else if (req.path == "/sim/faults") {
     res.set_content(FaultsToJson(*CurrentFaults()), kJson);
+  } else if (req.path == "/sim/limits") {
+    res.set_content(LimitsToJson(limiter.config()), kJson);
   } else if (req.path == "/sim/config") {
     nlohmann::json j = nlohmann::json::parse(SymbolsToJson(config.symbols));
-    j["weight_limit"] = config.limits.weight_limit;
-    j["window_ms"] = config.limits.window_ms;
-    j["ban_after"] = config.limits.ban_after;
-    j["ban_ms"] = config.limits.ban_ms;
+    const nlohmann::json limits = nlohmann::json::parse(LimitsToJson(limiter.config()));
+    j.update(limits);
     j["faults"] = nlohmann::json::parse(FaultsToJson(*CurrentFaults()));
     res.set_content(j.dump(), kJson);
   } else {
@@ -384,6 +385,16 @@ void SimServer::Impl::HandleSimPost(const httplib::Request& req, httplib::Respon
     }
     faults = std::make_shared<const FaultConfig>(std::move(next));
     res.set_content(FaultsToJson(*faults), kJson);
+  } else if (req.path == "/sim/limits") {
+    std::lock_guard<std::mutex> lock(limits_mu);  // read-modify-write of the limiter's config
+    RateLimitConfig next = limiter.config();
+    if (Status s = ApplyLimitsJson(req.body, &next); !s.ok()) {
+      res.status = 400;
+      res.set_content(nlohmann::json{{"error", s.message()}}.dump(), kJson);
+      return;
+    }
+    limiter.SetConfig(next);
+    res.set_content(LimitsToJson(next), kJson);
   } else {
     res.status = 404;
     res.set_content("{\"error\":\"unknown simulator endpoint\"}", kJson);

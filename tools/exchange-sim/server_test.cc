@@ -465,6 +465,25 @@ TEST_CASE("runtime fault settings are validated") {
   CHECK(config["symbols"][0]["symbol"] == "BTCUSDT");
 }
 
+TEST_CASE("rate limits can be changed at run time") {
+  TestServer s;
+  auto c = s.Client();
+  REQUIRE(c->Get(kKlines)->status == 200);  // weight 2
+  httplib::Result bad = c->Post("/sim/limits", R"({"weight_limit":0})", "application/json");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  httplib::Result ok = c->Post("/sim/limits", R"({"weight_limit":3})", "application/json");
+  REQUIRE(ok);
+  CHECK(ok->status == 200);
+  CHECK(nlohmann::json::parse(c->Get("/sim/limits")->body)["weight_limit"] == 3);
+  CHECK(nlohmann::json::parse(c->Get("/sim/config")->body)["weight_limit"] == 3);
+  httplib::Result limited = c->Get(kKlines);  // weight 4 > 3
+  REQUIRE(limited);
+  CHECK(limited->status == 429);
+  CHECK(nlohmann::json::parse(limited->body)["msg"].get<std::string>().find("limit is 3 ") !=
+        std::string::npos);
+}
+
 TEST_CASE("counters per window and per IP - reset clears them") {
   TestServer s;
   auto c = s.Client();
@@ -530,12 +549,14 @@ TEST_CASE("concurrent clients with mixed faults are all counted and served right
       c.set_read_timeout(20, 0);
       for (int i = 0; i < kEach; ++i) {
         const int64_t start = 1609459200000 + int64_t{(t * kEach + i) % 50} * 60'000'000;
-        const std::string target = "/api/v3/klines?symbol=ETHUSDT&interval=1m&startTime=" +
-                                   std::to_string(start) + "&limit=1000";
+        const std::string target =
+            "/api/v3/klines?symbol=ETHUSDT&interval=1m&startTime=" + std::to_string(start) +
+            "&limit=1000";
         Outcome o;
         if (httplib::Result r = c.Get(target.c_str())) {
           o.status = r->status;
-          o.body_right = r->body == *KlinesJson(eth, "1m", start, std::nullopt, 1000, 0x7fffffffffff);
+          o.body_right =
+              r->body == *KlinesJson(eth, "1m", start, std::nullopt, 1000, 0x7fffffffffff);
         }
         outcomes[t].push_back(o);
       }
