@@ -93,6 +93,7 @@ class Fetcher {
   std::deque<Pending> outbox_;
   static constexpr size_t kMaxHeld = 10000;
   std::deque<wire::Message> held_;  // JOB_DONE/JOB_RETURN made while the planner was gone
+  std::deque<std::pair<int64_t, wire::Message>> sent_answers_;  // recent JOB_DONE/JOB_RETURN
   bool stopping_ = false;
   int64_t last_recv_ms_ = 0;
   int64_t last_send_ms_ = 0;
@@ -200,6 +201,13 @@ void Fetcher::SendToPlanner(const wire::Message& m, const std::string& key) {
       return;
     }
     last_send_ms_ = MonotonicMs();
+    if (std::holds_alternative<wire::JobDone>(m) || std::holds_alternative<wire::JobReturn>(m)) {
+      sent_answers_.emplace_back(last_send_ms_, m);
+      const int64_t keep_ms = 2 * options_.heartbeat_ms * options_.liveness;
+      while (!sent_answers_.empty() && sent_answers_.front().first < last_send_ms_ - keep_ms) {
+        sent_answers_.pop_front();
+      }
+    }
   } catch (const zmq::error_t& e) {
     Log(LogLevel::kWarn, key, "send " + std::string(type) + " to planner: " + e.what());
   }
@@ -414,6 +422,13 @@ Status Fetcher::Run(int stop_fd) {
                                    " ms; closing and reconnecting in " +
                                    std::to_string(reconnect_delay_ms_) + " ms");
       ClosePlanner();
+      // Answers sent since shortly before the planner's last word may have died with the
+      // connection (linger 0 drops what is queued): send them again after the next READY. A
+      // planner counts a repeated JOB_DONE once (leases by job id, credits capped by READY).
+      for (auto& [sent_ms, m] : sent_answers_) {
+        if (sent_ms >= last_recv_ms_ - options_.heartbeat_ms) held_.push_back(std::move(m));
+      }
+      sent_answers_.clear();
       reconnect_at_ms_ = now + reconnect_delay_ms_;
       reconnect_delay_ms_ = std::min(reconnect_delay_ms_ * 2, options_.reconnect_max_ms);
     } else if (!dealer_ && !stopping_ && now >= reconnect_at_ms_) {

@@ -6,7 +6,9 @@
 //
 // Order per job: FETCH_RESULT is queued on the PUSH first, then JOB_DONE goes to the planner,
 // which gives the credit back. A JOB_DONE or JOB_RETURN made while the planner socket is closed
-// (between a planner timeout and the reconnect) is held and sent right after the next READY.
+// (between a planner timeout and the reconnect) is held and sent right after the next READY,
+// and so are those sent since shortly before the planner went silent (they may have been lost
+// with the old connection). A planner must therefore take a repeated JOB_DONE as one.
 //
 // Malformed input: a frame that does not decode, or a message of a type the planner should not
 // send, is logged and dropped. A JOB whose key does not parse (or whose endpoint is not

@@ -344,3 +344,42 @@ TEST_CASE("one kept-alive connection per worker, gzip offered, project User-Agen
   for (const auto& a : agents) CHECK(a == kUserAgent);
   for (const auto& e : encodings) CHECK(e.find("gzip") != std::string::npos);
 }
+
+TEST_CASE("a JOB_DONE finished while the planner was away reaches the restarted planner",
+          "[fetcher_loop]") {
+  zmq::context_t ctx;
+  FakePlanner planner(ctx);
+  FakePersister persister(ctx);
+  KlinesServer http;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  http.hook = [&](const httplib::Request&) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, std::chrono::milliseconds(kWait), [&] { return release; });
+  };
+  ScratchDir dir;
+  FetcherOptions o = Options(planner, persister, http, 1);
+  o.heartbeat_ms = 100;
+  InThreadFetcher fetcher(o, (dir.path() / "rate").string());
+  std::string id;
+  REQUIRE(planner.RecvType<wire::Ready>(kWait, &id));
+  planner.Send(id, JobFor(41, MinuteKey("BTCUSDT", kIndex)));
+  const std::string endpoint = planner.endpoint();
+  planner.Close();  // the planner dies with the job leased out
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  REQUIRE(persister.Recv(kWait));  // the result does not wait for the planner
+  planner.Bind(endpoint);
+  auto ready = planner.RecvType<wire::Ready>(kWait);
+  REQUIRE(ready);
+  CHECK(ready->credits == 1);
+  auto done = planner.RecvType<wire::JobDone>(kWait);
+  REQUIRE(done);
+  CHECK(done->job_id == 41);
+  CHECK(done->outcome == "ok");
+  CHECK(fetcher.Stop().ok());
+}
