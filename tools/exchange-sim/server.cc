@@ -220,7 +220,7 @@ void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& 
     counters.Record(rec);
     return;
   }
-  const bool is_klines = ep->weight == kWeightKlines && std::string_view(ep->name) == "klines";
+  const bool is_klines = std::string_view(ep->name) == "klines";
   if (is_klines) {
     rec.klines = true;
     rec.window_key = KlinesWindowKey(req.params);
