@@ -151,8 +151,15 @@ Status JsonManifestStore::WriteSeries(const SeriesId& id, Series* s) {
   if (s->dirty == 0) return Status::Ok();
   if (Status st = CreateDirsDurably(s->dir, disk_); !st.ok()) return st;
   s->manifest.last_evaluated_at = FormatIsoUtc(options_.wall_ms());
+  const int64_t started = options_.monotonic_ms();
   const std::string text = FastSerializeManifest(s->manifest);
   Status st = disk_->WriteFileAtomic(s->dir / kManifestName, text, /*sync_dir=*/true);
+  if (st.ok()) {
+    Log(LogLevel::kInfo, {},
+        "wrote manifest of " + id.ToString() + ": " + std::to_string(s->manifest.slices.size()) +
+            " slices, " + std::to_string(s->dirty) + " updates, " + std::to_string(text.size()) +
+            " bytes in " + std::to_string(options_.monotonic_ms() - started) + " ms");
+  }
   if (!st.ok()) {
     // Keep the updates; try again later with a growing delay (a full disk may clear).
     ++s->failures;

@@ -36,14 +36,15 @@ void OnSignal(int) {
 constexpr const char* kUsage =
     "usage: persister [--data-root DIR] [--results-bind ADDR] [--control-bind ADDR]\n"
     "                 [--flush-every N] [--flush-ms MS] [--no-adaptive-flush]\n"
-    "                 [--verify-responses quick|full] [--verbose]\n"
+    "                 [--verify-responses exists|quick|full] [--verbose]\n"
     "  --data-root         data root (else $QLIR_DATA_ROOT, else ~/qlir_data)\n"
     "  --results-bind      PULL socket for FETCH_RESULT (default tcp://127.0.0.1:5702)\n"
     "  --control-bind      ROUTER socket for HELLO/STATUS/MARK_PENDING (default tcp://127.0.0.1:5703)\n"
     "  --flush-every       rewrite a manifest after N updates (default 1000; grows with size)\n"
     "  --flush-ms          or after MS milliseconds (default 2000; grows with size)\n"
     "  --no-adaptive-flush keep N and MS fixed whatever the manifest's size\n"
-    "  --verify-responses  at load, check listed files by framing (quick, default) or decode all\n";
+    "  --verify-responses  at load, check that listed files exist (exists), are framed whole\n"
+    "                      (quick, default: opens each) or decode (full: reads each)\n";
 
 bool ParseInt(std::string_view s, int64_t* out) {
   if (s.empty()) return false;
@@ -99,12 +100,14 @@ int main(int argc, char** argv) {
       store_options.adaptive = false;
     } else if (arg == "--verify-responses") {
       if (!(v = value(arg))) return 2;
-      if (*v == "quick") {
+      if (*v == "exists") {
+        store_options.verify = VerifyResponses::kExists;
+      } else if (*v == "quick") {
         store_options.verify = VerifyResponses::kQuick;
       } else if (*v == "full") {
         store_options.verify = VerifyResponses::kFull;
       } else {
-        std::cerr << "persister: --verify-responses wants quick or full\n";
+        std::cerr << "persister: --verify-responses wants exists, quick or full\n";
         return 2;
       }
     } else if (arg == "--verbose") {

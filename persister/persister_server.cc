@@ -243,7 +243,10 @@ void PersisterServer::HandleFetchResult(const wire::FetchResult& r) {
     Log(LogLevel::kError, r.key, "cannot record result: " + kept.error());
     return;
   }
-  Log(LogLevel::kDebug, r.key, "stored " + std::string(SliceStatusName(*kept)));
+  Log(LogLevel::kInfo, r.key,
+      std::string(rec.status == SliceStatus::kFailed ? "recorded " : "stored ") +
+          std::string(SliceStatusName(*kept)) +
+          (rec.status == SliceStatus::kFailed ? " (" + rec.error.value_or("") + ")" : ""));
   notices_.push_back({r.key, std::string(SliceStatusName(*kept))});
 }
 

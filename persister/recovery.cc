@@ -217,18 +217,19 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
   }
 
   // 3. Listed entries against the files.
-  std::unordered_map<std::string, std::string> key_of_id;  // slice id -> composite key
+  // slice id -> its entry's key (pointing into the map, whose nodes do not move)
+  std::unordered_map<std::string, const std::string*> key_of_id;
   key_of_id.reserve(m.slices.size());
   for (auto& [key, e] : m.slices) {
     const std::string id = SliceId(key);
-    key_of_id.emplace(id, key);
+    key_of_id.emplace(id, &key);
     if (e.status != SliceStatus::kOk && e.status != SliceStatus::kPartial) continue;
     const fs::path path = dir / ResponseRelativePath(id);
     std::string problem;
     if (!files.contains(id)) {
       problem = "response file missing";
-    } else if (options.verify == VerifyResponses::kQuick ? !QuickCheckResponse(path)
-                                                         : !FullCheckResponse(path, key)) {
+    } else if ((options.verify == VerifyResponses::kQuick && !QuickCheckResponse(path)) ||
+               (options.verify == VerifyResponses::kFull && !FullCheckResponse(path, key))) {
       problem = "response file damaged";
     }
     if (problem.empty()) continue;
@@ -247,7 +248,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
   // 4. Files the manifest lacks, or lists as failed (the file is newer than that failure).
   for (const std::string& id : files) {
     auto known = key_of_id.find(id);
-    if (known != key_of_id.end() && m.slices.at(known->second).status != SliceStatus::kFailed) {
+    if (known != key_of_id.end() && m.slices.at(*known->second).status != SliceStatus::kFailed) {
       continue;
     }
     const fs::path path = responses / (id + ".json");

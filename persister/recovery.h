@@ -28,6 +28,7 @@
 namespace qlir::persister {
 
 enum class VerifyResponses {
+  kExists,  // listed entries: the file exists (one directory listing, no file opened)
   kQuick,  // listed entries: the file exists and is framed as EncodeResponseFile writes it
   kFull,   // listed entries: the file decodes and names its slice (reads every file)
 };

@@ -134,6 +134,7 @@ TEST_CASE("an ok entry whose file is missing or truncated becomes pending", "[re
   REQUIRE(text.ok());
   fs::resize_file(ResponsePath(root.path(), truncated), text->size() / 2);
 
+  CHECK(Recover(root.path(), VerifyResponses::kExists)->report.demoted == 1);  // only the missing one
   for (VerifyResponses v : {VerifyResponses::kQuick, VerifyResponses::kFull}) {
     auto r = Recover(root.path(), v);
     REQUIRE(r.ok());
