@@ -285,15 +285,16 @@ TEST_CASE("outcomes by the simulator's rules: partial, empty, unknown symbol", "
 
 TEST_CASE("429: the fetcher pauses for Retry-After and is never banned", "[sim]") {
   ScratchDir dir;
-  Sim sim(dir, {"--weight-limit", "30", "--window-ms", "2000", "--ban-after", "10"});
+  // 5 requests per second: 4 workers on loopback exceed that whatever the machine's load.
+  Sim sim(dir, {"--weight-limit", "10", "--window-ms", "1000", "--ban-after", "10"});
   zmq::context_t ctx;
   FakePlanner planner(ctx);
   FakePersister persister(ctx);
   // The fetcher believes in 6000 per minute: only the exchange's 429s can hold it back.
   InThreadFetcher fetcher(Options(planner, persister, sim, 4), (dir.path() / "rate").string(), {},
-                          RateLimiterOptions{.weight_limit = 6000, .window_ms = 2000});
+                          RateLimiterOptions{.weight_limit = 6000, .window_ms = 1000});
   std::vector<klines::KlineSliceKey> keys;
-  for (int i = 0; i < 40; ++i) keys.push_back(Slice("BTCUSDT", 100 + i));
+  for (int i = 0; i < 24; ++i) keys.push_back(Slice("BTCUSDT", 100 + i));
   DriveResult d = Drive(planner, persister, keys, 60000);
   REQUIRE(d.finished);
   for (const auto& k : keys) CHECK(d.results.at(k.composite_key()).outcome == "ok");
@@ -308,8 +309,8 @@ TEST_CASE("429: the fetcher pauses for Retry-After and is never banned", "[sim]"
 
 TEST_CASE("418: no request is sent while the ban lasts", "[sim]") {
   ScratchDir dir;
-  Sim sim(dir, {"--weight-limit", "20", "--window-ms", "2000", "--ban-after", "0", "--ban-ms",
-                "2000"});
+  Sim sim(dir, {"--weight-limit", "10", "--window-ms", "2000", "--ban-after", "0", "--ban-ms",
+                "1000"});
   zmq::context_t ctx;
   FakePlanner planner(ctx);
   FakePersister persister(ctx);
@@ -318,7 +319,7 @@ TEST_CASE("418: no request is sent while the ban lasts", "[sim]") {
                           (dir.path() / "rate").string(), {},
                           RateLimiterOptions{.weight_limit = 6000, .window_ms = 2000});
   std::vector<klines::KlineSliceKey> keys;
-  for (int i = 0; i < 16; ++i) keys.push_back(Slice("ETHUSDT", 200 + i));
+  for (int i = 0; i < 12; ++i) keys.push_back(Slice("ETHUSDT", 200 + i));
   DriveResult d = Drive(planner, persister, keys, 60000);
   REQUIRE(d.finished);
   for (const auto& k : keys) CHECK(d.results.at(k.composite_key()).outcome == "ok");
