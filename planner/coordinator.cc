@@ -79,8 +79,8 @@ void Coordinator::Delay(SliceRef r, int64_t due) {
 
 void Coordinator::Requeue(const Lease& l, const char* why) {
   if (!universe_.Contains(l.slice)) return;
-  LogWarn(std::string("re-handing job ") + std::to_string(l.job_id) + " (" + why +
-          ", fetcher " + ledger_.fetcher_id(l.fetcher) + ") key=" + universe_.Key(l.slice));
+  LogWarn(std::string("re-handing job ") + std::to_string(l.job_id) + " (" + why + ", fetcher " +
+          ledger_.fetcher_id(l.fetcher) + ") key=" + universe_.Key(l.slice));
   universe_.set_state(l.slice, SliceState::kIdle);
   if (universe_.status(l.slice) == SliceStatus::kOk) return;
   ++jobs_rehanded_;
@@ -95,18 +95,19 @@ int64_t Coordinator::PartialDelay(SliceRef r, int64_t now) const {
   const int64_t floor = std::min(kMinRefetchMs, config_.refresh_ms);
   const int64_t exch_now = exchange_.Now(now);
   const int64_t close = universe_.CloseTimeMs(r);
-  int64_t d = exch_now >= close ? floor : std::min(config_.refresh_ms, close - exch_now + kCloseGraceMs);
+  int64_t d =
+      exch_now >= close ? floor : std::min(config_.refresh_ms, close - exch_now + kCloseGraceMs);
   return std::max(d, floor);
 }
 
-void Coordinator::OnFetcherMessage(const std::string& identity, const wire::Message& m,
-                                   int64_t now, Outbox* /*out*/) {
+void Coordinator::OnFetcherMessage(const std::string& identity, const wire::Message& m, int64_t now,
+                                   Outbox* /*out*/) {
   ledger_.OnSeen(identity, now);
   if (const auto* ready = std::get_if<wire::Ready>(&m)) {
     const bool known = ledger_.Known(identity);
     ledger_.OnReady(identity, ready->fetcher_id, ready->credits, now);
-    LogInfo("fetcher " + ready->fetcher_id + (known ? " READY again" : " READY") + " credits=" +
-            std::to_string(ready->credits));
+    LogInfo("fetcher " + ready->fetcher_id + (known ? " READY again" : " READY") +
+            " credits=" + std::to_string(ready->credits));
   } else if (const auto* done = std::get_if<wire::JobDone>(&m)) {
     ledger_.OnJobDone(identity);
     const Lease* l = leases_.FindJob(done->job_id);
@@ -116,17 +117,19 @@ void Coordinator::OnFetcherMessage(const std::string& identity, const wire::Mess
       return;
     }
     if (!leases_.MarkDone(done->job_id, done->outcome, now)) {
-      LogDebug("JOB_DONE for job " + std::to_string(done->job_id) + " without a lease key=" +
-               done->key);
+      LogDebug("JOB_DONE for job " + std::to_string(done->job_id) +
+               " without a lease key=" + done->key);
     } else {
       LogDebug("JOB_DONE job " + std::to_string(done->job_id) + " outcome=" + done->outcome +
                " key=" + done->key);
     }
   } else if (const auto* ret = std::get_if<wire::JobReturn>(&m)) {
+    // Job ids are ours and unique: a fetcher that reconnected (new identity) may return a job
+    // it got on its previous connection.
     const Lease* l = leases_.FindJob(ret->job_id);
-    if (!l || l->fetcher != identity) {
-      LogDebug("JOB_RETURN of job " + std::to_string(ret->job_id) + " without a lease key=" +
-               ret->key);
+    if (!l) {
+      LogDebug("JOB_RETURN of job " + std::to_string(ret->job_id) +
+               " without a lease key=" + ret->key);
       return;
     }
     auto lease = leases_.ReleaseJob(ret->job_id);
@@ -175,7 +178,7 @@ void Coordinator::OnDurable(SliceRef r, SliceStatus status, int64_t now) {
     case SliceStatus::kOk:
       backoff_.OnSuccess(r);
       // A queued or delayed entry goes stale and is skipped when it comes up.
-      if (st != SliceState::kLeased) universe_.set_state(r, SliceState::kIdle);
+      universe_.set_state(r, SliceState::kIdle);
       LogDebug("durable ok key=" + key);
       break;
     case SliceStatus::kPartial:
@@ -229,9 +232,9 @@ void Coordinator::OnStatusReply(const wire::StatusReply& reply, int64_t now) {
     sync.ready = true;
     for (int64_t i = universe_.first_index(*s); i < universe_.end_index(*s); ++i) Plan({*s, i});
     const SeriesCounts& c = universe_.counts(*s);
-    LogInfo("statuses of " + name + ": " + std::to_string(c.total()) + " slices, ok=" +
-            std::to_string(c.ok) + " partial=" + std::to_string(c.partial) + " failed=" +
-            std::to_string(c.failed) + " missing=" + std::to_string(c.pending) +
+    LogInfo("statuses of " + name + ": " + std::to_string(c.total()) +
+            " slices, ok=" + std::to_string(c.ok) + " partial=" + std::to_string(c.partial) +
+            " failed=" + std::to_string(c.failed) + " missing=" + std::to_string(c.pending) +
             (skipped ? " (" + std::to_string(skipped) + " entries outside the range)" : ""));
     meters_[*s].Sample(now, Done(*s));
     return;
@@ -334,7 +337,8 @@ void Coordinator::Tick(int64_t now, Outbox* out) {
     if (!sync.want_status) continue;
     if (sync.requested_at >= 0 && now - sync.requested_at < config_.status_retry_ms) continue;
     if (sync.requested_at >= 0) {
-      LogInfo("no STATUS_REPLY for " + universe_.SeriesName(s) + " yet; asking the persister again");
+      LogInfo("no STATUS_REPLY for " + universe_.SeriesName(s) +
+              " yet; asking the persister again");
     }
     if (last_hello_ms_ != now) {
       // Subscribed before the snapshot, on the same pipe, so no notice falls between them.
@@ -439,14 +443,14 @@ std::vector<std::string> Coordinator::SummaryLines(int64_t now) const {
     const SeriesCounts& c = universe_.counts(s);
     lines.push_back("summary " + universe_.SeriesName(s) + " slices=" + std::to_string(c.total()) +
                     " ok=" + std::to_string(c.ok) + " partial=" + std::to_string(c.partial) +
-                    " failed=" + std::to_string(c.failed) + " missing=" +
-                    std::to_string(c.pending));
+                    " failed=" + std::to_string(c.failed) +
+                    " missing=" + std::to_string(c.pending));
   }
-  lines.push_back("summary jobs handed=" + std::to_string(jobs_handed_) + " re-handed=" +
-                  std::to_string(jobs_rehanded_) + " durable notices=" +
-                  std::to_string(durable_notices_) + " failed for good=" +
-                  std::to_string(failed_for_good_.size()) + " elapsed=" +
-                  FormatDuration(now - started_ms_));
+  lines.push_back("summary jobs handed=" + std::to_string(jobs_handed_) +
+                  " re-handed=" + std::to_string(jobs_rehanded_) +
+                  " durable notices=" + std::to_string(durable_notices_) +
+                  " failed for good=" + std::to_string(failed_for_good_.size()) +
+                  " elapsed=" + FormatDuration(now - started_ms_));
   return lines;
 }
 

@@ -117,9 +117,9 @@ class Coordinator {
 
  private:
   struct SeriesSync {
-    bool ready = false;          // the first STATUS_REPLY is in
-    bool want_status = true;     // a STATUS_REQUEST is wanted (first one, or a refresh)
-    int64_t requested_at = -1;   // last STATUS_REQUEST sent; -1 none
+    bool ready = false;         // the first STATUS_REPLY is in
+    bool want_status = true;    // a STATUS_REQUEST is wanted (first one, or a refresh)
+    int64_t requested_at = -1;  // last STATUS_REQUEST sent; -1 none
   };
 
   void OnDurable(SliceRef r, SliceStatus status, int64_t now);
@@ -132,9 +132,7 @@ class Coordinator {
   // After a snapshot or growth: queue what needs work.
   void Plan(SliceRef r);
   int64_t PartialDelay(SliceRef r, int64_t now) const;
-  int64_t Done(uint32_t s) const {
-    return universe_.counts(s).ok + universe_.counts(s).partial;
-  }
+  int64_t Done(uint32_t s) const { return universe_.counts(s).ok + universe_.counts(s).partial; }
 
   CoordinatorConfig config_;
   Universe universe_;

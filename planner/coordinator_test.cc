@@ -93,7 +93,7 @@ TEST_CASE("Coordinator hands out only the missing - failed and partial slices - 
   CHECK(r.Step().empty());  // no fetcher, no credit
   r.Fetcher("f1", wire::Ready{"F1", 2});
   auto jobs = r.Step();
-  REQUIRE(jobs.size() == 2);  // never more than the credits
+  REQUIRE(jobs.size() == 2);                 // never more than the credits
   CHECK(jobs[0].second.key == r.Key(0, 1));  // oldest first
   CHECK(jobs[1].second.key == r.Key(0, 2));
   CHECK(r.Step().empty());
@@ -330,9 +330,10 @@ TEST_CASE("Coordinator: the open tail is refreshed - once-mode is content with i
   CHECK(r.c->Finished(r.clock.NowMs()) == 0);
 }
 
-TEST_CASE("Coordinator: following the exchange clock - new slices appear and the tail is refetched") {
+TEST_CASE(
+    "Coordinator: following the exchange clock - new slices appear and the tail is refetched") {
   auto config = Config();
-  config.heartbeat_ms = 1000000000;  // the fetcher stays alive through the test
+  config.heartbeat_ms = 1000000000;                      // the fetcher stays alive through the test
   Rig r(config, 1, {"AAA"}, kT0 + 10, /*follow=*/true);  // slices 0 (closed) and 1 (open)
   r.Reply(0, {{r.Key(0, 0), "ok"}});
   r.Fetcher("f1", wire::Ready{"F1", 1});
@@ -404,10 +405,13 @@ TEST_CASE("Coordinator: 10 symbols x 1s since 2022 (about 1.5 M slices) plan and
   c.Start(0, &out);
   for (uint32_t s = 0; s < 10; ++s) {
     const auto& un = c.universe();
-    c.OnPersisterMessage(
-        wire::StatusReply{1, kEndpoint, un.symbol(s), un.interval(s), "",
-                          {{un.Key({s, un.first_index(s)}), "ok"}}},
-        0, &out);
+    c.OnPersisterMessage(wire::StatusReply{1,
+                                           kEndpoint,
+                                           un.symbol(s),
+                                           un.interval(s),
+                                           "",
+                                           {{un.Key({s, un.first_index(s)}), "ok"}}},
+                         0, &out);
   }
   CHECK(static_cast<int64_t>(c.queued()) == total - 10);
   c.OnFetcherMessage("f", wire::Ready{"F", 10}, 0, &out);
@@ -423,7 +427,7 @@ TEST_CASE("Coordinator: 10 symbols x 1s since 2022 (about 1.5 M slices) plan and
 TEST_CASE("Coordinator drops what it does not expect") {
   Rig r(Config(), 1);
   r.Reply(0);
-  r.Fetcher("f1", wire::Durable{kEndpoint, {}});       // wrong socket
+  r.Fetcher("f1", wire::Durable{kEndpoint, {}});        // wrong socket
   r.Fetcher("stranger", wire::JobDone{42, "x", "ok"});  // unknown job
   r.Durable("garbage key", "ok");
   r.Durable(r.Key(0, 0), "weird");

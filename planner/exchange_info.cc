@@ -103,7 +103,8 @@ Result<std::optional<int64_t>> ParseFirstCandle(std::string_view json) {
 Result<std::optional<int64_t>> FetchFirstCandle(HttpClient& http, std::string_view base_url,
                                                 std::string_view symbol,
                                                 std::string_view interval) {
-  const std::string url = Trim(base_url) + "/api/v3/klines?symbol=" + klines::PercentEncode(symbol) +
+  const std::string url = Trim(base_url) +
+                          "/api/v3/klines?symbol=" + klines::PercentEncode(symbol) +
                           "&interval=" + std::string(interval) + "&startTime=0&limit=1";
   auto r = Get(http, url);
   if (!r) return r.status();

@@ -34,8 +34,7 @@ Result<int64_t> ParseServerTime(std::string_view json);
 
 // The open time of the symbol's first candle for `interval`, nullopt when the exchange has none.
 Result<std::optional<int64_t>> FetchFirstCandle(HttpClient& http, std::string_view base_url,
-                                                std::string_view symbol,
-                                                std::string_view interval);
+                                                std::string_view symbol, std::string_view interval);
 Result<std::optional<int64_t>> ParseFirstCandle(std::string_view json);
 
 }  // namespace qlir::planner

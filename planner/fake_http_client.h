@@ -4,8 +4,8 @@
 
 #include <map>
 #include <mutex>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/http_client.h"
@@ -49,8 +49,8 @@ class FakeHttpClient : public HttpClient {
                       const std::vector<std::string>& intervals = {"1m"}) {
     std::string info = R"({"timezone":"UTC","symbols":[)";
     for (size_t i = 0; i < symbols.size(); ++i) {
-      info += (i ? "," : "") + std::string(R"({"symbol":")") + symbols[i] +
-              R"(","status":"TRADING"})";
+      info +=
+          (i ? "," : "") + std::string(R"({"symbol":")") + symbols[i] + R"(","status":"TRADING"})";
     }
     info += "]}";
     Set(base + "/api/v3/exchangeInfo", 200, info);

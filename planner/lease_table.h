@@ -25,8 +25,8 @@ struct Lease {
   SliceRef slice;
   std::string fetcher;  // ROUTER identity
   int64_t handed_at_ms = 0;
-  int64_t done_at_ms = -1;  // JOB_DONE received; -1 not yet
-  std::string outcome;      // from JOB_DONE
+  int64_t done_at_ms = -1;      // JOB_DONE received; -1 not yet
+  std::string outcome;          // from JOB_DONE
   bool status_checked = false;  // the persister was asked once already after the wait ran out
 };
 

@@ -2,7 +2,6 @@
 
 #include <cstdio>
 #include <mutex>
-
 #include <nlohmann/json.hpp>
 
 #include "common/time_util.h"
@@ -11,16 +10,20 @@ namespace qlir::planner {
 namespace {
 
 std::mutex mu;
-LogLevel min_level = LogLevel::kInfo;                   // guarded by mu
-bool json_lines = false;                                // guarded by mu
-std::function<void(std::string_view)> sink;             // guarded by mu
+LogLevel min_level = LogLevel::kInfo;        // guarded by mu
+bool json_lines = false;                     // guarded by mu
+std::function<void(std::string_view)> sink;  // guarded by mu
 
 const char* LevelName(LogLevel l) {
   switch (l) {
-    case LogLevel::kDebug: return "DEBUG";
-    case LogLevel::kInfo: return "INFO";
-    case LogLevel::kWarn: return "WARN";
-    case LogLevel::kError: return "ERROR";
+    case LogLevel::kDebug:
+      return "DEBUG";
+    case LogLevel::kInfo:
+      return "INFO";
+    case LogLevel::kWarn:
+      return "WARN";
+    case LogLevel::kError:
+      return "ERROR";
   }
   return "?";
 }

@@ -99,7 +99,8 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
       o.symbols.clear();
       std::set<std::string> seen;
       for (const std::string& s : SplitList(v)) {
-        if (Status vs = ValidateSymbol(s); !vs.ok()) return Status::Error("flag --symbols: " + vs.message());
+        if (Status vs = ValidateSymbol(s); !vs.ok())
+          return Status::Error("flag --symbols: " + vs.message());
         if (seen.insert(s).second) o.symbols.push_back(s);
       }
       if (o.symbols.empty()) return Status::Error("flag --symbols: no symbol given");
@@ -137,7 +138,8 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
       o.base_url = v;
     } else if (flag == "--jobs-bind" || flag == "--persister") {
       if (!ValidEndpoint(v)) {
-        return Status::Error("flag " + flag + ": expected tcp://, ipc:// or inproc://, got '" + v + "'");
+        return Status::Error("flag " + flag + ": expected tcp://, ipc:// or inproc://, got '" + v +
+                             "'");
       }
       (flag == "--jobs-bind" ? o.jobs_bind : o.persister) = v;
     } else if (flag == "--lease-timeout-ms") {

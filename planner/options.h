@@ -11,10 +11,10 @@
 namespace qlir::planner {
 
 struct Options {
-  std::vector<std::string> symbols;                 // --symbols A,B (required)
-  std::vector<std::string> intervals{"1m"};         // --intervals 1m,1s
-  std::optional<int64_t> start_ms;                  // --start; nullopt: "listing" (first candle)
-  std::optional<int64_t> end_ms;                    // --end; nullopt: now, following the exchange
+  std::vector<std::string> symbols;                  // --symbols A,B (required)
+  std::vector<std::string> intervals{"1m"};          // --intervals 1m,1s
+  std::optional<int64_t> start_ms;                   // --start; nullopt: "listing" (first candle)
+  std::optional<int64_t> end_ms;                     // --end; nullopt: now, following the exchange
   std::string base_url = "https://api.binance.com";  // --base-url
   std::string jobs_bind = "tcp://127.0.0.1:5701";    // --jobs-bind (ROUTER)
   std::string persister = "tcp://127.0.0.1:5703";    // --persister (control, DEALER connect)

@@ -20,13 +20,38 @@ TEST_CASE("Options: defaults") {
 }
 
 TEST_CASE("Options: every flag - both spellings") {
-  auto o = ParseOptions({"--symbols=BTCUSDT", "--intervals", "1m,1s,1m", "--start", "2022-01-01",
-                         "--end=2022-01-02T00:00:00Z", "--base-url", "http://127.0.0.1:1",
-                         "--jobs-bind", "ipc:///tmp/j", "--persister", "tcp://127.0.0.1:9",
-                         "--once", "--lease-timeout-ms", "10", "--heartbeat-ms=20",
-                         "--progress-ms", "30", "--max-failures", "2", "--refresh-ms", "40",
-                         "--retry-base-ms", "5", "--retry-max-ms", "50", "--durable-wait-ms",
-                         "60", "--status-retry-ms", "70", "--time-sync-ms", "80"});
+  auto o = ParseOptions({"--symbols=BTCUSDT",
+                         "--intervals",
+                         "1m,1s,1m",
+                         "--start",
+                         "2022-01-01",
+                         "--end=2022-01-02T00:00:00Z",
+                         "--base-url",
+                         "http://127.0.0.1:1",
+                         "--jobs-bind",
+                         "ipc:///tmp/j",
+                         "--persister",
+                         "tcp://127.0.0.1:9",
+                         "--once",
+                         "--lease-timeout-ms",
+                         "10",
+                         "--heartbeat-ms=20",
+                         "--progress-ms",
+                         "30",
+                         "--max-failures",
+                         "2",
+                         "--refresh-ms",
+                         "40",
+                         "--retry-base-ms",
+                         "5",
+                         "--retry-max-ms",
+                         "50",
+                         "--durable-wait-ms",
+                         "60",
+                         "--status-retry-ms",
+                         "70",
+                         "--time-sync-ms",
+                         "80"});
   REQUIRE(o.ok());
   CHECK(o->intervals == std::vector<std::string>{"1m", "1s"});
   CHECK(o->start_ms == 1640995200000);
@@ -50,8 +75,10 @@ TEST_CASE("Options: bad flags are clear errors naming the flag") {
   CHECK(err({"--symbols", "A", "--intervals", "1M"}).find("1M") != std::string::npos);
   CHECK(err({"--symbols", "A", "--start", "yesterday"}).find("--start") != std::string::npos);
   CHECK(err({"--symbols", "A", "--heartbeat-ms", "0"}).find("--heartbeat-ms") != std::string::npos);
-  CHECK(err({"--symbols", "A", "--heartbeat-ms", "1x"}).find("--heartbeat-ms") != std::string::npos);
-  CHECK(err({"--symbols", "A", "--jobs-bind", "127.0.0.1:1"}).find("--jobs-bind") != std::string::npos);
+  CHECK(err({"--symbols", "A", "--heartbeat-ms", "1x"}).find("--heartbeat-ms") !=
+        std::string::npos);
+  CHECK(err({"--symbols", "A", "--jobs-bind", "127.0.0.1:1"}).find("--jobs-bind") !=
+        std::string::npos);
   CHECK(err({"--symbols", "A", "--bogus", "1"}).find("--bogus") != std::string::npos);
   CHECK(err({"--symbols"}).find("needs a value") != std::string::npos);
   CHECK(err({"--symbols", "A", "--once=1"}).find("--once") != std::string::npos);

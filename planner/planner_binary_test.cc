@@ -3,6 +3,7 @@
 // endpoints in a scratch directory. Checks exit codes, the unknown-symbol error, SIGTERM.
 // Waits poll a socket or a pidfd with a deadline; nothing sleeps, nothing asserts on timing.
 #include <fcntl.h>
+#include <httplib.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -11,7 +12,6 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
-#include <httplib.h>
 #include <sstream>
 #include <thread>
 
@@ -25,8 +25,8 @@ using std::chrono::milliseconds;
 using testing::FakeFetcher;
 using testing::FakePersister;
 
-constexpr int64_t kSpan = 60000LL * 1000;            // one 1m slice
-constexpr int64_t kListing = 1502942400000;          // BTCUSDT's first 1m candle
+constexpr int64_t kSpan = 60000LL * 1000;             // one 1m slice
+constexpr int64_t kListing = 1502942400000;           // BTCUSDT's first 1m candle
 constexpr int64_t kNow = kListing + 50 * kSpan + 17;  // the fake exchange's clock
 
 // The exchange: two symbols, a fixed clock, and candles from kListing.
@@ -45,9 +45,9 @@ class FakeExchange {
         res.status = 400;
         return;
       }
-      res.set_content("[[" + std::to_string(kListing) +
-                          R"(,"1","1","1","1","0",1,"0",0,"0","0","0"]])",
-                      "application/json");
+      res.set_content(
+          "[[" + std::to_string(kListing) + R"(,"1","1","1","1","0",1,"0",0,"0","0","0"]])",
+          "application/json");
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     REQUIRE(port_ > 0);
@@ -128,9 +128,9 @@ struct Rig {
   std::string jobs() const { return "ipc://" + (dir.path() / "jobs").string(); }
   std::string control() const { return "ipc://" + (dir.path() / "control").string(); }
   std::vector<std::string> Args(std::vector<std::string> extra) const {
-    std::vector<std::string> a = {"--base-url", exchange.url(), "--jobs-bind", jobs(),
-                                  "--persister", control(), "--heartbeat-ms", "100",
-                                  "--status-retry-ms", "300", "--progress-ms", "300"};
+    std::vector<std::string> a = {"--base-url",        exchange.url(), "--jobs-bind",    jobs(),
+                                  "--persister",       control(),      "--heartbeat-ms", "100",
+                                  "--status-retry-ms", "300",          "--progress-ms",  "300"};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
@@ -170,8 +170,8 @@ TEST_CASE("planner binary: once-mode exits 2 and lists the slices failed for goo
   Rig rig;
   FakePersister persister(rig.ctx, rig.control());
   const int64_t start = (kListing / kSpan + 1) * kSpan;  // one slice
-  const std::string key = "BTCUSDT:1m:" + std::to_string(start) + "-" +
-                          std::to_string(start + kSpan - 1) + ":1000";
+  const std::string key =
+      "BTCUSDT:1m:" + std::to_string(start) + "-" + std::to_string(start + kSpan - 1) + ":1000";
   Child planner(rig.Args({"--symbols", "BTCUSDT", "--start", std::to_string(start), "--end",
                           std::to_string(start + 1), "--once", "--max-failures", "2",
                           "--retry-base-ms", "10", "--retry-max-ms", "10"}),

@@ -1,5 +1,6 @@
 #include "planner/planner_server.h"
 
+#include <poll.h>
 #include <zmq.h>
 
 #include <algorithm>
@@ -113,8 +114,9 @@ void Server::Flush(int64_t now) {
     const std::string bytes = wire::Encode(m);
     const auto* job = std::get_if<wire::Job>(&m);
     try {
-      bool sent = jobs_.send(zmq::buffer(identity), zmq::send_flags::sndmore |
-                                                       zmq::send_flags::dontwait).has_value();
+      bool sent =
+          jobs_.send(zmq::buffer(identity), zmq::send_flags::sndmore | zmq::send_flags::dontwait)
+              .has_value();
       if (sent) sent = jobs_.send(zmq::buffer(bytes), zmq::send_flags::dontwait).has_value();
       if (!sent && job) c_.OnJobNotSent(identity, job->job_id, now);
     } catch (const zmq::error_t& e) {
@@ -272,8 +274,8 @@ Result<Universe> BuildUniverse(const Options& o, HttpClient& http,
   Universe u;
   const int64_t end = o.end_ms ? std::min(*o.end_ms, exchange_now) : exchange_now;
   if (o.start_ms && *o.start_ms > exchange_now) {
-    return Status::Error("--start " + FormatIsoUtc(*o.start_ms) +
-                         " is after the exchange's now " + FormatIsoUtc(exchange_now));
+    return Status::Error("--start " + FormatIsoUtc(*o.start_ms) + " is after the exchange's now " +
+                         FormatIsoUtc(exchange_now));
   }
   for (const std::string& symbol : symbols) {
     for (const std::string& interval : o.intervals) {
@@ -283,7 +285,8 @@ Result<Universe> BuildUniverse(const Options& o, HttpClient& http,
         start = *o.start_ms;
       } else {
         auto first = FetchFirstCandle(http, o.base_url, symbol, interval);
-        if (!first) return Status::Error("cannot find the listing of " + name + ": " + first.error());
+        if (!first)
+          return Status::Error("cannot find the listing of " + name + ": " + first.error());
         if (!first->has_value()) {
           LogWarn(name + " has no candle yet; starting at now");
           start = exchange_now;
@@ -294,8 +297,8 @@ Result<Universe> BuildUniverse(const Options& o, HttpClient& http,
       }
       start = std::max<int64_t>(start, 0);
       if (start > end) {
-        LogWarn(name + " has nothing before --end (its first candle is at " +
-                FormatIsoUtc(start) + "); skipped");
+        LogWarn(name + " has nothing before --end (its first candle is at " + FormatIsoUtc(start) +
+                "); skipped");
         continue;
       }
       auto s = u.AddSeries(symbol, interval, start, end);
@@ -308,6 +311,18 @@ Result<Universe> BuildUniverse(const Options& o, HttpClient& http,
   if (u.series_count() == 0) return Status::Error("no series has anything to fetch in the range");
   return u;
 }
+
+namespace {
+
+// True when a byte is waiting on the stop pipe (checked between the start-up requests, which
+// do not poll).
+bool StopRequested(int stop_fd) {
+  if (stop_fd < 0) return false;
+  pollfd p{stop_fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
+}  // namespace
 
 Result<int> RunPlanner(const Options& o, HttpClient& http, Clock& clock, int stop_fd) {
   SetLogLevel(o.verbose ? LogLevel::kDebug : LogLevel::kInfo);
@@ -335,7 +350,9 @@ Result<int> RunPlanner(const Options& o, HttpClient& http, Clock& clock, int sto
   }
   LogInfo("exchange clock " + FormatIsoUtcMs(exchange.Now(after)) + " (offset from local " +
           std::to_string(exchange.offset()) + " ms)");
+  if (StopRequested(stop_fd)) return 0;
   auto universe = BuildUniverse(o, http, check->known, exchange.Now(clock.NowMs()));
+  if (StopRequested(stop_fd)) return 0;
   if (!universe) return universe.status();
   LogInfo("universe: " + std::to_string(universe->series_count()) + " series, " +
           std::to_string(universe->total_size()) + " slices");

@@ -199,7 +199,7 @@ TEST_CASE("PlannerServer: garbage on the jobs socket is dropped - the planner ca
   fetcher.SendRaw({std::string()});
   fetcher.SendRaw({"a", "b", "c"});
   fetcher.SendRaw({wire::Encode(wire::Ready{"F1", 1}).substr(0, 5)});  // truncated
-  fetcher.Send(wire::Durable{"klines", {}});                            // wrong direction
+  fetcher.Send(wire::Durable{"klines", {}});                           // wrong direction
   fetcher.Send(wire::Ready{"F1", 1});
   auto job = fetcher.NextJob();
   REQUIRE(job);

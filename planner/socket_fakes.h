@@ -55,7 +55,8 @@ class LogCapture {
   std::vector<std::string> lines_;
 };
 
-inline std::optional<std::vector<zmq::message_t>> RecvWithin(zmq::socket_t& s, milliseconds timeout) {
+inline std::optional<std::vector<zmq::message_t>> RecvWithin(zmq::socket_t& s,
+                                                             milliseconds timeout) {
   zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
   zmq::poll(&item, 1, timeout);
   if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;

@@ -55,10 +55,14 @@ std::pair<int64_t, int64_t> Universe::ExtendTo(uint32_t s, int64_t end_ms) {
 
 int64_t& Universe::Counter(SeriesCounts& c, SliceStatus s) {
   switch (s) {
-    case SliceStatus::kOk: return c.ok;
-    case SliceStatus::kFailed: return c.failed;
-    case SliceStatus::kPartial: return c.partial;
-    case SliceStatus::kPending: break;
+    case SliceStatus::kOk:
+      return c.ok;
+    case SliceStatus::kFailed:
+      return c.failed;
+    case SliceStatus::kPartial:
+      return c.partial;
+    case SliceStatus::kPending:
+      break;
   }
   return c.pending;
 }

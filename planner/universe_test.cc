@@ -36,10 +36,10 @@ TEST_CASE("Universe::Find refuses keys that are not ours") {
   auto s = u.AddSeries("BTCUSDT", "1m", kMinuteSpan * 10, kMinuteSpan * 12);
   REQUIRE(s.ok());
   CHECK(!u.Find("garbage"));
-  CHECK(!u.Find("ETHUSDT:1m:600000000-659999999:1000"));           // other series
-  CHECK(!u.Find("BTCUSDT:1m:0-59999999:1000"));                     // before the range
-  CHECK(!u.Find("BTCUSDT:1m:600000001-660000000:1000"));            // off the grid
-  CHECK(!u.Find("BTCUSDT:1m:600000000-659999999:999"));             // other limit
+  CHECK(!u.Find("ETHUSDT:1m:600000000-659999999:1000"));  // other series
+  CHECK(!u.Find("BTCUSDT:1m:0-59999999:1000"));           // before the range
+  CHECK(!u.Find("BTCUSDT:1m:600000001-660000000:1000"));  // off the grid
+  CHECK(!u.Find("BTCUSDT:1m:600000000-659999999:999"));   // other limit
   CHECK(u.Find("BTCUSDT:1m:600000000-659999999:1000") == SliceRef{*s, 10});
 }
 
@@ -48,10 +48,9 @@ TEST_CASE("Universe diff: statuses from the persister - counts - compact cells")
   auto s = u.AddSeries("BTCUSDT", "1m", 0, 9 * kMinuteSpan);
   REQUIRE(s.ok());
   std::vector<wire::SliceState> known = {
-      {u.Key({*s, 0}), "ok"},       {u.Key({*s, 1}), "failed"},
-      {u.Key({*s, 2}), "partial"},  {u.Key({*s, 3}), "ok"},
-      {"ETHUSDT:1m:0-59999999:1000", "ok"},  // other series: skipped
-      {u.Key({*s, 4}), "bogus"},             // bad status: skipped
+      {u.Key({*s, 0}), "ok"},    {u.Key({*s, 1}), "failed"},           {u.Key({*s, 2}), "partial"},
+      {u.Key({*s, 3}), "ok"},    {"ETHUSDT:1m:0-59999999:1000", "ok"},  // other series: skipped
+      {u.Key({*s, 4}), "bogus"},                                        // bad status: skipped
   };
   int64_t skipped = 0;
   u.ApplyStatuses(*s, known, &skipped);
