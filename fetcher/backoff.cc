@@ -5,9 +5,7 @@
 namespace qlir::fetcher {
 
 Backoff::Backoff(int64_t base_ms, int64_t max_ms, uint64_t seed)
-    : base_ms_(std::max<int64_t>(0, base_ms)),
-      max_ms_(std::max<int64_t>(0, max_ms)),
-      rng_(seed) {}
+    : base_ms_(std::max<int64_t>(0, base_ms)), max_ms_(std::max<int64_t>(0, max_ms)), rng_(seed) {}
 
 int64_t Backoff::CeilingMs(int retry) const {
   int64_t d = base_ms_;

@@ -52,8 +52,8 @@ Result<int64_t> FetchServerTime(const FetchJobOptions& options, const FetchJobDe
   HttpResponse r = deps.http->Get(base + "/api/v3/time");
   ObserveRate(deps, sent, r, key);
   if (r.status != 200) {
-    return Status::Error("GET /api/v3/time: " + (r.status == 0 ? r.error
-                                                                : DescribeHttpError(r.status, r.body)));
+    return Status::Error("GET /api/v3/time: " +
+                         (r.status == 0 ? r.error : DescribeHttpError(r.status, r.body)));
   }
   try {
     auto j = nlohmann::json::parse(r.body);
@@ -132,7 +132,8 @@ JobOutcome RunFetchJob(const klines::KlineSliceKey& key, const FetchJobOptions& 
     r.error = std::move(error);
     r.attempts = attempts;
     r.completed_at_ms = deps.clock->NowMs();
-    Log(LogLevel::kWarn, ck, "failed after " + std::to_string(attempts) + " attempt(s): " + r.error);
+    Log(LogLevel::kWarn, ck,
+        "failed after " + std::to_string(attempts) + " attempt(s): " + r.error);
     return out;
   };
   auto hand_back = [&]() {
@@ -144,8 +145,9 @@ JobOutcome RunFetchJob(const klines::KlineSliceKey& key, const FetchJobOptions& 
   auto retry_after_failure = [&](const std::string& error) -> std::optional<JobOutcome> {
     if (static_cast<int>(attempts) >= options.max_attempts) return failed(error);
     const int64_t delay = deps.backoff->DelayMs(static_cast<int>(attempts));
-    Log(LogLevel::kWarn, ck, "attempt " + std::to_string(attempts) + " failed (" + error +
-                                 "), retrying in " + std::to_string(delay) + " ms");
+    Log(LogLevel::kWarn, ck,
+        "attempt " + std::to_string(attempts) + " failed (" + error + "), retrying in " +
+            std::to_string(delay) + " ms");
     if (!deps.clock->SleepMs(delay)) return hand_back();
     return std::nullopt;
   };
@@ -172,11 +174,11 @@ JobOutcome RunFetchJob(const klines::KlineSliceKey& key, const FetchJobOptions& 
       case Verdict::kRateLimited:
       case Verdict::kBanned:
         // Not an attempt: the shared state now holds the pause; AcquireWeight waits it out.
-        Log(LogLevel::kWarn, ck, c.error + " (Retry-After " +
-                                     (resp.headers.count("retry-after")
-                                          ? resp.headers.at("retry-after") + " s"
-                                          : std::string("absent")) +
-                                     "): every fetcher on this host pauses");
+        Log(LogLevel::kWarn, ck,
+            c.error + " (Retry-After " +
+                (resp.headers.count("retry-after") ? resp.headers.at("retry-after") + " s"
+                                                   : std::string("absent")) +
+                "): every fetcher on this host pauses");
         continue;
       case Verdict::kPermanent:
         ++attempts;
@@ -209,10 +211,10 @@ JobOutcome RunFetchJob(const klines::KlineSliceKey& key, const FetchJobOptions& 
     r.last_ts = c.summary.last_ts;
     r.attempts = attempts;
     r.http_status = 200;
-    Log(LogLevel::kInfo, ck, "fetched " + r.outcome + ": " + std::to_string(r.n_items) +
-                                 " klines, " + std::to_string(r.body.size()) + " bytes, " +
-                                 std::to_string(attempts) + " attempt(s), " +
-                                 std::to_string(r.completed_at_ms - r.requested_at_ms) + " ms");
+    Log(LogLevel::kInfo, ck,
+        "fetched " + r.outcome + ": " + std::to_string(r.n_items) + " klines, " +
+            std::to_string(r.body.size()) + " bytes, " + std::to_string(attempts) +
+            " attempt(s), " + std::to_string(r.completed_at_ms - r.requested_at_ms) + " ms");
     return out;
   }
 }

@@ -29,7 +29,7 @@ enum class Verdict {
 
 struct Classification {
   Verdict verdict = Verdict::kRetry;
-  std::string error;              // why, when not kOk
+  std::string error;               // why, when not kOk
   klines::PayloadSummary summary;  // when kOk
 };
 
@@ -53,8 +53,8 @@ struct FetchJobDeps {
 };
 
 struct JobOutcome {
-  bool handed_back = false;   // stopped before a result: send JOB_RETURN
-  wire::FetchResult result;   // when !handed_back
+  bool handed_back = false;  // stopped before a result: send JOB_RETURN
+  wire::FetchResult result;  // when !handed_back
 };
 
 // Runs the job until it has a result (ok, partial or failed) or a stop is requested while it

@@ -121,7 +121,8 @@ TEST_CASE("classification of responses", "[fetch_job][classify]") {
   }
   auto c = Classify(Resp(400, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}"), k);
   CHECK(c.error == "HTTP 400: code -1121: Invalid symbol.");
-  CHECK(DescribeHttpError(502, "<html>\n<b>bad</b></html>") == "HTTP 502: <html> <b>bad</b></html>");
+  CHECK(DescribeHttpError(502, "<html>\n<b>bad</b></html>") ==
+        "HTTP 502: <html> <b>bad</b></html>");
 }
 
 TEST_CASE("a valid body after the window closed is ok, with the Date header as server time",
@@ -240,9 +241,10 @@ TEST_CASE("429 waits Retry-After and is not an attempt", "[fetch_job]") {
 
 TEST_CASE("418 waits until the ban is over", "[fetch_job]") {
   Harness h(1);
-  h.http.script = {Resp(418, "{\"code\":-1003,\"msg\":\"Way too much request weight used; IP banned\"}",
-                        -1, {{"retry-after", "120"}}),
-                   Resp(200, Body(10), kAfter)};
+  h.http.script = {
+      Resp(418, "{\"code\":-1003,\"msg\":\"Way too much request weight used; IP banned\"}", -1,
+           {{"retry-after", "120"}}),
+      Resp(200, Body(10), kAfter)};
   auto o = h.Run();
   CHECK(o.result.outcome == "ok");
   auto sleeps = h.clock.sleeps();
@@ -288,7 +290,8 @@ TEST_CASE("the real 500-row body passes through a job", "[fetch_job]") {
                    "/../shared/fixtures/rest-klines-30m-500rows.json");
   std::stringstream ss;
   ss << in.rdbuf();
-  KlineSliceKey key{"BTCUSDT", "30m", 1554991200000 - 1800000, 1554991200000 - 1800000 + 1000 * 1800000LL - 1, 1000};
+  KlineSliceKey key{"BTCUSDT", "30m", 1554991200000 - 1800000,
+                    1554991200000 - 1800000 + 1000 * 1800000LL - 1, 1000};
   Harness h;
   h.http.script = {Resp(200, ss.str(), 1700000000000)};
   auto o = h.Run(key);

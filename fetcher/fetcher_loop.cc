@@ -41,8 +41,7 @@ struct Pending {
 
 class Fetcher {
  public:
-  Fetcher(const FetcherOptions& options, const HttpClientFactory& make_http,
-          SharedRateState* rate)
+  Fetcher(const FetcherOptions& options, const HttpClientFactory& make_http, SharedRateState* rate)
       : options_(options),
         make_http_(make_http),
         rate_(rate),
@@ -82,10 +81,10 @@ class Fetcher {
   int event_fd_ = -1;  // workers -> main: completions are waiting
 
   std::mutex mu_;
-  std::condition_variable cv_;         // work_ or workers_exit_ changed
-  std::deque<WorkItem> work_;          // guarded by mu_
-  std::deque<Completion> done_;        // guarded by mu_
-  bool workers_exit_ = false;          // guarded by mu_
+  std::condition_variable cv_;   // work_ or workers_exit_ changed
+  std::deque<WorkItem> work_;    // guarded by mu_
+  std::deque<Completion> done_;  // guarded by mu_
+  bool workers_exit_ = false;    // guarded by mu_
   std::vector<std::thread> workers_;
 
   // Main thread only.
@@ -152,8 +151,9 @@ Status Fetcher::ConnectPlanner() {
     return Status::Error("cannot connect to planner " + options_.planner + ": " + e.what());
   }
   last_recv_ms_ = MonotonicMs();
-  Log(LogLevel::kInfo, "", "connecting to planner " + options_.planner + ", READY with " +
-                               std::to_string(credits()) + " credit(s)");
+  Log(LogLevel::kInfo, "",
+      "connecting to planner " + options_.planner + ", READY with " + std::to_string(credits()) +
+          " credit(s)");
   SendToPlanner(wire::Ready{options_.fetcher_id, static_cast<uint32_t>(credits())}, "");
   // Answers for jobs of the previous connection, after READY: they let the planner close those
   // leases. READY already counts their slots as free; the planner caps credits at READY's
@@ -184,8 +184,8 @@ void Fetcher::SendToPlanner(const wire::Message& m, const std::string& key) {
   if (!dealer_) {
     if (std::holds_alternative<wire::JobDone>(m) || std::holds_alternative<wire::JobReturn>(m)) {
       if (held_.size() < kMaxHeld) {
-        Log(LogLevel::kInfo, key, "planner not connected; " + std::string(type) +
-                                      " held until the next READY");
+        Log(LogLevel::kInfo, key,
+            "planner not connected; " + std::string(type) + " held until the next READY");
         held_.push_back(m);
         return;
       }
@@ -226,14 +226,16 @@ void Fetcher::OnPlannerReadable() {
     last_recv_ms_ = MonotonicMs();
     reconnect_delay_ms_ = options_.reconnect_initial_ms;  // the planner is alive
     if (parts.size() != 1) {
-      Log(LogLevel::kWarn, "", "dropped a " + std::to_string(parts.size()) +
-                                   "-frame message from the planner (expected 1 frame)");
+      Log(LogLevel::kWarn, "",
+          "dropped a " + std::to_string(parts.size()) +
+              "-frame message from the planner (expected 1 frame)");
       continue;
     }
     Result<wire::Message> m = wire::Decode(parts[0].to_string_view());
     if (!m.ok()) {
-      Log(LogLevel::kWarn, "", "dropped a malformed message from the planner (" +
-                                   std::to_string(parts[0].size()) + " bytes): " + m.error());
+      Log(LogLevel::kWarn, "",
+          "dropped a malformed message from the planner (" + std::to_string(parts[0].size()) +
+              " bytes): " + m.error());
       continue;
     }
     OnPlannerMessage(*m);
@@ -246,9 +248,9 @@ void Fetcher::OnPlannerMessage(const wire::Message& m) {
   } else if (std::holds_alternative<wire::Heartbeat>(m)) {
     // Any message counts as a sign of life; nothing else to do.
   } else {
-    Log(LogLevel::kWarn, "", "dropped an unexpected " +
-                                 std::string(wire::TypeName(wire::TypeOf(m))) +
-                                 " from the planner");
+    Log(LogLevel::kWarn, "",
+        "dropped an unexpected " + std::string(wire::TypeName(wire::TypeOf(m))) +
+            " from the planner");
   }
 }
 
@@ -259,8 +261,8 @@ void Fetcher::OnJob(const wire::Job& job) {
     return;
   }
   if (in_flight_ >= options_.concurrency) {
-    Log(LogLevel::kWarn, job.key, "job " + std::to_string(job.job_id) +
-                                      " beyond our credits; returning it");
+    Log(LogLevel::kWarn, job.key,
+        "job " + std::to_string(job.job_id) + " beyond our credits; returning it");
     SendToPlanner(wire::JobReturn{job.job_id, job.key}, job.key);
     return;
   }
@@ -268,8 +270,8 @@ void Fetcher::OnJob(const wire::Job& job) {
   if (job.endpoint != "klines" || !key.ok()) {
     const std::string why =
         job.endpoint != "klines" ? "unknown endpoint '" + job.endpoint + "'" : key.error();
-    Log(LogLevel::kError, job.key, "bad job " + std::to_string(job.job_id) + ": " + why +
-                                       "; answering JOB_DONE failed");
+    Log(LogLevel::kError, job.key,
+        "bad job " + std::to_string(job.job_id) + ": " + why + "; answering JOB_DONE failed");
     SendToPlanner(wire::JobDone{job.job_id, job.key, "failed"}, job.key);
     return;
   }
@@ -337,8 +339,9 @@ void Fetcher::BeginStop() {
     std::lock_guard<std::mutex> lock(mu_);
     unstarted.swap(work_);
   }
-  Log(LogLevel::kInfo, "", "stopping: " + std::to_string(in_flight_) + " job(s) in hand, " +
-                               std::to_string(unstarted.size()) + " not started");
+  Log(LogLevel::kInfo, "",
+      "stopping: " + std::to_string(in_flight_) + " job(s) in hand, " +
+          std::to_string(unstarted.size()) + " not started");
   for (const WorkItem& w : unstarted) {
     SendToPlanner(wire::JobReturn{w.job.job_id, w.job.key}, w.job.key);
     --in_flight_;
@@ -359,9 +362,10 @@ Status Fetcher::Run(int stop_fd) {
   }
   if (Status s = ConnectPlanner(); !s.ok()) return s;
   for (int i = 0; i < options_.concurrency; ++i) workers_.emplace_back([this] { WorkerMain(); });
-  Log(LogLevel::kInfo, "", "started: " + std::to_string(options_.concurrency) +
-                               " slot(s), persister " + options_.persister + ", base URL " +
-                               options_.job.base_url + ", rate state " + rate_->path());
+  Log(LogLevel::kInfo, "",
+      "started: " + std::to_string(options_.concurrency) + " slot(s), persister " +
+          options_.persister + ", base URL " + options_.job.base_url + ", rate state " +
+          rate_->path());
 
   int64_t stop_began_ms = 0;
   for (;;) {
@@ -369,8 +373,9 @@ Status Fetcher::Run(int stop_fd) {
     if (stopping_ && in_flight_ == 0) break;
     if (stopping_ && now - stop_began_ms > options_.linger_ms &&
         static_cast<size_t>(in_flight_) == outbox_.size()) {
-      Log(LogLevel::kWarn, "", "persister not taking results; exiting with " +
-                                   std::to_string(outbox_.size()) + " unsent");
+      Log(LogLevel::kWarn, "",
+          "persister not taking results; exiting with " + std::to_string(outbox_.size()) +
+              " unsent");
       break;
     }
     // Only live items go in: zmq_poll must never see a null socket with fd -1.
@@ -418,9 +423,9 @@ Status Fetcher::Run(int stop_fd) {
 
     now = MonotonicMs();
     if (dealer_ && now - last_recv_ms_ >= options_.heartbeat_ms * options_.liveness) {
-      Log(LogLevel::kWarn, "", "planner silent for " + std::to_string(now - last_recv_ms_) +
-                                   " ms; closing and reconnecting in " +
-                                   std::to_string(reconnect_delay_ms_) + " ms");
+      Log(LogLevel::kWarn, "",
+          "planner silent for " + std::to_string(now - last_recv_ms_) +
+              " ms; closing and reconnecting in " + std::to_string(reconnect_delay_ms_) + " ms");
       ClosePlanner();
       // Answers sent since shortly before the planner's last word may have died with the
       // connection (linger 0 drops what is queued): send them again after the next READY. A

@@ -18,8 +18,8 @@ using qlir::testing::ScratchDir;
 
 namespace {
 
-constexpr int kWait = 10000;          // upper bound for anything that should happen promptly
-constexpr int64_t kIndex = 2787552;   // 1m slice of 10 starting 2023-01-01 00:00 UTC
+constexpr int kWait = 10000;         // upper bound for anything that should happen promptly
+constexpr int64_t kIndex = 2787552;  // 1m slice of 10 starting 2023-01-01 00:00 UTC
 
 FetcherOptions Options(const FakePlanner& planner, const FakePersister& persister,
                        const KlinesServer& http, int concurrency = 2) {
@@ -274,7 +274,8 @@ TEST_CASE("stop hands back the job in hand and jobs beyond credit", "[fetcher_lo
   CHECK_FALSE(persister.Recv(200));
 }
 
-TEST_CASE("the binary: bad flags exit 2, SIGTERM exits 0 after finishing", "[fetcher_loop][binary]") {
+TEST_CASE("the binary: bad flags exit 2, SIGTERM exits 0 after finishing",
+          "[fetcher_loop][binary]") {
   ScratchDir dir;
   const std::string bin = qlir::testing::BinaryPath("fetcher/fetcher");
   {

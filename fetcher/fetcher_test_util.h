@@ -4,13 +4,13 @@
 // deadline; nothing sleeps for luck.
 #pragma once
 
+#include <httplib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <httplib.h>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -233,7 +233,7 @@ class KlinesServer {
   std::thread thread_;
   std::mutex mu_;
   std::map<std::string, std::vector<Answer>> script_;  // guarded by mu_
-  std::map<std::string, int> requests_;                 // guarded by mu_
+  std::map<std::string, int> requests_;                // guarded by mu_
 };
 
 // RunFetcher in a thread; Stop() signals its eventfd and joins.
@@ -248,8 +248,8 @@ class InThreadFetcher {
         status_ = state.status();
         return;
       }
-      status_ = RunFetcher(options, [http] { return MakeCurlHttpClient(http); }, state->get(),
-                           stop_fd_);
+      status_ = RunFetcher(
+          options, [http] { return MakeCurlHttpClient(http); }, state->get(), stop_fd_);
       done_ = true;
     });
   }

@@ -73,27 +73,32 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
     };
   };
   std::map<std::string, Setter> flags = {
-      {"planner", [&](const std::string& f, const std::string& v) {
+      {"planner",
+       [&](const std::string& f, const std::string& v) {
          cl.fetcher.planner = v;
          return CheckEndpoint(f, v);
        }},
-      {"persister", [&](const std::string& f, const std::string& v) {
+      {"persister",
+       [&](const std::string& f, const std::string& v) {
          cl.fetcher.persister = v;
          return CheckEndpoint(f, v);
        }},
-      {"base-url", [&](const std::string& f, const std::string& v) {
+      {"base-url",
+       [&](const std::string& f, const std::string& v) {
          if (!v.starts_with("http://") && !v.starts_with("https://")) {
            return Status::Error("--" + f + ": '" + v + "' must start with http:// or https://");
          }
          cl.fetcher.job.base_url = v;
          return Status::Ok();
        }},
-      {"rate-state", [&](const std::string& f, const std::string& v) {
+      {"rate-state",
+       [&](const std::string& f, const std::string& v) {
          if (v.empty()) return Status::Error("--" + f + ": empty path");
          cl.rate_state_path = v;
          return Status::Ok();
        }},
-      {"fetcher-id", [&](const std::string& f, const std::string& v) {
+      {"fetcher-id",
+       [&](const std::string& f, const std::string& v) {
          if (v.empty()) return Status::Error("--" + f + ": empty id");
          cl.fetcher.fetcher_id = v;
          return Status::Ok();

@@ -73,12 +73,12 @@ int64_t RateLimiter::Reserve(RateState& state, int64_t now_ms, int64_t weight) c
 void RateLimiter::Observe(RateState& state, int64_t now_ms, int64_t sent_ms,
                           const RateObservation& obs) const {
   Roll(state, now_ms);
-  const bool same_window = WindowStart(sent_ms) == state.window_start_ms &&
-                           WindowStart(now_ms) == state.window_start_ms;
+  const bool same_window =
+      WindowStart(sent_ms) == state.window_start_ms && WindowStart(now_ms) == state.window_start_ms;
   if (obs.used_weight && same_window) state.used = std::max(state.used, *obs.used_weight);
   if (obs.status == 429) {
-    int64_t wait_ms = obs.retry_after_s ? *obs.retry_after_s * 1000
-                                        : options_.default_retry_after_429_ms;
+    int64_t wait_ms =
+        obs.retry_after_s ? *obs.retry_after_s * 1000 : options_.default_retry_after_429_ms;
     if (wait_ms < 0) wait_ms = state.window_start_ms + options_.window_ms - now_ms;
     state.pause_until_ms = std::max(state.pause_until_ms, now_ms + wait_ms);
   } else if (obs.status == 418) {

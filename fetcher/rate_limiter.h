@@ -28,11 +28,11 @@ struct RateState {
 };
 
 struct RateLimiterOptions {
-  int64_t weight_limit = 6000;   // the exchange's limit per window
+  int64_t weight_limit = 6000;  // the exchange's limit per window
   int64_t window_ms = 60000;
-  int64_t max_weight = 0;        // our own lower budget per window; 0: none
+  int64_t max_weight = 0;                   // our own lower budget per window; 0: none
   int64_t default_retry_after_429_ms = -1;  // -1: until the window ends
-  int64_t default_ban_ms = 120000;  // 418 without Retry-After: the shortest ban (2 minutes)
+  int64_t default_ban_ms = 120000;          // 418 without Retry-After: the shortest ban (2 minutes)
   // A request reserved this close to the window's end may reach the exchange in the next
   // window (latency, clock skew), so it is counted in both. Capped at half the window.
   int64_t window_grace_ms = 1000;
@@ -63,8 +63,7 @@ class RateLimiter {
   // Applies a response to a request sent at sent_ms. The used-weight header only counts when
   // the request was sent in the current window: a header from the previous window says nothing
   // about this one.
-  void Observe(RateState& state, int64_t now_ms, int64_t sent_ms,
-               const RateObservation& obs) const;
+  void Observe(RateState& state, int64_t now_ms, int64_t sent_ms, const RateObservation& obs) const;
 
   // Reads status, the used-weight header and Retry-After from lower-cased headers.
   RateObservation ObservationFrom(int status,

@@ -44,8 +44,7 @@ TEST_CASE("the lower budget leaves room for other programs", "[rate_limiter]") {
   CHECK(higher.budget() == 6000);
 }
 
-TEST_CASE("the used-weight header raises our count (other programs on the IP)",
-          "[rate_limiter]") {
+TEST_CASE("the used-weight header raises our count (other programs on the IP)", "[rate_limiter]") {
   RateLimiter rl({.weight_limit = 100, .window_ms = kMinute});
   RateState s;
   REQUIRE(rl.Reserve(s, kT0 + 1000, 2) == 0);
@@ -117,8 +116,8 @@ TEST_CASE("headers are read by the window's name", "[rate_limiter]") {
   CHECK(o.retry_after_s == 13);
   RateLimiter short_window({.window_ms = 2000});
   CHECK(short_window.ObservationFrom(200, {{"x-mbx-used-weight-1m", "17"}}).used_weight == 17);
-  CHECK(short_window.ObservationFrom(200, {{"x-mbx-used-weight-2s", "5"},
-                                           {"x-mbx-used-weight-1m", "17"}})
+  CHECK(short_window
+            .ObservationFrom(200, {{"x-mbx-used-weight-2s", "5"}, {"x-mbx-used-weight-1m", "17"}})
             .used_weight == 5);
   auto bad = rl.ObservationFrom(200, {{"x-mbx-used-weight-1m", "lots"}, {"retry-after", "-3"}});
   CHECK_FALSE(bad.used_weight.has_value());

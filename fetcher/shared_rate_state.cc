@@ -78,11 +78,10 @@ Status SharedRateState::Update(const std::function<void(RateState&)>& fn) {
   fn(state);
   if (state == before && n > 0) return Status::Ok();
   char out[kMaxFileBytes];
-  const int len = std::snprintf(out, sizeof out, "qlir-rate v1 %lld %lld %lld %lld\n",
-                                static_cast<long long>(state.window_start_ms),
-                                static_cast<long long>(state.used),
-                                static_cast<long long>(state.next_used),
-                                static_cast<long long>(state.pause_until_ms));
+  const int len = std::snprintf(
+      out, sizeof out, "qlir-rate v1 %lld %lld %lld %lld\n",
+      static_cast<long long>(state.window_start_ms), static_cast<long long>(state.used),
+      static_cast<long long>(state.next_used), static_cast<long long>(state.pause_until_ms));
   // Same-size or longer writes overwrite in place; the truncate drops a longer old tail. Readers
   // hold the lock, so they never see the half-written file.
   if (::pwrite(fd_, out, static_cast<size_t>(len), 0) != len) {

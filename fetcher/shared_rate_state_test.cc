@@ -3,8 +3,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <thread>
 #include <vector>
@@ -43,8 +43,8 @@ TEST_CASE("state survives in the file and is shared by two openers", "[shared_ra
 TEST_CASE("a damaged state file reads as fresh", "[shared_rate_state]") {
   ScratchDir dir;
   const std::string path = (dir.path() / "rate.state").string();
-  for (const char* junk : {"", "garbage", "qlir-rate v1 1 2", "qlir-rate v1 -5 3 0 4\n",
-                           "qlir-rate v2 1 2 0 3\n"}) {
+  for (const char* junk :
+       {"", "garbage", "qlir-rate v1 1 2", "qlir-rate v1 -5 3 0 4\n", "qlir-rate v2 1 2 0 3\n"}) {
     std::ofstream(path, std::ios::trunc) << junk;
     auto s = SharedRateState::Open(path, {.weight_limit = 10, .window_ms = 60000});
     REQUIRE(s.ok());

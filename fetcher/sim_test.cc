@@ -1,11 +1,11 @@
 // The fetcher against the exchange simulator (tools/exchange-sim, a real process on loopback):
 // every injected fault kind, 429 and 418, validation outcomes, and several fetcher processes
 // sharing one weight budget without a single 429 or 418, read from the simulator's counters.
+#include <httplib.h>
 #include <signal.h>
 
 #include <catch2/catch.hpp>
 #include <deque>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -157,8 +157,8 @@ DriveResult Drive(FakePlanner& planner, FakePersister& persister,
   return out;
 }
 
-FetcherOptions Options(const FakePlanner& planner, const FakePersister& persister,
-                       const Sim& sim, int concurrency) {
+FetcherOptions Options(const FakePlanner& planner, const FakePersister& persister, const Sim& sim,
+                       int concurrency) {
   FetcherOptions o;
   o.planner = planner.endpoint();
   o.persister = persister.endpoint();
@@ -185,17 +185,21 @@ TEST_CASE("every injected fault kind is retried to a correct result", "[sim]") {
   InThreadFetcher fetcher(Options(planner, persister, sim, 4), (dir.path() / "rate").string(),
                           http);
   const std::vector<std::pair<std::string, std::string>> kinds = {
-      {"server_error", "{\"server_error\":0.4}"}, {"timeout", "{\"timeout\":0.4}"},
-      {"truncated", "{\"truncated\":0.4}"},       {"malformed", "{\"malformed\":0.4}"},
-      {"html", "{\"html\":0.4}"},                 {"reset", "{\"reset\":0.4}"},
+      {"server_error", "{\"server_error\":0.4}"},
+      {"timeout", "{\"timeout\":0.4}"},
+      {"truncated", "{\"truncated\":0.4}"},
+      {"malformed", "{\"malformed\":0.4}"},
+      {"html", "{\"html\":0.4}"},
+      {"reset", "{\"reset\":0.4}"},
       {"hang", "{\"hang\":0.3}"},
       {"latency", "{\"latency_ms\":30,\"jitter_ms\":20}"}};
   int64_t slice = 0;
   for (const auto& [kind, faults] : kinds) {
     DYNAMIC_SECTION("fault " << kind) {
       sim.Post("/sim/reset", "");
-      sim.Post("/sim/faults", "{\"server_error\":0,\"timeout\":0,\"truncated\":0,\"malformed\":0,"
-                              "\"html\":0,\"reset\":0,\"hang\":0,\"latency_ms\":0,\"jitter_ms\":0}");
+      sim.Post("/sim/faults",
+               "{\"server_error\":0,\"timeout\":0,\"truncated\":0,\"malformed\":0,"
+               "\"html\":0,\"reset\":0,\"hang\":0,\"latency_ms\":0,\"jitter_ms\":0}");
       sim.Post("/sim/faults", faults);
       std::vector<klines::KlineSliceKey> keys;
       for (int i = 0; i < 8; ++i) keys.push_back(Slice(i % 2 ? "ETHUSDT" : "BTCUSDT", slice++));
@@ -309,8 +313,8 @@ TEST_CASE("429: the fetcher pauses for Retry-After and is never banned", "[sim]"
 
 TEST_CASE("418: no request is sent while the ban lasts", "[sim]") {
   ScratchDir dir;
-  Sim sim(dir, {"--weight-limit", "10", "--window-ms", "2000", "--ban-after", "0", "--ban-ms",
-                "1000"});
+  Sim sim(dir,
+          {"--weight-limit", "10", "--window-ms", "2000", "--ban-after", "0", "--ban-ms", "1000"});
   zmq::context_t ctx;
   FakePlanner planner(ctx);
   FakePersister persister(ctx);

@@ -82,8 +82,8 @@ Result<PayloadSummary> ValidateKlinesPayload(std::string_view body, const KlineS
   Scanner sc(body);
   PayloadSummary summary;
   auto fail = [&](int64_t row, const std::string& what) {
-    std::string m = "klines body for " + key.composite_key() + " (" +
-                    std::to_string(body.size()) + " bytes): ";
+    std::string m =
+        "klines body for " + key.composite_key() + " (" + std::to_string(body.size()) + " bytes): ";
     if (row >= 0) m += "row " + std::to_string(row) + ": ";
     m += what + " at byte " + std::to_string(sc.pos());
     return Status::Error(std::move(m));
@@ -113,7 +113,8 @@ Result<PayloadSummary> ValidateKlinesPayload(std::string_view body, const KlineS
         }
         if (IsIntegerField(f)) {
           int64_t v = 0;
-          if (!sc.ReadInteger(&v)) return fail(row, "field " + std::to_string(f) + ": expected an integer");
+          if (!sc.ReadInteger(&v))
+            return fail(row, "field " + std::to_string(f) + ": expected an integer");
           if (f == 0) open_time = v;
           if (f == 8 && v < 0) return fail(row, "field 8: negative number of trades");
         } else if (!sc.ReadDecimalString()) {
@@ -127,8 +128,8 @@ Result<PayloadSummary> ValidateKlinesPayload(std::string_view body, const KlineS
                              "]");
       }
       if (row > 0 && open_time <= prev_open) {
-        return fail(row, "open time " + std::to_string(open_time) +
-                             " not after the previous one " + std::to_string(prev_open));
+        return fail(row, "open time " + std::to_string(open_time) + " not after the previous one " +
+                             std::to_string(prev_open));
       }
       if (row == 0) summary.first_ts = open_time;
       summary.last_ts = open_time;

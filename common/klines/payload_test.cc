@@ -56,8 +56,12 @@ TEST_CASE("the real 500-row REST body validates against a window containing it",
   KlineSliceKey short_limit{"BTCUSDT", "30m", kFirst, kLast, 499};
   CHECK_FALSE(ValidateKlinesPayload(body, short_limit).ok());
   // One row before or after the window.
-  CHECK_FALSE(ValidateKlinesPayload(body, KlineSliceKey{"BTCUSDT", "30m", kFirst + 1, kLast + k30m, 1000}).ok());
-  CHECK_FALSE(ValidateKlinesPayload(body, KlineSliceKey{"BTCUSDT", "30m", kFirst - k30m, kLast - 1, 1000}).ok());
+  CHECK_FALSE(
+      ValidateKlinesPayload(body, KlineSliceKey{"BTCUSDT", "30m", kFirst + 1, kLast + k30m, 1000})
+          .ok());
+  CHECK_FALSE(
+      ValidateKlinesPayload(body, KlineSliceKey{"BTCUSDT", "30m", kFirst - k30m, kLast - 1, 1000})
+          .ok());
 }
 
 TEST_CASE("every truncation of the real body is rejected, no crash", "[payload]") {
@@ -72,8 +76,9 @@ TEST_CASE("every truncation of the real body is rejected, no crash", "[payload]"
   CHECK(accepted == 0);
 }
 
-TEST_CASE("every truncation of the real body's first rows, closed with ']', goes through the scanner",
-          "[payload]") {
+TEST_CASE(
+    "every truncation of the real body's first rows, closed with ']', goes through the scanner",
+    "[payload]") {
   // Appending ']' defeats the cheap end check, so the scanner itself meets every cut point. It
   // must accept exactly "[" + "]" and the cuts right after a row's closing bracket.
   const std::string body = Fixture();
@@ -113,8 +118,8 @@ TEST_CASE("empty array is a complete answer", "[payload]") {
 TEST_CASE("rows off the interval grid are accepted (reference 5.3)", "[payload]") {
   // 1518168494789 is a real misaligned 1h open time from Feb 2018.
   KlineSliceKey key{"BTCUSDT", "1h", 1517443200000, 1517443200000 + 1000 * 3600000LL - 1, 1000};
-  std::string body = "[" + Row(1518163200000) + "," + Row(1518168494789) + "," +
-                     Row(1518170400000) + "]";
+  std::string body =
+      "[" + Row(1518163200000) + "," + Row(1518168494789) + "," + Row(1518170400000) + "]";
   auto r = ValidateKlinesPayload(body, key);
   INFO(r.error());
   REQUIRE(r.ok());
@@ -123,8 +128,9 @@ TEST_CASE("rows off the interval grid are accepted (reference 5.3)", "[payload]"
 }
 
 TEST_CASE("zero-trade candles and JSON whitespace are accepted", "[payload]") {
-  std::string body = "[ [60000000, \"1.0\", \"1.0\", \"1.0\", \"1.0\", \"0.00000000\", 60059999,"
-                     " \"0.0\", 0, \"0.0\", \"0.0\", \"0\"] ]";
+  std::string body =
+      "[ [60000000, \"1.0\", \"1.0\", \"1.0\", \"1.0\", \"0.00000000\", 60059999,"
+      " \"0.0\", 0, \"0.0\", \"0.0\", \"0\"] ]";
   auto r = ValidateKlinesPayload(body, MinuteKey());
   INFO(r.error());
   CHECK(r.ok());
@@ -169,7 +175,8 @@ TEST_CASE("wrong types are rejected", "[payload]") {
       "null",
       // trailing comma, missing comma
       "[[60000000,\"1\",\"1\",\"1\",\"1\",\"1\",60059999,\"1\",1,\"1\",\"1\",\"0\"],]",
-      "[[60000000,\"1\",\"1\",\"1\",\"1\",\"1\",60059999,\"1\",1,\"1\",\"1\",\"0\"][60060000,\"1\",\"1\",\"1\",\"1\",\"1\",60119999,\"1\",1,\"1\",\"1\",\"0\"]]",
+      "[[60000000,\"1\",\"1\",\"1\",\"1\",\"1\",60059999,\"1\",1,\"1\",\"1\",\"0\"][60060000,\"1\","
+      "\"1\",\"1\",\"1\",\"1\",60119999,\"1\",1,\"1\",\"1\",\"0\"]]",
       // integer overflow
       "[[99999999999999999999,\"1\",\"1\",\"1\",\"1\",\"1\",60059999,\"1\",1,\"1\",\"1\",\"0\"]]",
   };
