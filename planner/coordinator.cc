@@ -217,10 +217,13 @@ void Coordinator::OnStatusReply(const wire::StatusReply& reply, int64_t now) {
   SeriesSync& sync = sync_[*s];
   const std::string name = universe_.SeriesName(*s);
   if (!reply.error.empty()) {
-    LogWarn("persister could not give the statuses of " + name + ": " + reply.error +
-            "; asking again later");
+    ++sync.errors;
+    sync.requested_at = now;
+    LogError("persister could not give the statuses of " + name + ": " + reply.error +
+             "; asking again in " + FormatDuration(StatusRetryGap(sync)));
     return;
   }
+  sync.errors = 0;
   if (!sync.want_status) {
     LogDebug("unrequested STATUS_REPLY for " + name + " ignored");
     return;
@@ -275,6 +278,10 @@ void Coordinator::OnPersisterConnected(int64_t now, bool reconnect, Outbox* out)
   for (uint32_t s : series) AskStatusAgain(s);
   LogInfo("persister connection back; asking again the statuses of " +
           std::to_string(series.size()) + " series with jobs awaiting DURABLE");
+}
+
+int64_t Coordinator::StatusRetryGap(const SeriesSync& sync) const {
+  return config_.status_retry_ms << std::min(sync.errors, 5);
 }
 
 void Coordinator::AskStatusAgain(uint32_t s) {
@@ -335,7 +342,7 @@ void Coordinator::Tick(int64_t now, Outbox* out) {
   for (uint32_t s = 0; s < sync_.size(); ++s) {
     SeriesSync& sync = sync_[s];
     if (!sync.want_status) continue;
-    if (sync.requested_at >= 0 && now - sync.requested_at < config_.status_retry_ms) continue;
+    if (sync.requested_at >= 0 && now - sync.requested_at < StatusRetryGap(sync)) continue;
     if (sync.requested_at >= 0) {
       LogInfo("no STATUS_REPLY for " + universe_.SeriesName(s) +
               " yet; asking the persister again");

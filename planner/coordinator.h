@@ -120,12 +120,14 @@ class Coordinator {
     bool ready = false;         // the first STATUS_REPLY is in
     bool want_status = true;    // a STATUS_REQUEST is wanted (first one, or a refresh)
     int64_t requested_at = -1;  // last STATUS_REQUEST sent; -1 none
+    int errors = 0;             // error replies in a row: the retry gap doubles with each
   };
 
   void OnDurable(SliceRef r, SliceStatus status, int64_t now);
   void OnStatusReply(const wire::StatusReply& reply, int64_t now);
   // Wants a fresh STATUS_REPLY for a series already planned (to settle leases awaiting DURABLE).
   void AskStatusAgain(uint32_t s);
+  int64_t StatusRetryGap(const SeriesSync& sync) const;
   void Enqueue(SliceRef r, bool front);
   void Delay(SliceRef r, int64_t due);
   void Requeue(const Lease& l, const char* why);

@@ -424,6 +424,30 @@ TEST_CASE("Coordinator: 10 symbols x 1s since 2022 (about 1.5 M slices) plan and
   }
 }
 
+TEST_CASE("Coordinator: an error STATUS_REPLY is asked again later - the gap doubles") {
+  Rig r(Config(), 1);
+  auto error_reply = [&] {
+    r.c->OnPersisterMessage(wire::StatusReply{1, kEndpoint, "AAA", "1m", "disk on fire", {}},
+                            r.clock.NowMs(), &r.out);
+  };
+  error_reply();
+  r.clock.Advance(1999);  // status_retry_ms 1000, doubled once
+  r.Step();
+  CHECK(r.StatusRequests() == 0);
+  r.clock.Advance(1);
+  r.Step();
+  CHECK(r.StatusRequests() == 1);
+  error_reply();
+  r.clock.Advance(3999);
+  r.Step();
+  CHECK(r.StatusRequests() == 0);
+  r.clock.Advance(1);
+  r.Step();
+  CHECK(r.StatusRequests() == 1);
+  r.Reply(0);
+  CHECK(r.c->ready(0));
+}
+
 TEST_CASE("Coordinator drops what it does not expect") {
   Rig r(Config(), 1);
   r.Reply(0);
