@@ -94,7 +94,7 @@ TEST_CASE("READY, jobs to results then JOB_DONE, heartbeats when idle", "[fetche
   CHECK(fetcher.Stop().ok());
 }
 
-TEST_CASE("malformed messages are dropped; a bad key is answered JOB_DONE failed",
+TEST_CASE("malformed messages are dropped and a bad key is answered JOB_DONE failed",
           "[fetcher_loop]") {
   zmq::context_t ctx;
   FakePlanner planner(ctx);
@@ -132,7 +132,7 @@ TEST_CASE("malformed messages are dropped; a bad key is answered JOB_DONE failed
   CHECK(fetcher.Stop().ok());
 }
 
-TEST_CASE("retries over real HTTP; 4xx fails at once with the exchange's message",
+TEST_CASE("retries over real HTTP and 4xx fails at once with the exchange's message",
           "[fetcher_loop]") {
   zmq::context_t ctx;
   FakePlanner planner(ctx);
@@ -176,7 +176,7 @@ TEST_CASE("retries over real HTTP; 4xx fails at once with the exchange's message
   CHECK(fetcher.Stop().ok());
 }
 
-TEST_CASE("a silent planner is dropped and READY is sent afresh; a restarted planner gets READY",
+TEST_CASE("a silent planner is dropped and READY is sent afresh and a restarted planner gets READY",
           "[fetcher_loop]") {
   zmq::context_t ctx;
   FakePlanner planner(ctx);
@@ -310,7 +310,7 @@ TEST_CASE("the binary: bad flags exit 2, SIGTERM exits 0 after finishing",
   CHECK(*rc == 0);
   const std::string log = qlir::testing::ReadLog(dir.path() / "fetcher.log");
   INFO(log);
-  CHECK(log.find("INFO fetcher[bin] key=BTCUSDT:1m:") != std::string::npos);
+  CHECK(log.find("INFO fetcher[bin]: key=BTCUSDT:1m:") != std::string::npos);
   CHECK(log.find("stopped") != std::string::npos);
 }
 

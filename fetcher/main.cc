@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   }
   SetLogProcess("fetcher[" + cl->fetcher.fetcher_id + "]");
   if (cl->verbose) SetLogLevel(LogLevel::kDebug);
+  if (cl->log_json) SetLogJson(true);
 
   // Block the signals before any thread exists (ours, libcurl's, ZeroMQ's), so they land only
   // in the signalfd inside the poll set.

@@ -51,6 +51,7 @@ Takes klines jobs from the planner, fetches them from the exchange, sends result
   --heartbeat-ms=MS             heartbeat interval (default 1000)
   --reconnect-initial-ms=MS     first reconnect delay (default 1000; doubles to 32000)
   --verbose                     debug logs
+  --log-json                    log lines as JSON objects
   --help
 )";
 }
@@ -125,6 +126,10 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
     }
     if (a == "--verbose") {
       cl.verbose = true;
+      continue;
+    }
+    if (a == "--log-json") {
+      cl.log_json = true;
       continue;
     }
     if (!a.starts_with("--")) return Status::Error("unexpected argument '" + a + "'");

@@ -18,6 +18,7 @@ struct CommandLine {
   HttpOptions http;
   std::string rate_state_path;  // default /tmp/qlir-rate-<uid>.state
   bool verbose = false;
+  bool log_json = false;
   bool help = false;
 };
 

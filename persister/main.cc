@@ -36,7 +36,7 @@ void OnSignal(int) {
 constexpr const char* kUsage =
     "usage: persister [--data-root DIR] [--results-bind ADDR] [--control-bind ADDR]\n"
     "                 [--flush-every N] [--flush-ms MS] [--no-adaptive-flush]\n"
-    "                 [--verify-responses exists|quick|full] [--verbose]\n"
+    "                 [--verify-responses exists|quick|full] [--verbose] [--log-json]\n"
     "  --data-root         data root (else $QLIR_DATA_ROOT, else ~/qlir_data)\n"
     "  --results-bind      PULL socket for FETCH_RESULT (default tcp://127.0.0.1:5702)\n"
     "  --control-bind      ROUTER socket for HELLO/STATUS/MARK_PENDING (default tcp://127.0.0.1:5703)\n"
@@ -112,6 +112,8 @@ int main(int argc, char** argv) {
       }
     } else if (arg == "--verbose") {
       SetLogLevel(LogLevel::kDebug);
+    } else if (arg == "--log-json") {
+      SetLogJson(true);
     } else {
       std::cerr << "persister: unknown argument '" << arg << "'\n" << kUsage;
       return 2;

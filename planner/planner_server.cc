@@ -325,6 +325,7 @@ bool StopRequested(int stop_fd) {
 }  // namespace
 
 Result<int> RunPlanner(const Options& o, HttpClient& http, Clock& clock, int stop_fd) {
+  qlir::SetLogProcess("planner");
   SetLogLevel(o.verbose ? LogLevel::kDebug : LogLevel::kInfo);
   SetLogJson(o.log_json);
   auto check = CheckSymbols(http, o.base_url, o.symbols);
@@ -348,8 +349,8 @@ Result<int> RunPlanner(const Options& o, HttpClient& http, Clock& clock, int sto
   } else {
     return Status::Error("cannot read the exchange clock: " + server_time.error());
   }
-  LogInfo("exchange clock " + FormatIsoUtcMs(exchange.Now(after)) + " (offset from local " +
-          std::to_string(exchange.offset()) + " ms)");
+  LogInfo("exchange clock " + FormatIsoUtcMs(exchange.Now(after)) + " (local wall clock " +
+          std::to_string(exchange.Now(after) - WallClockMs()) + " ms behind it)");
   if (StopRequested(stop_fd)) return 0;
   auto universe = BuildUniverse(o, http, check->known, exchange.Now(clock.NowMs()));
   if (StopRequested(stop_fd)) return 0;
