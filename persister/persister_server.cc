@@ -339,6 +339,10 @@ void PersisterServer::HandleControl(std::vector<zmq::message_t>* frames) {
     return;
   }
   if (auto* q = std::get_if<wire::StatusRequest>(&*msg)) {
+    // Asking for statuses also subscribes the asker to DURABLE notices, as HELLO does: the
+    // planner must not miss the notices of results stored right after its first request.
+    subscribers_[std::string(static_cast<const char*>(id.data()), id.size())] =
+        MonotonicMs() + options_.subscription_ms;
     wire::StatusReply reply;
     reply.request_id = q->request_id;
     reply.endpoint = q->endpoint;
@@ -455,7 +459,10 @@ Status PersisterServer::Run() {
       }
     }
     if (!stopping && (items[1].revents & ZMQ_POLLIN)) {
-      for (int i = 0; i < options_.max_batch; ++i) {
+      // Bounded by count and by time, so that control messages (HELLO renewals, status
+      // requests) are read at least every ~50 ms even while results keep arriving.
+      const int64_t round_start = MonotonicMs();
+      for (int i = 0; i < options_.max_batch && MonotonicMs() - round_start < 50; ++i) {
         zmq::message_t frame;
         try {
           if (!results_.recv(frame, zmq::recv_flags::dontwait)) break;
