@@ -5,7 +5,7 @@
 
 using namespace qlir::fetcher;
 
-TEST_CASE("backoff doubles up to the cap, with jitter in [d/2, d]", "[backoff]") {
+TEST_CASE("backoff doubles up to the cap, with jitter between d/2 and d", "[backoff]") {
   Backoff b(100, 1000, 42);
   CHECK(b.CeilingMs(1) == 100);
   CHECK(b.CeilingMs(2) == 200);
