@@ -1,0 +1,161 @@
+// The launcher end to end: scripts/start-data-server --once under a real supervisord, against
+// the exchange simulator, then scripts/stop-data-server finding nothing left running.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "common/atomic_file.h"
+#include "common/data_root.h"
+#include "common/manifest.h"
+#include "tests/pipeline_harness.h"
+#include "tests/process.h"
+#include "tests/test_util.h"
+
+namespace fs = std::filesystem;
+using namespace qlir;
+using qlir::testing::ChildProcess;
+using qlir::testing::ScratchDir;
+using qlir::testing::Simulator;
+
+namespace {
+
+bool PortFree(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+int FreePortBase() {
+  std::mt19937 rng(static_cast<unsigned>(::getpid()));
+  for (int i = 0; i < 500; ++i) {
+    int p = 20000 + static_cast<int>(rng() % 40000);
+    if (PortFree(p) && PortFree(p + 1) && PortFree(p + 2)) return p;
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("start-data-server --once runs the pipeline under supervisord and stops it", "[launcher]") {
+  ScratchDir scratch;
+  Simulator sim(scratch.path(), {"--symbol", "BTCUSDT,listing=1502942400000"});
+  const int port_base = FreePortBase();
+  REQUIRE(port_base > 0);
+  const fs::path run = scratch.path() / "run";
+  const fs::path data = scratch.path() / "data";
+  ::setenv("QLIR_BIN_DIR", QLIR_BINARY_DIR, 1);
+  const std::string src = QLIR_SOURCE_DIR;
+  ChildProcess launcher({"/bin/bash", src + "/scripts/start-data-server", "--no-build", "--once",
+                         "--symbols", "BTCUSDT,NOPEUSDT", "--intervals", "1h,1m", "--start",
+                         "2024-01-01", "--end", "2024-03-01", "--base-url", sim.base_url(),
+                         "--data-root", data.string(), "--fetchers", "2", "--run-dir",
+                         run.string(), "--port-base", std::to_string(port_base)},
+                        scratch.path() / "launcher.log");
+  auto st = launcher.Wait(300000);
+  INFO(qlir::testing::ReadLog(scratch.path() / "launcher.log"));
+  INFO(qlir::testing::ReadLog(run / "logs" / "planner.log"));
+  REQUIRE(st.has_value());
+  REQUIRE(*st == 0);
+  // The unknown symbol was named and skipped; the known one is complete.
+  CHECK(qlir::testing::ReadLog(run / "logs" / "planner.log").find("NOPEUSDT") != std::string::npos);
+  for (const char* interval : {"1h", "1m"}) {
+    auto dir = SeriesDir(data, "klines", "BTCUSDT", interval);
+    auto m = ParseManifest(*ReadFile(*dir / "manifest.json"), "manifest");
+    REQUIRE(m.ok());
+    CHECK(m->Summary().ok_slices == m->Summary().total_slices);
+    CHECK(m->Summary().total_slices > 0);
+  }
+  CHECK(fs::exists(run / "logs" / "persister.log"));
+  CHECK(fs::exists(run / "logs" / "fetcher-00.log"));
+  CHECK(fs::exists(run / "logs" / "fetcher-01.log"));
+  // Everything it started has stopped: stop-data-server finds nothing running.
+  ChildProcess stop({"/bin/bash", src + "/scripts/stop-data-server", "--run-dir", run.string()},
+                    scratch.path() / "stop.log");
+  REQUIRE(stop.Wait(60000) == 0);
+  CHECK(qlir::testing::ReadLog(scratch.path() / "stop.log").find("nothing is running") !=
+        std::string::npos);
+}
+
+TEST_CASE("start-data-server rejects a bad flag with a clear message", "[launcher]") {
+  ScratchDir scratch;
+  const std::string src = QLIR_SOURCE_DIR;
+  ChildProcess bad({"/bin/bash", src + "/scripts/start-data-server", "--no-build", "--fetchers",
+                    "zero"},
+                   scratch.path() / "bad.log");
+  CHECK(bad.Wait(30000) == 64);
+  CHECK(qlir::testing::ReadLog(scratch.path() / "bad.log").find("--fetchers") != std::string::npos);
+  ChildProcess unknown({"/bin/bash", src + "/scripts/start-data-server", "--no-build", "--bogus"},
+                       scratch.path() / "unknown.log");
+  CHECK(unknown.Wait(30000) == 64);
+  CHECK(qlir::testing::ReadLog(scratch.path() / "unknown.log").find("--bogus") != std::string::npos);
+}
+
+namespace {
+
+// `supervisorctl pid PROGRAM`: the pid, or 0 when not running.
+int SupervisedPid(const fs::path& run, const std::string& program, const fs::path& out) {
+  ChildProcess ctl({"/usr/bin/supervisorctl", "-c", (run / "supervisord.conf").string(), "pid",
+                    program},
+                   out);
+  ctl.Wait(30000);
+  std::string text = qlir::testing::ReadLog(out);
+  fs::remove(out);
+  try {
+    return std::stoi(text);
+  } catch (...) {
+    return 0;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("supervisord restarts a fetcher killed with SIGKILL and stop-data-server stops all",
+          "[launcher]") {
+  ScratchDir scratch;
+  Simulator sim(scratch.path(), {"--symbol", "BTCUSDT,listing=1502942400000"});
+  const int port_base = FreePortBase();
+  REQUIRE(port_base > 0);
+  const fs::path run = scratch.path() / "run";
+  ::setenv("QLIR_BIN_DIR", QLIR_BINARY_DIR, 1);
+  const std::string src = QLIR_SOURCE_DIR;
+  ChildProcess launcher({"/bin/bash", src + "/scripts/start-data-server", "--no-build",
+                         "--symbols", "BTCUSDT", "--intervals", "1h", "--start", "2024-01-01",
+                         "--base-url", sim.base_url(), "--data-root",
+                         (scratch.path() / "data").string(), "--fetchers", "1", "--run-dir",
+                         run.string(), "--port-base", std::to_string(port_base)},
+                        scratch.path() / "launcher.log");
+  REQUIRE(launcher.Wait(120000) == 0);  // without --once it returns once supervisord runs
+  const fs::path tmp = scratch.path() / "ctl.out";
+  int first = 0;
+  for (int i = 0; i < 300 && first == 0; ++i) {
+    first = SupervisedPid(run, "qlir:fetcher-00", tmp);
+    if (first == 0) ::usleep(100000);
+  }
+  INFO(qlir::testing::ReadLog(run / "logs" / "supervisord.log"));
+  REQUIRE(first > 0);
+  REQUIRE(::kill(first, SIGKILL) == 0);
+  int second = 0;
+  for (int i = 0; i < 300; ++i) {
+    second = SupervisedPid(run, "qlir:fetcher-00", tmp);
+    if (second > 0 && second != first) break;
+    ::usleep(100000);
+  }
+  CHECK(second > 0);
+  CHECK(second != first);
+  ChildProcess stop({"/bin/bash", src + "/scripts/stop-data-server", "--run-dir", run.string()},
+                    scratch.path() / "stop.log");
+  REQUIRE(stop.Wait(120000) == 0);
+  CHECK(::kill(second, 0) != 0);  // the restarted fetcher is gone too
+  CHECK(SupervisedPid(run, "qlir:persister", tmp) == 0);
+}

@@ -1,0 +1,101 @@
+#include "tests/pipeline_harness.h"
+
+#include <signal.h>
+
+#include <httplib.h>
+
+#include <stdexcept>
+
+namespace qlir::testing {
+
+Simulator::Simulator(const std::filesystem::path& dir, std::vector<std::string> extra_args) {
+  std::vector<std::string> argv = {BinaryPath("tools/exchange-sim/exchange-sim"), "--listen",
+                                   "127.0.0.1:0"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  proc_ = std::make_unique<ChildProcess>(argv, dir / "sim.log", /*capture_stdout=*/true);
+  auto line = proc_->ReadLine(30000);
+  const std::string prefix = "listening on ";
+  if (!line || line->rfind(prefix, 0) != 0) {
+    throw std::runtime_error("simulator did not start: " + ReadLog(dir / "sim.log"));
+  }
+  std::string hostport = line->substr(prefix.size());
+  port_ = std::stoi(hostport.substr(hostport.rfind(':') + 1));
+  base_url_ = "http://" + hostport;
+}
+
+nlohmann::json Simulator::Counters() {
+  httplib::Client c("127.0.0.1", port_);
+  auto r = c.Get("/sim/counters");
+  if (!r || r->status != 200) throw std::runtime_error("GET /sim/counters failed");
+  return nlohmann::json::parse(r->body);
+}
+
+void Simulator::Post(const std::string& path, const std::string& body) {
+  httplib::Client c("127.0.0.1", port_);
+  auto r = c.Post(path.c_str(), body, "application/json");
+  if (!r || r->status != 200) throw std::runtime_error("POST " + path + " failed");
+}
+
+void Simulator::ResetCounters() { Post("/sim/reset", "{}"); }
+
+Pipeline::Pipeline(const std::filesystem::path& dir, std::string base_url)
+    : dir_(dir), data_root_(dir / "data"), base_url_(std::move(base_url)) {
+  std::filesystem::create_directories(data_root_);
+}
+
+void Pipeline::StartPersister(std::vector<std::string> extra) {
+  std::vector<std::string> argv = {BinaryPath("persister/persister"), "--data-root",
+                                   data_root_.string(), "--results-bind", results_addr(),
+                                   "--control-bind", control_addr()};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  persister_ = std::make_unique<ChildProcess>(argv, dir_ / "persister.log");
+}
+
+void Pipeline::StartFetchers(int n, std::vector<std::string> extra) {
+  for (int i = 0; i < n; ++i) {
+    std::vector<std::string> argv = {BinaryPath("fetcher/fetcher"), "--planner", jobs_addr(),
+                                     "--persister", results_addr(), "--base-url", base_url_,
+                                     "--rate-state", (dir_ / "rate.state").string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    fetchers_.push_back(std::make_unique<ChildProcess>(
+        argv, dir_ / ("fetcher-" + std::to_string(fetcher_starts_++) + ".log")));
+  }
+}
+
+int Pipeline::RunPlannerOnce(std::vector<std::string> flags, int timeout_ms) {
+  std::vector<std::string> argv = {BinaryPath("planner/planner"), "--once",      "--base-url",
+                                   base_url_,                    "--jobs-bind", jobs_addr(),
+                                   "--persister",                control_addr()};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  ChildProcess planner(argv, dir_ / ("planner-" + std::to_string(planner_runs_++) + ".log"));
+  auto st = planner.Wait(timeout_ms);
+  return st ? *st : -1;
+}
+
+bool Pipeline::StopAll() {
+  bool ok = true;
+  for (auto& f : fetchers_) f->Signal(SIGTERM);
+  for (auto& f : fetchers_) {
+    auto st = f->Wait(30000);
+    ok = ok && st && *st == 0;
+  }
+  fetchers_.clear();
+  if (persister_) {
+    persister_->Signal(SIGTERM);
+    auto st = persister_->Wait(60000);
+    ok = ok && st && *st == 0;
+  }
+  return ok;
+}
+
+std::string Pipeline::Logs() const {
+  std::string out;
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    if (e.path().extension() == ".log") {
+      out += "==== " + e.path().filename().string() + "\n" + ReadLog(e.path()) + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace qlir::testing
