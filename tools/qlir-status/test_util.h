@@ -18,29 +18,12 @@
 #include "common/manifest.h"
 #include "common/response_file.h"
 #include "common/slice_id.h"
+#include "tests/test_util.h"
 
 namespace qlir::status_tool::testing {
 
-// A directory under $TMPDIR (or /tmp) removed at the end of the test.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/qlir_status_test.XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+// A fresh scratch directory per test, shared with the end-to-end tests.
+using qlir::testing::ScratchDir;
 
 inline constexpr int64_t kMinuteMs = 60000;
 inline constexpr int64_t kSpan1m = kMinuteMs * 1000;  // one 1m slice
