@@ -54,14 +54,14 @@ Status WriteFileAtomic(const std::filesystem::path& target, std::string_view byt
     }
     off += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) {
+  if (options.durable && ::fsync(fd) != 0) {
     std::string msg = Errno("cannot fsync", tmp);
     ::close(fd);
     return fail(msg);
   }
   if (::close(fd) != 0) return fail(Errno("cannot close", tmp));
   if (::rename(tmp.c_str(), target.c_str()) != 0) return fail(Errno("cannot rename onto", target));
-  if (options.sync_dir) return SyncDir(dir);
+  if (options.durable && options.sync_dir) return SyncDir(dir);
   return Status::Ok();
 }
 

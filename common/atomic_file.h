@@ -15,6 +15,9 @@ struct AtomicWriteOptions {
   // When false the caller fsyncs the directory itself (one directory fsync covers every rename
   // before it, so a batch of files can share one). Until then the rename may not be durable.
   bool sync_dir = true;
+  // When false nothing is fsynced: readers still see the old or the new file whole, but a
+  // machine crash may lose the update. For advisory files (process stats), never for data.
+  bool durable = true;
 };
 
 Status WriteFileAtomic(const std::filesystem::path& target, std::string_view bytes,

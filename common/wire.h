@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,7 +44,11 @@ struct Ready {
 
 struct Heartbeat {
   std::string sender;
-  MSGPACK_DEFINE(sender)
+  // A fetcher's counters (jobs, retries, 429s, bytes, ...), sent every few seconds so that the
+  // planner's stats file shows remote fetchers too. Empty from the planner. A HEARTBEAT from an
+  // older peer without this field decodes with it empty.
+  std::map<std::string, int64_t> counters;
+  MSGPACK_DEFINE(sender, counters)
 };
 
 struct Job {

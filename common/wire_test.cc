@@ -40,6 +40,27 @@ TEST_CASE("every wire message round-trips", "[wire]") {
   CHECK(back.last_ts == -1);
 }
 
+TEST_CASE("a HEARTBEAT carries counters and one without them still decodes", "[wire]") {
+  auto d = Decode(Encode(Heartbeat{"f1", {{"jobs_done", 5}, {"http_429", 1}}}));
+  REQUIRE(d.ok());
+  const auto& hb = std::get<Heartbeat>(*d);
+  CHECK(hb.sender == "f1");
+  CHECK(hb.counters.at("jobs_done") == 5);
+  CHECK(hb.counters.at("http_429") == 1);
+  // [type, version, [sender]]: the form before counters were added.
+  msgpack::sbuffer b;
+  msgpack::packer<msgpack::sbuffer> pk(b);
+  pk.pack_array(3);
+  pk.pack(static_cast<uint32_t>(Type::kHeartbeat));
+  pk.pack(kProtocolVersion);
+  pk.pack_array(1);
+  pk.pack(std::string("old"));
+  auto old = Decode(std::string_view(b.data(), b.size()));
+  REQUIRE(old.ok());
+  CHECK(std::get<Heartbeat>(*old).sender == "old");
+  CHECK(std::get<Heartbeat>(*old).counters.empty());
+}
+
 TEST_CASE("truncated, foreign and random messages are errors, never exceptions", "[wire]") {
   std::string good = Encode(Job{7, "klines", "BTCUSDT:1m:0-59999999:1000"});
   for (size_t n = 0; n < good.size(); ++n) {

@@ -33,6 +33,15 @@ Result<bool> AcquireWeight(const FetchJobDeps& deps, int64_t weight, const std::
   }
 }
 
+void Count(const HttpResponse& r, JobStats* stats) {
+  ++stats->http_requests;
+  stats->bytes_received += static_cast<int64_t>(r.body.size());
+  if (r.status == 0) ++stats->network_errors;
+  if (r.status == 429) ++stats->http_429;
+  if (r.status == 418) ++stats->http_418;
+  if (r.status == 408 || r.status >= 500) ++stats->http_5xx;
+}
+
 void ObserveRate(const FetchJobDeps& deps, int64_t sent_ms, const HttpResponse& r,
                  const std::string& key) {
   RateObservation obs = deps.rate->limiter().ObservationFrom(r.status, r.headers);
@@ -42,7 +51,7 @@ void ObserveRate(const FetchJobDeps& deps, int64_t sent_ms, const HttpResponse& 
 
 // The exchange's clock: GET /api/v3/time, when a response carried no Date header.
 Result<int64_t> FetchServerTime(const FetchJobOptions& options, const FetchJobDeps& deps,
-                                const std::string& key) {
+                                const std::string& key, JobStats* stats) {
   Result<bool> got = AcquireWeight(deps, kTimeWeight, key);
   if (!got.ok()) return got.status();
   if (!*got) return Status::Error("stopped");
@@ -50,6 +59,7 @@ Result<int64_t> FetchServerTime(const FetchJobOptions& options, const FetchJobDe
   while (!base.empty() && base.back() == '/') base.pop_back();
   const int64_t sent = deps.clock->NowMs();
   HttpResponse r = deps.http->Get(base + "/api/v3/time");
+  Count(r, stats);
   ObserveRate(deps, sent, r, key);
   if (r.status != 200) {
     return Status::Error("GET /api/v3/time: " +
@@ -82,14 +92,15 @@ std::string DescribeHttpError(int status, const std::string& body) {
   return out;
 }
 
-Classification Classify(const HttpResponse& response, const klines::KlineSliceKey& key) {
+Classification Classify(const HttpResponse& response, const Endpoint& endpoint,
+                        const SliceKey& key) {
   Classification c;
   const int st = response.status;
   if (st == 0) {
     c.verdict = Verdict::kRetry;
     c.error = "network: " + (response.error.empty() ? std::string("no answer") : response.error);
   } else if (st == 200) {
-    auto v = klines::ValidateKlinesPayload(response.body, key);
+    auto v = endpoint.ValidatePayload(response.body, key);
     if (v.ok()) {
       c.verdict = Verdict::kOk;
       c.summary = *v;
@@ -116,13 +127,13 @@ Classification Classify(const HttpResponse& response, const klines::KlineSliceKe
   return c;
 }
 
-JobOutcome RunFetchJob(const klines::KlineSliceKey& key, const FetchJobOptions& options,
-                       const FetchJobDeps& deps) {
+JobOutcome RunFetchJob(const Endpoint& endpoint, const SliceKey& key,
+                       const FetchJobOptions& options, const FetchJobDeps& deps) {
   const std::string ck = key.composite_key();
-  const std::string url = klines::BuildKlineUrl(options.base_url, key);
+  const std::string url = endpoint.BuildUrl(options.base_url, key);
   JobOutcome out;
   wire::FetchResult& r = out.result;
-  r.endpoint = "klines";
+  r.endpoint = std::string(endpoint.name());
   r.key = ck;
   r.url = url;
   uint32_t attempts = 0;
@@ -145,6 +156,7 @@ JobOutcome RunFetchJob(const klines::KlineSliceKey& key, const FetchJobOptions& 
   auto retry_after_failure = [&](const std::string& error) -> std::optional<JobOutcome> {
     if (static_cast<int>(attempts) >= options.max_attempts) return failed(error);
     const int64_t delay = deps.backoff->DelayMs(static_cast<int>(attempts));
+    ++out.stats.retries;
     Log(LogLevel::kWarn, ck,
         "attempt " + std::to_string(attempts) + " failed (" + error + "), retrying in " +
             std::to_string(delay) + " ms");
@@ -154,7 +166,7 @@ JobOutcome RunFetchJob(const klines::KlineSliceKey& key, const FetchJobOptions& 
 
   for (;;) {
     if (deps.clock->StopRequested()) return hand_back();
-    Result<bool> got = AcquireWeight(deps, kKlinesWeight, ck);
+    Result<bool> got = AcquireWeight(deps, endpoint.request_weight(), ck);
     if (!got.ok()) {
       ++attempts;
       r.http_status = 0;
@@ -167,8 +179,10 @@ JobOutcome RunFetchJob(const klines::KlineSliceKey& key, const FetchJobOptions& 
     HttpResponse resp = deps.http->Get(url);
     r.completed_at_ms = deps.clock->NowMs();
     r.http_status = resp.status;
+    Count(resp, &out.stats);
     ObserveRate(deps, r.requested_at_ms, resp, ck);
-    Classification c = Classify(resp, key);
+    Classification c = Classify(resp, endpoint, key);
+    if (resp.status == 200 && c.verdict == Verdict::kRetry) ++out.stats.invalid_bodies;
 
     switch (c.verdict) {
       case Verdict::kRateLimited:
@@ -194,7 +208,7 @@ JobOutcome RunFetchJob(const klines::KlineSliceKey& key, const FetchJobOptions& 
 
     int64_t server_time = resp.date_ms;
     if (server_time < 0) {
-      Result<int64_t> t = FetchServerTime(options, deps, ck);
+      Result<int64_t> t = FetchServerTime(options, deps, ck, &out.stats);
       if (!t.ok()) {
         if (deps.clock->StopRequested()) return hand_back();
         if (auto end = retry_after_failure("no server time: " + t.error())) return *end;
@@ -212,7 +226,7 @@ JobOutcome RunFetchJob(const klines::KlineSliceKey& key, const FetchJobOptions& 
     r.attempts = attempts;
     r.http_status = 200;
     Log(LogLevel::kInfo, ck,
-        "fetched " + r.outcome + ": " + std::to_string(r.n_items) + " klines, " +
+        "fetched " + r.outcome + ": " + std::to_string(r.n_items) + " items, " +
             std::to_string(r.body.size()) + " bytes, " + std::to_string(attempts) +
             " attempt(s), " + std::to_string(r.completed_at_ms - r.requested_at_ms) + " ms");
     return out;

@@ -1,13 +1,14 @@
-// One klines job from start to end: reserve weight, GET, read the rate headers, classify,
-// validate (common/klines/payload.h), retry with backoff, decide ok/partial by the exchange's
-// clock, and produce the FETCH_RESULT of docs/protocol.md. No sockets here.
+// One job from start to end: reserve the endpoint's weight, GET its URL, read the rate headers,
+// classify, validate the payload (both through common/endpoint.h), retry with backoff, decide
+// ok/partial by the exchange's clock, and produce the FETCH_RESULT of docs/protocol.md.
+// No sockets here.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "common/http_client.h"
-#include "common/klines/payload.h"
+#include "common/endpoint.h"
 #include "common/klines/slice_key.h"
 #include "common/wire.h"
 #include "fetcher/backoff.h"
@@ -16,8 +17,7 @@
 
 namespace qlir::fetcher {
 
-inline constexpr int64_t kKlinesWeight = 2;  // since 2023-08-25 (reference section 2)
-inline constexpr int64_t kTimeWeight = 1;    // GET /api/v3/time
+inline constexpr int64_t kTimeWeight = 1;  // GET /api/v3/time
 
 enum class Verdict {
   kOk,           // 200 and a valid body
@@ -30,11 +30,12 @@ enum class Verdict {
 struct Classification {
   Verdict verdict = Verdict::kRetry;
   std::string error;               // why, when not kOk
-  klines::PayloadSummary summary;  // when kOk
+  PayloadSummary summary;  // when kOk
 };
 
-// Pure: what a response means for a slice.
-Classification Classify(const HttpResponse& response, const klines::KlineSliceKey& key);
+// Pure: what a response means for a slice of `endpoint`.
+Classification Classify(const HttpResponse& response, const Endpoint& endpoint,
+                        const SliceKey& key);
 
 // "HTTP 400: code -1121: Invalid symbol." from the exchange's {"code","msg"} body, or the start
 // of the body when it is not that.
@@ -52,15 +53,28 @@ struct FetchJobDeps {
   Backoff* backoff = nullptr;
 };
 
+// What one job cost: the fetcher adds these to its process counters (common/stats.h).
+struct JobStats {
+  int64_t http_requests = 0;   // every GET, /api/v3/time included
+  int64_t bytes_received = 0;  // response bodies
+  int64_t http_429 = 0;
+  int64_t http_418 = 0;
+  int64_t http_5xx = 0;        // 5xx and 408
+  int64_t network_errors = 0;  // no HTTP answer (reset, timeout, refused)
+  int64_t invalid_bodies = 0;  // 200 with a payload that failed validation
+  int64_t retries = 0;         // attempts repeated after a failure (backoff waited)
+};
+
 struct JobOutcome {
   bool handed_back = false;  // stopped before a result: send JOB_RETURN
   wire::FetchResult result;  // when !handed_back
+  JobStats stats;
 };
 
 // Runs the job until it has a result (ok, partial or failed) or a stop is requested while it
 // waits (then handed_back). A request in flight is always finished first. Blocking; call from a
 // worker thread with its own HttpClient.
-JobOutcome RunFetchJob(const klines::KlineSliceKey& key, const FetchJobOptions& options,
-                       const FetchJobDeps& deps);
+JobOutcome RunFetchJob(const Endpoint& endpoint, const SliceKey& key,
+                       const FetchJobOptions& options, const FetchJobDeps& deps);
 
 }  // namespace qlir::fetcher

@@ -6,6 +6,7 @@
 #include <functional>
 #include <sstream>
 
+#include "common/endpoint.h"
 #include "tests/test_util.h"
 
 using namespace qlir;
@@ -16,6 +17,8 @@ using qlir::testing::ScratchDir;
 namespace {
 
 constexpr int64_t kT0 = 1700000040000;  // a minute boundary, local "now" at start
+
+const Endpoint& Klines() { return *FindEndpoint("klines"); }
 
 // Plays back scripted responses, records the URLs asked for.
 class FakeHttpClient : public HttpClient {
@@ -87,7 +90,7 @@ struct Harness {
     options.max_attempts = max_attempts;
   }
   JobOutcome Run(const KlineSliceKey& key = Key()) {
-    return RunFetchJob(key, options, FetchJobDeps{&http, rate.get(), &clock, &backoff});
+    return RunFetchJob(Klines(), key, options, FetchJobDeps{&http, rate.get(), &clock, &backoff});
   }
   ScratchDir dir;
   ManualClock clock;
@@ -101,25 +104,25 @@ struct Harness {
 
 TEST_CASE("classification of responses", "[fetch_job][classify]") {
   const KlineSliceKey k = Key();
-  CHECK(Classify(Resp(200, Body(10)), k).verdict == Verdict::kOk);
-  CHECK(Classify(Resp(200, "[]"), k).verdict == Verdict::kOk);
-  CHECK(Classify(Resp(200, Body(11)), k).verdict == Verdict::kRetry);  // > limit and > window
-  CHECK(Classify(Resp(200, "<html>oops</html>"), k).verdict == Verdict::kRetry);
-  CHECK(Classify(Resp(200, "[[1672531200000,"), k).verdict == Verdict::kRetry);
-  CHECK(Classify(NetError("Timeout was reached"), k).verdict == Verdict::kRetry);
-  CHECK(Classify(Resp(500, "<html>500</html>"), k).verdict == Verdict::kRetry);
-  CHECK(Classify(Resp(502, ""), k).verdict == Verdict::kRetry);
-  CHECK(Classify(Resp(503, "{\"code\":-1008,\"msg\":\"busy\"}"), k).verdict == Verdict::kRetry);
-  CHECK(Classify(Resp(504, "{\"code\":-1007,\"msg\":\"Timeout\"}"), k).verdict == Verdict::kRetry);
-  CHECK(Classify(Resp(408, ""), k).verdict == Verdict::kRetry);
-  CHECK(Classify(Resp(301, ""), k).verdict == Verdict::kRetry);
-  CHECK(Classify(Resp(429, ""), k).verdict == Verdict::kRateLimited);
-  CHECK(Classify(Resp(418, ""), k).verdict == Verdict::kBanned);
+  CHECK(Classify(Resp(200, Body(10)), Klines(), k).verdict == Verdict::kOk);
+  CHECK(Classify(Resp(200, "[]"), Klines(), k).verdict == Verdict::kOk);
+  CHECK(Classify(Resp(200, Body(11)), Klines(), k).verdict == Verdict::kRetry);  // > limit and > window
+  CHECK(Classify(Resp(200, "<html>oops</html>"), Klines(), k).verdict == Verdict::kRetry);
+  CHECK(Classify(Resp(200, "[[1672531200000,"), Klines(), k).verdict == Verdict::kRetry);
+  CHECK(Classify(NetError("Timeout was reached"), Klines(), k).verdict == Verdict::kRetry);
+  CHECK(Classify(Resp(500, "<html>500</html>"), Klines(), k).verdict == Verdict::kRetry);
+  CHECK(Classify(Resp(502, ""), Klines(), k).verdict == Verdict::kRetry);
+  CHECK(Classify(Resp(503, "{\"code\":-1008,\"msg\":\"busy\"}"), Klines(), k).verdict == Verdict::kRetry);
+  CHECK(Classify(Resp(504, "{\"code\":-1007,\"msg\":\"Timeout\"}"), Klines(), k).verdict == Verdict::kRetry);
+  CHECK(Classify(Resp(408, ""), Klines(), k).verdict == Verdict::kRetry);
+  CHECK(Classify(Resp(301, ""), Klines(), k).verdict == Verdict::kRetry);
+  CHECK(Classify(Resp(429, ""), Klines(), k).verdict == Verdict::kRateLimited);
+  CHECK(Classify(Resp(418, ""), Klines(), k).verdict == Verdict::kBanned);
   for (int st : {400, 403, 404, 451}) {
-    CHECK(Classify(Resp(st, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}"), k).verdict ==
+    CHECK(Classify(Resp(st, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}"), Klines(), k).verdict ==
           Verdict::kPermanent);
   }
-  auto c = Classify(Resp(400, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}"), k);
+  auto c = Classify(Resp(400, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}"), Klines(), k);
   CHECK(c.error == "HTTP 400: code -1121: Invalid symbol.");
   CHECK(DescribeHttpError(502, "<html>\n<b>bad</b></html>") ==
         "HTTP 502: <html> <b>bad</b></html>");

@@ -14,7 +14,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
-#include "common/klines/slice_key.h"
+#include "common/endpoint.h"
 #include "common/time_util.h"
 #include "common/wire.h"
 #include "fetcher/log.h"
@@ -24,7 +24,8 @@ namespace {
 
 struct WorkItem {
   wire::Job job;
-  klines::KlineSliceKey key;
+  const Endpoint* endpoint = nullptr;
+  SliceKey key;
 };
 
 struct Completion {
@@ -46,7 +47,9 @@ class Fetcher {
         make_http_(make_http),
         rate_(rate),
         backoff_(options.backoff_base_ms, options.backoff_max_ms, std::random_device{}()),
-        reconnect_delay_ms_(options.reconnect_initial_ms) {}
+        reconnect_delay_ms_(options.reconnect_initial_ms),
+        stats_file_(options.stats_file, "fetcher", options.fetcher_id, WallClockMs(),
+                    options.stats_ms) {}
   Fetcher(const Fetcher&) = delete;
   Fetcher& operator=(const Fetcher&) = delete;
   ~Fetcher() {
@@ -68,6 +71,9 @@ class Fetcher {
   void FlushOutbox();
   void BeginStop();
   int credits() const { return std::max(0, options_.concurrency - in_flight_); }
+  // Cumulative counters plus gauges (in_flight, queued, outbox, held) as of now.
+  Counters Snapshot();
+  void MaybeReportStats(int64_t now);
 
   const FetcherOptions options_;
   const HttpClientFactory make_http_;
@@ -98,6 +104,9 @@ class Fetcher {
   int64_t last_send_ms_ = 0;
   int64_t reconnect_at_ms_ = 0;
   int64_t reconnect_delay_ms_;
+  Counters counters_;
+  StatsFile stats_file_;
+  int64_t last_stats_ms_ = 0;
 };
 
 void Fetcher::WorkerMain() {
@@ -116,7 +125,7 @@ void Fetcher::WorkerMain() {
     if (clock_.StopRequested()) {
       outcome.handed_back = true;
     } else {
-      outcome = RunFetchJob(item.key, options_.job, deps);
+      outcome = RunFetchJob(*item.endpoint, item.key, options_.job, deps);
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -266,20 +275,22 @@ void Fetcher::OnJob(const wire::Job& job) {
     SendToPlanner(wire::JobReturn{job.job_id, job.key}, job.key);
     return;
   }
-  Result<klines::KlineSliceKey> key = klines::ParseCompositeKey(job.key);
-  if (job.endpoint != "klines" || !key.ok()) {
-    const std::string why =
-        job.endpoint != "klines" ? "unknown endpoint '" + job.endpoint + "'" : key.error();
+  const Endpoint* endpoint = FindEndpoint(job.endpoint);
+  Result<SliceKey> key = endpoint ? endpoint->ParseKey(job.key) : Result<SliceKey>(SliceKey{});
+  if (!endpoint || !key.ok()) {
+    const std::string why = !endpoint ? UnknownEndpointMessage(job.endpoint) : key.error();
     Log(LogLevel::kError, job.key,
         "bad job " + std::to_string(job.job_id) + ": " + why + "; answering JOB_DONE failed");
     SendToPlanner(wire::JobDone{job.job_id, job.key, "failed"}, job.key);
+    ++counters_["jobs_rejected"];
     return;
   }
   ++in_flight_;
+  ++counters_["jobs_received"];
   Log(LogLevel::kDebug, job.key, "job " + std::to_string(job.job_id) + " accepted");
   {
     std::lock_guard<std::mutex> lock(mu_);
-    work_.push_back(WorkItem{job, *key});
+    work_.push_back(WorkItem{job, endpoint, *key});
   }
   cv_.notify_one();
 }
@@ -295,7 +306,17 @@ void Fetcher::OnCompletions() {
     done.swap(done_);
   }
   for (Completion& c : done) {
+    const JobStats& js = c.outcome.stats;
+    counters_["http_requests"] += js.http_requests;
+    counters_["bytes_received"] += js.bytes_received;
+    counters_["http_429"] += js.http_429;
+    counters_["http_418"] += js.http_418;
+    counters_["http_5xx"] += js.http_5xx;
+    counters_["network_errors"] += js.network_errors;
+    counters_["invalid_bodies"] += js.invalid_bodies;
+    counters_["retries"] += js.retries;
     if (c.outcome.handed_back) {
+      ++counters_["jobs_returned"];
       SendToPlanner(wire::JobReturn{c.job.job_id, c.job.key}, c.job.key);
       --in_flight_;
       continue;
@@ -309,6 +330,7 @@ void Fetcher::OnCompletions() {
       Log(LogLevel::kError, r.key, r.error);
       frame = wire::Encode(r);
     }
+    ++counters_["jobs_" + r.outcome];  // jobs_ok, jobs_partial, jobs_failed
     outbox_.push_back(Pending{std::move(c.job), r.outcome, std::move(frame)});
   }
   FlushOutbox();
@@ -345,7 +367,36 @@ void Fetcher::BeginStop() {
   for (const WorkItem& w : unstarted) {
     SendToPlanner(wire::JobReturn{w.job.job_id, w.job.key}, w.job.key);
     --in_flight_;
+    ++counters_["jobs_returned"];
   }
+}
+
+Counters Fetcher::Snapshot() {
+  Counters c = counters_;
+  for (const char* name : {"jobs_received", "jobs_ok", "jobs_partial", "jobs_failed",
+                           "jobs_returned", "http_requests", "http_429", "http_418", "retries",
+                           "bytes_received"}) {
+    c.emplace(name, 0);  // present even when still zero, so tables line up
+  }
+  size_t queued = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queued = work_.size();
+  }
+  c["in_flight"] = in_flight_;
+  c["queued"] = static_cast<int64_t>(queued);
+  c["outbox"] = static_cast<int64_t>(outbox_.size());
+  c["held"] = static_cast<int64_t>(held_.size());
+  c["planner_connected"] = dealer_ ? 1 : 0;
+  return c;
+}
+
+void Fetcher::MaybeReportStats(int64_t now) {
+  if (now - last_stats_ms_ < options_.stats_ms) return;
+  last_stats_ms_ = now;
+  Counters c = Snapshot();
+  if (dealer_) SendToPlanner(wire::Heartbeat{options_.fetcher_id, c}, "");
+  stats_file_.Write(WallClockMs(), c);
 }
 
 Status Fetcher::Run(int stop_fd) {
@@ -441,8 +492,10 @@ Status Fetcher::Run(int stop_fd) {
     } else if (dealer_ && now - last_send_ms_ >= options_.heartbeat_ms) {
       SendToPlanner(wire::Heartbeat{options_.fetcher_id}, "");
     }
+    MaybeReportStats(now);
   }
   StopWorkers();
+  stats_file_.Write(WallClockMs(), Snapshot());
   // Give the last JOB_DONE/JOB_RETURN time to leave; a reconnect closes with linger 0 instead.
   if (dealer_) {
     try {

@@ -11,8 +11,8 @@
 // with the old connection). A planner must therefore take a repeated JOB_DONE as one.
 //
 // Malformed input: a frame that does not decode, or a message of a type the planner should not
-// send, is logged and dropped. A JOB whose key does not parse (or whose endpoint is not
-// "klines") is logged and answered with JOB_DONE outcome "failed" and no FETCH_RESULT, so that
+// send, is logged and dropped. A JOB whose endpoint is not registered (common/endpoint.h) or
+// whose key does not parse is logged and answered with JOB_DONE outcome "failed" and no FETCH_RESULT, so that
 // the planner gets its credit back; nothing can be stored under a key we cannot parse.
 #pragma once
 
@@ -22,6 +22,7 @@
 #include <string>
 
 #include "common/http_client.h"
+#include "common/stats.h"
 #include "common/status.h"
 #include "fetcher/fetch_job.h"
 #include "fetcher/shared_rate_state.h"
@@ -40,6 +41,10 @@ struct FetcherOptions {
   int64_t linger_ms = 2000;  // at exit, how long queued results may take to leave
   int64_t backoff_base_ms = 500;
   int64_t backoff_max_ms = 30000;
+  // Counters (common/stats.h) go to the planner in a HEARTBEAT every stats_ms, and to
+  // stats_file (when set) as well.
+  int64_t stats_ms = 2000;
+  std::string stats_file;
   FetchJobOptions job;
 };
 

@@ -31,7 +31,7 @@ Status CheckEndpoint(const std::string& flag, const std::string& v) {
 
 std::string Usage() {
   return R"(usage: fetcher [flags]
-Takes klines jobs from the planner, fetches them from the exchange, sends results to the persister.
+Takes jobs (klines slices) from the planner, fetches them from the exchange, sends results to the persister.
   --planner=ENDPOINT            planner job ROUTER (default tcp://127.0.0.1:5701)
   --persister=ENDPOINT          persister results PULL (default tcp://127.0.0.1:5702)
   --concurrency=N               transfer slots / credits (default 4)
@@ -49,6 +49,8 @@ Takes klines jobs from the planner, fetches them from the exchange, sends result
   --rate-state=PATH             state shared by fetchers on this host (default /tmp/qlir-rate-<uid>.state)
   --fetcher-id=ID               name in READY and logs (default <host>:<pid>)
   --heartbeat-ms=MS             heartbeat interval (default 1000)
+  --stats-file=PATH             rewrite this JSON file with our counters every 2 s (they also go
+                                to the planner; qlir-status --stats-dir shows them)
   --reconnect-initial-ms=MS     first reconnect delay (default 1000; doubles to 32000)
   --verbose                     debug logs
   --log-json                    log lines as JSON objects
@@ -102,6 +104,12 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
        [&](const std::string& f, const std::string& v) {
          if (v.empty()) return Status::Error("--" + f + ": empty id");
          cl.fetcher.fetcher_id = v;
+         return Status::Ok();
+       }},
+      {"stats-file",
+       [&](const std::string& f, const std::string& v) {
+         if (v.empty()) return Status::Error("--" + f + ": empty path");
+         cl.fetcher.stats_file = v;
          return Status::Ok();
        }},
       {"concurrency", int_flag(&cl.fetcher.concurrency, 1, 256)},

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/klines/payload.h"
 #include "common/time_util.h"
 #include "fetcher/fetcher_test_util.h"
 #include "tests/process.h"

@@ -36,7 +36,8 @@ void OnSignal(int) {
 constexpr const char* kUsage =
     "usage: persister [--data-root DIR] [--results-bind ADDR] [--control-bind ADDR]\n"
     "                 [--flush-every N] [--flush-ms MS] [--no-adaptive-flush]\n"
-    "                 [--verify-responses exists|quick|full] [--verbose] [--log-json]\n"
+    "                 [--verify-responses exists|quick|full] [--stats-file PATH]\n"
+    "                 [--verbose] [--log-json]\n"
     "  --data-root         data root (else $QLIR_DATA_ROOT, else ~/qlir_data)\n"
     "  --results-bind      PULL socket for FETCH_RESULT (default tcp://127.0.0.1:5702)\n"
     "  --control-bind      ROUTER socket for HELLO/STATUS/MARK_PENDING (default tcp://127.0.0.1:5703)\n"
@@ -44,7 +45,9 @@ constexpr const char* kUsage =
     "  --flush-ms          or after MS milliseconds (default 2000; grows with size)\n"
     "  --no-adaptive-flush keep N and MS fixed whatever the manifest's size\n"
     "  --verify-responses  at load, check that listed files exist (exists), are framed whole\n"
-    "                      (quick, default: opens each) or decode (full: reads each)\n";
+    "                      (quick, default: opens each) or decode (full: reads each)\n"
+    "  --stats-file        rewrite this JSON file with our counters every 2 s\n"
+    "                      (qlir-status --stats-dir shows them)\n";
 
 bool ParseInt(std::string_view s, int64_t* out) {
   if (s.empty()) return false;
@@ -110,6 +113,9 @@ int main(int argc, char** argv) {
         std::cerr << "persister: --verify-responses wants exists, quick or full\n";
         return 2;
       }
+    } else if (arg == "--stats-file") {
+      if (!(v = value(arg))) return 2;
+      server_options.stats_file = *v;
     } else if (arg == "--verbose") {
       SetLogLevel(LogLevel::kDebug);
     } else if (arg == "--log-json") {

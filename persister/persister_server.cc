@@ -10,8 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/data_root.h"
-#include "common/klines/interval.h"
-#include "common/klines/slice_key.h"
+#include "common/endpoint.h"
 #include "common/response_file.h"
 #include "common/slice_id.h"
 #include "common/symbol.h"
@@ -26,7 +25,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view kKlines = "klines";
 constexpr size_t kSlicesPerNotice = 5000;
 constexpr int kMaxControlPerRound = 64;
 
@@ -40,7 +38,8 @@ std::optional<int64_t> TsOrNull(int64_t ts) {
   return ts;
 }
 
-// A klines body is a JSON array; anything else is not stored.
+// Every sliced endpoint answers with a JSON array (klines, aggTrades, fundingRate); anything
+// else is not stored.
 bool IsJsonArray(std::string_view body) {
   size_t i = body.find_first_not_of(" \t\r\n");
   if (i == std::string_view::npos || body[i] != '[') return false;
@@ -67,7 +66,8 @@ PersisterServer::PersisterServer(ServerOptions options, zmq::context_t* context,
       store_(store),
       disk_(disk),
       results_(*context_, zmq::socket_type::pull),
-      control_(*context_, zmq::socket_type::router) {
+      control_(*context_, zmq::socket_type::router),
+      stats_(options_.stats_file, "persister", "persister", WallClockMs()) {
   if (::pipe2(stop_pipe_, O_NONBLOCK | O_CLOEXEC) != 0) {
     stop_pipe_[0] = stop_pipe_[1] = -1;
     LogError(std::string("cannot create the stop pipe: ") + std::strerror(errno));
@@ -141,12 +141,14 @@ Status PersisterServer::EnsureResponsesDir(const fs::path& dir) {
 void PersisterServer::HandleResultFrame(const zmq::message_t& frame) {
   auto msg = wire::Decode(std::string_view(static_cast<const char*>(frame.data()), frame.size()));
   if (!msg) {
+    ++counters_["results_dropped"];
     Log(LogLevel::kWarning, {}, "results: dropped a bad frame of " +
                                      std::to_string(frame.size()) + " bytes: " + msg.error());
     return;
   }
   const auto* r = std::get_if<wire::FetchResult>(&*msg);
   if (!r) {
+    ++counters_["results_dropped"];
     Log(LogLevel::kWarning, {},
         "results: dropped a " + std::string(wire::TypeName(wire::TypeOf(*msg))) +
             " message (only FETCH_RESULT belongs here)");
@@ -156,12 +158,15 @@ void PersisterServer::HandleResultFrame(const zmq::message_t& frame) {
 }
 
 void PersisterServer::HandleFetchResult(const wire::FetchResult& r) {
+  ++counters_["results_received"];
   // Check what the result claims before it touches the disk.
-  if (r.endpoint != kKlines) {
-    Log(LogLevel::kWarning, r.key, "dropped result for unknown endpoint '" + r.endpoint + "'");
+  const Endpoint* endpoint = FindEndpoint(r.endpoint);
+  if (!endpoint) {
+    ++counters_["results_dropped"];
+    Log(LogLevel::kWarning, r.key, "dropped result: " + UnknownEndpointMessage(r.endpoint));
     return;
   }
-  auto key = klines::ParseCompositeKey(r.key);
+  auto key = endpoint->ParseKey(r.key);
   if (!key) {
     Log(LogLevel::kWarning, {}, "dropped result: " + key.error());
     return;
@@ -171,7 +176,8 @@ void PersisterServer::HandleFetchResult(const wire::FetchResult& r) {
     Log(LogLevel::kWarning, r.key, "dropped result with invalid outcome '" + r.outcome + "'");
     return;
   }
-  const SeriesId series{std::string(kKlines), key->symbol, key->interval};
+  const std::string endpoint_name(endpoint->name());
+  const SeriesId series{endpoint_name, key->symbol, key->interval};
 
   SliceRecord rec;
   rec.key = r.key;
@@ -213,11 +219,12 @@ void PersisterServer::HandleFetchResult(const wire::FetchResult& r) {
   }
   if (!Supersedes(rec.status, *existing)) {
     // The stored result wins (ok is final; a failure never replaces a stored response).
-    notices_.push_back({r.key, std::string(SliceStatusName(**existing))});
+    ++counters_["results_superseded"];
+    notices_[endpoint_name].push_back({r.key, std::string(SliceStatusName(**existing))});
     return;
   }
   if (rec.status != SliceStatus::kFailed) {
-    auto dir = SeriesDir(options_.data_root, kKlines, key->symbol, key->interval);
+    auto dir = SeriesDir(options_.data_root, endpoint_name, key->symbol, key->interval);
     if (!dir) {
       Log(LogLevel::kWarning, r.key, "dropped result: " + dir.error());
       return;
@@ -233,9 +240,12 @@ void PersisterServer::HandleFetchResult(const wire::FetchResult& r) {
                                  /*sync_dir=*/false);
     }
     if (!s.ok()) {
+      ++counters_["write_errors"];
       Log(LogLevel::kError, r.key, "cannot store response, not acknowledged: " + s.message());
       return;
     }
+    ++counters_["files_written"];
+    counters_["bytes_written"] += static_cast<int64_t>(r.body.size());
     dirs_to_sync_.insert(responses);
   }
   auto kept = store_->Record(series, rec);
@@ -247,7 +257,8 @@ void PersisterServer::HandleFetchResult(const wire::FetchResult& r) {
       std::string(rec.status == SliceStatus::kFailed ? "recorded " : "stored ") +
           std::string(SliceStatusName(*kept)) +
           (rec.status == SliceStatus::kFailed ? " (" + rec.error.value_or("") + ")" : ""));
-  notices_.push_back({r.key, std::string(SliceStatusName(*kept))});
+  ++counters_["recorded_" + std::string(SliceStatusName(*kept))];
+  notices_[endpoint_name].push_back({r.key, std::string(SliceStatusName(*kept))});
 }
 
 void PersisterServer::CommitBatch() {
@@ -255,24 +266,27 @@ void PersisterServer::CommitBatch() {
   for (auto it = dirs_to_sync_.begin(); it != dirs_to_sync_.end();) {
     Status s = disk_->SyncDir(*it);
     if (!s.ok()) {
+      ++counters_["fsync_errors"];
       LogError("cannot fsync " + it->string() + ", acknowledgements held back: " + s.message());
       return;  // retried on the next round; nothing is acknowledged meanwhile
     }
     it = dirs_to_sync_.erase(it);
   }
-  if (!notices_.empty()) {
-    Broadcast(notices_);
-    notices_.clear();
+  for (const auto& [endpoint, slices] : notices_) {
+    counters_["durable_slices"] += static_cast<int64_t>(slices.size());
+    Broadcast(endpoint, slices);
   }
+  notices_.clear();
 }
 
-void PersisterServer::Broadcast(const std::vector<wire::SliceState>& slices) {
+void PersisterServer::Broadcast(const std::string& endpoint,
+                                const std::vector<wire::SliceState>& slices) {
   const int64_t now = MonotonicMs();
   std::erase_if(subscribers_, [&](const auto& kv) { return kv.second < now; });
   if (subscribers_.empty()) return;
   for (size_t from = 0; from < slices.size(); from += kSlicesPerNotice) {
     wire::Durable d;
-    d.endpoint = std::string(kKlines);
+    d.endpoint = endpoint;
     d.slices.assign(slices.begin() + static_cast<std::ptrdiff_t>(from),
                     slices.begin() + static_cast<std::ptrdiff_t>(
                                          std::min(slices.size(), from + kSlicesPerNotice)));
@@ -348,11 +362,12 @@ void PersisterServer::HandleControl(std::vector<zmq::message_t>* frames) {
     reply.endpoint = q->endpoint;
     reply.symbol = q->symbol;
     reply.interval = q->interval;
-    if (q->endpoint != kKlines) {
-      reply.error = "unknown endpoint '" + q->endpoint + "'";
+    const Endpoint* endpoint = FindEndpoint(q->endpoint);
+    if (!endpoint) {
+      reply.error = UnknownEndpointMessage(q->endpoint);
     } else if (Status s = ValidateSymbol(q->symbol); !s.ok()) {
       reply.error = s.message();
-    } else if (!klines::IntervalToMs(q->interval).ok()) {
+    } else if (!endpoint->ValidateInterval(q->interval).ok()) {
       reply.error = "unsupported interval '" + q->interval + "'";
     } else {
       auto statuses = store_->LoadStatuses(SeriesId{q->endpoint, q->symbol, q->interval});
@@ -380,19 +395,18 @@ void PersisterServer::HandleControl(std::vector<zmq::message_t>* frames) {
     wire::Ack ack;
     ack.request_id = mp->request_id;
     std::map<SeriesId, std::vector<std::string>> by_series;
+    const Endpoint* endpoint = FindEndpoint(mp->endpoint);
+    if (!endpoint) ack.error = UnknownEndpointMessage(mp->endpoint);
     for (const std::string& k : mp->keys) {
-      auto key = klines::ParseCompositeKey(k);
-      if (mp->endpoint != kKlines) {
-        ack.error = "unknown endpoint '" + mp->endpoint + "'";
-        break;
-      }
+      if (!endpoint) break;
+      auto key = endpoint->ParseKey(k);
       if (!key) {
         if (ack.error.empty()) ack.error = key.error();
         continue;
       }
-      by_series[SeriesId{std::string(kKlines), key->symbol, key->interval}].push_back(k);
+      by_series[SeriesId{mp->endpoint, key->symbol, key->interval}].push_back(k);
     }
-    if (mp->endpoint == kKlines) {
+    if (endpoint) {
       for (const auto& [series, keys] : by_series) {
         auto n = store_->MarkPending(series, keys, WallClockMs());
         if (!n) {
@@ -410,6 +424,22 @@ void PersisterServer::HandleControl(std::vector<zmq::message_t>* frames) {
              " message from " + PeerName(id));
 }
 
+void PersisterServer::WriteStats(bool force) {
+  const int64_t wall = WallClockMs();
+  if (!force && !stats_.Due(wall)) return;
+  Counters c = counters_;
+  for (const char* name : {"results_received", "recorded_ok", "recorded_partial",
+                           "recorded_failed", "results_dropped", "write_errors", "bytes_written"}) {
+    c.emplace(name, 0);
+  }
+  c["subscribers"] = static_cast<int64_t>(subscribers_.size());
+  c["dirs_to_sync"] = static_cast<int64_t>(dirs_to_sync_.size());
+  int64_t waiting = 0;
+  for (const auto& [endpoint, slices] : notices_) waiting += static_cast<int64_t>(slices.size());
+  c["notices_waiting"] = waiting;
+  stats_.Write(wall, c);
+}
+
 Status PersisterServer::Run() {
   zmq::pollitem_t items[] = {
       {nullptr, stop_pipe_[0], ZMQ_POLLIN, 0},
@@ -422,6 +452,7 @@ Status PersisterServer::Run() {
     int64_t timeout = 1000;
     if (auto next = store_->NextFlushMs()) timeout = std::clamp<int64_t>(*next - now, 0, timeout);
     if (!dirs_to_sync_.empty() || !notices_.empty()) timeout = std::min<int64_t>(timeout, 200);
+    WriteStats(false);
     try {
       zmq::poll(items, 3, std::chrono::milliseconds(timeout));
     } catch (const zmq::error_t& e) {
@@ -493,6 +524,7 @@ Status PersisterServer::Run() {
     return Status::Error("response directories could not be fsynced at shutdown");
   }
   if (Status s = store_->Flush(); !s.ok()) return s;
+  WriteStats(true);
   LogInfo("stopped; everything flushed");
   return Status::Ok();
 }

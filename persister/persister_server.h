@@ -31,6 +31,7 @@
 
 #include <zmq.hpp>
 
+#include "common/stats.h"
 #include "common/status.h"
 #include "common/wire.h"
 #include "persister/disk.h"
@@ -45,6 +46,7 @@ struct ServerOptions {
   int max_batch = 256;                 // results read before one directory fsync
   int64_t subscription_ms = 10000;     // a HELLO subscribes for this long
   int linger_ms = 200;
+  std::string stats_file;  // when set, counters are rewritten there every 2 s (common/stats.h)
 };
 
 class PersisterServer {
@@ -77,8 +79,9 @@ class PersisterServer {
   void HandleControl(std::vector<zmq::message_t>* frames);
   void Reply(const std::vector<zmq::message_t>& envelope, const wire::Message& m);
   void CommitBatch();
-  void Broadcast(const std::vector<wire::SliceState>& slices);
+  void Broadcast(const std::string& endpoint, const std::vector<wire::SliceState>& slices);
   Status EnsureResponsesDir(const std::filesystem::path& dir);
+  void WriteStats(bool force);
 
   const ServerOptions options_;
   zmq::context_t* const context_;
@@ -90,8 +93,11 @@ class PersisterServer {
 
   std::set<std::filesystem::path> created_dirs_;       // responses/ dirs known to exist
   std::set<std::filesystem::path> dirs_to_sync_;       // renamed into, not yet fsynced
-  std::vector<wire::SliceState> notices_;              // DURABLE once dirs_to_sync_ is empty
+  // DURABLE notices by endpoint, sent once dirs_to_sync_ is empty.
+  std::map<std::string, std::vector<wire::SliceState>> notices_;
   std::map<std::string, int64_t> subscribers_;         // routing id -> subscription expiry
+  Counters counters_;
+  StatsFile stats_;
 };
 
 }  // namespace qlir::persister

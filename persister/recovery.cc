@@ -14,7 +14,7 @@
 
 #include "common/atomic_file.h"
 #include "common/data_root.h"
-#include "common/klines/slice_key.h"
+#include "common/endpoint.h"
 #include "common/response_file.h"
 #include "common/slice_id.h"
 #include "common/time_util.h"
@@ -28,23 +28,6 @@ namespace fs = std::filesystem;
 
 SliceStatus StatusForWindow(int64_t end_ms, int64_t fetched_at_ms) {
   return fetched_at_ms <= end_ms ? SliceStatus::kPartial : SliceStatus::kOk;
-}
-
-Result<DataSummary> SummarizeKlinesData(std::string_view raw_data) {
-  nlohmann::json j = nlohmann::json::parse(raw_data.begin(), raw_data.end(), nullptr, false);
-  if (j.is_discarded()) return Status::Error("data is not valid JSON");
-  if (!j.is_array()) return Status::Error("data is not a JSON array");
-  DataSummary d;
-  d.n_items = static_cast<int64_t>(j.size());
-  auto open_time = [](const nlohmann::json& row) -> std::optional<int64_t> {
-    if (row.is_array() && !row.empty() && row[0].is_number_integer()) return row[0].get<int64_t>();
-    return std::nullopt;
-  };
-  if (!j.empty()) {
-    d.first_ts = open_time(j.front());
-    d.last_ts = open_time(j.back());
-  }
-  return d;
 }
 
 namespace {
@@ -69,14 +52,15 @@ bool QuickCheckResponse(const fs::path& path) {
 }
 
 // Decodes a response file and checks that it is the slice `expected_id` of `series`.
-Result<std::pair<klines::KlineSliceKey, SliceRecord>> IndexResponse(const fs::path& path,
-                                                                    const std::string& expected_id,
-                                                                    const SeriesId& series) {
+Result<std::pair<SliceKey, SliceRecord>> IndexResponse(const Endpoint& endpoint,
+                                                       const fs::path& path,
+                                                       const std::string& expected_id,
+                                                       const SeriesId& series) {
   auto text = ReadFile(path);
   if (!text) return text.status();
   auto file = DecodeResponseFile(*text, path.string());
   if (!file) return file.status();
-  auto key = klines::ParseCompositeKey(file->meta.slice);
+  auto key = endpoint.ParseKey(file->meta.slice);
   if (!key) return Status::Error(path.string() + ": meta.slice: " + key.error());
   if (key->slice_id() != expected_id) {
     return Status::Error(path.string() + ": meta.slice '" + file->meta.slice +
@@ -88,14 +72,14 @@ Result<std::pair<klines::KlineSliceKey, SliceRecord>> IndexResponse(const fs::pa
   }
   auto fetched = ParseTimeUtc(file->meta.fetched_at);
   if (!fetched) return Status::Error(path.string() + ": meta.fetched_at: " + fetched.error());
-  auto data = SummarizeKlinesData(file->data);
+  auto data = endpoint.SummarizeData(file->data);
   if (!data) return Status::Error(path.string() + ": " + data.error());
   SliceRecord r;
   r.key = file->meta.slice;
   r.status = StatusForWindow(key->end_ms, *fetched);
   r.n_items = data->n_items;
-  r.first_ts = data->first_ts;
-  r.last_ts = data->last_ts;
+  if (data->first_ts >= 0) r.first_ts = data->first_ts;
+  if (data->last_ts >= 0) r.last_ts = data->last_ts;
   r.completed_at = file->meta.fetched_at;
   return std::make_pair(*key, std::move(r));
 }
@@ -125,10 +109,12 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
   RecoveredSeries out;
   RecoveryReport& report = out.report;
   Manifest& m = out.manifest;
+  const Endpoint* endpoint = FindEndpoint(series.endpoint);
+  if (!endpoint) return Status::Error(series.ToString() + ": " + UnknownEndpointMessage(series.endpoint));
   m.endpoint = series.endpoint;
   m.symbol = series.symbol;
   m.interval = series.interval;
-  m.limit = klines::kDefaultLimit;
+  m.limit = endpoint->default_limit();
 
   std::error_code ec;
   if (!fs::exists(dir, ec)) {
@@ -252,7 +238,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
       continue;
     }
     const fs::path path = responses / (id + ".json");
-    auto indexed = IndexResponse(path, id, series);
+    auto indexed = IndexResponse(*endpoint, path, id, series);
     if (!indexed) {
       ++report.undecodable;
       Log(LogLevel::kWarning, {}, "recovery: cannot index, leaving alone: " + indexed.error());

@@ -64,13 +64,4 @@ Result<RecoveredSeries> RecoverSeries(const std::filesystem::path& series_dir,
 // (fetched_at <= end_ms), ok after.
 SliceStatus StatusForWindow(int64_t end_ms, int64_t fetched_at_ms);
 
-// n_items, first_ts and last_ts of a klines body (an array of arrays whose first element is
-// the open time); an error when `raw_data` is not a JSON array.
-struct DataSummary {
-  int64_t n_items = 0;
-  std::optional<int64_t> first_ts;
-  std::optional<int64_t> last_ts;
-};
-Result<DataSummary> SummarizeKlinesData(std::string_view raw_data);
-
 }  // namespace qlir::persister

@@ -4,6 +4,7 @@
 #include <type_traits>
 #include <unordered_set>
 
+#include "common/time_util.h"
 #include "planner/completion.h"
 #include "planner/log.h"
 
@@ -51,7 +52,7 @@ void Coordinator::Start(int64_t now, Outbox* out) {
   out->to_persister.push_back(wire::Hello{kSenderName});
   last_hello_ms_ = now;
   for (uint32_t s = 0; s < sync_.size(); ++s) {
-    out->to_persister.push_back(wire::StatusRequest{next_request_id_++, kEndpoint,
+    out->to_persister.push_back(wire::StatusRequest{next_request_id_++, universe_.endpoint_name(),
                                                     universe_.symbol(s), universe_.interval(s)});
     sync_[s].requested_at = now;
     meters_[s].Sample(now, 0);
@@ -134,8 +135,13 @@ void Coordinator::OnFetcherMessage(const std::string& identity, const wire::Mess
     }
     auto lease = leases_.ReleaseJob(ret->job_id);
     Requeue(*lease, "returned");
-  } else if (std::holds_alternative<wire::Heartbeat>(m)) {
-    // Liveness only (OnSeen above).
+  } else if (const auto* hb = std::get_if<wire::Heartbeat>(&m)) {
+    // Liveness (OnSeen above); a fetcher's counters come with some of its heartbeats.
+    if (!hb->counters.empty() && !hb->sender.empty()) {
+      if (fetcher_reports_.size() < 10000 || fetcher_reports_.count(hb->sender)) {
+        fetcher_reports_[hb->sender] = FetcherReport{hb->counters, now};
+      }
+    }
   } else {
     LogWarn(std::string("dropped unexpected ") + std::string(wire::TypeName(wire::TypeOf(m))) +
             " on the jobs socket");
@@ -144,7 +150,7 @@ void Coordinator::OnFetcherMessage(const std::string& identity, const wire::Mess
 
 void Coordinator::OnPersisterMessage(const wire::Message& m, int64_t now, Outbox* /*out*/) {
   if (const auto* d = std::get_if<wire::Durable>(&m)) {
-    if (d->endpoint != kEndpoint) return;
+    if (d->endpoint != universe_.endpoint_name()) return;
     for (const wire::SliceState& st : d->slices) {
       auto r = universe_.Find(st.key);
       if (!r) {
@@ -210,7 +216,7 @@ void Coordinator::OnDurable(SliceRef r, SliceStatus status, int64_t now) {
 
 void Coordinator::OnStatusReply(const wire::StatusReply& reply, int64_t now) {
   auto s = universe_.FindSeries(reply.symbol, reply.interval);
-  if (reply.endpoint != kEndpoint || !s) {
+  if (reply.endpoint != universe_.endpoint_name() || !s) {
     LogWarn("STATUS_REPLY for an unknown series " + reply.symbol + "/" + reply.interval);
     return;
   }
@@ -352,7 +358,7 @@ void Coordinator::Tick(int64_t now, Outbox* out) {
       out->to_persister.push_back(wire::Hello{kSenderName});
       last_hello_ms_ = now;
     }
-    out->to_persister.push_back(wire::StatusRequest{next_request_id_++, kEndpoint,
+    out->to_persister.push_back(wire::StatusRequest{next_request_id_++, universe_.endpoint_name(),
                                                     universe_.symbol(s), universe_.interval(s)});
     sync.requested_at = now;
   }
@@ -394,7 +400,7 @@ void Coordinator::Dispatch(int64_t now, Outbox* out) {
     const uint64_t job_id = next_job_id_++;
     leases_.Add(Lease{job_id, r, identity, now, -1, {}});
     universe_.set_state(r, SliceState::kLeased);
-    wire::Job job{job_id, kEndpoint, universe_.Key(r)};
+    wire::Job job{job_id, universe_.endpoint_name(), universe_.Key(r)};
     LogDebug("job " + std::to_string(job_id) + " to fetcher " + ledger_.fetcher_id(identity) +
              " key=" + job.key);
     out->to_fetchers.emplace_back(identity, std::move(job));
@@ -459,6 +465,45 @@ std::vector<std::string> Coordinator::SummaryLines(int64_t now) const {
                   " failed for good=" + std::to_string(failed_for_good_.size()) +
                   " elapsed=" + FormatDuration(now - started_ms_));
   return lines;
+}
+
+Counters Coordinator::StatsCounters() const {
+  Counters c;
+  SeriesCounts all;
+  for (uint32_t s = 0; s < universe_.series_count(); ++s) {
+    const SeriesCounts& sc = universe_.counts(s);
+    all.pending += sc.pending;
+    all.ok += sc.ok;
+    all.partial += sc.partial;
+    all.failed += sc.failed;
+  }
+  c["series"] = static_cast<int64_t>(universe_.series_count());
+  c["slices_total"] = all.total();
+  c["slices_ok"] = all.ok;
+  c["slices_partial"] = all.partial;
+  c["slices_failed"] = all.failed;
+  c["slices_missing"] = all.pending;
+  c["queued"] = static_cast<int64_t>(queue_.size());
+  c["delayed"] = static_cast<int64_t>(delayed_.size());
+  c["leased"] = static_cast<int64_t>(leases_.size());
+  c["fetchers"] = static_cast<int64_t>(ledger_.size());
+  c["jobs_handed"] = static_cast<int64_t>(jobs_handed_);
+  c["jobs_rehanded"] = static_cast<int64_t>(jobs_rehanded_);
+  c["durable_notices"] = static_cast<int64_t>(durable_notices_);
+  c["failed_for_good"] = static_cast<int64_t>(failed_for_good_.size());
+  return c;
+}
+
+nlohmann::json Coordinator::FetcherStats(int64_t now, int64_t wall_now) const {
+  constexpr int64_t kForgetMs = 3600 * 1000;
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [id, report] : fetcher_reports_) {
+    if (now - report.seen_ms > kForgetMs) continue;
+    out[id] = {{"seen_at", FormatIsoUtc(wall_now - (now - report.seen_ms))},
+               {"seen_ago_ms", now - report.seen_ms},
+               {"counters", report.counters}};
+  }
+  return out;
 }
 
 }  // namespace qlir::planner

@@ -23,6 +23,11 @@
 #include <utility>
 #include <vector>
 
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "common/stats.h"
 #include "common/wire.h"
 #include "planner/backoff.h"
 #include "planner/clock.h"
@@ -35,7 +40,6 @@
 
 namespace qlir::planner {
 
-inline constexpr const char* kEndpoint = "klines";
 inline constexpr const char* kSenderName = "planner";
 
 struct CoordinatorConfig {
@@ -112,6 +116,12 @@ class Coordinator {
   size_t queued() const { return queue_.size(); }
   bool ready(uint32_t series) const { return sync_[series].ready; }
   int64_t exchange_now(int64_t now) const { return exchange_.Now(now); }
+  // Counters for the stats file (common/stats.h): slices by status, queue depths, leases,
+  // fetchers and their credits, jobs handed and re-handed, DURABLE notices.
+  Counters StatsCounters() const;
+  // {fetcher_id: {"seen_at": ISO, "seen_ago_ms": n, "counters": {...}}} from the counters the
+  // fetchers sent in their HEARTBEATs; `wall_now` dates them. Fetchers silent for an hour drop out.
+  nlohmann::json FetcherStats(int64_t now, int64_t wall_now) const;
   uint64_t jobs_handed() const { return jobs_handed_; }
   uint64_t jobs_rehanded() const { return jobs_rehanded_; }
 
@@ -155,6 +165,11 @@ class Coordinator {
   uint64_t jobs_handed_ = 0;
   uint64_t jobs_rehanded_ = 0;
   uint64_t durable_notices_ = 0;
+  struct FetcherReport {
+    Counters counters;
+    int64_t seen_ms = 0;
+  };
+  std::map<std::string, FetcherReport> fetcher_reports_;  // by fetcher id
 };
 
 }  // namespace qlir::planner

@@ -30,14 +30,14 @@ struct Rig {
   }
   void Reply(uint32_t s, std::vector<wire::SliceState> known = {}) {
     const auto& u = c->universe();
-    c->OnPersisterMessage(wire::StatusReply{1, kEndpoint, u.symbol(s), u.interval(s), "", known},
+    c->OnPersisterMessage(wire::StatusReply{1, "klines", u.symbol(s), u.interval(s), "", known},
                           clock.NowMs(), &out);
   }
   void Fetcher(const std::string& id, const wire::Message& m) {
     c->OnFetcherMessage(id, m, clock.NowMs(), &out);
   }
   void Durable(const std::string& key, const std::string& status) {
-    c->OnPersisterMessage(wire::Durable{kEndpoint, {{key, status}}}, clock.NowMs(), &out);
+    c->OnPersisterMessage(wire::Durable{"klines", {{key, status}}}, clock.NowMs(), &out);
   }
   // Tick + Dispatch; returns the jobs sent, per fetcher identity, and keeps other messages.
   std::vector<std::pair<std::string, wire::Job>> Step() {
@@ -406,7 +406,7 @@ TEST_CASE("Coordinator: 10 symbols x 1s since 2022 (about 1.5 M slices) plan and
   for (uint32_t s = 0; s < 10; ++s) {
     const auto& un = c.universe();
     c.OnPersisterMessage(wire::StatusReply{1,
-                                           kEndpoint,
+                                           "klines",
                                            un.symbol(s),
                                            un.interval(s),
                                            "",
@@ -427,7 +427,7 @@ TEST_CASE("Coordinator: 10 symbols x 1s since 2022 (about 1.5 M slices) plan and
 TEST_CASE("Coordinator: an error STATUS_REPLY is asked again later - the gap doubles") {
   Rig r(Config(), 1);
   auto error_reply = [&] {
-    r.c->OnPersisterMessage(wire::StatusReply{1, kEndpoint, "AAA", "1m", "disk on fire", {}},
+    r.c->OnPersisterMessage(wire::StatusReply{1, "klines", "AAA", "1m", "disk on fire", {}},
                             r.clock.NowMs(), &r.out);
   };
   error_reply();
@@ -451,11 +451,11 @@ TEST_CASE("Coordinator: an error STATUS_REPLY is asked again later - the gap dou
 TEST_CASE("Coordinator drops what it does not expect") {
   Rig r(Config(), 1);
   r.Reply(0);
-  r.Fetcher("f1", wire::Durable{kEndpoint, {}});        // wrong socket
+  r.Fetcher("f1", wire::Durable{"klines", {}});        // wrong socket
   r.Fetcher("stranger", wire::JobDone{42, "x", "ok"});  // unknown job
   r.Durable("garbage key", "ok");
   r.Durable(r.Key(0, 0), "weird");
-  r.c->OnPersisterMessage(wire::StatusReply{1, kEndpoint, "ZZZ", "1m", "", {}}, 0, &r.out);
+  r.c->OnPersisterMessage(wire::StatusReply{1, "klines", "ZZZ", "1m", "", {}}, 0, &r.out);
   r.Fetcher("f1", wire::Ready{"F1", 1});
   CHECK(r.Step().size() == 1);
 }

@@ -3,7 +3,7 @@
 #include <charconv>
 #include <set>
 
-#include "common/klines/interval.h"
+#include "common/endpoint.h"
 #include "common/symbol.h"
 #include "common/time_util.h"
 
@@ -41,6 +41,7 @@ bool ValidEndpoint(const std::string& e) {
 std::string Usage() {
   return R"(usage: planner --symbols A,B [flags]
   --symbols A,B          symbols to keep complete (required)
+  --endpoint NAME        the endpoint to keep complete (default klines; the only one so far)
   --intervals 1m,1s      kline intervals (default 1m)
   --start T|listing      first time: YYYY-MM-DD[THH:MM[:SS]], ms since epoch, or `listing`
                          (the symbol's first candle; default)
@@ -61,6 +62,8 @@ std::string Usage() {
   --time-sync-ms N       re-read the exchange clock every N ms (default 600000)
   --verbose              debug lines
   --log-json             log lines as JSON objects
+  --stats-file PATH      rewrite this JSON file with our counters and every fetcher's (from
+                         their heartbeats) every 2 s; qlir-status --stats-dir shows them
 )";
 }
 
@@ -109,12 +112,11 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
       o.intervals.clear();
       std::set<std::string> seen;
       for (const std::string& s : SplitList(v)) {
-        if (auto ms = klines::IntervalToMs(s); !ms) {
-          return Status::Error("flag --intervals: unsupported interval '" + s + "'");
-        }
         if (seen.insert(s).second) o.intervals.push_back(s);
       }
       if (o.intervals.empty()) return Status::Error("flag --intervals: no interval given");
+    } else if (flag == "--endpoint") {
+      o.endpoint = v;
     } else if (flag == "--start") {
       if (v == "listing") {
         o.start_ms.reset();
@@ -142,6 +144,9 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
                              "'");
       }
       (flag == "--jobs-bind" ? o.jobs_bind : o.persister) = v;
+    } else if (flag == "--stats-file") {
+      if (v.empty()) return Status::Error("flag --stats-file: empty path");
+      o.stats_file = v;
     } else if (flag == "--lease-timeout-ms") {
       st = number(&o.lease_timeout_ms);
     } else if (flag == "--durable-wait-ms") {
@@ -172,6 +177,13 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
   }
   if (o.help) return o;
   if (!have_symbols) return Status::Error("flag --symbols is required");
+  const Endpoint* endpoint = FindEndpoint(o.endpoint);
+  if (!endpoint) return Status::Error("flag --endpoint: " + UnknownEndpointMessage(o.endpoint));
+  for (const std::string& interval : o.intervals) {
+    if (!endpoint->ValidateInterval(interval).ok()) {
+      return Status::Error("flag --intervals: unsupported interval '" + interval + "'");
+    }
+  }
   if (o.start_ms && o.end_ms && *o.start_ms > *o.end_ms) {
     return Status::Error("flag --start is after --end");
   }

@@ -12,6 +12,7 @@ namespace qlir::planner {
 
 struct Options {
   std::vector<std::string> symbols;                  // --symbols A,B (required)
+  std::string endpoint = "klines";                   // --endpoint (common/endpoint.h)
   std::vector<std::string> intervals{"1m"};          // --intervals 1m,1s
   std::optional<int64_t> start_ms;                   // --start; nullopt: "listing" (first candle)
   std::optional<int64_t> end_ms;                     // --end; nullopt: now, following the exchange
@@ -31,6 +32,7 @@ struct Options {
   int64_t time_sync_ms = 600000;                     // --time-sync-ms (exchange clock re-sync)
   bool verbose = false;                              // --verbose (debug lines)
   bool log_json = false;                             // --log-json (JSON log lines)
+  std::string stats_file;                            // --stats-file (counters, common/stats.h)
   bool help = false;                                 // --help
 };
 

@@ -63,6 +63,17 @@ TEST_CASE("Options: every flag - both spellings") {
   CHECK(o->time_sync_ms == 80);
   CHECK(ParseOptions({"--symbols", "A", "--start", "listing", "--end", "now"}).ok());
   CHECK(ParseOptions({"--symbols", "A", "--log-json", "--verbose"})->log_json);
+  CHECK(ParseOptions({"--symbols", "A"})->endpoint == "klines");
+  CHECK(ParseOptions({"--symbols", "A", "--endpoint", "klines"})->endpoint == "klines");
+  CHECK(ParseOptions({"--symbols", "A", "--stats-file", "/tmp/s.json"})->stats_file ==
+        "/tmp/s.json");
+}
+
+TEST_CASE("Options: an unknown endpoint is refused with the known ones named") {
+  auto o = ParseOptions({"--symbols", "A", "--endpoint", "trades"});
+  REQUIRE_FALSE(o.ok());
+  CHECK(o.error().find("unknown endpoint 'trades' (known: klines)") != std::string::npos);
+  CHECK_FALSE(ParseOptions({"--symbols", "A", "--stats-file", ""}).ok());
 }
 
 TEST_CASE("Options: bad flags are clear errors naming the flag") {

@@ -30,7 +30,12 @@ std::string Join(const std::vector<std::string>& v) {
 class Server {
  public:
   Server(const Options& o, HttpClient& http, Clock& clock, int stop_fd, Coordinator* coordinator)
-      : o_(o), http_(http), clock_(clock), stop_fd_(stop_fd), c_(*coordinator) {}
+      : o_(o),
+        http_(http),
+        clock_(clock),
+        stop_fd_(stop_fd),
+        c_(*coordinator),
+        stats_(o.stats_file, "planner", kSenderName, WallClockMs()) {}
 
   Result<int> Serve();
 
@@ -43,6 +48,7 @@ class Server {
   void DrainMonitor(int64_t now);
   void MaybeSyncClock(int64_t now);
   void Report(int64_t now);
+  void WriteStats(int64_t now, bool force);
 
   const Options& o_;
   HttpClient& http_;
@@ -56,6 +62,7 @@ class Server {
   Outbox out_;
   bool persister_connected_before_ = false;
   int64_t last_sync_ms_ = 0;
+  StatsFile stats_;
 };
 
 Status Server::Open() {
@@ -213,6 +220,13 @@ void Server::MaybeSyncClock(int64_t now) {
 void Server::Report(int64_t now) {
   for (const std::string& line : c_.ProgressLines(now)) LogInfo(line);
   for (const std::string& line : c_.SummaryLines(now)) LogInfo(line);
+  WriteStats(now, true);
+}
+
+void Server::WriteStats(int64_t now, bool force) {
+  const int64_t wall = WallClockMs();
+  if (!force && !stats_.Due(wall)) return;
+  stats_.Write(wall, c_.StatsCounters(), {{"fetchers", c_.FetcherStats(now, wall)}});
 }
 
 Result<int> Server::Serve() {
@@ -239,6 +253,7 @@ Result<int> Server::Serve() {
       c_.Tick(now, &out_);
       c_.Dispatch(now, &out_);
       Flush(now);
+      WriteStats(now, false);
       zmq::pollitem_t items[] = {
           {jobs_.handle(), 0, ZMQ_POLLIN, 0},
           {control_.handle(), 0, ZMQ_POLLIN, 0},
@@ -271,7 +286,9 @@ Result<int> Server::Serve() {
 
 Result<Universe> BuildUniverse(const Options& o, HttpClient& http,
                                const std::vector<std::string>& symbols, int64_t exchange_now) {
-  Universe u;
+  const Endpoint* endpoint = FindEndpoint(o.endpoint);
+  if (!endpoint) return Status::Error(UnknownEndpointMessage(o.endpoint));
+  Universe u(*endpoint);
   const int64_t end = o.end_ms ? std::min(*o.end_ms, exchange_now) : exchange_now;
   if (o.start_ms && *o.start_ms > exchange_now) {
     return Status::Error("--start " + FormatIsoUtc(*o.start_ms) + " is after the exchange's now " +

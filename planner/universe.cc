@@ -1,6 +1,6 @@
 #include "planner/universe.h"
 
-#include "common/klines/interval.h"
+#include "common/klines/endpoint.h"
 #include "common/symbol.h"
 
 namespace qlir::planner {
@@ -9,14 +9,19 @@ static_assert(static_cast<int>(SliceStatus::kPending) == 0 &&
                   static_cast<int>(SliceStatus::kPartial) == 3,
               "a slice's status is packed in two bits");
 
+Universe::Universe() : Universe(klines::TheKlinesEndpoint()) {}
+
 Result<uint32_t> Universe::AddSeries(std::string_view symbol, std::string_view interval,
                                      int64_t start_ms, int64_t end_ms, int limit) {
   const std::string name = std::string(symbol) + "/" + std::string(interval);
   if (Status s = ValidateSymbol(symbol); !s.ok()) return s;
-  auto ms = klines::IntervalToMs(interval);
-  if (!ms) return Status::Error("series " + name + ": " + ms.error());
-  if (limit < 1 || limit > klines::kDefaultLimit) {
-    return Status::Error("series " + name + ": limit must be 1..1000");
+  if (Status s = endpoint_->ValidateInterval(interval); !s.ok()) {
+    return Status::Error("series " + name + ": " + s.message());
+  }
+  if (limit == 0) limit = endpoint_->default_limit();
+  if (limit < 1 || limit > endpoint_->default_limit()) {
+    return Status::Error("series " + name + ": limit must be 1.." +
+                         std::to_string(endpoint_->default_limit()));
   }
   if (start_ms < 0) return Status::Error("series " + name + ": start before the Unix epoch");
   if (start_ms > end_ms) return Status::Error("series " + name + ": start after end");
@@ -24,10 +29,10 @@ Result<uint32_t> Universe::AddSeries(std::string_view symbol, std::string_view i
   Series s;
   s.symbol = std::string(symbol);
   s.interval = std::string(interval);
-  s.interval_ms = *ms;
+  s.span_ms = endpoint_->SliceSpanMs(interval, limit);
   s.limit = limit;
-  s.first_index = klines::GridIndex(start_ms, *ms, limit);
-  const int64_t last = klines::GridIndex(end_ms, *ms, limit);
+  s.first_index = start_ms / s.span_ms;
+  const int64_t last = end_ms / s.span_ms;
   s.cells.assign(static_cast<size_t>(last - s.first_index + 1), 0);
   s.counts.pending = last - s.first_index + 1;
   const auto id = static_cast<uint32_t>(series_.size());
@@ -45,7 +50,7 @@ int64_t Universe::total_size() const {
 std::pair<int64_t, int64_t> Universe::ExtendTo(uint32_t s, int64_t end_ms) {
   Series& ser = series_[s];
   const int64_t old_end = end_index(s);
-  const int64_t last = klines::GridIndex(end_ms, ser.interval_ms, ser.limit);
+  const int64_t last = end_ms / ser.span_ms;
   if (last < old_end) return {old_end, 0};
   const int64_t added = last - old_end + 1;
   ser.cells.resize(ser.cells.size() + static_cast<size_t>(added), 0);
@@ -77,9 +82,10 @@ void Universe::set_status(SliceRef r, SliceStatus status) {
   c = static_cast<uint8_t>((c & ~3) | static_cast<uint8_t>(status));
 }
 
-klines::KlineSliceKey Universe::SliceKey(SliceRef r) const {
+qlir::SliceKey Universe::SliceKey(SliceRef r) const {
   const Series& s = series_[r.series];
-  return klines::GridSlice(s.symbol, s.interval, s.interval_ms, r.index, s.limit);
+  return qlir::SliceKey{s.symbol, s.interval, r.index * s.span_ms, (r.index + 1) * s.span_ms - 1,
+                        s.limit};
 }
 
 std::optional<uint32_t> Universe::FindSeries(std::string_view symbol,
@@ -90,12 +96,12 @@ std::optional<uint32_t> Universe::FindSeries(std::string_view symbol,
 }
 
 std::optional<SliceRef> Universe::Find(std::string_view composite_key) const {
-  auto key = klines::ParseCompositeKey(composite_key);
+  auto key = endpoint_->ParseKey(composite_key);
   if (!key) return std::nullopt;
   auto s = FindSeries(key->symbol, key->interval);
   if (!s) return std::nullopt;
   const Series& ser = series_[*s];
-  if (key->limit != ser.limit || !klines::IsGridSlice(*key)) return std::nullopt;
+  if (key->limit != ser.limit || !endpoint_->IsGridSlice(*key)) return std::nullopt;
   SliceRef r{*s, key->start_ms / span_ms(*s)};
   if (!Contains(r)) return std::nullopt;
   return r;

@@ -1,5 +1,6 @@
 // The expected slice universe of the planner (design document, "Completeness Logic"): for each
-// series (symbol, interval) the grid slices of common/klines/slice_key.h covering [start, end],
+// series (symbol, interval) of one endpoint (common/endpoint.h, klines unless told otherwise)
+// the grid slices covering [start, end],
 // growing at the tail while the exchange clock passes grid boundaries, with each slice's known
 // status (what the persister's manifest says) and the planner's own state of it.
 //
@@ -16,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/klines/slice_key.h"
+#include "common/endpoint.h"
 #include "common/manifest.h"
 #include "common/status.h"
 #include "common/wire.h"
@@ -55,7 +56,10 @@ struct SeriesCounts {
 
 class Universe {
  public:
-  Universe() = default;
+  // A universe of klines series.
+  Universe();
+  // REQUIRES: `endpoint` outlives the universe (registered endpoints live for ever).
+  explicit Universe(const Endpoint& endpoint) : endpoint_(&endpoint) {}
   Universe(Universe&&) = default;
   Universe& operator=(Universe&&) = default;
   Universe(const Universe&) = delete;
@@ -64,15 +68,18 @@ class Universe {
   // Adds the series covering every grid slice intersecting [start_ms, end_ms], all pending.
   // Errors (naming the series) on a bad symbol or interval, a negative start, start > end, or a
   // series already present.
+  // limit 0: the endpoint's default.
   Result<uint32_t> AddSeries(std::string_view symbol, std::string_view interval, int64_t start_ms,
-                             int64_t end_ms, int limit = klines::kDefaultLimit);
+                             int64_t end_ms, int limit = 0);
+
+  const Endpoint& endpoint() const { return *endpoint_; }
+  const std::string& endpoint_name() const { return endpoint_name_; }
 
   size_t series_count() const { return series_.size(); }
   const std::string& symbol(uint32_t s) const { return series_[s].symbol; }
   const std::string& interval(uint32_t s) const { return series_[s].interval; }
   std::string SeriesName(uint32_t s) const { return symbol(s) + "/" + interval(s); }
-  int64_t interval_ms(uint32_t s) const { return series_[s].interval_ms; }
-  int64_t span_ms(uint32_t s) const { return series_[s].interval_ms * series_[s].limit; }
+  int64_t span_ms(uint32_t s) const { return series_[s].span_ms; }
   int64_t first_index(uint32_t s) const { return series_[s].first_index; }
   // One past the last grid index.
   int64_t end_index(uint32_t s) const {
@@ -98,7 +105,7 @@ class Universe {
     c = static_cast<uint8_t>((c & ~0x0C) | (static_cast<uint8_t>(state) << 2));
   }
 
-  klines::KlineSliceKey SliceKey(SliceRef r) const;
+  qlir::SliceKey SliceKey(SliceRef r) const;
   std::string Key(SliceRef r) const { return SliceKey(r).composite_key(); }
   // The slice named by a composite key, or nullopt when it is not in this universe (another
   // series, off the grid, outside the range, or not a key at all).
@@ -122,8 +129,8 @@ class Universe {
   struct Series {
     std::string symbol;
     std::string interval;
-    int64_t interval_ms = 0;
-    int limit = klines::kDefaultLimit;
+    int64_t span_ms = 0;  // one slice: the grid step
+    int limit = 0;
     int64_t first_index = 0;
     std::vector<uint8_t> cells;  // bits 0-1: SliceStatus, bits 2-3: SliceState
     SeriesCounts counts;
@@ -136,6 +143,8 @@ class Universe {
   }
   static int64_t& Counter(SeriesCounts& c, SliceStatus s);
 
+  const Endpoint* endpoint_;
+  std::string endpoint_name_ = std::string(endpoint_->name());
   std::vector<Series> series_;
   std::map<std::pair<std::string, std::string>, uint32_t, std::less<>> by_name_;
 };

@@ -253,3 +253,96 @@ TEST_CASE("listing found by the planner and the open tail slice stored as partia
                 std::max(fresh.listing_ms, last->start_ms), later, partial);
   }
 }
+
+namespace {
+
+// Runs qlir-status with `args`; returns its exit code, its stdout in *out.
+int RunStatusTool(const fs::path& dir, std::vector<std::string> args, std::string* out) {
+  args.insert(args.begin(), std::string(QLIR_BINARY_DIR) + "/tools/qlir-status/qlir-status");
+  static int runs = 0;
+  const fs::path log = dir / ("qlir-status-" + std::to_string(runs++) + ".out");
+  qlir::testing::ChildProcess tool(args, log);
+  auto st = tool.Wait(60000);
+  *out = qlir::testing::ReadLog(log);
+  return st ? *st : -1;
+}
+
+}  // namespace
+
+TEST_CASE("verify --repair through the real persister refetches a damaged slice", "[e2e]") {
+  ScratchDir scratch;
+  const auto btc = Spec("BTCUSDT", 1502942400000);
+  Simulator sim(scratch.path(), {"--symbol", SymbolFlag(btc)});
+  Pipeline p(scratch.path(), sim.base_url());
+  const fs::path stats = scratch.path() / "stats";
+  p.StartPersister({"--stats-file", (stats / "persister.json").string()});
+  p.StartFetchers(1, {"--fetcher-id", "f0", "--stats-file", (stats / "fetcher-f0.json").string()});
+  const int64_t end = kStart + 6LL * 60000000 - 1;  // seven 1m slices (kStart is off the grid)
+  auto keys = klines::GenerateKlineSlices("BTCUSDT", "1m", kStart, end);
+  REQUIRE(keys.ok());
+  const int64_t n = static_cast<int64_t>(keys->size());
+  const std::vector<std::string> range = {"--symbols", "BTCUSDT", "--intervals", "1m", "--start",
+                                          std::to_string(kStart), "--end", std::to_string(end)};
+  std::vector<std::string> with_stats = range;
+  with_stats.insert(with_stats.end(), {"--stats-file", (stats / "planner.json").string()});
+  REQUIRE(p.RunPlannerOnce(with_stats) == 0);
+  INFO(p.Logs());
+  REQUIRE(p.StopAll());
+
+  // Every process left its counters, and qlir-status shows them.
+  auto planner_stats = nlohmann::json::parse(*ReadFile(stats / "planner.json"));
+  CHECK(planner_stats["counters"]["slices_total"] == n);
+  CHECK(planner_stats["counters"]["slices_ok"] == n);
+  CHECK(planner_stats["counters"]["jobs_handed"] >= n);
+  auto persister_stats = nlohmann::json::parse(*ReadFile(stats / "persister.json"));
+  CHECK(persister_stats["counters"]["recorded_ok"] == n);
+  CHECK(persister_stats["counters"]["bytes_written"] > n * 1000);
+  auto fetcher_stats = nlohmann::json::parse(*ReadFile(stats / "fetcher-f0.json"));
+  CHECK(fetcher_stats["counters"]["jobs_ok"] == n);
+  CHECK(fetcher_stats["counters"]["http_418"] == 0);
+  CHECK(fetcher_stats["counters"]["http_requests"] >= n);
+  // The planner's file carries the fetcher's counters too (sent in its heartbeats), as it would
+  // for a fetcher on another machine.
+  CHECK(planner_stats["fetchers"].contains("f0"));
+  std::string text;
+  CHECK(RunStatusTool(scratch.path(), {"--data-root", p.data_root().string(), "--stats-dir",
+                                       stats.string()},
+                      &text) == 0);
+  CHECK_THAT(text, Catch::Contains("processes (counters from") &&
+                       Catch::Contains("jobs_ok=" + std::to_string(n)) &&
+                       Catch::Contains("recorded_ok=" + std::to_string(n)));
+
+  // Damage one stored slice so that only a full re-read notices: drop its last candle.
+  auto dir = *SeriesDir(p.data_root(), "klines", "BTCUSDT", "1m");
+  const klines::KlineSliceKey victim = (*keys)[2];
+  const fs::path file = dir / "responses" / (victim.slice_id() + ".json");
+  auto decoded = DecodeResponseFile(*ReadFile(file), file.string());
+  REQUIRE(decoded.ok());
+  auto data = nlohmann::json::parse(decoded->data);
+  REQUIRE(data.size() > 1);
+  data.erase(data.size() - 1);
+  REQUIRE(WriteFileAtomic(file, EncodeResponseFile(decoded->meta, data.dump())).ok());
+
+  // verify finds it; --repair asks the running persister to mark it pending.
+  p.StartPersister();
+  std::string report;
+  const int rc = RunStatusTool(scratch.path(),
+                               {"verify", "--data-root", p.data_root().string(), "--repair",
+                                "--persister", p.control_addr(), "--json"},
+                               &report);
+  INFO(report);
+  CHECK(rc == 1);  // a problem was found (and repaired)
+  auto j = nlohmann::json::parse(report);
+  CHECK(j["repair"]["marked"] == 1);
+  CHECK(report.find(victim.composite_key()) != std::string::npos);
+
+  // The next run fetches that window again, and only it; then verify is clean.
+  p.StartFetchers(1);
+  sim.ResetCounters();
+  REQUIRE(p.RunPlannerOnce(range) == 0);
+  CHECK(KlinesWindows(sim.Counters()) == std::set<std::string>{victim.composite_key()});
+  REQUIRE(p.StopAll());
+  CHECK(RunStatusTool(scratch.path(), {"verify", "--data-root", p.data_root().string()},
+                      &report) == 0);
+  CheckSeries(p.data_root(), btc, "1m", kStart, end, WallClockMs());
+}

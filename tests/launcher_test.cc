@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -79,6 +80,33 @@ TEST_CASE("start-data-server --once runs the pipeline under supervisord and stop
   CHECK(fs::exists(run / "logs" / "persister.log"));
   CHECK(fs::exists(run / "logs" / "fetcher-00.log"));
   CHECK(fs::exists(run / "logs" / "fetcher-01.log"));
+  // scripts/status finds the data root and the processes' counters through the run directory.
+  ChildProcess status({"/bin/bash", src + "/scripts/status", "--run-dir", run.string(), "--json"},
+                      scratch.path() / "status.json");
+  REQUIRE(status.Wait(60000) == 0);
+  auto report = nlohmann::json::parse(qlir::testing::ReadLog(scratch.path() / "status.json"));
+  CHECK(report["data_root"] == data.string());
+  CHECK(report["series"].size() == 2);
+  int fetchers = 0;
+  for (const auto& p : report["processes"]["processes"]) {
+    INFO(p.dump());
+    if (p["process"] == "planner") {
+      CHECK(p["counters"]["slices_ok"] == p["counters"]["slices_total"]);
+      CHECK(p["counters"]["slices_total"] > 0);
+    } else if (p["process"] == "persister") {
+      CHECK(p["counters"]["recorded_ok"] > 0);
+    } else if (p["process"] == "fetcher" && p["source"] != "planner") {
+      ++fetchers;
+      CHECK(p["counters"]["http_418"] == 0);
+    }
+  }
+  CHECK(fetchers == 2);
+  ChildProcess text({"/bin/bash", src + "/scripts/status", "--run-dir", run.string()},
+                    scratch.path() / "status.txt");
+  REQUIRE(text.Wait(60000) == 0);
+  const std::string shown = qlir::testing::ReadLog(scratch.path() / "status.txt");
+  CHECK(shown.find("supervisord (" + run.string() + "): not running") != std::string::npos);
+  CHECK(shown.find("processes (counters from") != std::string::npos);
   // Everything it started has stopped: stop-data-server finds nothing running.
   ChildProcess stop({"/bin/bash", src + "/scripts/stop-data-server", "--run-dir", run.string()},
                     scratch.path() / "stop.log");

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace qlir::klines {
 namespace {
 
@@ -142,6 +144,23 @@ Result<PayloadSummary> ValidateKlinesPayload(std::string_view body, const KlineS
   sc.SkipSpace();
   if (!sc.AtEnd()) return fail(-1, "unexpected data after the array");
   return summary;
+}
+
+Result<PayloadSummary> SummarizeKlinesData(std::string_view raw_data) {
+  nlohmann::json j = nlohmann::json::parse(raw_data.begin(), raw_data.end(), nullptr, false);
+  if (j.is_discarded()) return Status::Error("data is not valid JSON");
+  if (!j.is_array()) return Status::Error("data is not a JSON array");
+  PayloadSummary d;
+  d.n_items = static_cast<int64_t>(j.size());
+  auto open_time = [](const nlohmann::json& row) -> int64_t {
+    if (row.is_array() && !row.empty() && row[0].is_number_integer()) return row[0].get<int64_t>();
+    return -1;
+  };
+  if (!j.empty()) {
+    d.first_ts = open_time(j.front());
+    d.last_ts = open_time(j.back());
+  }
+  return d;
 }
 
 }  // namespace qlir::klines

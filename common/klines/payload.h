@@ -6,16 +6,14 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/endpoint.h"
 #include "common/klines/slice_key.h"
 #include "common/status.h"
 
 namespace qlir::klines {
 
-struct PayloadSummary {
-  int64_t n_items = 0;
-  int64_t first_ts = -1;  // open time of the first kline, -1 when empty
-  int64_t last_ts = -1;   // open time of the last kline, -1 when empty
-};
+// n_items, and the open times of the first and last kline (-1 when empty).
+using PayloadSummary = qlir::PayloadSummary;
 
 // Checks that `body` is what the exchange sends for `key`:
 //  - a JSON array (whitespace allowed between tokens) of arrays of exactly 12 fields;
@@ -29,5 +27,10 @@ struct PayloadSummary {
 // An empty array is a valid, complete answer. Never throws; the error names the row, field and
 // byte offset at fault.
 Result<PayloadSummary> ValidateKlinesPayload(std::string_view body, const KlineSliceKey& key);
+
+// A stored body without a slice to check it against (recovery of a file the manifest lacks): a
+// JSON array; n_items is its length, first_ts and last_ts the first field of its first and last
+// rows when that is an integer (else -1). An error when `raw_data` is not a JSON array.
+Result<PayloadSummary> SummarizeKlinesData(std::string_view raw_data);
 
 }  // namespace qlir::klines

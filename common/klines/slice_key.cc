@@ -22,23 +22,6 @@ bool ParseCanonicalInt(std::string_view s, int64_t* out) {
 
 }  // namespace
 
-std::string KlineSliceKey::composite_key() const {
-  std::string k;
-  k.reserve(symbol.size() + interval.size() + 40);
-  k += symbol;
-  k += ':';
-  k += interval;
-  k += ':';
-  k += std::to_string(start_ms);
-  k += '-';
-  k += std::to_string(end_ms);
-  k += ':';
-  k += std::to_string(limit);
-  return k;
-}
-
-std::string KlineSliceKey::slice_id() const { return SliceId(composite_key()); }
-
 Result<KlineSliceKey> ParseCompositeKey(std::string_view key) {
   auto bad = [&](const char* why) {
     return Status::Error("malformed composite key '" + std::string(key) + "': " + why);

@@ -8,24 +8,15 @@
 #include <string_view>
 #include <vector>
 
+#include "common/slice_key.h"
 #include "common/status.h"
 
 namespace qlir::klines {
 
 inline constexpr int kDefaultLimit = 1000;
 
-struct KlineSliceKey {
-  std::string symbol;
-  std::string interval;
-  int64_t start_ms = 0;  // inclusive open time
-  int64_t end_ms = 0;    // inclusive open time
-  int limit = kDefaultLimit;
-
-  std::string composite_key() const;
-  std::string slice_id() const;  // BLAKE2b-128 of composite_key()
-  friend bool operator==(const KlineSliceKey&, const KlineSliceKey&) = default;
-  friend auto operator<=>(const KlineSliceKey&, const KlineSliceKey&) = default;
-};
+// A klines slice: the shared key (common/slice_key.h); start and end are inclusive open times.
+using KlineSliceKey = qlir::SliceKey;
 
 // Strict parser: exactly the form composite_key() writes (no signs, no leading zeros, no spaces),
 // a valid symbol, a supported interval, start <= end, 1 <= limit <= 1000.

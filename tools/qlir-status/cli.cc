@@ -1,10 +1,14 @@
 #include "tools/qlir-status/cli.h"
 
+#include <algorithm>
 #include <charconv>
+#include <nlohmann/json.hpp>
 
 #include "common/data_root.h"
-#include "common/klines/interval.h"
+#include "common/endpoint.h"
 #include "common/symbol.h"
+#include "common/time_util.h"
+#include "tools/qlir-status/process_stats.h"
 #include "tools/qlir-status/render.h"
 #include "tools/qlir-status/repair.h"
 #include "tools/qlir-status/series_report.h"
@@ -14,6 +18,7 @@ namespace qlir::status_tool {
 
 std::string UsageText() {
   return "usage: qlir-status [--data-root DIR] [--json] [--symbol S] [--interval I]\n"
+         "                   [--stats-dir DIR]   (the processes' counters, e.g. <run-dir>/stats)\n"
          "       qlir-status verify [--data-root DIR] [--json] [--symbol S] [--interval I]\n"
          "                          [--repair [--persister tcp://HOST:5703] [--timeout-ms N]]\n"
          "The data root is --data-root, else $QLIR_DATA_ROOT, else ~/qlir_data.\n"
@@ -65,10 +70,17 @@ Result<Options> ParseArgs(const std::vector<std::string>& args) {
     } else if (flag == "--interval") {
       auto v = value();
       if (!v) return v.status();
-      if (!klines::IntervalToMs(*v)) {
+      const auto& all = AllEndpoints();
+      if (std::none_of(all.begin(), all.end(),
+                       [&](const Endpoint* e) { return e->ValidateInterval(*v).ok(); })) {
         return Status::Error("--interval: unsupported interval '" + *v + "'");
       }
       o.interval = *v;
+    } else if (flag == "--stats-dir") {
+      auto v = value();
+      if (!v) return v.status();
+      if (v->empty()) return Status::Error("--stats-dir must not be empty");
+      o.stats_dir = *v;
     } else if (flag == "--persister") {
       auto v = value();
       if (!v) return v.status();
@@ -89,6 +101,9 @@ Result<Options> ParseArgs(const std::vector<std::string>& args) {
       return Status::Error("unknown argument '" + args[i] + "'");
     }
   }
+  if (o.verify && o.stats_dir) {
+    return Status::Error("--stats-dir belongs to 'qlir-status' (status), not to 'verify'");
+  }
   if (!o.verify && (o.repair || o.persister || o.timeout_ms)) {
     return Status::Error("--repair, --persister and --timeout-ms belong to 'qlir-status verify'");
   }
@@ -107,7 +122,25 @@ int RunStatus(const Options& o, const std::filesystem::path& root, std::ostream&
     err << "qlir-status: " << report.error() << "\n";
     return kExitError;
   }
-  out << (o.json ? RenderStatusJson(*report) : RenderStatusText(*report));
+  std::optional<Result<ProcessStatsReport>> stats;
+  if (o.stats_dir) stats = ReadProcessStats(*o.stats_dir);
+  const int64_t now = WallClockMs();
+  if (o.json) {
+    std::string text = RenderStatusJson(*report);
+    if (stats) {
+      auto j = nlohmann::ordered_json::parse(text);
+      j["processes"] = stats->ok() ? ProcessStatsJson(**stats, now)
+                                   : nlohmann::ordered_json{{"error", stats->error()}};
+      text = j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+    }
+    out << text;
+  } else {
+    out << RenderStatusText(*report);
+    if (stats) {
+      out << (stats->ok() ? RenderProcessStatsText(**stats, now)
+                          : "\nprocesses: " + stats->error() + "\n");
+    }
+  }
   return report->HasProblem() ? kExitProblems : kExitOk;
 }
 
@@ -122,16 +155,17 @@ int RunVerify(const Options& o, const std::filesystem::path& root, std::ostream&
   if (o.repair) {
     RepairResult r;
     r.persister = o.persister.value_or(kDefaultPersister);
-    const std::vector<std::string> keys = report->RepairKeys();
-    auto sent = SendMarkPending(r.persister, "klines", keys,
-                                o.timeout_ms > 0 ? o.timeout_ms : kDefaultRepairTimeoutMs);
-    if (!sent) {
-      r.error = sent.error();
-      repair_failed = true;
-      err << "qlir-status verify: repair failed: " << r.error << "\n";
-    } else {
-      r.requested = sent->sent;
-      r.marked = sent->found;
+    for (const auto& [endpoint, keys] : report->RepairKeys()) {
+      auto sent = SendMarkPending(r.persister, endpoint, keys,
+                                  o.timeout_ms > 0 ? o.timeout_ms : kDefaultRepairTimeoutMs);
+      if (!sent) {
+        r.error = sent.error();
+        repair_failed = true;
+        err << "qlir-status verify: repair failed: " << r.error << "\n";
+        break;
+      }
+      r.requested += sent->sent;
+      r.marked += sent->found;
     }
     report->repair = r;
   }

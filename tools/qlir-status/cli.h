@@ -1,5 +1,5 @@
 // The qlir-status command line (tools/qlir-status/README.md):
-//   qlir-status [--data-root DIR] [--json] [--symbol S] [--interval I]
+//   qlir-status [--data-root DIR] [--json] [--symbol S] [--interval I] [--stats-dir DIR]
 //   qlir-status verify [--data-root DIR] [--json] [--symbol S] [--interval I]
 //                      [--repair [--persister tcp://HOST:5703] [--timeout-ms N]]
 // Run() is everything main does but own the process: tests call it with string streams.
@@ -26,6 +26,7 @@ struct Options {
   bool json = false;
   std::optional<std::string> symbol;
   std::optional<std::string> interval;
+  std::optional<std::string> stats_dir;  // the processes' counters (process_stats.h)
   bool repair = false;
   std::optional<std::string> persister;
   int timeout_ms = 0;  // 0: kDefaultRepairTimeoutMs

@@ -6,7 +6,7 @@
 
 #include "common/atomic_file.h"
 #include "common/data_root.h"
-#include "common/klines/interval.h"
+#include "common/endpoint.h"
 
 namespace qlir::status_tool {
 
@@ -17,8 +17,10 @@ bool StatusReport::HasProblem() const {
                      [](const SeriesReport& s) { return s.HasProblem(); });
 }
 
-Result<klines::KlineSliceKey> CheckEntryKey(const std::string& key, const Manifest& m) {
-  auto k = klines::ParseCompositeKey(key);
+Result<SliceKey> CheckEntryKey(const std::string& key, const Manifest& m) {
+  const Endpoint* endpoint = FindEndpoint(m.endpoint);
+  if (!endpoint) return Status::Error(UnknownEndpointMessage(m.endpoint));
+  auto k = endpoint->ParseKey(key);
   if (!k) return Status::Error("key does not parse: " + k.error());
   if (k->symbol != m.symbol || k->interval != m.interval) {
     return Status::Error("key belongs to " + k->symbol + "/" + k->interval + ", not " + m.symbol +
@@ -28,7 +30,7 @@ Result<klines::KlineSliceKey> CheckEntryKey(const std::string& key, const Manife
     return Status::Error("key has limit " + std::to_string(k->limit) + ", the manifest " +
                          std::to_string(m.limit));
   }
-  if (!klines::IsGridSlice(*k)) return Status::Error("key is not on the slice grid");
+  if (!endpoint->IsGridSlice(*k)) return Status::Error("key is not on the slice grid");
   return k;
 }
 
@@ -95,8 +97,8 @@ SeriesReport SummariseManifest(const SeriesLocation& loc, const Manifest& m) {
   // Gaps between neighbours, computed from the neighbours rather than by walking the grid, so a
   // far-away bogus key cannot make us walk millions of slices. CheckEntryKey put every key on the
   // grid of one span, so a gap is a whole number of slices.
-  auto interval_ms = klines::IntervalToMs(m.interval);
-  const int64_t span = (interval_ms ? *interval_ms : 1) * m.limit;
+  const Endpoint* endpoint = FindEndpoint(m.endpoint);
+  const int64_t span = endpoint ? std::max<int64_t>(1, endpoint->SliceSpanMs(m.interval, m.limit)) : 1;
   std::vector<TimeRange> missing_windows = std::move(pending_windows);
   for (size_t i = 1; i < known.size(); ++i) {
     const int64_t gap_start = known[i - 1].end_ms + 1;

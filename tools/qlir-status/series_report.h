@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "common/klines/slice_key.h"
+#include "common/slice_key.h"
 #include "common/manifest.h"
 #include "common/status.h"
 #include "tools/qlir-status/ranges.h"
@@ -74,7 +74,7 @@ struct StatusReport {
 // The key `key` parsed, if it can be a slice of the series `m` describes: it parses
 // (ParseCompositeKey), has the manifest's symbol, interval and limit, and lies on the grid.
 // The error says which rule it breaks.
-Result<klines::KlineSliceKey> CheckEntryKey(const std::string& key, const Manifest& m);
+Result<SliceKey> CheckEntryKey(const std::string& key, const Manifest& m);
 
 // Ok when the manifest names the series of the directory it lies in.
 Status CheckManifestIdentity(const Manifest& m, const SeriesLocation& loc);

@@ -8,8 +8,7 @@
 
 #include "common/atomic_file.h"
 #include "common/data_root.h"
-#include "common/klines/payload.h"
-#include "common/klines/slice_key.h"
+#include "common/endpoint.h"
 #include "common/manifest.h"
 #include "common/response_file.h"
 #include "common/slice_id.h"
@@ -55,12 +54,14 @@ std::string_view ProblemKindName(ProblemKind kind) {
   return "unknown";
 }
 
-std::vector<std::string> VerifyReport::RepairKeys() const {
-  std::set<std::string> keys;
+std::map<std::string, std::vector<std::string>> VerifyReport::RepairKeys() const {
+  std::map<std::string, std::set<std::string>> keys;
   for (const Problem& p : problems) {
-    if (p.repairable) keys.insert(p.key);
+    if (p.repairable) keys[p.series.substr(0, p.series.find('/'))].insert(p.key);
   }
-  return {keys.begin(), keys.end()};
+  std::map<std::string, std::vector<std::string>> out;
+  for (auto& [endpoint, set] : keys) out[endpoint].assign(set.begin(), set.end());
+  return out;
 }
 
 namespace {
@@ -158,7 +159,7 @@ class SeriesVerifier {
           file.string() + ": meta.slice is '" + f->meta.slice + "'", true);
       return;
     }
-    auto summary = klines::ValidateKlinesPayload(f->data, *k);
+    auto summary = FindEndpoint(m.endpoint)->ValidatePayload(f->data, *k);
     if (!summary) {
       Add(key, ProblemKind::kBadData, file.string() + ": " + summary.error(), true);
       return;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,7 +66,8 @@ struct VerifyReport {
   std::optional<RepairResult> repair;
 
   // The distinct keys of repairable problems, sorted.
-  std::vector<std::string> RepairKeys() const;
+  // The keys to mark pending, by endpoint (the first part of `series`).
+  std::map<std::string, std::vector<std::string>> RepairKeys() const;
 };
 
 // One pass over one series. `files_checked` (may be null) is increased by the files read.

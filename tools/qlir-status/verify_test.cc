@@ -110,7 +110,7 @@ TEST_CASE("verify reports each damaged slice once, with its series, key and prob
                      {ProblemKind::kTempFile, "-"},
                  });
   for (const Problem& p : r->problems) CHECK(p.series == "klines/BTCUSDT/1m");
-  CHECK(r->RepairKeys() ==
+  CHECK(r->RepairKeys()["klines"] ==
         std::vector<std::string>{d.truncated, d.outside, d.mismatched, d.missing, d.count,
                                  d.bad_id});  // sorted: consecutive grid keys sort in time order
   // One line per problem: series, key, problem.
@@ -155,7 +155,7 @@ TEST_CASE("an entry marked failed whose response file exists is reported", "[ver
   REQUIRE(r.ok());
   CHECK(ByKind(*r) ==
         std::multimap<ProblemKind, std::string>{{ProblemKind::kUnindexedFile, b.KeyText(kBase)}});
-  CHECK(r->RepairKeys() == std::vector<std::string>{b.KeyText(kBase)});
+  CHECK(r->RepairKeys()["klines"] == std::vector<std::string>{b.KeyText(kBase)});
 }
 
 // A fake persister control socket: a ROUTER on loopback, served from the test thread.

@@ -1,0 +1,52 @@
+#include "common/endpoint.h"
+
+#include <string>
+
+#include "common/klines/endpoint.h"
+
+namespace qlir {
+
+SliceKey Endpoint::GridSlice(std::string_view symbol, std::string_view interval, int64_t index,
+                             int limit) const {
+  const int64_t span = SliceSpanMs(interval, limit);
+  return SliceKey{std::string(symbol), std::string(interval), index * span,
+                  (index + 1) * span - 1, limit};
+}
+
+int64_t Endpoint::GridIndex(std::string_view interval, int64_t t_ms, int limit) const {
+  return t_ms / SliceSpanMs(interval, limit);
+}
+
+bool Endpoint::IsGridSlice(const SliceKey& key) const {
+  if (!ValidateInterval(key.interval).ok() || key.limit < 1 || key.limit > default_limit()) {
+    return false;
+  }
+  const int64_t span = SliceSpanMs(key.interval, key.limit);
+  return key.start_ms >= 0 && key.start_ms % span == 0 && key.end_ms == key.start_ms + span - 1;
+}
+
+// The registry: one line per endpoint.
+const std::vector<const Endpoint*>& AllEndpoints() {
+  static const std::vector<const Endpoint*> kAll = {
+      &klines::TheKlinesEndpoint(),
+  };
+  return kAll;
+}
+
+const Endpoint* FindEndpoint(std::string_view name) {
+  for (const Endpoint* e : AllEndpoints()) {
+    if (e->name() == name) return e;
+  }
+  return nullptr;
+}
+
+std::string UnknownEndpointMessage(std::string_view name) {
+  std::string known;
+  for (const Endpoint* e : AllEndpoints()) {
+    if (!known.empty()) known += ", ";
+    known += e->name();
+  }
+  return "unknown endpoint '" + std::string(name) + "' (known: " + known + ")";
+}
+
+}  // namespace qlir

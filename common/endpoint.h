@@ -1,0 +1,71 @@
+// An endpoint of the exchange's REST API, as the processes see it. Everything specific to one
+// endpoint (its slice grid, key rules, URL, payload validation, request weight) lives in its
+// own folder (common/klines/ for GET /api/v3/klines) behind this interface, and the endpoint is
+// registered in common/endpoint.cc. The planner, fetchers, persister and qlir-status only go
+// through FindEndpoint(), so a new endpoint (funding rates, aggregate trades) is a new folder
+// plus one line there, with no change to klines or to the processes' core.
+//
+// Every endpoint keeps the design document's layout <root>/binance/<name>/raw/<symbol>/<interval>/
+// and composite keys (common/slice_key.h); the "interval" is the endpoint's series parameter.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "common/slice_key.h"
+#include "common/status.h"
+
+namespace qlir {
+
+// What a stored payload holds: item count, first and last item timestamps (-1 when empty).
+struct PayloadSummary {
+  int64_t n_items = 0;
+  int64_t first_ts = -1;
+  int64_t last_ts = -1;
+};
+
+class Endpoint {
+ public:
+  virtual ~Endpoint() = default;
+
+  // The folder under <root>/binance/, the manifest's "endpoint", and the wire messages' endpoint.
+  virtual std::string_view name() const = 0;
+  // Weight of one slice request against the exchange's per-IP budget (reference section 2).
+  virtual int64_t request_weight() const = 0;
+  // Items per slice: the default, which is also the largest the endpoint allows.
+  virtual int default_limit() const = 0;
+
+  // Checks an interval (the series parameter); the error says what is accepted.
+  virtual Status ValidateInterval(std::string_view interval) const = 0;
+  // Milliseconds covered by one slice of `limit` items: the step of the global grid.
+  // REQUIRES: ValidateInterval(interval) is ok and 1 <= limit <= default_limit().
+  virtual int64_t SliceSpanMs(std::string_view interval, int limit) const = 0;
+  // Slice `index` of the global grid: [index * span, (index + 1) * span - 1] from the epoch.
+  SliceKey GridSlice(std::string_view symbol, std::string_view interval, int64_t index,
+                     int limit) const;
+  // The grid index of the slice holding time t (t >= 0).
+  int64_t GridIndex(std::string_view interval, int64_t t_ms, int limit) const;
+  // True when `key` is exactly a slice of the grid (every stored slice must be).
+  bool IsGridSlice(const SliceKey& key) const;
+
+  // Strict parse of a composite key of this endpoint: valid symbol and interval, limit in range,
+  // canonical numbers. Errors name the key.
+  virtual Result<SliceKey> ParseKey(std::string_view composite_key) const = 0;
+  // The GET URL of a slice under `base_url` (a trailing '/' ignored).
+  virtual std::string BuildUrl(std::string_view base_url, const SliceKey& key) const = 0;
+  // Checks a 200 body against the slice it answers; a body that fails is never stored as ok.
+  virtual Result<PayloadSummary> ValidatePayload(std::string_view body,
+                                                 const SliceKey& key) const = 0;
+  // Summarises stored data without a slice to check it against (recovery of unlisted files).
+  virtual Result<PayloadSummary> SummarizeData(std::string_view raw) const = 0;
+};
+
+// The registered endpoint called `name`, or nullptr.
+const Endpoint* FindEndpoint(std::string_view name);
+// Every registered endpoint.
+const std::vector<const Endpoint*>& AllEndpoints();
+// "unknown endpoint 'x' (known: klines)".
+std::string UnknownEndpointMessage(std::string_view name);
+
+}  // namespace qlir
