@@ -1,0 +1,935 @@
+// Crash isolation and fault tolerance of the whole pipeline (issue #7), with the real processes
+// against the exchange simulator. Jepsen style (STYLE.md, Tests): a nemesis kills processes or
+// injects faults on a schedule drawn from a printed seed, then a checker reads the data root
+// offline and looks for lost, unexpected, damaged and doubly fetched slices.
+//
+// Every test prints one summary line ("crash_test: ...") with its figures. Reproduce a run with
+// QLIR_CRASH_SEED=<seed> (the simulator's faults and the kill schedule follow it; the timing of
+// the processes does not).
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <zmq.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/atomic_file.h"
+#include "common/data_root.h"
+#include "common/klines/slice_key.h"
+#include "common/manifest.h"
+#include "common/response_file.h"
+#include "common/time_util.h"
+#include "common/wire.h"
+#include "tests/pipeline_harness.h"
+#include "tests/test_util.h"
+#include "tools/exchange-sim/candles.h"
+
+namespace fs = std::filesystem;
+using namespace qlir;
+using qlir::testing::ChildProcess;
+using qlir::testing::Pipeline;
+using qlir::testing::ScratchDir;
+using qlir::testing::Simulator;
+
+namespace {
+
+constexpr int64_t kStart = 1704067200000;   // 2024-01-01T00:00:00Z, on the 1m slice grid
+constexpr int64_t kSlice1m = 60000LL * 1000;  // one 1m slice: 1000 candles
+constexpr int64_t kListing = 1502942400000;   // 2017-08-17T04:00Z
+
+using Clock = std::chrono::steady_clock;
+
+// The seed of this test case: QLIR_CRASH_SEED, else random; printed either way.
+uint64_t TestSeed(const char* test) {
+  uint64_t seed = 0;
+  if (const char* s = std::getenv("QLIR_CRASH_SEED"); s && *s) {
+    seed = std::strtoull(s, nullptr, 10);
+  } else {
+    seed = std::random_device{}();
+  }
+  std::printf("crash_test: %s seed=%llu (QLIR_CRASH_SEED=%llu to repeat)\n", test,
+              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+  std::fflush(stdout);
+  return seed;
+}
+
+// With QLIR_CRASH_KEEP=DIR, copies the scratch directory's logs into DIR/<test>/ when the test
+// ends (passed or not), for reading after a failure.
+class KeepLogs {
+ public:
+  KeepLogs(const fs::path& scratch, std::string name) : scratch_(scratch), name_(std::move(name)) {}
+  ~KeepLogs() {
+    const char* keep = std::getenv("QLIR_CRASH_KEEP");
+    if (!keep || !*keep) return;
+    std::error_code ec;
+    const fs::path to = fs::path(keep) / name_;
+    fs::create_directories(to, ec);
+    for (const auto& e : fs::directory_iterator(scratch_, ec)) {
+      if (e.path().extension() == ".log") {
+        fs::copy_file(e.path(), to / e.path().filename(), fs::copy_options::overwrite_existing,
+                      ec);
+      }
+    }
+  }
+  KeepLogs(const KeepLogs&) = delete;
+  KeepLogs& operator=(const KeepLogs&) = delete;
+
+ private:
+  fs::path scratch_;
+  std::string name_;
+};
+
+// Polls `done` every 20 ms until it holds or timeout_ms passed; returns its last value.
+bool PollUntil(const std::function<bool()>& done, int timeout_ms) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    if (done()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+double SecondsSince(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// The wanted data: symbols x 1m over a fixed range in the past (every slice closed, so every
+// stored byte is a pure function of the symbol and can be recomputed by the checker).
+struct Universe {
+  std::vector<sim::SymbolSpec> specs;
+  std::string interval = "1m";
+  int64_t start = kStart;
+  int64_t end = 0;
+
+  std::vector<std::string> SimFlags(std::vector<std::string> extra = {}) const {
+    std::vector<std::string> f;
+    for (const auto& s : specs) {
+      f.push_back("--symbol");
+      f.push_back(s.symbol + ",listing=" + std::to_string(s.listing_ms));
+    }
+    f.insert(f.end(), extra.begin(), extra.end());
+    return f;
+  }
+  std::string Symbols() const {
+    std::string out;
+    for (const auto& s : specs) out += (out.empty() ? "" : ",") + s.symbol;
+    return out;
+  }
+  // Planner flags: the range, and short heartbeats and waits so that a dead peer is noticed
+  // quickly (a small universe keeps the test short).
+  std::vector<std::string> PlannerFlags(std::vector<std::string> extra = {}) const {
+    std::vector<std::string> f = {"--symbols", Symbols(), "--intervals", interval, "--start",
+                                  std::to_string(start), "--end", std::to_string(end),
+                                  "--heartbeat-ms", "300", "--durable-wait-ms", "5000",
+                                  "--lease-timeout-ms", "20000", "--status-retry-ms", "500",
+                                  "--progress-ms", "2000", "--retry-base-ms", "200",
+                                  "--retry-max-ms", "2000"};
+    f.insert(f.end(), extra.begin(), extra.end());
+    return f;
+  }
+  std::vector<klines::KlineSliceKey> Keys() const {
+    std::vector<klines::KlineSliceKey> out;
+    for (const auto& s : specs) {
+      auto keys = klines::GenerateKlineSlices(s.symbol, interval, start, end);
+      if (keys.ok()) out.insert(out.end(), keys->begin(), keys->end());
+    }
+    return out;
+  }
+};
+
+Universe MakeUniverse(int slices_per_series, std::vector<std::string> symbols = {"BTCUSDT",
+                                                                                 "ETHUSDT"}) {
+  Universe u;
+  for (const auto& name : symbols) {
+    sim::SymbolSpec s;
+    s.symbol = name;
+    s.listing_ms = kListing;
+    u.specs.push_back(s);
+  }
+  u.end = kStart + slices_per_series * kSlice1m - 1;
+  return u;
+}
+
+std::vector<std::string> FetcherFlags(std::vector<std::string> extra = {}) {
+  std::vector<std::string> f = {"--concurrency", "4", "--heartbeat-ms", "300", "--timeout-ms",
+                                "10000", "--backoff-base-ms", "100", "--backoff-max-ms", "1000",
+                                "--reconnect-initial-ms", "100"};
+  f.insert(f.end(), extra.begin(), extra.end());
+  return f;
+}
+
+// What the checker found. `problems` names each violation; an empty list is a pass.
+struct CheckReport {
+  size_t expected = 0;
+  size_t ok = 0;           // expected slices marked ok with their right file
+  size_t not_ok = 0;       // expected slices missing from the manifests or not ok
+  size_t response_files = 0;
+  size_t temporaries = 0;  // *.tmp left in a series folder or responses/
+  std::vector<std::string> problems;
+
+  std::string Text() const {
+    std::ostringstream o;
+    o << "expected=" << expected << " ok=" << ok << " not_ok=" << not_ok
+      << " files=" << response_files << " temporaries=" << temporaries
+      << " problems=" << problems.size();
+    for (size_t i = 0; i < problems.size() && i < 20; ++i) o << "\n  " << problems[i];
+    return o.str();
+  }
+};
+
+// Reads a data root offline and checks it against the universe.
+class Checker {
+ public:
+  Checker(fs::path root, Universe u) : root_(std::move(root)), u_(std::move(u)) {
+    for (const auto& k : u_.Keys()) keys_.emplace(k.composite_key(), k);
+  }
+
+  // Always: every manifest parses and names its series; every entry is a wanted slice, named by
+  // its slice id; every ok entry has its response file, which names the slice and holds exactly
+  // the exchange's bytes, with n_items/first_ts/last_ts to match.
+  // final: also every wanted slice is ok, and responses/ holds one file per slice and nothing
+  // else (no temporaries), nor does the series folder hold temporaries.
+  CheckReport Run(bool final) {
+    CheckReport r;
+    r.expected = keys_.size();
+    std::set<std::string> ok_keys;
+    for (const auto& spec : u_.specs) {
+      auto dir = SeriesDir(root_, "klines", spec.symbol, u_.interval);
+      if (!dir.ok()) {
+        r.problems.push_back(dir.error());
+        continue;
+      }
+      const fs::path mpath = *dir / "manifest.json";
+      std::error_code ec;
+      if (fs::exists(*dir, ec)) {
+        for (const auto& e : fs::directory_iterator(*dir)) {
+          if (e.path().extension() == ".tmp") ++r.temporaries;
+        }
+        if (fs::exists(*dir / "responses", ec)) {
+          for (const auto& e : fs::directory_iterator(*dir / "responses")) {
+            if (e.path().extension() == ".tmp") {
+              ++r.temporaries;
+            } else {
+              ++r.response_files;
+            }
+          }
+        }
+      }
+      if (!fs::exists(mpath, ec)) {
+        if (final) r.problems.push_back("no manifest " + mpath.string());
+        continue;
+      }
+      auto text = ReadFile(mpath);
+      if (!text.ok()) {
+        r.problems.push_back(text.error());
+        continue;
+      }
+      auto m = ParseManifest(*text, mpath.string());
+      if (!m.ok()) {
+        r.problems.push_back("manifest does not parse: " + m.error());
+        continue;
+      }
+      if (m->symbol != spec.symbol || m->interval != u_.interval || m->endpoint != "klines") {
+        r.problems.push_back(mpath.string() + " names another series");
+      }
+      for (const auto& [key, e] : m->slices) {
+        auto want = keys_.find(key);
+        if (want == keys_.end()) {
+          r.problems.push_back("unexpected slice in manifest: " + key);
+          continue;
+        }
+        if (e.slice_id != want->second.slice_id() ||
+            e.relative_path != "responses/" + want->second.slice_id() + ".json") {
+          r.problems.push_back("wrong slice id or path: " + key);
+        }
+        if (e.status != SliceStatus::kOk) continue;
+        if (std::string why = CheckFile(key, &e); !why.empty()) {
+          r.problems.push_back("ok in the manifest but " + why + ": " + key);
+        } else {
+          ok_keys.insert(key);
+        }
+      }
+      if (final) {
+        std::set<std::string> want_files;
+        for (const auto& k : u_.Keys()) {
+          if (k.symbol == spec.symbol) want_files.insert(k.slice_id() + ".json");
+        }
+        std::set<std::string> files;
+        if (fs::exists(*dir / "responses", ec)) {
+          for (const auto& f : fs::directory_iterator(*dir / "responses")) {
+            files.insert(f.path().filename().string());
+          }
+        }
+        if (files != want_files) {
+          r.problems.push_back("responses/ of " + spec.symbol + " holds " +
+                               std::to_string(files.size()) + " names, want " +
+                               std::to_string(want_files.size()));
+        }
+      }
+    }
+    r.ok = ok_keys.size();
+    r.not_ok = r.expected - r.ok;
+    if (final && r.not_ok != 0) {
+      for (const auto& [key, k] : keys_) {
+        if (!ok_keys.count(key)) {
+          r.problems.push_back("lost: not ok at the end: " + key);
+          if (r.problems.size() > 50) break;
+        }
+      }
+    }
+    if (final && r.temporaries != 0) r.problems.push_back("temporaries left");
+    return r;
+  }
+
+  // "" when the response file of `key` holds exactly the exchange's bytes for it (and matches
+  // `entry`'s counts when given), else what is wrong.
+  std::string CheckFile(const std::string& key, const ManifestEntry* entry = nullptr) {
+    auto k = keys_.find(key);
+    if (k == keys_.end()) return "not a wanted slice";
+    auto dir = SeriesDir(root_, "klines", k->second.symbol, u_.interval);
+    auto body = ReadFile(*dir / ("responses/" + k->second.slice_id() + ".json"));
+    if (!body.ok()) return "its response file cannot be read (" + body.error() + ")";
+    auto file = DecodeResponseFile(*body, key);
+    if (!file.ok()) return "its response file does not decode (" + file.error() + ")";
+    if (file->meta.slice != key) return "its response file names " + file->meta.slice;
+    const Want& w = Expected(k->second);
+    if (std::hash<std::string>{}(file->data) != w.hash || file->data.size() != w.size) {
+      return "its data differs from the exchange's";
+    }
+    if (entry && (entry->n_items != w.n_items || entry->first_ts != w.first_ts ||
+                  entry->last_ts != w.last_ts)) {
+      return "its n_items/first_ts/last_ts are wrong";
+    }
+    return "";
+  }
+
+  size_t CountResponseFiles() {
+    size_t n = 0;
+    for (const auto& spec : u_.specs) {
+      auto dir = SeriesDir(root_, "klines", spec.symbol, u_.interval);
+      std::error_code ec;
+      if (!fs::exists(*dir / "responses", ec)) continue;
+      for (const auto& e : fs::directory_iterator(*dir / "responses", ec)) {
+        if (e.path().extension() == ".json") ++n;
+      }
+    }
+    return n;
+  }
+
+ private:
+  struct Want {
+    size_t hash = 0;
+    size_t size = 0;
+    int64_t n_items = 0;
+    std::optional<int64_t> first_ts, last_ts;
+  };
+  // The exchange's body for a closed window, computed once per slice (hashed: a few hundred
+  // 170 kB bodies are not worth keeping).
+  const Want& Expected(const klines::KlineSliceKey& k) {
+    auto it = want_.find(k.composite_key());
+    if (it != want_.end()) return it->second;
+    const sim::SymbolSpec* spec = nullptr;
+    for (const auto& s : u_.specs) {
+      if (s.symbol == k.symbol) spec = &s;
+    }
+    Want w;
+    auto body = sim::KlinesJson(*spec, u_.interval, k.start_ms, k.end_ms, 1000, WallClockMs());
+    if (body.ok()) {
+      w.hash = std::hash<std::string>{}(*body);
+      w.size = body->size();
+      auto parsed = nlohmann::json::parse(*body);
+      w.n_items = static_cast<int64_t>(parsed.size());
+      if (!parsed.empty()) {
+        w.first_ts = parsed.front()[0].get<int64_t>();
+        w.last_ts = parsed.back()[0].get<int64_t>();
+      }
+    }
+    return want_.emplace(k.composite_key(), w).first->second;
+  }
+
+  fs::path root_;
+  Universe u_;
+  std::map<std::string, klines::KlineSliceKey> keys_;
+  std::map<std::string, Want> want_;
+};
+
+// Simulator counters.
+struct WindowCount {
+  int64_t requests = 0;
+  int64_t ok = 0;
+};
+std::map<std::string, WindowCount> Windows(const nlohmann::json& c) {
+  std::map<std::string, WindowCount> out;
+  for (const auto& [k, w] : c["windows"].items()) {
+    out[k] = {w["requests"].get<int64_t>(), w["ok"].get<int64_t>()};
+  }
+  return out;
+}
+size_t OkWindows(const nlohmann::json& c) {
+  size_t n = 0;
+  for (const auto& [k, w] : c["windows"].items()) n += w["ok"].get<int64_t>() > 0;
+  return n;
+}
+int64_t SumOverIps(const nlohmann::json& c, const std::string& field) {
+  int64_t n = 0;
+  for (const auto& [ip, v] : c["ips"].items()) n += v[field].get<int64_t>();
+  return n;
+}
+std::map<std::string, int64_t> FaultsByKind(const nlohmann::json& c) {
+  std::map<std::string, int64_t> out;
+  for (const auto& [ip, v] : c["ips"].items()) {
+    for (const auto& [kind, n] : v["faults"].items()) out[kind] += n.get<int64_t>();
+  }
+  return out;
+}
+
+// Keys the planners logged as re-handed ("re-handing job N (why, fetcher F) key=K").
+std::set<std::string> RehandedKeys(const fs::path& dir) {
+  std::set<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("planner-", 0) != 0) continue;
+    std::ifstream in(e.path());
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find("re-handing job") == std::string::npos) continue;
+      auto k = line.find("key=");
+      if (k != std::string::npos) out.insert(line.substr(k + 4));
+    }
+  }
+  return out;
+}
+
+std::string AllLogs(const fs::path& dir, const std::string& prefix) {
+  std::string out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0 || e.path().extension() != ".log") continue;
+    std::ifstream in(e.path());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    out += ss.str();
+  }
+  return out;
+}
+
+size_t CountOccurrences(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// Asks a running persister (control socket, STATUS_REQUEST) for the keys it holds as ok, as
+// the planner does. nullopt when it does not answer within timeout_ms.
+std::optional<std::set<std::string>> PersisterOkKeys(const std::string& control,
+                                                     const Universe& u, int timeout_ms = 20000) {
+  zmq::context_t ctx(1);
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.connect(control);
+  std::set<std::string> ok;
+  uint64_t id = 1000;
+  for (const auto& spec : u.specs) {
+    ++id;
+    const std::string req =
+        wire::Encode(wire::StatusRequest{id, "klines", spec.symbol, u.interval});
+    s.send(zmq::buffer(req), zmq::send_flags::dontwait);
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    bool answered = false;
+    while (!answered && Clock::now() < deadline) {
+      zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, std::chrono::milliseconds(100));
+      if (!(item.revents & ZMQ_POLLIN)) continue;
+      zmq::message_t msg;
+      if (!s.recv(msg, zmq::recv_flags::dontwait)) continue;
+      auto decoded = wire::Decode(msg.to_string_view());
+      if (!decoded.ok()) continue;
+      if (auto* reply = std::get_if<wire::StatusReply>(&*decoded); reply && reply->request_id == id) {
+        if (!reply->error.empty()) return std::nullopt;
+        for (const auto& st : reply->slices) {
+          if (st.status == "ok") ok.insert(st.key);
+        }
+        answered = true;
+      }
+    }
+    if (!answered) return std::nullopt;
+  }
+  return ok;
+}
+
+// Every running process of the pipeline, for "no process exited".
+bool AllRunning(Pipeline& p) {
+  if (!p.persister().running()) return false;
+  for (auto& f : p.fetchers()) {
+    if (!f || !f->running()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// (a) Fetchers killed with SIGKILL in the middle of transfers, again and again, each restarted
+// at once (as supervisord does): the run completes, every slice is ok with the exchange's exact
+// bytes, and a window was served in full twice only if the planner re-handed it.
+TEST_CASE("fetcher kill -9 storm during a run loses nothing and stores nothing twice", "[crash]") {
+  const uint64_t seed = TestSeed("fetcher storm");
+  std::mt19937_64 rng(seed);
+  const auto t0 = Clock::now();
+  ScratchDir scratch;
+  KeepLogs keep(scratch.path(), "fetcher-storm");
+  const Universe u = MakeUniverse(150);  // 2 x 150 slices
+  // Latency keeps each transfer in flight for 100-300 ms, so the kills land mid-transfer.
+  Simulator sim(scratch.path(), u.SimFlags({"--latency-ms", "100", "--jitter-ms", "200",
+                                            "--seed", std::to_string(seed % 1000000)}));
+  Pipeline p(scratch.path(), sim.base_url());
+  p.StartPersister();
+  p.StartFetchers(3, FetcherFlags());
+  auto planner = p.StartPlanner(u.PlannerFlags());
+
+  constexpr int kWantKills = 8;
+  int kills = 0;
+  int64_t in_flight_at_kills = 0;
+  size_t served_at_last_kill = 0;
+  while (kills < kWantKills && planner->running()) {
+    // The nemesis waits for the pipeline to make progress (new windows served, transfers in
+    // flight), then a random 0-250 ms, then kills a random fetcher.
+    nlohmann::json c;
+    PollUntil([&] {
+      c = sim.Counters();
+      return !planner->running() ||
+             (OkWindows(c) >= served_at_last_kill + 12 && c["in_flight"].get<int64_t>() > 0);
+    }, 60000);
+    if (!planner->running()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 250));
+    const size_t victim = rng() % p.fetchers().size();
+    in_flight_at_kills += sim.Counters()["in_flight"].get<int64_t>();
+    p.KillFetcher(victim);
+    ++kills;
+    served_at_last_kill = OkWindows(sim.Counters());
+    p.RestartFetcher(victim);
+  }
+  auto status = planner->Wait(180000);
+  INFO(p.Logs());
+  REQUIRE(status.has_value());
+  REQUIRE(*status == 0);
+  CHECK(kills == kWantKills);
+  REQUIRE(p.StopAll());
+
+  Checker checker(p.data_root(), u);
+  CheckReport r = checker.Run(/*final=*/true);
+  INFO(r.Text());
+  CHECK(r.problems.empty());
+  CHECK(r.ok == r.expected);
+
+  // Doubly served windows: only slices the planner re-handed (a killed fetcher held them).
+  const auto rehanded = RehandedKeys(scratch.path());
+  auto counters = sim.Counters();
+  int64_t duplicates = 0;
+  for (const auto& [key, w] : Windows(counters)) {
+    if (w.ok > 1) {
+      ++duplicates;
+      INFO(key);
+      CHECK(rehanded.count(key) == 1);
+    }
+  }
+  for (const auto& key : rehanded) CHECK(Windows(counters)[key].requests >= 1);
+  CHECK(SumOverIps(counters, "418") == 0);
+  CHECK(kills > 0);
+  CHECK(!rehanded.empty());  // the kills did take jobs away
+  std::printf("crash_test: fetcher storm: kills=%d (transfers in flight at kills: %lld) "
+              "slices=%zu ok=%zu rehanded=%zu windows_served_twice=%lld requests=%lld 418s=%lld "
+              "seconds=%.1f\n",
+              kills, static_cast<long long>(in_flight_at_kills), r.expected, r.ok,
+              rehanded.size(), static_cast<long long>(duplicates),
+              static_cast<long long>(counters["requests"].get<int64_t>()),
+              static_cast<long long>(SumOverIps(counters, "418")), SecondsSince(t0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) The persister killed with SIGKILL at random moments while it writes response files and
+// (flushing every 10 updates or 100 ms) manifests, and restarted: after each kill, offline,
+// every manifest is valid and every slice it marks ok has its file with the exchange's bytes;
+// at the end no temporary is left and every slice is ok.
+TEST_CASE("persister kill -9 at random moments while it writes keeps the data root valid",
+          "[crash]") {
+  const uint64_t seed = TestSeed("persister storm");
+  std::mt19937_64 rng(seed);
+  const auto t0 = Clock::now();
+  ScratchDir scratch;
+  KeepLogs keep(scratch.path(), "persister-storm");
+  const Universe u = MakeUniverse(100);
+  Simulator sim(scratch.path(), u.SimFlags({"--latency-ms", "50", "--jitter-ms", "100"}));
+  Pipeline p(scratch.path(), sim.base_url());
+  p.StartPersister({"--flush-every", "10", "--flush-ms", "100", "--no-adaptive-flush"});
+  p.StartFetchers(2, FetcherFlags({"--concurrency", "2"}));
+  auto planner = p.StartPlanner(u.PlannerFlags());
+  Checker checker(p.data_root(), u);
+
+  constexpr int kWantKills = 6;
+  int kills = 0;
+  size_t temporaries_after_kills = 0;
+  size_t ok_after_kills = 0;
+  while (kills < kWantKills && planner->running()) {
+    // It is writing: new response files appear since its (re)start.
+    const size_t before = checker.CountResponseFiles();
+    PollUntil([&] {
+      return !planner->running() || checker.CountResponseFiles() >= before + 10;
+    }, 60000);
+    if (!planner->running()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 200));
+    p.KillPersister();
+    ++kills;
+    // Offline check of what the dead persister left.
+    CheckReport r = checker.Run(/*final=*/false);
+    INFO("after kill " << kills << ": " << r.Text());
+    CHECK(r.problems.empty());
+    temporaries_after_kills += r.temporaries;
+    ok_after_kills = r.ok;
+    p.StartPersister();
+  }
+  auto status = planner->Wait(180000);
+  INFO(p.Logs());
+  REQUIRE(status.has_value());
+  REQUIRE(*status == 0);
+  CHECK(kills == kWantKills);
+  REQUIRE(p.StopAll());
+  CheckReport r = checker.Run(/*final=*/true);
+  INFO(r.Text());
+  CHECK(r.problems.empty());
+  CHECK(r.ok == r.expected);
+  auto counters = sim.Counters();
+  CHECK(SumOverIps(counters, "418") == 0);
+  // A window served twice is one whose result died with a persister (taken off the socket,
+  // not yet written) and that the planner therefore re-handed.
+  const auto rehanded = RehandedKeys(scratch.path());
+  int64_t duplicates = 0;
+  for (const auto& [key, w] : Windows(counters)) {
+    if (w.ok > 1) {
+      ++duplicates;
+      INFO(key);
+      CHECK(rehanded.count(key) == 1);
+    }
+  }
+  const auto recovery = AllLogs(scratch.path(), "persister");
+  std::printf("crash_test: persister storm: kills=%d slices=%zu ok=%zu ok_at_last_kill=%zu "
+              "temporaries_found_after_kills=%zu removed_at_recovery=%zu indexed_at_recovery=%zu "
+              "rehanded=%zu windows_served_twice=%lld seconds=%.1f\n",
+              kills, r.expected, r.ok, ok_after_kills, temporaries_after_kills,
+              CountOccurrences(recovery, "removed leftover temporary"),
+              CountOccurrences(recovery, "indexed response file missing from the manifest"),
+              rehanded.size(), static_cast<long long>(duplicates), SecondsSince(t0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// (c) The planner killed with SIGKILL twice mid-run and restarted: each new planner resumes
+// from the persister's statuses, and no window durable at the kill is requested again.
+TEST_CASE("planner kill -9 mid-run resumes from the persister and refetches nothing durable",
+          "[crash]") {
+  const uint64_t seed = TestSeed("planner kills");
+  std::mt19937_64 rng(seed);
+  const auto t0 = Clock::now();
+  ScratchDir scratch;
+  KeepLogs keep(scratch.path(), "planner-kills");
+  const Universe u = MakeUniverse(120);
+  Simulator sim(scratch.path(), u.SimFlags({"--latency-ms", "50", "--jitter-ms", "100"}));
+  Pipeline p(scratch.path(), sim.base_url());
+  p.StartPersister();
+  p.StartFetchers(2, FetcherFlags());
+
+  constexpr int kKills = 2;
+  std::vector<std::set<std::string>> durable_at_kill;
+  size_t refetched_durable = 0;
+  for (int round = 0; round <= kKills; ++round) {
+    auto planner = p.StartPlanner(u.PlannerFlags());
+    if (round > 0) {
+      // Windows asked since the last kill must not include any that was durable then. (The
+      // counters were reset right after the persister was asked.)
+    }
+    if (round == kKills) {
+      auto status = planner->Wait(180000);
+      INFO(p.Logs());
+      REQUIRE(status.has_value());
+      REQUIRE(*status == 0);
+    } else {
+      const size_t target = 40 + rng() % 40;
+      PollUntil([&] { return !planner->running() || OkWindows(sim.Counters()) >= target; },
+                60000);
+      INFO(p.Logs());
+      REQUIRE(planner->running());
+      planner->Signal(SIGKILL);
+      planner->Wait(30000);
+    }
+    auto windows = Windows(sim.Counters());
+    if (round > 0) {
+      for (const auto& key : durable_at_kill.back()) {
+        INFO("durable before kill " << round << " yet requested again: " << key);
+        CHECK(windows.count(key) == 0);
+        refetched_durable += windows.count(key);
+      }
+    }
+    if (round < kKills) {
+      auto ok = PersisterOkKeys(p.control_addr(), u);
+      REQUIRE(ok.has_value());
+      durable_at_kill.push_back(*ok);
+      sim.ResetCounters();
+    }
+  }
+  REQUIRE(p.StopAll());
+  Checker checker(p.data_root(), u);
+  CheckReport r = checker.Run(/*final=*/true);
+  INFO(r.Text());
+  CHECK(r.problems.empty());
+  CHECK(durable_at_kill.at(0).size() >= 40);
+  CHECK(durable_at_kill.at(1).size() > durable_at_kill.at(0).size());
+  std::printf("crash_test: planner kills: kills=%d durable_at_kills=%zu,%zu "
+              "durable_requested_again=%zu slices=%zu ok=%zu seconds=%.1f\n",
+              kKills, durable_at_kill.at(0).size(), durable_at_kill.at(1).size(),
+              refetched_durable, r.expected, r.ok, SecondsSince(t0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// (d) Every fault kind of the simulator at once, 35% of klines requests in all, plus latency and
+// a tight weight budget: the run completes with the exchange's exact bytes and no 418.
+TEST_CASE("every fault kind at once at a high rate: complete - byte-identical - zero 418s",
+          "[crash]") {
+  const uint64_t seed = TestSeed("all faults");
+  const auto t0 = Clock::now();
+  ScratchDir scratch;
+  KeepLogs keep(scratch.path(), "all-faults");
+  const Universe u = MakeUniverse(100);
+  Simulator sim(scratch.path(),
+                u.SimFlags({"--seed", std::to_string(seed % 1000000000), "--fault-server-error",
+                            "0.05", "--fault-timeout", "0.05", "--fault-truncated", "0.05",
+                            "--fault-malformed", "0.05", "--fault-html", "0.05", "--fault-reset",
+                            "0.05", "--fault-hang", "0.05", "--hang-ms", "3000", "--latency-ms",
+                            "10", "--jitter-ms", "40", "--weight-limit", "400", "--window-ms",
+                            "2000"}));
+  Pipeline p(scratch.path(), sim.base_url());
+  p.StartPersister();
+  p.StartFetchers(2, FetcherFlags({"--timeout-ms", "1000", "--weight-limit", "400",
+                                   "--weight-window-ms", "2000"}));
+  int status = p.RunPlannerOnce(u.PlannerFlags({"--max-failures", "20"}), 180000);
+  INFO(p.Logs());
+  REQUIRE(status == 0);
+  REQUIRE(AllRunning(p));
+  REQUIRE(p.StopAll());
+  Checker checker(p.data_root(), u);
+  CheckReport r = checker.Run(/*final=*/true);
+  INFO(r.Text());
+  CHECK(r.problems.empty());
+  auto counters = sim.Counters();
+  INFO(counters.dump());
+  CHECK(SumOverIps(counters, "418") == 0);
+  const auto faults = FaultsByKind(counters);
+  int64_t total_faults = 0;
+  std::string by_kind;
+  for (const auto& [kind, n] : faults) {
+    total_faults += n;
+    by_kind += " " + kind + "=" + std::to_string(n);
+  }
+  // Every kind was injected.
+  for (const char* kind : {"server_error", "timeout", "truncated", "malformed", "html", "reset",
+                           "hang"}) {
+    INFO(kind);
+    CHECK(faults.count(kind) == 1);
+  }
+  std::printf("crash_test: all faults: slices=%zu ok=%zu requests=%lld faults=%lld (%s ) "
+              "429s=%lld 418s=%lld seconds=%.1f\n",
+              r.expected, r.ok, static_cast<long long>(counters["requests"].get<int64_t>()),
+              static_cast<long long>(total_faults), by_kind.c_str(),
+              static_cast<long long>(SumOverIps(counters, "429")),
+              static_cast<long long>(SumOverIps(counters, "418")), SecondsSince(t0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// (e) Garbage on every endpoint a running pipeline binds (planner jobs ROUTER, persister results
+// PULL, persister control ROUTER): random bytes, empty and multi-frame messages, truncated and
+// wrong-type messages, a fake fetcher that takes jobs and vanishes, and frames over the 16 MB
+// limit. Each is logged and dropped, no process exits, and the run completes intact.
+namespace {
+
+struct GarbageStats {
+  int random = 0, empty = 0, multi_frame = 0, truncated = 0, wrong_type = 0, oversized = 0,
+      impostor_ready = 0;
+  int total() const {
+    return random + empty + multi_frame + truncated + wrong_type + oversized + impostor_ready;
+  }
+};
+
+void SendFrames(zmq::socket_t& s, const std::vector<std::string>& frames) {
+  for (size_t i = 0; i < frames.size(); ++i) {
+    s.send(zmq::buffer(frames[i]),
+           i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+  }
+}
+
+std::string RandomBytes(std::mt19937_64& rng, size_t n) {
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+// One round of garbage on the three endpoints of `p`.
+void SprayGarbage(zmq::context_t& ctx, Pipeline& p, std::mt19937_64& rng, GarbageStats* g) {
+  auto make = [&](zmq::socket_type type, const std::string& addr) {
+    zmq::socket_t s(ctx, type);
+    s.set(zmq::sockopt::linger, 2000);  // deliver what we sent before closing
+    s.connect(addr);
+    return s;
+  };
+  const std::string big(static_cast<size_t>(wire::kMaxMessageBytes) + 4096, 'x');
+  const std::vector<wire::Message> wrong = {
+      wire::Durable{"klines", {{"BTCUSDT:1m:0-59999999:1000", "ok"}}},
+      wire::Job{7, "klines", "BTCUSDT:1m:0-59999999:1000"},
+      wire::StatusReply{1, "klines", "BTCUSDT", "1m", "", {}},
+      wire::Ack{1, "", 3},
+      wire::Hello{"stranger"},
+  };
+  {
+    // Planner jobs ROUTER: plus JOB_DONE/JOB_RETURN for jobs it never gave.
+    zmq::socket_t s = make(zmq::socket_type::dealer, p.jobs_addr());
+    for (int i = 0; i < 40; ++i, ++g->random) SendFrames(s, {RandomBytes(rng, 1 + rng() % 400)});
+    SendFrames(s, {""});
+    ++g->empty;
+    SendFrames(s, {"a", "b", "c"});
+    ++g->multi_frame;
+    SendFrames(s, {wire::Encode(wire::Ready{"x", 4}).substr(0, 5)});
+    ++g->truncated;
+    for (const auto& m : wrong) SendFrames(s, {wire::Encode(m)}), ++g->wrong_type;
+    SendFrames(s, {wire::Encode(wire::JobDone{987654, "BTCUSDT:1m:5-1:1000", "ok"})});
+    SendFrames(s, {wire::Encode(wire::JobReturn{987655, "nonsense"})});
+    g->wrong_type += 2;
+  }
+  {
+    // A fake fetcher: READY with credits, takes jobs, never answers, goes away. The planner
+    // must hand its jobs to real fetchers.
+    zmq::socket_t s = make(zmq::socket_type::dealer, p.jobs_addr());
+    s.set(zmq::sockopt::linger, 0);
+    SendFrames(s, {wire::Encode(wire::Ready{"impostor", 2})});
+    ++g->impostor_ready;
+    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(2000));
+  }
+  {
+    zmq::socket_t s = make(zmq::socket_type::dealer, p.jobs_addr());
+    SendFrames(s, {big});
+    ++g->oversized;
+  }
+  {
+    // Persister results PULL: plus results it must refuse.
+    zmq::socket_t s = make(zmq::socket_type::push, p.results_addr());
+    for (int i = 0; i < 40; ++i, ++g->random) SendFrames(s, {RandomBytes(rng, 1 + rng() % 400)});
+    SendFrames(s, {""});
+    ++g->empty;
+    SendFrames(s, {"a", "b"});
+    ++g->multi_frame;
+    SendFrames(s, {wire::Encode(wire::Ready{"x", 4}).substr(0, 5)});
+    ++g->truncated;
+    for (const auto& m : wrong) SendFrames(s, {wire::Encode(m)}), ++g->wrong_type;
+    wire::FetchResult bad;
+    bad.endpoint = "klines";
+    bad.key = "BTCUSDT:1m:5-1:1000";  // does not parse
+    bad.outcome = "ok";
+    SendFrames(s, {wire::Encode(bad)});
+    bad.key = "BTCUSDT:1m:0-59999999:1000";
+    bad.outcome = "maybe";  // no such outcome
+    SendFrames(s, {wire::Encode(bad)});
+    bad.endpoint = "trades";  // no such endpoint
+    SendFrames(s, {wire::Encode(bad)});
+    g->wrong_type += 3;
+  }
+  {
+    zmq::socket_t s = make(zmq::socket_type::push, p.results_addr());
+    SendFrames(s, {big});
+    ++g->oversized;
+  }
+  {
+    // Persister control ROUTER.
+    zmq::socket_t s = make(zmq::socket_type::dealer, p.control_addr());
+    for (int i = 0; i < 40; ++i, ++g->random) SendFrames(s, {RandomBytes(rng, 1 + rng() % 400)});
+    SendFrames(s, {""});
+    ++g->empty;
+    SendFrames(s, {"a", "b"});
+    ++g->multi_frame;
+    SendFrames(s, {wire::Encode(wire::StatusRequest{1, "klines", "BTCUSDT", "1m"}).substr(0, 7)});
+    ++g->truncated;
+    for (const auto& m : wrong) SendFrames(s, {wire::Encode(m)}), ++g->wrong_type;
+    SendFrames(s, {wire::Encode(wire::Ready{"x", 4})});
+    SendFrames(s, {wire::Encode(wire::StatusRequest{2, "klines", "BTC/USDT", "1m"})});
+    SendFrames(s, {wire::Encode(wire::StatusRequest{3, "klines", "BTCUSDT", "7x"})});
+    g->wrong_type += 3;
+  }
+  {
+    zmq::socket_t s = make(zmq::socket_type::dealer, p.control_addr());
+    SendFrames(s, {big});
+    ++g->oversized;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("garbage on every endpoint of a running pipeline is dropped and no process exits",
+          "[crash]") {
+  const uint64_t seed = TestSeed("garbage");
+  std::mt19937_64 rng(seed);
+  const auto t0 = Clock::now();
+  ScratchDir scratch;
+  KeepLogs keep(scratch.path(), "garbage");
+  const Universe u = MakeUniverse(100);
+  Simulator sim(scratch.path(), u.SimFlags({"--latency-ms", "50", "--jitter-ms", "100"}));
+  Pipeline p(scratch.path(), sim.base_url());
+  p.StartPersister();
+  p.StartFetchers(2, FetcherFlags());
+  auto planner = p.StartPlanner(u.PlannerFlags());
+  zmq::context_t ctx(1);
+  GarbageStats g;
+  int rounds = 0;
+  for (size_t target : {10, 60, 120}) {
+    PollUntil([&] { return !planner->running() || OkWindows(sim.Counters()) >= target; }, 60000);
+    if (!planner->running()) break;
+    SprayGarbage(ctx, p, rng, &g);
+    ++rounds;
+    INFO(p.Logs());
+    REQUIRE(AllRunning(p));
+  }
+  auto status = planner->Wait(180000);
+  INFO(p.Logs());
+  REQUIRE(status.has_value());
+  REQUIRE(*status == 0);
+  CHECK(rounds >= 2);
+  CHECK(AllRunning(p));
+  const std::string planner_log = AllLogs(scratch.path(), "planner");
+  const std::string persister_log = AllLogs(scratch.path(), "persister");
+  CHECK(planner_log.find("dropped") != std::string::npos);
+  CHECK(persister_log.find("results: dropped") != std::string::npos);
+  CHECK(persister_log.find("control: dropped") != std::string::npos);
+  REQUIRE(p.StopAll());  // every process still there, and stops cleanly
+  Checker checker(p.data_root(), u);
+  CheckReport r = checker.Run(/*final=*/true);
+  INFO(r.Text());
+  CHECK(r.problems.empty());
+  std::printf("crash_test: garbage: rounds=%d messages=%d (random=%d empty=%d multi_frame=%d "
+              "truncated=%d wrong_type=%d oversized=%d impostor_ready=%d) planner_drop_lines=%zu "
+              "persister_drop_lines=%zu slices=%zu ok=%zu seconds=%.1f\n",
+              rounds, g.total(), g.random, g.empty, g.multi_frame, g.truncated, g.wrong_type,
+              g.oversized, g.impostor_ready, CountOccurrences(planner_log, "dropped"),
+              CountOccurrences(persister_log, "dropped"), r.expected, r.ok, SecondsSince(t0));
+}
