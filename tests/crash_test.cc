@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -932,4 +933,273 @@ TEST_CASE("garbage on every endpoint of a running pipeline is dropped and no pro
               rounds, g.total(), g.random, g.empty, g.multi_frame, g.truncated, g.wrong_type,
               g.oversized, g.impostor_ready, CountOccurrences(planner_log, "dropped"),
               CountOccurrences(persister_log, "dropped"), r.expected, r.ok, SecondsSince(t0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// (f) A full disk, then a read-only data root, under a running pipeline. The data root is a
+// small tmpfs made by the test (root only; skipped with a message elsewhere); the read-only
+// phase is a read-only bind mount of <root>/binance over itself (a tmpfs cannot be remounted
+// read-only while the persister holds its lock file open for writing).
+namespace {
+
+// A mount made by the test, undone when it goes out of scope, also on failure.
+class TestMount {
+ public:
+  // tmpfs of `size` at `at`.
+  static std::unique_ptr<TestMount> Tmpfs(const fs::path& at, const std::string& size,
+                                          std::string* error) {
+    fs::create_directories(at);
+    if (::mount("tmpfs", at.c_str(), "tmpfs", 0, ("size=" + size).c_str()) != 0) {
+      *error = "mount -t tmpfs: " + std::string(std::strerror(errno));
+      return nullptr;
+    }
+    return std::unique_ptr<TestMount>(new TestMount(at));
+  }
+  // `dir` bound over itself, read-only.
+  static std::unique_ptr<TestMount> ReadOnlyBind(const fs::path& dir, std::string* error) {
+    if (::mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      *error = "mount --bind: " + std::string(std::strerror(errno));
+      return nullptr;
+    }
+    auto m = std::unique_ptr<TestMount>(new TestMount(dir));
+    if (::mount(nullptr, dir.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0) {
+      *error = "mount -o remount,bind,ro: " + std::string(std::strerror(errno));
+      return nullptr;  // m's destructor undoes the bind
+    }
+    return m;
+  }
+  ~TestMount() {
+    if (::umount2(at_.c_str(), 0) != 0) ::umount2(at_.c_str(), MNT_DETACH);
+  }
+  TestMount(const TestMount&) = delete;
+  TestMount& operator=(const TestMount&) = delete;
+
+ private:
+  explicit TestMount(fs::path at) : at_(std::move(at)) {}
+  fs::path at_;
+};
+
+// Fills the file system of `path` with one file; returns the bytes written.
+int64_t FillDisk(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  int64_t total = 0;
+  for (size_t chunk : {size_t{1} << 20, size_t{4096}, size_t{1}}) {
+    const std::string block(chunk, 'F');
+    for (;;) {
+      ssize_t n = ::write(fd, block.data(), block.size());
+      if (n <= 0) break;
+      total += n;
+    }
+  }
+  ::fsync(fd);
+  ::close(fd);
+  return total;
+}
+
+// Every key a live persister reports ok has its response file with the right contents.
+void CheckOkKeysOnDisk(const std::string& control, const Universe& u, Checker* checker,
+                       size_t* ok_count) {
+  auto ok = PersisterOkKeys(control, u);
+  REQUIRE(ok.has_value());
+  for (const auto& key : *ok) {
+    INFO("the persister says ok: " << key);
+    CHECK(checker->CheckFile(key) == "");
+  }
+  *ok_count = ok->size();
+}
+
+}  // namespace
+
+TEST_CASE("a full disk and a read-only data root are reported and nothing unwritten is ok",
+          "[crash]") {
+  TestSeed("full disk");
+  const auto t0 = Clock::now();
+  ScratchDir scratch;
+  KeepLogs keep(scratch.path(), "full-disk");
+  std::string error;
+  auto tmpfs = TestMount::Tmpfs(scratch.path() / "data", "12m", &error);
+  if (!tmpfs) {
+    std::printf("crash_test: SKIPPED full disk test: cannot make a tmpfs data root (%s); it "
+                "needs root or CAP_SYS_ADMIN\n", error.c_str());
+    std::fflush(stdout);
+    return;
+  }
+  const Universe u = MakeUniverse(40, {"BTCUSDT"});  // 40 x ~150 kB
+  Simulator sim(scratch.path(), u.SimFlags({"--latency-ms", "100", "--jitter-ms", "100"}));
+  {
+    Pipeline p(scratch.path(), sim.base_url());
+    p.StartPersister();
+    p.StartFetchers(1, FetcherFlags({"--concurrency", "2"}));
+    auto planner = p.StartPlanner(u.PlannerFlags());
+    Checker checker(p.data_root(), u);
+    auto persister_log = [&] { return AllLogs(scratch.path(), "persister"); };
+
+    // Phase 1: the disk fills up once a few slices are stored.
+    REQUIRE(PollUntil([&] { return checker.CountResponseFiles() >= 5; }, 60000));
+    const fs::path filler = p.data_root() / "filler";
+    const int64_t filled = FillDisk(filler);
+    REQUIRE(filled > 0);
+    const std::string kNoSpace = "No space left on device";
+    INFO(p.Logs());
+    REQUIRE(PollUntil([&] { return CountOccurrences(persister_log(), kNoSpace) >= 3; }, 60000));
+    REQUIRE(AllRunning(p));
+    REQUIRE(planner->running());
+    size_t ok_when_full = 0;
+    CheckOkKeysOnDisk(p.control_addr(), u, &checker, &ok_when_full);
+    CheckReport full = checker.Run(/*final=*/false);
+    INFO(full.Text());
+    CHECK(full.problems.empty());
+    const std::string log_full = persister_log();
+    CHECK(log_full.find("cannot store response, not acknowledged") != std::string::npos);
+
+    // Space comes back: it carries on.
+    fs::remove(filler);
+    const size_t files_after_space = checker.CountResponseFiles();
+    REQUIRE(PollUntil([&] {
+      return !planner->running() || checker.CountResponseFiles() >= files_after_space + 5;
+    }, 60000));
+
+    // Phase 2: the data root turns read-only.
+    size_t erofs_lines = 0, ok_when_ro = 0;
+    bool ro_done = false;
+    if (planner->running()) {
+      auto ro = TestMount::ReadOnlyBind(p.data_root() / "binance", &error);
+      if (!ro) {
+        std::printf("crash_test: read-only phase skipped: %s\n", error.c_str());
+      } else {
+        const std::string kReadOnly = "Read-only file system";
+        REQUIRE(PollUntil([&] {
+          return CountOccurrences(persister_log(), kReadOnly) >= 3 || !planner->running();
+        }, 60000));
+        REQUIRE(AllRunning(p));
+        CheckOkKeysOnDisk(p.control_addr(), u, &checker, &ok_when_ro);
+        erofs_lines = CountOccurrences(persister_log(), kReadOnly);
+        ro_done = erofs_lines >= 3;
+      }  // read-write again
+    }
+    auto status = planner->Wait(180000);
+    REQUIRE(status.has_value());
+    REQUIRE(*status == 0);
+    REQUIRE(p.StopAll());
+    CheckReport r = checker.Run(/*final=*/true);
+    INFO(r.Text());
+    CHECK(r.problems.empty());
+    CHECK(ro_done);
+    std::printf("crash_test: full disk: tmpfs=12m filler=%lld bytes enospc_log_lines=%zu "
+                "ok_when_full=%zu erofs_log_lines=%zu ok_when_read_only=%zu slices=%zu ok=%zu "
+                "seconds=%.1f\n",
+                static_cast<long long>(filled), CountOccurrences(persister_log(), kNoSpace),
+                ok_when_full, erofs_lines, ok_when_ro, r.expected, r.ok, SecondsSince(t0));
+  }  // every process stopped before the tmpfs goes
+}
+
+// ---------------------------------------------------------------------------------------------
+// (g) Damage found at start: a corrupt manifest.json, a truncated response file, stray
+// temporaries, a directory and a dangling symlink where response files belong, an unknown
+// name. The restarted persister says what it found in clear log lines, the run completes, only
+// the damaged slices are fetched again, and the data root ends complete.
+TEST_CASE("a restarted persister repairs a damaged data root and says so", "[crash]") {
+  TestSeed("damaged data root");
+  const auto t0 = Clock::now();
+  ScratchDir scratch;
+  KeepLogs keep(scratch.path(), "damage");
+  const Universe u = MakeUniverse(20);
+  Simulator sim(scratch.path(), u.SimFlags());
+  Pipeline p(scratch.path(), sim.base_url());
+  p.StartPersister();
+  p.StartFetchers(1, FetcherFlags());
+  {
+    int status = p.RunPlannerOnce(u.PlannerFlags(), 120000);
+    INFO(p.Logs());
+    REQUIRE(status == 0);
+  }
+  REQUIRE(p.StopAll());
+  Checker checker(p.data_root(), u);
+  REQUIRE(checker.Run(/*final=*/true).problems.empty());
+
+  const fs::path btc = *SeriesDir(p.data_root(), "klines", "BTCUSDT", "1m");
+  const fs::path eth = *SeriesDir(p.data_root(), "klines", "ETHUSDT", "1m");
+  std::vector<klines::KlineSliceKey> eth_keys;
+  for (const auto& k : u.Keys()) {
+    if (k.symbol == "ETHUSDT") eth_keys.push_back(k);
+  }
+  REQUIRE(eth_keys.size() >= 5);
+  auto response = [&](const klines::KlineSliceKey& k) {
+    return eth / "responses" / (k.slice_id() + ".json");
+  };
+  // BTCUSDT: the manifest cut short.
+  {
+    auto text = ReadFile(btc / "manifest.json");
+    REQUIRE(text.ok());
+    std::ofstream(btc / "manifest.json", std::ios::trunc) << text->substr(0, text->size() / 2);
+  }
+  // ETHUSDT: a response file cut in half, one replaced by a directory, one by a dangling
+  // symlink, stray temporaries next to the files and the manifest, and a name nobody knows.
+  {
+    auto text = ReadFile(response(eth_keys[0]));
+    REQUIRE(text.ok());
+    std::ofstream(response(eth_keys[0]), std::ios::trunc) << text->substr(0, text->size() / 2);
+  }
+  fs::remove(response(eth_keys[1]));
+  fs::create_directory(response(eth_keys[1]));
+  fs::remove(response(eth_keys[2]));
+  fs::create_symlink("/nonexistent/qlir-dangling", response(eth_keys[2]));
+  std::ofstream(eth / "responses" / (eth_keys[3].slice_id() + ".json.4242.0.tmp")) << "{\"meta\":";
+  std::ofstream(eth / "manifest.json.4242.1.tmp") << "{";
+  std::ofstream(eth / "responses" / "notes.txt") << "an operator's note";
+
+  sim.ResetCounters();
+  p.StartPersister();
+  p.StartFetchers(1, FetcherFlags());
+  int status = p.RunPlannerOnce(u.PlannerFlags(), 120000);
+  INFO(p.Logs());
+  REQUIRE(status == 0);
+  REQUIRE(p.StopAll());
+
+  const std::string log = AllLogs(scratch.path(), "persister");
+  CHECK(log.find("recovery: corrupt manifest moved aside") != std::string::npos);
+  CHECK(log.find("response file damaged (" + response(eth_keys[0]).string()) !=
+        std::string::npos);
+  CHECK(log.find(response(eth_keys[1]).string()) != std::string::npos);
+  CHECK(log.find(response(eth_keys[2]).string()) != std::string::npos);
+  CHECK(CountOccurrences(log, "recovery: removed leftover temporary") == 2);
+  CHECK(log.find("recovery: leaving unknown name alone: " +
+                 (eth / "responses" / "notes.txt").string()) != std::string::npos);
+  CHECK(fs::exists(eth / "responses" / "notes.txt"));  // never touched
+  size_t aside = 0;
+  for (const auto& e : fs::directory_iterator(btc)) {
+    aside += e.path().filename().string().rfind("manifest.json.corrupt-", 0) == 0;
+  }
+  CHECK(aside == 1);
+
+  // Only the three damaged ETHUSDT slices were fetched again; BTCUSDT was rebuilt from its
+  // response files without asking the exchange.
+  std::set<std::string> want = {eth_keys[0].composite_key(), eth_keys[1].composite_key(),
+                                eth_keys[2].composite_key()};
+  std::set<std::string> asked;
+  for (const auto& [key, w] : Windows(sim.Counters())) asked.insert(key);
+  CHECK(asked == want);
+
+  // The directory was kept aside under a name that says why; the names the operator owns
+  // (the note, what was kept aside) are removed here so that the checker sees only slices.
+  size_t unreadable = 0;
+  for (const auto& e : fs::directory_iterator(eth / "responses")) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(eth_keys[1].slice_id() + ".json.unreadable-", 0) == 0) {
+      ++unreadable;
+      CHECK(fs::is_directory(e.path()));
+      fs::remove_all(e.path());
+    }
+  }
+  CHECK(unreadable == 1);
+  CHECK(log.find("is not a regular file (a directory?); moved aside") != std::string::npos);
+  fs::remove(eth / "responses" / "notes.txt");
+  CheckReport r = checker.Run(/*final=*/true);
+  INFO(r.Text());
+  CHECK(r.problems.empty());
+  std::printf("crash_test: damaged data root: damages=7 (corrupt manifest, truncated response, "
+              "directory, dangling symlink, 2 temporaries, unknown name) refetched=%zu "
+              "slices=%zu ok=%zu seconds=%.1f\n",
+              asked.size(), r.expected, r.ok, SecondsSince(t0));
 }
