@@ -375,13 +375,32 @@ TEST_CASE("Coordinator: a persister reconnect asks statuses again only when need
   REQUIRE(jobs.size() == 2);
   r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "ok"});
   r.Fetcher("f1", wire::JobDone{jobs[1].second.job_id, jobs[1].second.key, "ok"});
+  r.clock.Advance(10);
+  r.c->OnPersisterLost(r.clock.NowMs());
   r.c->OnPersisterConnected(r.clock.NowMs(), /*reconnect=*/true, &r.out);
   r.Step();
   CHECK(r.StatusRequests() == 1);
-  // The restarted persister knows the first result, not the second. The second was done just
-  // now: its result may still be queued at the persister, so it keeps its wait for DURABLE...
+  // The restarted persister knows the first result, not the second: the second died with the
+  // old persister and goes again at once.
+  r.Reply(0, {{jobs[0].second.key, "ok"}});
+  CHECK(r.c->leases().size() == 0);
+  auto again = r.Step();
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].second.key == jobs[1].second.key);
+  // The persister goes away again before the re-handed job's JOB_DONE: that result went to the
+  // new persister, and may still be queued there when it answers the next status request, so
+  // it keeps its wait for DURABLE...
+  r.c->OnPersisterLost(r.clock.NowMs());
+  r.clock.Advance(10);
+  r.Fetcher("f1", wire::JobDone{again[0].second.job_id, again[0].second.key, "ok"});
+  r.clock.Advance(10);
+  r.out.clear();
+  r.c->OnPersisterConnected(r.clock.NowMs(), /*reconnect=*/true, &r.out);
+  r.Step();
+  CHECK(r.StatusRequests() == 1);
   r.Reply(0, {{jobs[0].second.key, "ok"}});
   CHECK(r.c->leases().size() == 1);
+  r.Fetcher("f1", wire::Heartbeat{"F1"});
   CHECK(r.Step().empty());
   // ...and when that runs out the persister is asked once more; still unknown: it goes again.
   r.clock.Advance(2000);
@@ -390,9 +409,9 @@ TEST_CASE("Coordinator: a persister reconnect asks statuses again only when need
   CHECK(r.StatusRequests() == 1);
   r.Reply(0, {{jobs[0].second.key, "ok"}});
   CHECK(r.c->leases().size() == 0);
-  auto again = r.Step();
-  REQUIRE(again.size() == 1);
-  CHECK(again[0].second.key == jobs[1].second.key);
+  auto third = r.Step();
+  REQUIRE(third.size() == 1);
+  CHECK(third[0].second.key == jobs[1].second.key);
 }
 
 // Issue #7: one expired lease made the status reply re-hand every fresh done job of its series
