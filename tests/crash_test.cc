@@ -39,11 +39,13 @@
 #include "common/time_util.h"
 #include "common/wire.h"
 #include "tests/pipeline_harness.h"
+#include "tests/supervisor_util.h"
 #include "tests/test_util.h"
 #include "tools/exchange-sim/candles.h"
 
 namespace fs = std::filesystem;
 using namespace qlir;
+using qlir::testing::BinaryPath;
 using qlir::testing::ChildProcess;
 using qlir::testing::Pipeline;
 using qlir::testing::ScratchDir;
@@ -82,7 +84,7 @@ class KeepLogs {
     std::error_code ec;
     const fs::path to = fs::path(keep) / name_;
     fs::create_directories(to, ec);
-    for (const auto& e : fs::directory_iterator(scratch_, ec)) {
+    for (const auto& e : fs::recursive_directory_iterator(scratch_, ec)) {
       if (e.path().extension() == ".log") {
         fs::copy_file(e.path(), to / e.path().filename(), fs::copy_options::overwrite_existing,
                       ec);
@@ -1202,4 +1204,117 @@ TEST_CASE("a restarted persister repairs a damaged data root and says so", "[cra
               "directory, dangling symlink, 2 temporaries, unknown name) refetched=%zu "
               "slices=%zu ok=%zu seconds=%.1f\n",
               asked.size(), r.expected, r.ok, SecondsSince(t0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b') The same under the real launcher: scripts/start-data-server --once under supervisord;
+// the persister's pid (supervisorctl pid) gets SIGKILL at random moments while it writes, and a
+// fetcher once; supervisord restarts them; a second persister on the same data root is refused;
+// the launcher exits 0 and the data root is complete.
+TEST_CASE("under supervisord the persister killed with SIGKILL is restarted and the run completes",
+          "[crash]") {
+  const uint64_t seed = TestSeed("supervised persister kills");
+  std::mt19937_64 rng(seed);
+  const auto t0 = Clock::now();
+  ScratchDir scratch;
+  KeepLogs keep(scratch.path(), "supervised");
+  const Universe u = MakeUniverse(150, {"BTCUSDT"});
+  Simulator sim(scratch.path(), u.SimFlags({"--latency-ms", "200", "--jitter-ms", "200"}));
+  const int port_base = qlir::testing::FreePortBase();
+  REQUIRE(port_base > 0);
+  const fs::path run = scratch.path() / "run";
+  const fs::path data = scratch.path() / "data";
+  const fs::path ctl_out = scratch.path() / "ctl.out";
+  ::setenv("QLIR_BIN_DIR", QLIR_BINARY_DIR, 1);
+  const std::string src = QLIR_SOURCE_DIR;
+  ChildProcess launcher({"/bin/bash", src + "/scripts/start-data-server", "--no-build", "--once",
+                         "--symbols", "BTCUSDT", "--intervals", "1m", "--start",
+                         std::to_string(u.start), "--end", std::to_string(u.end), "--base-url",
+                         sim.base_url(), "--data-root", data.string(), "--fetchers", "2",
+                         "--concurrency", "2", "--run-dir", run.string(), "--port-base",
+                         std::to_string(port_base)},
+                        scratch.path() / "launcher.log");
+  Checker checker(data, u);
+  auto logs = [&] {
+    return qlir::testing::ReadLog(scratch.path() / "launcher.log") +
+           qlir::testing::ReadLog(run / "logs" / "planner.log") +
+           qlir::testing::ReadLog(run / "logs" / "persister.log");
+  };
+  // Running: supervisord says RUNNING (past startsecs, so a kill is a crash, not a failed start).
+  auto running_pid = [&](const std::string& program) {
+    const std::string st = qlir::testing::Supervisorctl(run, {"status", program}, ctl_out);
+    if (st.find("RUNNING") == std::string::npos) return 0;
+    return qlir::testing::SupervisedPid(run, program, ctl_out);
+  };
+  constexpr int kWantKills = 3;
+  int kills = 0, fetcher_kills = 0;
+  bool second_refused = false;
+  std::string second_log;
+  int last_pid = 0;
+  while (kills < kWantKills && launcher.running()) {
+    int pid = 0;
+    const size_t before = checker.CountResponseFiles();
+    PollUntil([&] {
+      if (!launcher.running()) return true;
+      if (checker.CountResponseFiles() < before + 8) return false;
+      pid = running_pid("qlir:persister");
+      return pid > 0 && pid != last_pid;
+    }, 90000);
+    if (!launcher.running() || pid <= 0) break;
+    if (kills == 0) {
+      // A second persister on the same data root is refused, naming the holder.
+      ChildProcess second({BinaryPath("persister/persister"), "--data-root", data.string(),
+                           "--results-bind", "ipc://" + (scratch.path() / "r2.ipc").string(),
+                           "--control-bind", "ipc://" + (scratch.path() / "c2.ipc").string()},
+                          scratch.path() / "second-persister.log");
+      auto st = second.Wait(30000);
+      second_log = qlir::testing::ReadLog(scratch.path() / "second-persister.log");
+      second_refused = st.has_value() && *st == 1;
+      // And a fetcher dies too.
+      const int f = running_pid("qlir:fetcher-00");
+      if (f > 0 && ::kill(f, SIGKILL) == 0) ++fetcher_kills;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 200));
+    REQUIRE(::kill(pid, SIGKILL) == 0);
+    last_pid = pid;
+    ++kills;
+  }
+  auto st = launcher.Wait(240000);
+  INFO(logs());
+  REQUIRE(st.has_value());
+  REQUIRE(*st == 0);
+  CHECK(kills == kWantKills);
+  CHECK(fetcher_kills == 1);
+  INFO(second_log);
+  CHECK(second_refused);
+  CHECK(second_log.find(".persister.lock") != std::string::npos);
+  // What the launcher left: valid manifests whose ok entries have their files, and a response
+  // file for every slice. A persister killed after its last acknowledgement and before its
+  // next group commit leaves the manifest behind the files (by design: acknowledged means the
+  // file is durable); its next start indexes them. So start one, let it load the series, stop it.
+  CheckReport left = checker.Run(/*final=*/false);
+  INFO("as the launcher left it: " << left.Text());
+  CHECK(left.problems.empty());
+  CHECK(left.response_files == left.expected);
+  {
+    ChildProcess again({BinaryPath("persister/persister"), "--data-root", data.string(),
+                        "--results-bind", "ipc://" + (scratch.path() / "r3.ipc").string(),
+                        "--control-bind", "ipc://" + (scratch.path() / "c3.ipc").string()},
+                       scratch.path() / "final-persister.log");
+    CHECK(PersisterOkKeys("ipc://" + (scratch.path() / "c3.ipc").string(), u).has_value());
+    again.Signal(SIGTERM);
+    CHECK(again.Wait(60000) == 0);
+  }
+  CheckReport r = checker.Run(/*final=*/true);
+  INFO(r.Text());
+  CHECK(r.problems.empty());
+  auto counters = sim.Counters();
+  CHECK(SumOverIps(counters, "418") == 0);
+  std::printf("crash_test: supervised: persister_kills=%d fetcher_kills=%d second_persister=%s "
+              "slices=%zu ok_in_manifest_as_left=%zu files_as_left=%zu ok=%zu "
+              "windows_served_twice=%lld seconds=%.1f\n",
+              kills, fetcher_kills, second_refused ? "refused" : "NOT refused", r.expected,
+              left.ok, left.response_files, r.ok,
+              static_cast<long long>(counters["duplicate_ok_windows"].get<int64_t>()),
+              SecondsSince(t0));
 }
