@@ -498,7 +498,7 @@ TEST_CASE("fetcher kill -9 storm during a run loses nothing and stores nothing t
   const auto t0 = Clock::now();
   ScratchDir scratch;
   KeepLogs keep(scratch.path(), "fetcher-storm");
-  const Universe u = MakeUniverse(150);  // 2 x 150 slices
+  const Universe u = MakeUniverse(120);  // 2 x 120 slices
   // Latency keeps each transfer in flight for 100-300 ms, so the kills land mid-transfer.
   Simulator sim(scratch.path(), u.SimFlags({"--latency-ms", "100", "--jitter-ms", "200",
                                             "--seed", std::to_string(seed % 1000000)}));
@@ -557,7 +557,7 @@ TEST_CASE("fetcher kill -9 storm during a run loses nothing and stores nothing t
   CHECK(SumOverIps(counters, "418") == 0);
   CHECK(kills > 0);
   CHECK(!rehanded.empty());  // the kills did take jobs away
-  std::printf("crash_test: fetcher storm: kills=%d (transfers in flight at kills: %lld) "
+  std::printf("crash_test: fetcher storm: kills=%d (sim transfers in flight at the kills: %lld) "
               "slices=%zu ok=%zu rehanded=%zu windows_served_twice=%lld requests=%lld 418s=%lld "
               "seconds=%.1f\n",
               kills, static_cast<long long>(in_flight_at_kills), r.expected, r.ok,
@@ -651,7 +651,7 @@ TEST_CASE("planner kill -9 mid-run resumes from the persister and refetches noth
   const auto t0 = Clock::now();
   ScratchDir scratch;
   KeepLogs keep(scratch.path(), "planner-kills");
-  const Universe u = MakeUniverse(120);
+  const Universe u = MakeUniverse(100);
   Simulator sim(scratch.path(), u.SimFlags({"--latency-ms", "50", "--jitter-ms", "100"}));
   Pipeline p(scratch.path(), sim.base_url());
   p.StartPersister();
@@ -662,10 +662,6 @@ TEST_CASE("planner kill -9 mid-run resumes from the persister and refetches noth
   size_t refetched_durable = 0;
   for (int round = 0; round <= kKills; ++round) {
     auto planner = p.StartPlanner(u.PlannerFlags());
-    if (round > 0) {
-      // Windows asked since the last kill must not include any that was durable then. (The
-      // counters were reset right after the persister was asked.)
-    }
     if (round == kKills) {
       auto status = planner->Wait(180000);
       INFO(p.Logs());
@@ -680,6 +676,8 @@ TEST_CASE("planner kill -9 mid-run resumes from the persister and refetches noth
       planner->Signal(SIGKILL);
       planner->Wait(30000);
     }
+    // Windows asked since the last kill (the counters were reset right after the persister
+    // was asked) must not include any that was durable then.
     auto windows = Windows(sim.Counters());
     if (round > 0) {
       for (const auto& key : durable_at_kill.back()) {
@@ -700,7 +698,7 @@ TEST_CASE("planner kill -9 mid-run resumes from the persister and refetches noth
   CheckReport r = checker.Run(/*final=*/true);
   INFO(r.Text());
   CHECK(r.problems.empty());
-  CHECK(durable_at_kill.at(0).size() >= 40);
+  CHECK(durable_at_kill.at(0).size() >= 20);
   CHECK(durable_at_kill.at(1).size() > durable_at_kill.at(0).size());
   std::printf("crash_test: planner kills: kills=%d durable_at_kills=%zu,%zu "
               "durable_requested_again=%zu slices=%zu ok=%zu seconds=%.1f\n",
