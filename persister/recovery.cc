@@ -102,6 +102,22 @@ void RemoveTemporary(const fs::path& p, RecoveryReport* report) {
   }
 }
 
+void MoveAsideUnreadable(const fs::path& p, int64_t wall_now_ms, RecoveryReport* report) {
+  const fs::path aside =
+      p.parent_path() / UnreadableResponseName(p.filename().string(), wall_now_ms);
+  if (::rename(p.c_str(), aside.c_str()) != 0) {
+    Log(LogLevel::kError, {},
+        "recovery: " + p.string() + " is not a regular file and cannot be moved aside (" +
+            std::strerror(errno) + "); its slice cannot be stored until it is removed");
+    return;
+  }
+  ++report->unreadable_moved;
+  report->changed = true;
+  Log(LogLevel::kError, {},
+      "recovery: " + p.string() + " is not a regular file (a directory?); moved aside to " +
+          aside.string() + ", its slice will be fetched again");
+}
+
 }  // namespace
 
 Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& series,
@@ -187,9 +203,24 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
       const std::string name = it->path().filename().string();
       std::string id;
       switch (ClassifyResponseName(name, &id)) {
-        case ResponseName::kResponse: files.insert(std::move(id)); break;
+        case ResponseName::kResponse: {
+          std::error_code sec;
+          const fs::file_type type = it->symlink_status(sec).type();
+          if (!sec && type != fs::file_type::regular && type != fs::file_type::symlink) {
+            // A directory (or fifo, socket...) under a response file's name: it can be neither
+            // read nor replaced by the rename that stores the slice, so that slice could never
+            // be stored again. Keep it aside, as a corrupt manifest is; the slice is fetched
+            // again. (A dangling symlink needs nothing: it reads as damaged and a rename
+            // replaces it.)
+            MoveAsideUnreadable(it->path(), options.wall_now_ms, &report);
+            break;
+          }
+          files.insert(std::move(id));
+          break;
+        }
         case ResponseName::kTemporary: RemoveTemporary(it->path(), &report); break;
         case ResponseName::kOther:
+          if (IsUnreadableResponseName(name)) break;  // kept aside by an earlier recovery
           ++report.ignored_names;
           Log(LogLevel::kWarning, {},
               "recovery: leaving unknown name alone: " + it->path().string());

@@ -10,6 +10,8 @@
 //     last_ts from its data; http_status and requested_at unknown (null), completed_at =
 //     fetched_at;
 //   - an ok or partial entry whose file is missing or damaged becomes pending (fetched again);
+//   - something not a regular file (a directory...) under a response file's name is renamed to
+//     <name>.unreadable-<UTC> (it could never be read, nor replaced by a stored result);
 //   - names it cannot classify are logged and left alone; a response file it cannot decode and
 //     the manifest does not list is logged and left alone (a later result overwrites it).
 // An unreadable manifest (I/O error, not a parse error) is an error: nothing is touched.
@@ -45,6 +47,7 @@ struct RecoveryReport {
   size_t temporaries_removed = 0;
   size_t ignored_names = 0;         // names left alone
   size_t undecodable = 0;           // response files neither listed nor decodable
+  size_t unreadable_moved = 0;      // non-files under a response name, moved aside
   bool manifest_corrupt = false;
   std::filesystem::path corrupt_moved_to;
   // True when the recovered manifest differs from the file (it should be written).

@@ -176,6 +176,50 @@ TEST_CASE("leftover temporaries are removed, unknown names are left alone", "[re
   CHECK(fs::exists(dir / "README"));
 }
 
+// Issue #7: a directory named like a response file made the slice unstorable for ever (the
+// rename of every refetched result onto it failed), so a --once run never finished.
+TEST_CASE("issue7 - a directory under a response file's name is moved aside - its slice pending",
+          "[recovery]") {
+  qlir::testing::ScratchDir root;
+  auto listed = Slice(1);
+  auto unlisted = Slice(2);
+  auto good = Slice(3);
+  WriteResponse(root.path(), listed, listed.end_ms + 1000);
+  WriteResponse(root.path(), good, good.end_ms + 1000);
+  {
+    // The store indexes both and writes a manifest listing them as ok.
+    JsonManifestStore store(root.path(), {}, RealDisk());
+    REQUIRE(store.LoadStatuses(kSeries).ok());
+  }
+  REQUIRE(fs::exists(SeriesPath(root.path()) / "manifest.json"));
+  fs::remove(ResponsePath(root.path(), listed));
+  fs::create_directories(ResponsePath(root.path(), listed) / "inside");
+  fs::create_directories(ResponsePath(root.path(), unlisted));
+  auto r = Recover(root.path());
+  REQUIRE(r.ok());
+  CHECK(r->report.unreadable_moved == 2);
+  CHECK(r->report.demoted == 1);
+  CHECK(r->manifest.slices.at(listed.composite_key()).status == SliceStatus::kPending);
+  CHECK(r->manifest.slices.at(good.composite_key()).status == SliceStatus::kOk);
+  CHECK(r->manifest.slices.count(unlisted.composite_key()) == 0);
+  // The names are free for the refetched results; what was there is kept aside.
+  CHECK_FALSE(fs::exists(ResponsePath(root.path(), listed)));
+  CHECK_FALSE(fs::exists(ResponsePath(root.path(), unlisted)));
+  size_t aside = 0;
+  for (const auto& e : fs::directory_iterator(ResponsePath(root.path(), good).parent_path())) {
+    aside += IsUnreadableResponseName(e.path().filename().string());
+  }
+  CHECK(aside == 2);
+  CHECK(WriteFileAtomic(ResponsePath(root.path(), listed), "{}").ok());
+  // A later recovery leaves the kept-aside names alone without a warning each time.
+  auto again = Recover(root.path());
+  REQUIRE(again.ok());
+  CHECK(again->report.unreadable_moved == 0);
+  CHECK(again->report.ignored_names == 0);
+  CHECK(UnreadableResponseName(listed.slice_id() + ".json", 1735689683000) ==
+        listed.slice_id() + ".json.unreadable-20250101T000123Z");
+}
+
 TEST_CASE("a corrupt manifest is moved aside and rebuilt from the response files",
           "[recovery]") {
   qlir::testing::ScratchDir root;

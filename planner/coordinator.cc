@@ -260,13 +260,23 @@ void Coordinator::OnStatusReply(const wire::StatusReply& reply, int64_t now) {
     seen.insert(*r);
     OnDurable(*r, *status, now);
   }
-  // Done jobs the persister does not know: their results were lost; hand them out again.
+  // Done jobs the persister does not know, and whose wait for DURABLE ran out or whose result
+  // went to a persister that has since gone away: their results were lost; hand them out
+  // again. Any other done job is left to its own wait: its result may still be queued at the
+  // persister, which answers the control socket without draining the results socket first (two
+  // sockets, no order between them). Re-handing those too made every expired lease re-hand
+  // every fresh one of its series: a persister that fell behind was sent the same slices again
+  // and again (issue #7, persister kill storm).
   std::vector<Lease> lost;
   for (int64_t i = universe_.first_index(*s); i < universe_.end_index(*s); ++i) {
     const SliceRef r{*s, i};
     if (universe_.state(r) != SliceState::kLeased || seen.count(r)) continue;
     const Lease* l = leases_.FindSlice(r);
-    if (l && l->done_at_ms >= 0) lost.push_back(*leases_.ReleaseSlice(r));
+    if (l && l->done_at_ms >= 0 &&
+        (l->status_checked || now - l->done_at_ms >= config_.durable_wait_ms ||
+         l->done_at_ms < persister_lost_at_ms_)) {
+      lost.push_back(*leases_.ReleaseSlice(r));
+    }
   }
   for (const Lease& l : lost) Requeue(l, "result unknown to the restarted persister");
 }

@@ -84,6 +84,10 @@ class Coordinator {
   // awaiting DURABLE are asked again; nothing is asked when no job awaits one (DURABLE notices
   // are the normal path).
   void OnPersisterConnected(int64_t now, bool reconnect, Outbox* out);
+  // The control connection went down (the persister stopped or died). Results of jobs done
+  // before now went to that persister: if a later status reply does not know them, they died
+  // with it and are handed out again without waiting for --durable-wait-ms.
+  void OnPersisterLost(int64_t now) { persister_lost_at_ms_ = now; }
   // A message to the persister could not be queued (not connected).
   void OnPersisterSendFailed(const wire::Message& m);
   // A send to the fetcher failed with EHOSTUNREACH: it is gone; its leases go back.
@@ -161,6 +165,7 @@ class Coordinator {
   uint64_t next_request_id_ = 1;
   int64_t started_ms_ = 0;
   int64_t last_hello_ms_ = -1;
+  int64_t persister_lost_at_ms_ = -1;  // see OnPersisterLost
   int64_t last_progress_ms_ = -1;
   uint64_t jobs_handed_ = 0;
   uint64_t jobs_rehanded_ = 0;

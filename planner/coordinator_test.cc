@@ -375,15 +375,70 @@ TEST_CASE("Coordinator: a persister reconnect asks statuses again only when need
   REQUIRE(jobs.size() == 2);
   r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "ok"});
   r.Fetcher("f1", wire::JobDone{jobs[1].second.job_id, jobs[1].second.key, "ok"});
+  r.clock.Advance(10);
+  r.c->OnPersisterLost(r.clock.NowMs());
   r.c->OnPersisterConnected(r.clock.NowMs(), /*reconnect=*/true, &r.out);
   r.Step();
   CHECK(r.StatusRequests() == 1);
-  // The restarted persister knows the first result, not the second: the second goes again.
+  // The restarted persister knows the first result, not the second: the second died with the
+  // old persister and goes again at once.
   r.Reply(0, {{jobs[0].second.key, "ok"}});
   CHECK(r.c->leases().size() == 0);
   auto again = r.Step();
   REQUIRE(again.size() == 1);
   CHECK(again[0].second.key == jobs[1].second.key);
+  // The persister goes away again before the re-handed job's JOB_DONE: that result went to the
+  // new persister, and may still be queued there when it answers the next status request, so
+  // it keeps its wait for DURABLE...
+  r.c->OnPersisterLost(r.clock.NowMs());
+  r.clock.Advance(10);
+  r.Fetcher("f1", wire::JobDone{again[0].second.job_id, again[0].second.key, "ok"});
+  r.clock.Advance(10);
+  r.out.clear();
+  r.c->OnPersisterConnected(r.clock.NowMs(), /*reconnect=*/true, &r.out);
+  r.Step();
+  CHECK(r.StatusRequests() == 1);
+  r.Reply(0, {{jobs[0].second.key, "ok"}});
+  CHECK(r.c->leases().size() == 1);
+  r.Fetcher("f1", wire::Heartbeat{"F1"});
+  CHECK(r.Step().empty());
+  // ...and when that runs out the persister is asked once more; still unknown: it goes again.
+  r.clock.Advance(2000);
+  r.Fetcher("f1", wire::Heartbeat{"F1"});
+  CHECK(r.Step().empty());
+  CHECK(r.StatusRequests() == 1);
+  r.Reply(0, {{jobs[0].second.key, "ok"}});
+  CHECK(r.c->leases().size() == 0);
+  auto third = r.Step();
+  REQUIRE(third.size() == 1);
+  CHECK(third[0].second.key == jobs[1].second.key);
+}
+
+// Issue #7: one expired lease made the status reply re-hand every fresh done job of its series
+// whose result the persister had not processed yet (a persister behind by more than the reply).
+TEST_CASE("Coordinator: issue7 - a status reply re-hands only done jobs whose wait ran out") {
+  Rig r(Config(), 3);
+  r.Reply(0);
+  r.Fetcher("f1", wire::Ready{"F1", 3});
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 3);
+  r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "ok"});
+  r.clock.Advance(1500);
+  r.Fetcher("f1", wire::JobDone{jobs[1].second.job_id, jobs[1].second.key, "ok"});
+  r.Fetcher("f1", wire::JobDone{jobs[2].second.job_id, jobs[2].second.key, "ok"});
+  r.clock.Advance(500);  // the first job's wait runs out; the others are 500 ms old
+  r.Fetcher("f1", wire::Heartbeat{"F1"});
+  CHECK(r.Step().empty());
+  CHECK(r.StatusRequests() == 1);
+  r.Reply(0, {});  // the persister has none of the three yet
+  auto again = r.Step();
+  REQUIRE(again.size() == 1);  // only the first goes again
+  CHECK(again[0].second.key == jobs[0].second.key);
+  CHECK(r.c->leases().size() == 3);  // the re-handed one, and the two still waiting
+  // Their results arrive: no refetch.
+  r.Durable(jobs[1].second.key, "ok");
+  r.Durable(jobs[2].second.key, "ok");
+  CHECK(r.c->leases().size() == 1);
 }
 
 TEST_CASE("Coordinator: 10 symbols x 1s since 2022 (about 1.5 M slices) plan and interleave") {

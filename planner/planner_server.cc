@@ -200,6 +200,7 @@ void Server::DrainMonitor(int64_t now) {
       persister_connected_before_ = true;
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
       LogWarn("persister connection lost at " + o_.persister);
+      c_.OnPersisterLost(now);
     }
   }
 }

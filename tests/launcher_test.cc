@@ -1,14 +1,11 @@
 // The launcher end to end: scripts/start-data-server --once under a real supervisord, against
 // the exchange simulator, then scripts/stop-data-server finding nothing left running.
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <filesystem>
-#include <random>
 #include <string>
 
 #include "common/atomic_file.h"
@@ -16,6 +13,7 @@
 #include "common/manifest.h"
 #include "tests/pipeline_harness.h"
 #include "tests/process.h"
+#include "tests/supervisor_util.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
@@ -24,29 +22,8 @@ using qlir::testing::ChildProcess;
 using qlir::testing::ScratchDir;
 using qlir::testing::Simulator;
 
-namespace {
-
-bool PortFree(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
-
-int FreePortBase() {
-  std::mt19937 rng(static_cast<unsigned>(::getpid()));
-  for (int i = 0; i < 500; ++i) {
-    int p = 20000 + static_cast<int>(rng() % 40000);
-    if (PortFree(p) && PortFree(p + 1) && PortFree(p + 2)) return p;
-  }
-  return 0;
-}
-
-}  // namespace
+using qlir::testing::FreePortBase;
+using qlir::testing::SupervisedPid;
 
 TEST_CASE("start-data-server --once runs the pipeline under supervisord and stops it", "[launcher]") {
   ScratchDir scratch;
@@ -129,24 +106,6 @@ TEST_CASE("start-data-server rejects a bad flag with a clear message", "[launche
   CHECK(qlir::testing::ReadLog(scratch.path() / "unknown.log").find("--bogus") != std::string::npos);
 }
 
-namespace {
-
-// `supervisorctl pid PROGRAM`: the pid, or 0 when not running.
-int SupervisedPid(const fs::path& run, const std::string& program, const fs::path& out) {
-  ChildProcess ctl({"/usr/bin/supervisorctl", "-c", (run / "supervisord.conf").string(), "pid",
-                    program},
-                   out);
-  ctl.Wait(30000);
-  std::string text = qlir::testing::ReadLog(out);
-  fs::remove(out);
-  try {
-    return std::stoi(text);
-  } catch (...) {
-    return 0;
-  }
-}
-
-}  // namespace
 
 TEST_CASE("supervisord restarts a fetcher killed with SIGKILL and stop-data-server stops all",
           "[launcher]") {

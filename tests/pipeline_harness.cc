@@ -44,6 +44,8 @@ Pipeline::Pipeline(const std::filesystem::path& dir, std::string base_url)
 }
 
 void Pipeline::StartPersister(std::vector<std::string> extra) {
+  if (extra.empty()) extra = persister_extra_;
+  persister_extra_ = extra;
   std::vector<std::string> argv = {BinaryPath("persister/persister"), "--data-root",
                                    data_root_.string(), "--results-bind", results_addr(),
                                    "--control-bind", control_addr()};
@@ -52,30 +54,54 @@ void Pipeline::StartPersister(std::vector<std::string> extra) {
 }
 
 void Pipeline::StartFetchers(int n, std::vector<std::string> extra) {
+  fetcher_extra_ = extra;
   for (int i = 0; i < n; ++i) {
-    std::vector<std::string> argv = {BinaryPath("fetcher/fetcher"), "--planner", jobs_addr(),
-                                     "--persister", results_addr(), "--base-url", base_url_,
-                                     "--rate-state", (dir_ / "rate.state").string()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    fetchers_.push_back(std::make_unique<ChildProcess>(
-        argv, dir_ / ("fetcher-" + std::to_string(fetcher_starts_++) + ".log")));
+    fetchers_.push_back(nullptr);
+    RestartFetcher(fetchers_.size() - 1);
   }
 }
 
-int Pipeline::RunPlannerOnce(std::vector<std::string> flags, int timeout_ms) {
-  std::vector<std::string> argv = {BinaryPath("planner/planner"), "--once",      "--base-url",
-                                   base_url_,                    "--jobs-bind", jobs_addr(),
-                                   "--persister",                control_addr()};
+void Pipeline::RestartFetcher(size_t i) {
+  std::vector<std::string> argv = {BinaryPath("fetcher/fetcher"), "--planner", jobs_addr(),
+                                   "--persister", results_addr(), "--base-url", base_url_,
+                                   "--rate-state", (dir_ / "rate.state").string()};
+  argv.insert(argv.end(), fetcher_extra_.begin(), fetcher_extra_.end());
+  fetchers_.at(i) = std::make_unique<ChildProcess>(
+      argv, dir_ / ("fetcher-" + std::to_string(fetcher_starts_++) + ".log"));
+}
+
+void Pipeline::KillFetcher(size_t i) {
+  fetchers_.at(i)->Signal(SIGKILL);
+  fetchers_.at(i)->Wait(30000);
+}
+
+void Pipeline::KillPersister() {
+  persister_->Signal(SIGKILL);
+  persister_->Wait(30000);
+}
+
+std::unique_ptr<ChildProcess> Pipeline::StartPlanner(std::vector<std::string> flags, bool once) {
+  std::vector<std::string> argv = {BinaryPath("planner/planner"), "--base-url", base_url_,
+                                   "--jobs-bind", jobs_addr(), "--persister", control_addr()};
+  if (once) argv.push_back("--once");
   argv.insert(argv.end(), flags.begin(), flags.end());
-  ChildProcess planner(argv, dir_ / ("planner-" + std::to_string(planner_runs_++) + ".log"));
-  auto st = planner.Wait(timeout_ms);
+  return std::make_unique<ChildProcess>(
+      argv, dir_ / ("planner-" + std::to_string(planner_runs_++) + ".log"));
+}
+
+int Pipeline::RunPlannerOnce(std::vector<std::string> flags, int timeout_ms) {
+  auto planner = StartPlanner(std::move(flags));
+  auto st = planner->Wait(timeout_ms);
   return st ? *st : -1;
 }
 
 bool Pipeline::StopAll() {
   bool ok = true;
-  for (auto& f : fetchers_) f->Signal(SIGTERM);
   for (auto& f : fetchers_) {
+    if (f) f->Signal(SIGTERM);
+  }
+  for (auto& f : fetchers_) {
+    if (!f) continue;
     auto st = f->Wait(30000);
     ok = ok && st && *st == 0;
   }

@@ -35,10 +35,21 @@ class Pipeline {
  public:
   Pipeline(const std::filesystem::path& dir, std::string base_url);
   const std::filesystem::path& data_root() const { return data_root_; }
+  // With no flags, the flags of the previous start.
   void StartPersister(std::vector<std::string> extra = {});
   void StartFetchers(int n, std::vector<std::string> extra = {});
   // Runs a planner with --once and the given flags; returns its exit status (or -1 on timeout).
   int RunPlannerOnce(std::vector<std::string> flags, int timeout_ms = 240000);
+  // Starts a planner (with --once when `once`) and returns it running; its log is planner-N.log.
+  std::unique_ptr<ChildProcess> StartPlanner(std::vector<std::string> flags, bool once = true);
+  // SIGKILLs fetcher i and waits for it; RestartFetcher starts a new one in its place with the
+  // flags of StartFetchers.
+  void KillFetcher(size_t i);
+  void RestartFetcher(size_t i);
+  // SIGKILLs the persister and waits for it; StartPersister() again restarts it (same flags
+  // when called with none).
+  void KillPersister();
+  const std::filesystem::path& dir() const { return dir_; }
   ChildProcess& persister() { return *persister_; }
   std::vector<std::unique_ptr<ChildProcess>>& fetchers() { return fetchers_; }
   // SIGTERM to fetchers then persister; returns true when all exited 0.
@@ -53,7 +64,9 @@ class Pipeline {
   std::filesystem::path data_root_;
   std::string base_url_;
   std::unique_ptr<ChildProcess> persister_;
+  std::vector<std::string> persister_extra_;
   std::vector<std::unique_ptr<ChildProcess>> fetchers_;
+  std::vector<std::string> fetcher_extra_;
   int planner_runs_ = 0;
   int fetcher_starts_ = 0;
 };
