@@ -154,6 +154,13 @@ Status Fetcher::ConnectPlanner() {
     dealer_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
     dealer_->set(zmq::sockopt::linger, 0);
     dealer_->set(zmq::sockopt::maxmsgsize, wire::kMaxMessageBytes);
+    if (options_.curve) {
+      Status s = curve::MakeClient(*dealer_, options_.curve->own, options_.curve->server_public);
+      if (!s.ok()) {
+        dealer_.reset();
+        return s;
+      }
+    }
     dealer_->connect(options_.planner);
   } catch (const zmq::error_t& e) {
     dealer_.reset();
@@ -407,6 +414,10 @@ Status Fetcher::Run(int stop_fd) {
     push_->set(zmq::sockopt::linger, static_cast<int>(options_.linger_ms));
     push_->set(zmq::sockopt::maxmsgsize, wire::kMaxMessageBytes);
     push_->set(zmq::sockopt::sndhwm, 64);
+    if (options_.curve) {
+      Status s = curve::MakeClient(*push_, options_.curve->own, options_.curve->server_public);
+      if (!s.ok()) return s;
+    }
     push_->connect(options_.persister);
   } catch (const zmq::error_t& e) {
     return Status::Error("cannot connect to persister " + options_.persister + ": " + e.what());
@@ -416,7 +427,8 @@ Status Fetcher::Run(int stop_fd) {
   Log(LogLevel::kInfo, "",
       "started: " + std::to_string(options_.concurrency) + " slot(s), persister " +
           options_.persister + ", base URL " + options_.job.base_url + ", rate state " +
-          rate_->path());
+          rate_->path() +
+          (options_.curve ? ", CURVE key " + options_.curve->own.public_key : ", no CURVE"));
 
   int64_t stop_began_ms = 0;
   for (;;) {

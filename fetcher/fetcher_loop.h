@@ -19,8 +19,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "common/curve.h"
 #include "common/http_client.h"
 #include "common/stats.h"
 #include "common/status.h"
@@ -46,6 +48,9 @@ struct FetcherOptions {
   int64_t stats_ms = 2000;
   std::string stats_file;
   FetchJobOptions job;
+  // CURVE on both links (common/curve.h): our key pair and the data server's public key, which
+  // the planner and the persister share. nullopt: plain sockets.
+  std::optional<curve::Setup> curve;
 };
 
 using HttpClientFactory = std::function<std::unique_ptr<HttpClient>()>;

@@ -31,6 +31,13 @@ int main(int argc, char** argv) {
   if (cl->verbose) SetLogLevel(LogLevel::kDebug);
   if (cl->log_json) SetLogJson(true);
 
+  auto curve_setup = qlir::curve::LoadSetup(cl->curve, qlir::curve::Role::kClient);
+  if (!curve_setup.ok()) {
+    Log(LogLevel::kError, "", curve_setup.error());
+    return 1;
+  }
+  cl->fetcher.curve = *curve_setup;
+
   // Block the signals before any thread exists (ours, libcurl's, ZeroMQ's), so they land only
   // in the signalfd inside the poll set.
   sigset_t mask;

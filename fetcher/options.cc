@@ -52,6 +52,9 @@ Takes jobs (klines slices) from the planner, fetches them from the exchange, sen
   --stats-file=PATH             rewrite this JSON file with our counters every 2 s (they also go
                                 to the planner; qlir-status --stats-dir shows them)
   --reconnect-initial-ms=MS     first reconnect delay (default 1000; doubles to 32000)
+  --curve-secret-key=FILE       this fetcher's CURVE key pair (NAME.key_secret, scripts/qlir-keygen);
+                                encrypts both links; its public key must be in the servers' --curve-allow
+  --curve-server-key=FILE       the data server's public key (server.key), shared by planner and persister
   --verbose                     debug logs
   --log-json                    log lines as JSON objects
   --help
@@ -112,6 +115,18 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
          cl.fetcher.stats_file = v;
          return Status::Ok();
        }},
+      {"curve-secret-key",
+       [&](const std::string& f, const std::string& v) {
+         if (v.empty()) return Status::Error("--" + f + ": empty path");
+         cl.curve.secret_key_file = v;
+         return Status::Ok();
+       }},
+      {"curve-server-key",
+       [&](const std::string& f, const std::string& v) {
+         if (v.empty()) return Status::Error("--" + f + ": empty path");
+         cl.curve.server_key_file = v;
+         return Status::Ok();
+       }},
       {"concurrency", int_flag(&cl.fetcher.concurrency, 1, 256)},
       {"connect-timeout-ms", int_flag(&cl.http.connect_timeout_ms, 1, kMaxMs)},
       {"timeout-ms", int_flag(&cl.http.total_timeout_ms, 1, kMaxMs)},
@@ -155,6 +170,9 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
       value = args[++i];
     }
     if (Status s = it->second(name, value); !s.ok()) return s;
+  }
+  if (cl.curve.secret_key_file.empty() != cl.curve.server_key_file.empty()) {
+    return Status::Error("--curve-secret-key and --curve-server-key go together");
   }
   if (cl.fetcher.backoff_max_ms < cl.fetcher.backoff_base_ms) {
     return Status::Error("--backoff-max-ms must be >= --backoff-base-ms");

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/curve.h"
 #include "common/http_client.h"
 #include "common/status.h"
 #include "fetcher/fetcher_loop.h"
@@ -16,6 +17,7 @@ struct CommandLine {
   FetcherOptions fetcher;
   RateLimiterOptions rate;
   HttpOptions http;
+  curve::Flags curve;           // loaded into fetcher.curve by main
   std::string rate_state_path;  // default /tmp/qlir-rate-<uid>.state
   bool verbose = false;
   bool log_json = false;

@@ -14,6 +14,7 @@
 
 #include <zmq.hpp>
 
+#include "common/curve.h"
 #include "common/data_root.h"
 #include "persister/data_root_lock.h"
 #include "persister/disk.h"
@@ -38,6 +39,7 @@ constexpr const char* kUsage =
     "                 [--flush-every N] [--flush-ms MS] [--no-adaptive-flush]\n"
     "                 [--verify-responses exists|quick|full] [--stats-file PATH]\n"
     "                 [--verbose] [--log-json]\n"
+    "                 [--curve-secret-key FILE --curve-allow DIR|FILE]\n"
     "  --data-root         data root (else $QLIR_DATA_ROOT, else ~/qlir_data)\n"
     "  --results-bind      PULL socket for FETCH_RESULT (default tcp://127.0.0.1:5702)\n"
     "  --control-bind      ROUTER socket for HELLO/STATUS/MARK_PENDING (default tcp://127.0.0.1:5703)\n"
@@ -47,7 +49,11 @@ constexpr const char* kUsage =
     "  --verify-responses  at load, check that listed files exist (exists), are framed whole\n"
     "                      (quick, default: opens each) or decode (full: reads each)\n"
     "  --stats-file        rewrite this JSON file with our counters every 2 s\n"
-    "                      (qlir-status --stats-dir shows them)\n";
+    "                      (qlir-status --stats-dir shows them)\n"
+    "  --curve-secret-key  the data server's CURVE key pair (NAME.key_secret, scripts/qlir-keygen):\n"
+    "                      encrypts both sockets; control then lets in only this key pair\n"
+    "  --curve-allow       fetcher public keys let in on results: a directory of NAME.key files\n"
+    "                      or one file of keys; others are refused and logged\n";
 
 bool ParseInt(std::string_view s, int64_t* out) {
   if (s.empty()) return false;
@@ -69,6 +75,7 @@ int main(int argc, char** argv) {
   std::optional<std::string> data_root;
   ServerOptions server_options;
   JsonStoreOptions store_options;
+  curve::Flags curve_flags;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     auto value = [&](std::string_view name) -> std::optional<std::string> {
@@ -91,6 +98,12 @@ int main(int argc, char** argv) {
     } else if (arg == "--control-bind") {
       if (!(v = value(arg))) return 2;
       server_options.control_bind = *v;
+    } else if (arg == "--curve-secret-key") {
+      if (!(v = value(arg))) return 2;
+      curve_flags.secret_key_file = *v;
+    } else if (arg == "--curve-allow") {
+      if (!(v = value(arg))) return 2;
+      curve_flags.allow_path = *v;
     } else if (arg == "--flush-every" || arg == "--flush-ms") {
       if (!(v = value(arg))) return 2;
       int64_t n = 0;
@@ -125,6 +138,13 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+
+  auto curve_setup = curve::LoadSetup(curve_flags, curve::Role::kServer);
+  if (!curve_setup) {
+    LogError(curve_setup.error());
+    return 1;
+  }
+  server_options.curve = *curve_setup;
 
   auto root = ResolveDataRoot(data_root);
   if (!root) {

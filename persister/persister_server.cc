@@ -91,6 +91,21 @@ Status PersisterServer::Bind() {
   } catch (const zmq::error_t& e) {
     return Status::Error(std::string("cannot set socket options: ") + e.what());
   }
+  if (options_.curve) {
+    // The handler must be up before a CURVE server binds: without one libzmq lets anyone in.
+    curve::ZapPolicy policy;
+    policy.Allow(curve::kResultsDomain, options_.curve->allowed);
+    policy.Allow(curve::kControlDomain, {{options_.curve->own.public_key, "data-server"}});
+    auto zap = curve::ZapHandler::Start(context_, std::move(policy));
+    if (!zap.ok()) return zap.status();
+    zap_ = std::move(*zap);
+    if (Status s = curve::MakeServer(results_, options_.curve->own, curve::kResultsDomain); !s.ok()) {
+      return s;
+    }
+    if (Status s = curve::MakeServer(control_, options_.curve->own, curve::kControlDomain); !s.ok()) {
+      return s;
+    }
+  }
   try {
     results_.bind(options_.results_bind);
   } catch (const zmq::error_t& e) {
@@ -104,7 +119,10 @@ Status PersisterServer::Bind() {
                          e.what());
   }
   LogInfo("results on " + results_endpoint() + ", control on " + control_endpoint() +
-          ", data root " + options_.data_root.string());
+          ", data root " + options_.data_root.string() +
+          (options_.curve ? ", CURVE with " + std::to_string(options_.curve->allowed.size()) +
+                                " allowed fetcher key(s)"
+                          : std::string(", no CURVE")));
   return Status::Ok();
 }
 

@@ -25,12 +25,15 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <zmq.hpp>
 
+#include "common/curve.h"
 #include "common/stats.h"
 #include "common/status.h"
 #include "common/wire.h"
@@ -47,6 +50,10 @@ struct ServerOptions {
   int64_t subscription_ms = 10000;     // a HELLO subscribes for this long
   int linger_ms = 200;
   std::string stats_file;  // when set, counters are rewritten there every 2 s (common/stats.h)
+  // CURVE on both sockets (common/curve.h): results let in the allow-list's keys, control only
+  // our own key pair (the planner and qlir-status --repair run with the data server's pair).
+  // nullopt: plain sockets, as before.
+  std::optional<curve::Setup> curve;
 };
 
 class PersisterServer {
@@ -58,7 +65,8 @@ class PersisterServer {
   PersisterServer(const PersisterServer&) = delete;
   PersisterServer& operator=(const PersisterServer&) = delete;
 
-  // Binds both sockets; an error names the address.
+  // Binds both sockets (with CURVE: starts the ZAP handler in `context` first); an error names
+  // the address or the key problem.
   Status Bind();
   // The bound addresses (with the port chosen for a "tcp://host:*" bind).
   std::string results_endpoint() const;
@@ -87,6 +95,7 @@ class PersisterServer {
   zmq::context_t* const context_;
   ManifestStore* const store_;
   Disk* const disk_;
+  std::unique_ptr<curve::ZapHandler> zap_;  // bound before the CURVE sockets; see Bind
   zmq::socket_t results_;
   zmq::socket_t control_;
   int stop_pipe_[2] = {-1, -1};

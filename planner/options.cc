@@ -60,6 +60,10 @@ std::string Usage() {
   --retry-max-ms N       backoff cap (default 600000)
   --status-retry-ms N    re-send an unanswered STATUS_REQUEST after N ms (default 5000)
   --time-sync-ms N       re-read the exchange clock every N ms (default 600000)
+  --curve-secret-key F   the data server's CURVE key pair (NAME.key_secret, shared with the
+                         persister): encrypts the jobs socket and the persister link
+  --curve-allow D|F      fetcher public keys let in on the jobs socket: a directory of
+                         NAME.key files or one file of keys; others are refused and logged
   --verbose              debug lines
   --log-json             log lines as JSON objects
   --stats-file PATH      rewrite this JSON file with our counters and every fetcher's (from
@@ -147,6 +151,14 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
     } else if (flag == "--stats-file") {
       if (v.empty()) return Status::Error("flag --stats-file: empty path");
       o.stats_file = v;
+    } else if (flag == "--curve-secret-key") {
+      o.curve.secret_key_file = v;
+    } else if (flag == "--curve-allow") {
+      o.curve.allow_path = v;
+    } else if (flag == "--curve-server-key") {
+      return Status::Error(
+          "flag --curve-server-key: the planner connects to the persister with its own key pair "
+          "(--curve-secret-key), which the persister shares");
     } else if (flag == "--lease-timeout-ms") {
       st = number(&o.lease_timeout_ms);
     } else if (flag == "--durable-wait-ms") {
@@ -186,6 +198,9 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
   }
   if (o.start_ms && o.end_ms && *o.start_ms > *o.end_ms) {
     return Status::Error("flag --start is after --end");
+  }
+  if (o.curve.any() && (o.curve.secret_key_file.empty() || o.curve.allow_path.empty())) {
+    return Status::Error("flags --curve-secret-key and --curve-allow go together");
   }
   if (o.retry_base_ms > o.retry_max_ms) {
     return Status::Error("flag --retry-base-ms is above --retry-max-ms");

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/curve.h"
 #include "common/status.h"
 
 namespace qlir::planner {
@@ -30,6 +31,10 @@ struct Options {
   int64_t retry_max_ms = 600000;                     // --retry-max-ms
   int64_t status_retry_ms = 5000;                    // --status-retry-ms
   int64_t time_sync_ms = 600000;                     // --time-sync-ms (exchange clock re-sync)
+  // --curve-secret-key FILE, --curve-allow DIR|FILE: CURVE on the jobs socket (fetchers whose
+  // key is allowed) and on the control link, where the planner is a client with the same key
+  // pair as the persister (the data server's). Empty: plain sockets.
+  curve::Flags curve;
   bool verbose = false;                              // --verbose (debug lines)
   bool log_json = false;                             // --log-json (JSON log lines)
   std::string stats_file;                            // --stats-file (counters, common/stats.h)

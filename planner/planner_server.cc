@@ -8,6 +8,7 @@
 #include <cstring>
 #include <zmq.hpp>
 
+#include "common/curve.h"
 #include "common/klines/interval.h"
 #include "common/time_util.h"
 #include "common/wire.h"
@@ -56,6 +57,7 @@ class Server {
   int stop_fd_;
   Coordinator& c_;
   zmq::context_t ctx_{1};
+  std::unique_ptr<curve::ZapHandler> zap_;  // before the sockets: see Open
   zmq::socket_t jobs_{ctx_, zmq::socket_type::router};
   zmq::socket_t control_{ctx_, zmq::socket_type::dealer};
   zmq::socket_t monitor_{ctx_, zmq::socket_type::pair};
@@ -63,6 +65,7 @@ class Server {
   bool persister_connected_before_ = false;
   int64_t last_sync_ms_ = 0;
   StatsFile stats_;
+  int64_t last_handshake_warning_ms_ = -60000;
 };
 
 Status Server::Open() {
@@ -79,6 +82,20 @@ Status Server::Open() {
   } catch (const zmq::error_t& e) {
     return Status::Error(std::string("cannot set socket options: ") + e.what());
   }
+  auto curve_setup = curve::LoadSetup(o_.curve, curve::Role::kServerAndClient);
+  if (!curve_setup.ok()) return curve_setup.status();
+  if (*curve_setup) {
+    const curve::Setup& cs = **curve_setup;
+    // The handler must be up before the CURVE server binds: without one libzmq lets anyone in.
+    curve::ZapPolicy policy;
+    policy.Allow(curve::kJobsDomain, cs.allowed);
+    auto zap = curve::ZapHandler::Start(&ctx_, std::move(policy));
+    if (!zap.ok()) return zap.status();
+    zap_ = std::move(*zap);
+    if (Status s = curve::MakeServer(jobs_, cs.own, curve::kJobsDomain); !s.ok()) return s;
+    if (Status s = curve::MakeClient(control_, cs.own, cs.server_public); !s.ok()) return s;
+    LogInfo("CURVE on: " + std::to_string(cs.allowed.size()) + " allowed fetcher key(s)");
+  }
   try {
     jobs_.bind(o_.jobs_bind);
   } catch (const zmq::error_t& e) {
@@ -88,7 +105,10 @@ Status Server::Open() {
   const std::string mon_ep =
       "inproc://planner-control-monitor-" + std::to_string(reinterpret_cast<uintptr_t>(this));
   if (zmq_socket_monitor(control_.handle(), mon_ep.c_str(),
-                         ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+                         ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
     return Status::Error(std::string("cannot monitor the control socket: ") +
                          zmq_strerror(zmq_errno()));
   }
@@ -201,6 +221,15 @@ void Server::DrainMonitor(int64_t now) {
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
       LogWarn("persister connection lost at " + o_.persister);
       c_.OnPersisterLost(now);
+    } else if (now - last_handshake_warning_ms_ >= 60000) {
+      // libzmq retries every 100 ms or so: one line a minute is enough.
+      last_handshake_warning_ms_ = now;
+      LogWarn("handshake with the persister at " + o_.persister + " failed (" +
+              (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                   ? std::string("our CURVE key was refused: the persister must run with the same "
+                                 "--curve-secret-key")
+                   : std::string("security mismatch: CURVE on one side only, or a wrong key")) +
+              ")");
     }
   }
 }
