@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -180,9 +181,16 @@ Result<std::vector<std::string>> ParsePublicKeysText(std::string_view text,
   int n = 0;
   for (const std::string& line : Lines(text)) {
     ++n;
-    if (line.empty() || line[0] == '#') continue;
-    std::optional<std::string> key = Field(line, "public-key");
-    if (!key && line.size() == 40 && line.find_first_of(" =") == std::string::npos) key = line;
+    // Z85 has '#' and '=' in its alphabet: a line that is a whole key is a key, before any
+    // other reading of it.
+    std::optional<std::string> key;
+    if (IsZ85Key(line)) {
+      key = line;
+    } else if (line.empty() || line[0] == '#') {
+      continue;
+    } else {
+      key = Field(line, "public-key");
+    }
     if (!key) continue;  // metadata, section names, secret-key
     if (!IsZ85Key(*key)) {
       return Status::Error(what + ":" + std::to_string(n) + ": not a 40-character Z85 key");
@@ -433,6 +441,72 @@ void ZapHandler::Serve() {
       if (e.num() == ETERM) return;
       Log(LogLevel::kWarn, "", std::string("ZAP handler: send: ") + e.what());
     }
+  }
+}
+
+HandshakeWatch::HandshakeWatch(zmq::context_t* context, std::string peer,
+                               std::string own_public_key)
+    : events_(*context, zmq::socket_type::pair),
+      peer_(std::move(peer)),
+      own_public_key_(std::move(own_public_key)) {}
+
+Result<std::unique_ptr<HandshakeWatch>> HandshakeWatch::Start(zmq::context_t* context,
+                                                              zmq::socket_t* socket,
+                                                              std::string peer,
+                                                              std::string own_public_key) {
+  static std::atomic<uint64_t> seq{0};
+  const std::string endpoint = "inproc://qlir-handshake-watch-" + std::to_string(::getpid()) +
+                               "-" + std::to_string(seq++);
+  if (zmq_socket_monitor(socket->handle(), endpoint.c_str(),
+                         ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
+    return Status::Error(std::string("cannot monitor the socket to ") + peer + ": " +
+                         zmq_strerror(zmq_errno()));
+  }
+  std::unique_ptr<HandshakeWatch> w(
+      new HandshakeWatch(context, std::move(peer), std::move(own_public_key)));
+  try {
+    w->events_.set(zmq::sockopt::linger, 0);
+    w->events_.connect(endpoint);
+  } catch (const zmq::error_t& e) {
+    return Status::Error(std::string("cannot watch handshakes: ") + e.what());
+  }
+  return w;
+}
+
+void HandshakeWatch::Drain(int64_t now_ms) {
+  for (int i = 0; i < 1000; ++i) {
+    std::vector<zmq::message_t> frames;
+    try {
+      if (!zmq::recv_multipart(events_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
+        return;
+      }
+    } catch (const zmq::error_t&) {
+      return;
+    }
+    if (frames.empty() || frames[0].size() < 6) continue;
+    uint16_t event = 0;
+    std::memcpy(&event, frames[0].data(), sizeof event);
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+      if (!ok_logged_) {
+        Log(LogLevel::kInfo, "", "CURVE handshake with the " + peer_ + " done");
+        ok_logged_ = true;
+      }
+      warned_ = false;
+      continue;
+    }
+    ++failures_;
+    ok_logged_ = false;
+    if (warned_ && now_ms - last_warning_ms_ < 60000) continue;
+    warned_ = true;
+    last_warning_ms_ = now_ms;
+    Log(LogLevel::kWarn, "",
+        event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+            ? "the " + peer_ + " refused our CURVE key " + own_public_key_ +
+                  ": is its .key file in the data server's --curve-allow?"
+            : "CURVE handshake with the " + peer_ +
+                  " failed: a wrong --curve-server-key, or the server runs without CURVE");
   }
 }
 

@@ -96,6 +96,32 @@ Result<std::optional<Setup>> LoadSetup(const Flags& flags, Role role);
 Status MakeServer(zmq::socket_t& socket, const KeyPair& own, std::string_view zap_domain);
 Status MakeClient(zmq::socket_t& socket, const KeyPair& own, const std::string& server_public);
 
+// A CURVE client's view of its handshakes: a refused key otherwise looks like a silent server.
+// Monitors `socket` (zmq_socket_monitor, started before connect) and, from Drain, logs a failed
+// handshake with `peer` (WARN, at most once a minute, saying what to check) and a successful
+// one (INFO, once after each failure and at the first). Single-threaded, like the socket.
+// REQUIRES: destroyed before `socket` is closed or together with it (it holds no reference
+// that outlives the socket's monitor).
+class HandshakeWatch {
+ public:
+  static Result<std::unique_ptr<HandshakeWatch>> Start(zmq::context_t* context,
+                                                       zmq::socket_t* socket, std::string peer,
+                                                       std::string own_public_key);
+  zmq::socket_t& events() { return events_; }  // poll it for ZMQ_POLLIN, then Drain
+  void Drain(int64_t now_ms);
+  int64_t failures() const { return failures_; }
+
+ private:
+  HandshakeWatch(zmq::context_t* context, std::string peer, std::string own_public_key);
+  zmq::socket_t events_;  // PAIR connected to the monitor
+  std::string peer_;
+  std::string own_public_key_;
+  int64_t last_warning_ms_ = 0;
+  bool warned_ = false;
+  bool ok_logged_ = false;
+  int64_t failures_ = 0;
+};
+
 // ZAP decisions without sockets. Each domain has its list; an unknown domain or mechanism, or
 // a key not in the domain's list, is refused. Refusals are logged (WARN, with the key, the
 // peer's address and the domain), at most once per key and domain every `log_every_ms` (a

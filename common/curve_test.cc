@@ -158,6 +158,21 @@ TEST_CASE("allow-lists are a directory of .key files or one file of keys", "[cur
   CHECK(list->at(b->public_key) == "fetch-b");
   CHECK_FALSE(list->count(a->secret_key));
 
+  // Z85 keys may hold '#' and '=': a bare key starting with '#' is still a key.
+  std::string hash_key;
+  for (int i = 0; i < 1000 && hash_key.empty(); ++i) {
+    auto k = GenerateKeyPair();
+    if (k->public_key[0] == '#' && k->public_key.find('=') != std::string::npos) {
+      hash_key = k->public_key;
+    }
+  }
+  if (!hash_key.empty()) {
+    auto parsed = ParsePublicKeysText("# a comment\n" + hash_key + "\n", "f");
+    REQUIRE(parsed.ok());
+    CHECK(parsed->size() == 1);
+    CHECK(parsed->front() == hash_key);
+  }
+
   // One file: bare keys and public-key lines, comments.
   const fs::path file = dir.path() / "allowed.txt";
   Write(file, "# fetchers\n" + a->public_key + "\npublic-key = \"" + c->public_key + "\"\n");
@@ -291,6 +306,25 @@ TEST_CASE("CURVE sockets with the ZAP handler let in allowed keys only", "[curve
   rogue_push->send(zmq::buffer(std::string("from rogue")), zmq::send_flags::dontwait);
   REQUIRE(wait_event(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH));
   CHECK(logs.WaitFor("refused key " + rogue->public_key, 5000));
+
+  // The refused client's own view: a HandshakeWatch says its key was refused.
+  {
+    zmq::socket_t watched(client_ctx, zmq::socket_type::push);
+    watched.set(zmq::sockopt::linger, 0);
+    REQUIRE(MakeClient(watched, *rogue, server->public_key).ok());
+    auto watch = HandshakeWatch::Start(&client_ctx, &watched, "persister", rogue->public_key);
+    REQUIRE(watch.ok());
+    watched.connect(endpoint);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while ((*watch)->failures() == 0 && std::chrono::steady_clock::now() < deadline) {
+      zmq::pollitem_t items[] = {{(*watch)->events().handle(), 0, ZMQ_POLLIN, 0}};
+      zmq::poll(items, 1, std::chrono::milliseconds(100));
+      (*watch)->Drain(1);
+    }
+    CHECK((*watch)->failures() > 0);
+    CHECK(logs.Contains("the persister refused our CURVE key " + rogue->public_key));
+    watch->reset();
+  }
 
   auto plain_push = push(nullptr);
   plain_push->send(zmq::buffer(std::string("from plain")), zmq::send_flags::dontwait);

@@ -84,6 +84,10 @@ class Fetcher {
   zmq::context_t ctx_{1};
   std::unique_ptr<zmq::socket_t> dealer_;  // null while waiting to reconnect
   std::unique_ptr<zmq::socket_t> push_;
+  // With CURVE: say when a server refuses our key (else it only looks silent). Each is reset
+  // before its socket closes.
+  std::unique_ptr<curve::HandshakeWatch> dealer_watch_;
+  std::unique_ptr<curve::HandshakeWatch> push_watch_;
   int event_fd_ = -1;  // workers -> main: completions are waiting
 
   std::mutex mu_;
@@ -156,10 +160,14 @@ Status Fetcher::ConnectPlanner() {
     dealer_->set(zmq::sockopt::maxmsgsize, wire::kMaxMessageBytes);
     if (options_.curve) {
       Status s = curve::MakeClient(*dealer_, options_.curve->own, options_.curve->server_public);
-      if (!s.ok()) {
+      auto watch = s.ok() ? curve::HandshakeWatch::Start(&ctx_, dealer_.get(), "planner",
+                                                         options_.curve->own.public_key)
+                          : Result<std::unique_ptr<curve::HandshakeWatch>>(s);
+      if (!watch.ok()) {
         dealer_.reset();
-        return s;
+        return watch.status();
       }
+      dealer_watch_ = std::move(*watch);
     }
     dealer_->connect(options_.planner);
   } catch (const zmq::error_t& e) {
@@ -187,6 +195,7 @@ Status Fetcher::ConnectPlanner() {
 
 void Fetcher::ClosePlanner() {
   if (!dealer_) return;
+  dealer_watch_.reset();
   try {
     dealer_->close();
   } catch (const zmq::error_t& e) {
@@ -417,6 +426,10 @@ Status Fetcher::Run(int stop_fd) {
     if (options_.curve) {
       Status s = curve::MakeClient(*push_, options_.curve->own, options_.curve->server_public);
       if (!s.ok()) return s;
+      auto watch = curve::HandshakeWatch::Start(&ctx_, push_.get(), "persister",
+                                                options_.curve->own.public_key);
+      if (!watch.ok()) return watch.status();
+      push_watch_ = std::move(*watch);
     }
     push_->connect(options_.persister);
   } catch (const zmq::error_t& e) {
@@ -444,7 +457,15 @@ Status Fetcher::Run(int stop_fd) {
     // Only live items go in: zmq_poll must never see a null socket with fd -1.
     std::vector<zmq::pollitem_t> items;
     items.push_back({nullptr, event_fd_, ZMQ_POLLIN, 0});
-    int stop_i = -1, dealer_i = -1, push_i = -1;
+    int stop_i = -1, dealer_i = -1, push_i = -1, dealer_watch_i = -1, push_watch_i = -1;
+    if (dealer_watch_) {
+      dealer_watch_i = static_cast<int>(items.size());
+      items.push_back({dealer_watch_->events().handle(), 0, ZMQ_POLLIN, 0});
+    }
+    if (push_watch_) {
+      push_watch_i = static_cast<int>(items.size());
+      items.push_back({push_watch_->events().handle(), 0, ZMQ_POLLIN, 0});
+    }
     if (!stopping_) {
       stop_i = static_cast<int>(items.size());
       items.push_back({nullptr, stop_fd, ZMQ_POLLIN, 0});
@@ -479,6 +500,12 @@ Status Fetcher::Run(int stop_fd) {
         Log(LogLevel::kDebug, "", "stop fd read failed");
       }
       BeginStop();
+    }
+    if (dealer_watch_i >= 0 && (items[dealer_watch_i].revents & ZMQ_POLLIN)) {
+      dealer_watch_->Drain(MonotonicMs());
+    }
+    if (push_watch_i >= 0 && (items[push_watch_i].revents & ZMQ_POLLIN)) {
+      push_watch_->Drain(MonotonicMs());
     }
     if (items[0].revents & ZMQ_POLLIN) OnCompletions();
     if (dealer_i >= 0 && (items[dealer_i].revents & ZMQ_POLLIN)) OnPlannerReadable();
@@ -516,6 +543,7 @@ Status Fetcher::Run(int stop_fd) {
     }
   }
   ClosePlanner();
+  push_watch_.reset();
   push_->close();  // lingers up to linger_ms for queued results
   Log(LogLevel::kInfo, "", "stopped");
   return Status::Ok();
