@@ -4,6 +4,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "common/curve.h"
 #include "common/data_root.h"
 #include "common/endpoint.h"
 #include "common/symbol.h"
@@ -20,7 +21,9 @@ std::string UsageText() {
   return "usage: qlir-status [--data-root DIR] [--json] [--symbol S] [--interval I]\n"
          "                   [--stats-dir DIR]   (the processes' counters, e.g. <run-dir>/stats)\n"
          "       qlir-status verify [--data-root DIR] [--json] [--symbol S] [--interval I]\n"
-         "                          [--repair [--persister tcp://HOST:5703] [--timeout-ms N]]\n"
+         "                          [--repair [--persister tcp://HOST:5703] [--timeout-ms N]\n"
+         "                           [--curve-secret-key FILE [--curve-server-key FILE]]]\n"
+         "--curve-secret-key: the data server's key pair, for a persister run with CURVE.\n"
          "The data root is --data-root, else $QLIR_DATA_ROOT, else ~/qlir_data.\n"
          "Exit codes: 0 nothing wrong, 1 problems found, 2 could not run, 64 bad usage.\n";
 }
@@ -86,6 +89,11 @@ Result<Options> ParseArgs(const std::vector<std::string>& args) {
       if (!v) return v.status();
       if (v->empty()) return Status::Error("--persister must not be empty");
       o.persister = *v;
+    } else if (flag == "--curve-secret-key" || flag == "--curve-server-key") {
+      auto v = value();
+      if (!v) return v.status();
+      if (v->empty()) return Status::Error(flag + " must not be empty");
+      (flag == "--curve-secret-key" ? o.curve_secret_key : o.curve_server_key) = *v;
     } else if (flag == "--timeout-ms") {
       auto v = value();
       if (!v) return v.status();
@@ -107,13 +115,33 @@ Result<Options> ParseArgs(const std::vector<std::string>& args) {
   if (!o.verify && (o.repair || o.persister || o.timeout_ms)) {
     return Status::Error("--repair, --persister and --timeout-ms belong to 'qlir-status verify'");
   }
-  if (!o.repair && (o.persister || o.timeout_ms)) {
-    return Status::Error("--persister and --timeout-ms only make sense with --repair");
+  if (!o.repair && (o.persister || o.timeout_ms || o.curve_secret_key || o.curve_server_key)) {
+    return Status::Error(
+        "--persister, --timeout-ms and --curve-* only make sense with 'verify --repair'");
+  }
+  if (o.curve_server_key && !o.curve_secret_key) {
+    return Status::Error("--curve-server-key needs --curve-secret-key");
   }
   return o;
 }
 
 namespace {
+
+// The key pair for --repair: the data server's; the server key defaults to its own public key.
+Result<std::optional<curve::Setup>> LoadCurve(const Options& o) {
+  if (!o.curve_secret_key) return std::optional<curve::Setup>();
+  curve::Setup setup;
+  auto own = curve::LoadSecretKeyFile(*o.curve_secret_key);
+  if (!own.ok()) return own.status();
+  setup.own = *own;
+  setup.server_public = own->public_key;
+  if (o.curve_server_key) {
+    auto server = curve::LoadPublicKeyFile(*o.curve_server_key);
+    if (!server.ok()) return server.status();
+    setup.server_public = *server;
+  }
+  return std::optional<curve::Setup>(std::move(setup));
+}
 
 int RunStatus(const Options& o, const std::filesystem::path& root, std::ostream& out,
               std::ostream& err) {
@@ -155,9 +183,17 @@ int RunVerify(const Options& o, const std::filesystem::path& root, std::ostream&
   if (o.repair) {
     RepairResult r;
     r.persister = o.persister.value_or(kDefaultPersister);
+    auto curve_setup = LoadCurve(o);
+    if (!curve_setup.ok()) {
+      r.error = curve_setup.error();
+      repair_failed = true;
+      err << "qlir-status verify: repair failed: " << r.error << "\n";
+    }
     for (const auto& [endpoint, keys] : report->RepairKeys()) {
+      if (repair_failed) break;
       auto sent = SendMarkPending(r.persister, endpoint, keys,
-                                  o.timeout_ms > 0 ? o.timeout_ms : kDefaultRepairTimeoutMs);
+                                  o.timeout_ms > 0 ? o.timeout_ms : kDefaultRepairTimeoutMs,
+                                  *curve_setup);
       if (!sent) {
         r.error = sent.error();
         repair_failed = true;

@@ -1,7 +1,8 @@
 // The qlir-status command line (tools/qlir-status/README.md):
 //   qlir-status [--data-root DIR] [--json] [--symbol S] [--interval I] [--stats-dir DIR]
 //   qlir-status verify [--data-root DIR] [--json] [--symbol S] [--interval I]
-//                      [--repair [--persister tcp://HOST:5703] [--timeout-ms N]]
+//                      [--repair [--persister tcp://HOST:5703] [--timeout-ms N]
+//                       [--curve-secret-key FILE [--curve-server-key FILE]]]
 // Run() is everything main does but own the process: tests call it with string streams.
 #pragma once
 
@@ -30,6 +31,10 @@ struct Options {
   bool repair = false;
   std::optional<std::string> persister;
   int timeout_ms = 0;  // 0: kDefaultRepairTimeoutMs
+  // --repair to a persister with CURVE: the data server's key pair (the persister's control
+  // socket lets in only that one), and the persister's public key (default: the pair's own).
+  std::optional<std::string> curve_secret_key;
+  std::optional<std::string> curve_server_key;
 };
 
 // `args` excludes the program name. The error says what is wrong with which flag.

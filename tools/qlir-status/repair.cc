@@ -12,7 +12,8 @@ namespace qlir::status_tool {
 
 Result<MarkPendingOutcome> SendMarkPending(const std::string& persister,
                                            const std::string& endpoint,
-                                           const std::vector<std::string>& keys, int timeout_ms) {
+                                           const std::vector<std::string>& keys, int timeout_ms,
+                                           const std::optional<curve::Setup>& curve) {
   MarkPendingOutcome out;
   if (keys.empty()) return out;
   try {
@@ -24,6 +25,9 @@ Result<MarkPendingOutcome> SendMarkPending(const std::string& persister,
     // out with a clear error instead of the message waiting in a pipe to nowhere.
     dealer.set(zmq::sockopt::immediate, 1);
     dealer.set(zmq::sockopt::sndtimeo, timeout_ms);
+    if (curve) {
+      if (Status s = curve::MakeClient(dealer, curve->own, curve->server_public); !s.ok()) return s;
+    }
     try {
       dealer.connect(persister);
     } catch (const zmq::error_t& e) {

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/curve.h"
 #include "common/status.h"
 
 namespace qlir::status_tool {
@@ -25,9 +27,12 @@ struct MarkPendingOutcome {
 // messages of at most kKeysPerMessage keys) and waits for each matching ACK, at most
 // `timeout_ms` per message. Errors when the address is bad, the persister cannot be reached or
 // does not answer in time, or an ACK carries an error. Never throws. An empty `keys` sends
-// nothing.
+// nothing. With `curve`, the DEALER is a CURVE client with curve->own and curve->server_public
+// (the persister's control socket lets in only the data server's own key pair); a refused key
+// shows as an unreachable persister.
 Result<MarkPendingOutcome> SendMarkPending(const std::string& persister,
                                            const std::string& endpoint,
-                                           const std::vector<std::string>& keys, int timeout_ms);
+                                           const std::vector<std::string>& keys, int timeout_ms,
+                                           const std::optional<curve::Setup>& curve = std::nullopt);
 
 }  // namespace qlir::status_tool
