@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
 #include "common/atomic_file.h"
@@ -178,4 +179,34 @@ TEST_CASE("CURVE: unknown keys get no jobs and nothing they send reaches the dat
     CHECK(file->data == *want);
   }
   CHECK(sim.Counters()["windows"].size() == slices->size());
+
+  // The control socket lets in the data server's key pair only: an allowed fetcher key cannot
+  // mark slices pending, the server's pair (qlir-status verify --repair) can.
+  p.StartPersister({"--curve-secret-key", server_secret, "--curve-allow", allow});
+  REQUIRE(WaitForLog(scratch.path() / "persister.log", "CURVE with", 60000));
+  const auto& damaged = m->slices.begin()->second;
+  REQUIRE(WriteFileAtomic(*dir / damaged.relative_path, "{\"meta\":").ok());
+  auto repair = [&](const std::string& secret, const std::string& log) {
+    ChildProcess tool({BinaryPath("tools/qlir-status/qlir-status"), "verify", "--data-root",
+                         p.data_root().string(), "--json", "--repair", "--persister",
+                         p.control_addr(), "--timeout-ms", "3000", "--curve-secret-key", secret,
+                         "--curve-server-key", server_public},
+                        scratch.path() / log, /*capture_stdout=*/true);
+    std::string out;
+    while (auto l = tool.ReadLine(60000)) out += *l + "\n";
+    auto rc = tool.Wait(60000);
+    return std::make_pair(rc ? *rc : -1, out);
+  };
+  auto [fetcher_rc, fetcher_out] =
+      repair((keys / "fetchers" / "good.key_secret").string(), "repair-fetcher.log");
+  INFO(fetcher_out << ReadLog(scratch.path() / "repair-fetcher.log"));
+  CHECK(fetcher_rc == 2);  // "persister not reachable": the handshake was refused
+  // Allowed on results, so this refusal is the control socket's.
+  CHECK(WaitForLog(scratch.path() / "persister.log", "refused key " + good_key, 10000));
+  auto [server_rc, server_out] = repair(server_secret, "repair-server.log");
+  INFO(server_out << ReadLog(scratch.path() / "repair-server.log"));
+  CHECK(server_rc == 1);  // problems found, and handed to the persister
+  auto report = nlohmann::json::parse(server_out);
+  CHECK(report["repair"]["marked"] == 1);
+  REQUIRE(p.StopAll());
 }
