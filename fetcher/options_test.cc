@@ -63,3 +63,19 @@ TEST_CASE("bad flags are errors naming the flag", "[options]") {
     CHECK(cl.error().find(c.needle) != std::string::npos);
   }
 }
+
+TEST_CASE("CURVE flags go together", "[options][curve]") {
+  auto off = ParseCommandLine({});
+  REQUIRE(off.ok());
+  CHECK_FALSE(off->curve.any());
+  auto on = ParseCommandLine({"--curve-secret-key=/k/a.key_secret", "--curve-server-key",
+                              "/k/server.key"});
+  REQUIRE(on.ok());
+  CHECK(on->curve.secret_key_file == "/k/a.key_secret");
+  CHECK(on->curve.server_key_file == "/k/server.key");
+  auto alone = ParseCommandLine({"--curve-secret-key", "/k/a.key_secret"});
+  REQUIRE_FALSE(alone.ok());
+  CHECK(alone.error().find("--curve-server-key") != std::string::npos);
+  CHECK_FALSE(ParseCommandLine({"--curve-server-key", "/k/server.key"}).ok());
+  CHECK_FALSE(ParseCommandLine({"--curve-allow", "/k"}).ok());  // a server's flag
+}

@@ -100,5 +100,22 @@ TEST_CASE("Options: bad flags are clear errors naming the flag") {
   CHECK(ParseOptions({"--help"})->help);
 }
 
+TEST_CASE("Options: CURVE flags") {
+  auto off = ParseOptions({"--symbols", "BTCUSDT"});
+  REQUIRE(off);
+  CHECK_FALSE(off->curve.any());
+  auto on = ParseOptions({"--symbols", "BTCUSDT", "--curve-secret-key", "/k/server.key_secret",
+                          "--curve-allow=/k/fetchers"});
+  REQUIRE(on);
+  CHECK(on->curve.secret_key_file == "/k/server.key_secret");
+  CHECK(on->curve.allow_path == "/k/fetchers");
+  auto alone = ParseOptions({"--symbols", "BTCUSDT", "--curve-secret-key", "/k/s.key_secret"});
+  REQUIRE_FALSE(alone);
+  CHECK(alone.error().find("--curve-allow") != std::string::npos);
+  auto server_key = ParseOptions({"--symbols", "BTCUSDT", "--curve-server-key", "/k/server.key"});
+  REQUIRE_FALSE(server_key);
+  CHECK(server_key.error().find("--curve-server-key") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace qlir::planner

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "common/atomic_file.h"
 #include "common/data_root.h"
@@ -145,4 +146,56 @@ TEST_CASE("supervisord restarts a fetcher killed with SIGKILL and stop-data-serv
   REQUIRE(stop.Wait(120000) == 0);
   CHECK(::kill(second, 0) != 0);  // the restarted fetcher is gone too
   CHECK(SupervisedPid(run, "qlir:persister", tmp) == 0);
+}
+
+TEST_CASE("start-data-server --curve-keys runs every link with CURVE", "[launcher][curve]") {
+  ScratchDir scratch;
+  Simulator sim(scratch.path(), {"--symbol", "BTCUSDT,listing=1502942400000"});
+  const int port_base = FreePortBase();
+  REQUIRE(port_base > 0);
+  const fs::path run = scratch.path() / "run";
+  const fs::path data = scratch.path() / "data";
+  const fs::path keys = scratch.path() / "keys";
+  ::setenv("QLIR_BIN_DIR", QLIR_BINARY_DIR, 1);
+  const std::string src = QLIR_SOURCE_DIR;
+  const std::vector<std::string> start = {
+      "/bin/bash", src + "/scripts/start-data-server", "--no-build", "--once", "--symbols",
+      "BTCUSDT", "--intervals", "1h", "--start", "2024-01-01", "--end", "2024-03-01",
+      "--base-url", sim.base_url(), "--data-root", data.string(), "--fetchers", "1",
+      "--run-dir", run.string(), "--port-base", std::to_string(port_base), "--curve-keys",
+      keys.string()};
+
+  // Missing keys: refused before anything starts, with the commands that make them.
+  fs::create_directories(keys);
+  ChildProcess missing(start, scratch.path() / "missing.log");
+  CHECK(missing.Wait(30000) == 64);
+  CHECK(qlir::testing::ReadLog(scratch.path() / "missing.log").find("scripts/qlir-keygen") !=
+        std::string::npos);
+
+  ChildProcess server_key({"/bin/bash", src + "/scripts/qlir-keygen", "--dir", keys.string(),
+                           "server"},
+                          scratch.path() / "keygen.log");
+  REQUIRE(server_key.Wait(30000) == 0);
+  ChildProcess local_key({"/bin/bash", src + "/scripts/qlir-keygen", "--dir",
+                          (keys / "fetchers").string(), "local"},
+                         scratch.path() / "keygen.log");
+  REQUIRE(local_key.Wait(30000) == 0);
+
+  ChildProcess launcher(start, scratch.path() / "launcher.log");
+  auto st = launcher.Wait(300000);
+  INFO(qlir::testing::ReadLog(scratch.path() / "launcher.log"));
+  INFO(qlir::testing::ReadLog(run / "logs" / "planner.log"));
+  INFO(qlir::testing::ReadLog(run / "logs" / "persister.log"));
+  REQUIRE(st == 0);
+  auto dir = SeriesDir(data, "klines", "BTCUSDT", "1h");
+  auto m = ParseManifest(*ReadFile(*dir / "manifest.json"), "manifest");
+  REQUIRE(m.ok());
+  CHECK(m->Summary().ok_slices == m->Summary().total_slices);
+  CHECK(m->Summary().total_slices > 0);
+  const std::string persister_log = qlir::testing::ReadLog(run / "logs" / "persister.log");
+  CHECK(persister_log.find("CURVE with 1 allowed") != std::string::npos);
+  CHECK(persister_log.find("accepted local") != std::string::npos);
+  CHECK(persister_log.find("accepted data-server") != std::string::npos);
+  CHECK(qlir::testing::ReadLog(run / "logs" / "planner.log").find("accepted local") !=
+        std::string::npos);
 }
