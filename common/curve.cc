@@ -322,6 +322,7 @@ ZapPolicy::Reply ZapPolicy::Decide(const Request& r, int64_t now_ms) {
     reply.status_text = "OK";
     reply.user_id = it->second;
     ++accepted_;
+    if (accepted_log_.size() >= 10000) accepted_log_.clear();
     if (accepted_log_.emplace(r.domain + " " + r.client_key + " " + r.address, true).second) {
       Log(LogLevel::kInfo, "",
           "CURVE: accepted " + it->second + " (key " + r.client_key + ") from " + r.address +
@@ -332,6 +333,8 @@ ZapPolicy::Reply ZapPolicy::Decide(const Request& r, int64_t now_ms) {
   reply.status_code = "400";
   reply.status_text = why;
   ++refused_;
+  // Anyone can make keys: bound the memory they can make us spend on remembering them.
+  if (refused_log_.size() >= 10000) refused_log_.clear();
   LogState& st = refused_log_[r.domain + " " + r.client_key];
   if (st.last_ms == 0 || now_ms - st.last_ms >= log_every_ms_) {
     std::string msg = "CURVE: refused key " + (r.client_key.empty() ? "(none)" : r.client_key) +

@@ -157,6 +157,9 @@ TEST_CASE("CURVE: unknown keys get no jobs and nothing they send reaches the dat
   const std::string persister_log = *ReadFile(scratch.path() / "persister.log");
   const std::string planner_log = *ReadFile(scratch.path() / "planner.log");
   CHECK(persister_log.find("accepted intruder") == std::string::npos);
+  // The intruder itself was told why (fetcher-0.log is its log).
+  CHECK(ReadFile(scratch.path() / "fetcher-0.log")->find("refused our CURVE key " + intruder_key) !=
+        std::string::npos);
   CHECK(planner_log.find("accepted intruder") == std::string::npos);
 
   // Every slice holds the exchange's bytes, the forged one included.
