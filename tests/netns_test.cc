@@ -1,9 +1,11 @@
 // Fetchers on other hosts (issue #9), with hosts made of network namespaces (virtual_lan.h):
 // the planner and the persister on "server" (10.231.0.1), the exchange simulator on "exchange"
-// (10.231.0.2), and 1, 2 then 3 fetcher hosts (10.231.0.11..13), every link over TCP with CURVE.
+// (10.231.0.2), and 1, 2 then 3 fetcher hosts (10.231.0.11..13), every link over TCP with CURVE;
+// with 3, an intruder host (10.231.0.99) runs a fetcher whose key is not allowed.
 // The simulator keeps a weight budget per client IP, so each fetcher host has its own: the
 // throughput grows with the hosts. Asserts correctness only (every slice ok and byte-identical,
-// each host's IP seen by the exchange, no 418, no window fetched twice); the throughput is
+// each host's IP seen by the exchange, no 418, no window fetched twice, the intruder refused by
+// key and address and never seen by the exchange); the throughput is
 // printed, one JSON line per run:
 //   {"bench":"netns_scaling","hosts":2,"slices":120,"seconds":...,"req_per_s":...,...}
 // Where namespaces cannot be made (not root, a container without CAP_SYS_ADMIN) it says so and
@@ -48,7 +50,7 @@ namespace {
 
 constexpr int64_t kListing = 1502942400000;
 constexpr int64_t kStart = 1704067000000;  // 2023-12-31T23:56:40Z, on the 1s slice grid
-constexpr int kServer = 1, kExchange = 2, kFirstFetcher = 11;
+constexpr int kServer = 1, kExchange = 2, kFirstFetcher = 11, kIntruder = 99;
 constexpr int kWindowMs = 1000;
 
 int EnvInt(const char* name, int def) {
@@ -116,6 +118,9 @@ TEST_CASE("fetchers on separate hosts each get their own exchange budget", "[net
     REQUIRE(h.ok());
     fetcher_hosts.push_back(*h);
   }
+  // One more host whose fetcher has a key the data server does not know.
+  auto intruder_host = lan.AddHost("intruder", kIntruder);
+  REQUIRE(intruder_host.ok());
   const std::string server_ip = VirtualLan::Address(kServer);
   const std::string exchange_ip = VirtualLan::Address(kExchange);
 
@@ -129,6 +134,9 @@ TEST_CASE("fetchers on separate hosts each get their own exchange budget", "[net
     REQUIRE(kp.ok());
     REQUIRE(curve::SaveKeyPair(*kp, keys / "fetchers", "fetch" + std::to_string(k + 1)).ok());
   }
+  auto intruder_keys = curve::GenerateKeyPair();
+  REQUIRE(intruder_keys.ok());
+  REQUIRE(curve::SaveKeyPair(*intruder_keys, scratch.path() / "intruder", "intruder").ok());
   const std::vector<std::string> server_curve = {
       "--curve-secret-key", (keys / "server.key_secret").string(), "--curve-allow",
       (keys / "fetchers").string()};
@@ -187,6 +195,19 @@ TEST_CASE("fetchers on separate hosts each get their own exchange budget", "[net
                     "--curve-server-key", (keys / "server.key").string()}),
           run / (name + ".log")));
     }
+    // With 3 hosts, the intruder host runs a fetcher too: it must get nothing to do.
+    if (hosts == 3) {
+      fetchers.push_back(std::make_unique<ChildProcess>(
+          lan.Exec(*intruder_host,
+                   {BinaryPath("fetcher/fetcher"), "--planner", "tcp://" + server_ip + ":5701",
+                    "--persister", "tcp://" + server_ip + ":5702", "--base-url", base_url,
+                    "--weight-limit", std::to_string(weight_limit), "--weight-window-ms",
+                    std::to_string(kWindowMs), "--rate-state", (run / "intruder.rate").string(),
+                    "--fetcher-id", "intruder", "--curve-secret-key",
+                    (scratch.path() / "intruder" / "intruder.key_secret").string(),
+                    "--curve-server-key", (keys / "server.key").string()}),
+          run / "intruder.log"));
+    }
     std::vector<std::string> planner_argv = {
         BinaryPath("planner/planner"), "--once", "--base-url", base_url, "--jobs-bind",
         "tcp://" + server_ip + ":5701", "--persister", "tcp://127.0.0.1:5703", "--symbols",
@@ -222,6 +243,14 @@ TEST_CASE("fetchers on separate hosts each get their own exchange budget", "[net
       REQUIRE(counters["ips"].contains(ip));  // each host fetched, from its own address
       CHECK(counters["ips"][ip]["requests"].get<uint64_t>() > 0);
       per_host[ip] = counters["ips"][ip]["requests"];
+    }
+    if (hosts == 3) {
+      // Refused by both servers, by key and address; it never reached the exchange.
+      const std::string refused =
+          "refused key " + intruder_keys->public_key + " from " + VirtualLan::Address(kIntruder);
+      CHECK(ReadFile(run / "planner.log")->find(refused) != std::string::npos);
+      CHECK(ReadFile(run / "persister.log")->find(refused) != std::string::npos);
+      CHECK_FALSE(counters["ips"].contains(VirtualLan::Address(kIntruder)));
     }
     for (const auto& [ip, c] : counters["ips"].items()) {
       INFO(ip);
