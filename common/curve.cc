@@ -308,6 +308,7 @@ void ZapPolicy::Allow(std::string_view domain, const AllowList& keys) {
 
 ZapPolicy::Reply ZapPolicy::Decide(const Request& r, int64_t now_ms) {
   Reply reply;
+  const std::string from = r.address.empty() ? "a local (ipc) peer" : r.address;
   auto domain = domains_.find(r.domain);
   std::string why;
   if (r.mechanism != "CURVE") {
@@ -325,7 +326,7 @@ ZapPolicy::Reply ZapPolicy::Decide(const Request& r, int64_t now_ms) {
     if (accepted_log_.size() >= 10000) accepted_log_.clear();
     if (accepted_log_.emplace(r.domain + " " + r.client_key + " " + r.address, true).second) {
       Log(LogLevel::kInfo, "",
-          "CURVE: accepted " + it->second + " (key " + r.client_key + ") from " + r.address +
+          "CURVE: accepted " + it->second + " (key " + r.client_key + ") from " + from +
               " on " + r.domain);
     }
     return reply;
@@ -338,7 +339,7 @@ ZapPolicy::Reply ZapPolicy::Decide(const Request& r, int64_t now_ms) {
   LogState& st = refused_log_[r.domain + " " + r.client_key];
   if (st.last_ms == 0 || now_ms - st.last_ms >= log_every_ms_) {
     std::string msg = "CURVE: refused key " + (r.client_key.empty() ? "(none)" : r.client_key) +
-                      " from " + r.address + " on " + r.domain + ": " + why;
+                      " from " + from + " on " + r.domain + ": " + why;
     if (st.suppressed > 0) msg += " (and " + std::to_string(st.suppressed) + " times since)";
     Log(LogLevel::kWarn, "", msg);
     st.last_ms = now_ms;

@@ -130,6 +130,9 @@ Result<std::unique_ptr<VirtualLan>> VirtualLan::Create() {
     return s;
   }
   if (Status s = lan->Ip({"-n", lan->switch_, "link", "set", "br0", "up"}); !s.ok()) return s;
+  // `ip netns exec` also needs a mount namespace and a remount of /sys, which some containers
+  // refuse even to root: find out now rather than when the first process fails to start.
+  if (Status s = lan->Ip({"netns", "exec", lan->switch_, "/bin/true"}); !s.ok()) return s;
   return lan;
 }
 

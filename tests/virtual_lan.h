@@ -17,8 +17,9 @@ namespace qlir::testing {
 
 class VirtualLan {
  public:
-  // Creates the switch. An error (not root, no `ip`, namespaces or bridges not allowed here)
-  // says why, for the test to print when it skips.
+  // Creates the switch and checks that a program can run in it. An error (not root, no `ip`,
+  // namespaces, bridges or `ip netns exec` not allowed here) says why, for the test to print
+  // when it skips.
   static Result<std::unique_ptr<VirtualLan>> Create();
   ~VirtualLan();  // deletes every namespace it made
   VirtualLan(const VirtualLan&) = delete;
