@@ -233,6 +233,8 @@ Result<AllowList> LoadAllowList(const fs::path& path) {
       if (Status s = add(entry.path()); !s.ok()) return s;
     }
     if (ec) return Status::Error("cannot list " + path.string() + ": " + ec.message());
+    // An empty list would refuse every fetcher: surely a wrong directory, so say so at start.
+    if (out.empty()) return Status::Error(path.string() + ": no NAME.key file in it");
   } else if (Status s = add(path); !s.ok()) {
     return s;
   }

@@ -65,7 +65,7 @@ Result<std::string> LoadPublicKeyFile(const std::filesystem::path& path);
 using AllowList = std::map<std::string, std::string>;
 // A directory: every *.key file in it (not recursive; other files are ignored). A file: every
 // key in it. Any key file that does not parse is an error naming it, so a typo never silently
-// locks a fetcher out (or in).
+// locks a fetcher out (or in); so is a list with no key at all.
 Result<AllowList> LoadAllowList(const std::filesystem::path& path);
 
 // The three flags every process takes, with the same names and meanings (README, "Keys").

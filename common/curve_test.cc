@@ -187,6 +187,10 @@ TEST_CASE("allow-lists are a directory of .key files or one file of keys", "[cur
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().find("typo.key") != std::string::npos);
   CHECK_FALSE(LoadAllowList(dir.path() / "missing").ok());
+  fs::create_directories(dir.path() / "empty");
+  auto empty = LoadAllowList(dir.path() / "empty");
+  REQUIRE_FALSE(empty.ok());
+  CHECK(empty.error().find("no NAME.key") != std::string::npos);
 }
 
 TEST_CASE("curve flags are checked per role", "[curve]") {
