@@ -45,7 +45,10 @@ Takes jobs (klines slices) from the planner, fetches them from the exchange, sen
   --weight-window-ms=MS         weight window, aligned to the clock (default 60000)
   --max-weight-per-minute=W     our own lower budget per window (default: none)
   --window-grace-ms=MS          requests reserved this close to a window's end count in the
-                                next window too (default 1000, at most half the window)
+                                next window too (default 1000, at most half the window;
+                                only with --pace=off)
+  --pace=on|off                 spread the budget evenly over each window, so that other
+                                programs on the IP keep their share (default on)
   --rate-state=PATH             state shared by fetchers on this host (default /tmp/qlir-rate-<uid>.state)
   --fetcher-id=ID               name in READY and logs (default <host>:<pid>)
   --heartbeat-ms=MS             heartbeat interval (default 1000)
@@ -63,6 +66,9 @@ Takes jobs (klines slices) from the planner, fetches them from the exchange, sen
 
 Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
   CommandLine cl;
+  // Paced by default: a fetcher that spends the IP's whole budget at each window's start
+  // starves every other program on the IP (bench/run ratelimit, issue #8).
+  cl.rate.pace = true;
   cl.rate_state_path = "/tmp/qlir-rate-" + std::to_string(::getuid()) + ".state";
   char host[256] = {0};
   if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
@@ -137,6 +143,13 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
       {"weight-window-ms", int_flag(&cl.rate.window_ms, 1000, kMaxMs)},
       {"max-weight-per-minute", int_flag(&cl.rate.max_weight, 1, 1000000000)},
       {"window-grace-ms", int_flag(&cl.rate.window_grace_ms, 0, kMaxMs)},
+      {"pace",
+       [&](const std::string& f, const std::string& v) {
+         if (v != "on" && v != "off")
+           return Status::Error("--" + f + ": '" + v + "' is not on or off");
+         cl.rate.pace = v == "on";
+         return Status::Ok();
+       }},
       {"heartbeat-ms", int_flag(&cl.fetcher.heartbeat_ms, 10, 600000)},
       {"reconnect-initial-ms", int_flag(&cl.fetcher.reconnect_initial_ms, 1, 32000)},
   };

@@ -15,6 +15,7 @@ TEST_CASE("defaults match the issue", "[options]") {
   CHECK(cl->rate.weight_limit == 6000);
   CHECK(cl->rate.window_ms == 60000);
   CHECK(cl->rate.max_weight == 0);
+  CHECK(cl->rate.pace);  // issue #8: leave other programs on the IP their share
   CHECK(cl->rate_state_path.starts_with("/tmp/qlir-rate-"));
 }
 
@@ -39,6 +40,10 @@ TEST_CASE("flags in both spellings", "[options]") {
   CHECK(cl->fetcher.job.max_attempts == 3);
   CHECK(cl->rate.weight_limit == 100);
   CHECK(cl->rate.window_ms == 10000);
+  CHECK(cl->rate.pace);
+  auto off = ParseCommandLine({"--pace=off"});
+  REQUIRE(off.ok());
+  CHECK_FALSE(off->rate.pace);
 }
 
 TEST_CASE("bad flags are errors naming the flag", "[options]") {
@@ -55,6 +60,7 @@ TEST_CASE("bad flags are errors naming the flag", "[options]") {
       {{"stray"}, "stray"},
       {{"--backoff-base-ms=100", "--backoff-max-ms=10"}, "--backoff-max-ms"},
       {{"--max-attempts=-1"}, "--max-attempts"},
+      {{"--pace=maybe"}, "--pace"},
   };
   for (const auto& c : cases) {
     auto cl = ParseCommandLine(c.args);

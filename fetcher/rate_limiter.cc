@@ -45,6 +45,15 @@ int64_t RateLimiter::WindowStart(int64_t t_ms) const {
   return t_ms - r;
 }
 
+int64_t RateLimiter::Allowance(int64_t elapsed_ms) const {
+  const int64_t b = budget();
+  if (!options_.pace) return b;
+  const int64_t top = b - b * options_.pace_margin_permille / 1000;
+  const int64_t burst =
+      std::min(top, std::max<int64_t>(1, b * options_.pace_burst_permille / 1000));
+  return burst + (top - burst) * elapsed_ms / options_.window_ms;
+}
+
 void RateLimiter::Roll(RateState& state, int64_t now_ms) const {
   const int64_t start = WindowStart(now_ms);
   // A clock that went back (or a process with a clock behind ours) keeps the newer window:
@@ -61,11 +70,28 @@ int64_t RateLimiter::Reserve(RateState& state, int64_t now_ms, int64_t weight) c
   Roll(state, now_ms);
   if (now_ms < state.pause_until_ms) return state.pause_until_ms - now_ms;
   const int64_t next = state.window_start_ms + options_.window_ms;
-  const bool late = next - now_ms <= std::min(options_.window_grace_ms, options_.window_ms / 2);
-  if (state.used + weight <= budget() && (!late || state.next_used + weight <= budget())) {
+  // Paced, the grace is not needed: wherever the exchange's window boundaries really fall
+  // (clock skew, latency), a window-long interval holds one burst and a window's worth of the
+  // even rate, burst + (top - burst) = top < budget. Counting late requests twice would only
+  // throw away a second of budget every window.
+  const bool late =
+      !options_.pace && next - now_ms <= std::min(options_.window_grace_ms, options_.window_ms / 2);
+  const int64_t elapsed = now_ms - state.window_start_ms;
+  const int64_t need = state.used + weight;
+  const bool next_ok = !late || state.next_used + weight <= budget();
+  if (need <= Allowance(elapsed) && next_ok) {
     state.used += weight;
     if (late) state.next_used += weight;
     return 0;
+  }
+  if (options_.pace && next_ok && need <= Allowance(options_.window_ms - 1)) {
+    // Wait for the first ms at which the paced allowance reaches `need` (it only grows).
+    int64_t lo = elapsed, hi = options_.window_ms - 1;
+    while (lo + 1 < hi) {
+      const int64_t mid = lo + (hi - lo) / 2;
+      (Allowance(mid) >= need ? hi : lo) = mid;
+    }
+    return std::max<int64_t>(1, hi - elapsed);
   }
   return std::max<int64_t>(1, next - now_ms);
 }

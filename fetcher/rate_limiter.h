@@ -9,6 +9,16 @@
 // (which includes other programs on the same IP). A request reserved in the last
 // window_grace_ms of a window is also counted in the next one, since it may arrive there.
 // 429 and 418 pause everybody until Retry-After has passed.
+//
+// Pacing (options.pace): without it the budget is spent as fast as the transfers go at the
+// window's start, and any other program on the IP meets 429s for the rest of the window. With
+// it, the weight the window may hold grows with time: a burst at the start, then the rest of
+// the budget (less a margin) released evenly up to the window's end. Since the used-weight
+// header counts every program on the IP, what others spend comes off our share as they spend
+// it, and the exchange's count never passes the budget before the window ends. Paced, requests
+// reserved late in a window are not counted in the next one too (window_grace_ms is unused):
+// any window-long interval, wherever the exchange's boundaries fall, holds at most one burst
+// and one window of the even rate, which is the top (budget less the margin).
 #pragma once
 
 #include <cstdint>
@@ -36,6 +46,11 @@ struct RateLimiterOptions {
   // A request reserved this close to the window's end may reach the exchange in the next
   // window (latency, clock skew), so it is counted in both. Capped at half the window.
   int64_t window_grace_ms = 1000;
+  // Spread the budget over the window (see the top of this file). Off here, so that the plain
+  // logic keeps its simplest contract; the fetcher binary turns it on (--pace).
+  bool pace = false;
+  int64_t pace_burst_permille = 50;   // weight allowed at once at the window's start
+  int64_t pace_margin_permille = 10;  // left unspent at the window's end, for others' lag
 };
 
 // What one HTTP response tells the limiter.
@@ -57,7 +72,8 @@ class RateLimiter {
   std::string UsedWeightHeader() const;
 
   // Reserves `weight` in the window holding now_ms. Returns 0 when it is reserved, otherwise the
-  // ms to wait before asking again (nothing reserved): the pause's end or the next window.
+  // ms to wait before asking again (nothing reserved): the pause's end, the moment the paced
+  // allowance has grown enough, or the next window.
   int64_t Reserve(RateState& state, int64_t now_ms, int64_t weight) const;
 
   // Applies a response to a request sent at sent_ms. The used-weight header only counts when
@@ -71,6 +87,9 @@ class RateLimiter {
 
  private:
   int64_t WindowStart(int64_t t_ms) const;
+  // The weight the window may hold `elapsed_ms` after its start: the budget, or when pacing
+  // burst + (top - burst) * elapsed / window.
+  int64_t Allowance(int64_t elapsed_ms) const;
   // Moves `state` into the window holding now_ms (never backwards).
   void Roll(RateState& state, int64_t now_ms) const;
 

@@ -1,6 +1,8 @@
 #include "fetcher/rate_limiter.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <vector>
 
 #include "fetcher/clock.h"
 
@@ -141,4 +143,92 @@ TEST_CASE("reservations in the last second count in the next window too", "[rate
   CHECK(rl.Reserve(t, kT0 + 59500, 2) == 0);
   CHECK(rl.Reserve(t, kT0 + 2 * kMinute + 1, 2) == 0);
   CHECK(t.used == 2);
+}
+
+TEST_CASE("paced: a burst at the window's start, then the budget released evenly",
+          "[rate_limiter]") {
+  // burst 5% = 50, top = budget - 1% = 990, reached at the window's end.
+  RateLimiter rl({.weight_limit = 1000, .window_ms = kMinute, .pace = true});
+  RateState s;
+  int granted = 0;
+  while (rl.Reserve(s, kT0, 2) == 0) ++granted;
+  CHECK(granted == 25);
+  // 52 is allowed once 50 + 940 * e / 60000 >= 52: e = 128 ms.
+  CHECK(rl.Reserve(s, kT0, 2) == 128);
+  CHECK(rl.Reserve(s, kT0 + 127, 2) == 1);
+  CHECK(rl.Reserve(s, kT0 + 128, 2) == 0);
+  // Half way: 50 + 470 = 520.
+  while (rl.Reserve(s, kT0 + 30000, 2) == 0) {
+  }
+  CHECK(s.used == 520);
+  // Never past top: the last ms of the window allows 989; 990 waits for the next window.
+  while (rl.Reserve(s, kT0 + kMinute - 1001, 2) == 0) {
+  }
+  CHECK(s.used <= 990);
+  RateState full;
+  full.window_start_ms = kT0;
+  full.used = 990;
+  CHECK(rl.Reserve(full, kT0 + 10, 2) == kMinute - 10);
+}
+
+TEST_CASE("paced: what other programs spend (the header) comes off our share", "[rate_limiter]") {
+  RateLimiter rl({.weight_limit = 1000, .window_ms = kMinute, .pace = true});
+  RateState s;
+  REQUIRE(rl.Reserve(s, kT0 + 10000, 2) == 0);
+  // Another program on the IP spent 498: the exchange says 500.
+  rl.Observe(s, kT0 + 10050, kT0 + 10000, {200, 500, std::nullopt});
+  // 502 is allowed once 50 + 940 * e / 60000 >= 502: e = 28851.06 -> 28852.
+  CHECK(rl.Reserve(s, kT0 + 10050, 2) == 28852 - 10050);
+}
+
+TEST_CASE("paced: another program spending a third of the budget keeps it, never over the limit",
+          "[rate_limiter]") {
+  // Issue #8: with a second client on the IP spending about a third of the budget evenly, our
+  // share adapts from the used-weight header and the exchange's count never passes the limit
+  // (the other client would get 429s). Responses come back 50 ms after the request.
+  RateLimiter rl({.weight_limit = 6000, .window_ms = kMinute, .pace = true});
+  RateState s;
+  int64_t ours = 0, other = 0, exchange = 0, peak = 0;
+  std::vector<int64_t> in_flight;  // send times of our requests
+  for (int64_t t = kT0; t < kT0 + kMinute; t += 5) {
+    if ((t - kT0) % 60 == 0) {  // the other program: 2 weight every 60 ms = 2000 a minute
+      other += 2;
+      exchange += 2;
+    }
+    // Our responses: the header is the exchange's count when it answered.
+    while (!in_flight.empty() && in_flight.front() + 50 <= t) {
+      rl.Observe(s, t, in_flight.front(), {200, exchange, std::nullopt});
+      in_flight.erase(in_flight.begin());
+    }
+    for (int slots = 8 - static_cast<int>(in_flight.size()); slots > 0; --slots) {
+      if (rl.Reserve(s, t, 2) != 0) break;
+      ours += 2;
+      exchange += 2;
+      in_flight.push_back(t);
+    }
+    peak = std::max(peak, exchange);
+  }
+  INFO("ours " << ours << " other " << other << " peak " << peak);
+  CHECK(peak <= 6000);
+  CHECK(ours >= 0.95 * static_cast<double>(6000 - other));
+}
+
+TEST_CASE("paced: late reservations are not counted twice, every window-long interval stays under",
+          "[rate_limiter]") {
+  RateLimiter rl({.weight_limit = 6000, .window_ms = kMinute, .pace = true});
+  RateState s;
+  std::vector<int64_t> sent;  // one entry per weight-2 request
+  for (int64_t t = kT0; t < kT0 + 3 * kMinute; ++t) {
+    while (rl.Reserve(s, t, 2) == 0) sent.push_back(t);
+    if (t == kT0 + kMinute - 1) CHECK(s.next_used == 0);
+  }
+  // Three windows' worth, about 5940 each.
+  CHECK(sent.size() * 2 >= 3 * 5900);
+  // Any 60 s interval, wherever the exchange's window boundaries are: at most 5940.
+  size_t lo = 0, peak = 0;
+  for (size_t hi = 0; hi < sent.size(); ++hi) {
+    while (sent[hi] - sent[lo] >= kMinute) ++lo;
+    peak = std::max(peak, (hi - lo + 1) * 2);
+  }
+  CHECK(peak <= 5940);
 }
