@@ -107,6 +107,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> names;
   for (uint32_t s = 0; s < u.series_count(); ++s) names.push_back(u.symbol(s));
   const int64_t span_ms = u.span_ms(0);
+  const std::string endpoint = u.endpoint_name();
   Coordinator c(config, std::move(u), exchange);
   Outbox out;
   c.Start(now_ms, &out);
@@ -115,7 +116,7 @@ int main(int argc, char** argv) {
   for (uint32_t s = 0; s < ranges.size(); ++s) {
     wire::StatusReply reply;
     reply.request_id = s + 1;
-    reply.endpoint = kEndpoint;
+    reply.endpoint = endpoint;
     reply.symbol = names[s];
     reply.interval = interval;
     const int64_t n = static_cast<int64_t>(static_cast<double>(sizes[s]) * stored_fraction);
