@@ -37,7 +37,7 @@ void OnSignal(int) {
 constexpr const char* kUsage =
     "usage: persister [--data-root DIR] [--results-bind ADDR] [--control-bind ADDR]\n"
     "                 [--flush-every N] [--flush-ms MS] [--no-adaptive-flush]\n"
-    "                 [--verify-responses exists|quick|full] [--stats-file PATH]\n"
+    "                 [--verify-responses exists|quick|full] [--write-threads N] [--stats-file PATH]\n"
     "                 [--verbose] [--log-json]\n"
     "                 [--curve-secret-key FILE --curve-allow DIR|FILE]\n"
     "  --data-root         data root (else $QLIR_DATA_ROOT, else ~/qlir_data)\n"
@@ -48,6 +48,7 @@ constexpr const char* kUsage =
     "  --no-adaptive-flush keep N and MS fixed whatever the manifest's size\n"
     "  --verify-responses  at load, check that listed files exist (exists), are framed whole\n"
     "                      (quick, default: opens each) or decode (full: reads each)\n"
+    "  --write-threads N   response files written at once (default 4; 1: one by one)\n"
     "  --stats-file        rewrite this JSON file with our counters every 2 s\n"
     "                      (qlir-status --stats-dir shows them)\n"
     "  --curve-secret-key  the data server's CURVE key pair (NAME.key_secret, scripts/qlir-keygen):\n"
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
 
   std::optional<std::string> data_root;
   ServerOptions server_options;
+  server_options.write_threads = 4;
   JsonStoreOptions store_options;
   curve::Flags curve_flags;
   for (int i = 1; i < argc; ++i) {
@@ -126,6 +128,14 @@ int main(int argc, char** argv) {
         std::cerr << "persister: --verify-responses wants exists, quick or full\n";
         return 2;
       }
+    } else if (arg == "--write-threads") {
+      if (!(v = value(arg))) return 2;
+      int64_t n = 0;
+      if (!ParseInt(*v, &n) || n < 1 || n > 64) {
+        std::cerr << "persister: --write-threads wants 1..64, got '" << *v << "'\n";
+        return 2;
+      }
+      server_options.write_threads = static_cast<int>(n);
     } else if (arg == "--stats-file") {
       if (!(v = value(arg))) return 2;
       server_options.stats_file = *v;

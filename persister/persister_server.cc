@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <cerrno>
 #include <cstring>
 
@@ -175,27 +177,34 @@ void PersisterServer::HandleResultFrame(const zmq::message_t& frame) {
             " message (only FETCH_RESULT belongs here)");
     return;
   }
-  HandleFetchResult(*r);
+  // A second result for a key already waiting in this batch: write the batch first, so that
+  // the store decides between the two in arrival order.
+  if (pending_keys_.contains(r->key)) WritePending();
+  if (auto w = PrepareResult(*r)) {
+    pending_keys_.insert(w->rec.key);
+    pending_.push_back(std::move(*w));
+  }
 }
 
-void PersisterServer::HandleFetchResult(const wire::FetchResult& r) {
+std::optional<PersisterServer::PendingWrite> PersisterServer::PrepareResult(
+    const wire::FetchResult& r) {
   ++counters_["results_received"];
   // Check what the result claims before it touches the disk.
   const Endpoint* endpoint = FindEndpoint(r.endpoint);
   if (!endpoint) {
     ++counters_["results_dropped"];
     Log(LogLevel::kWarning, r.key, "dropped result: " + UnknownEndpointMessage(r.endpoint));
-    return;
+    return std::nullopt;
   }
   auto key = endpoint->ParseKey(r.key);
   if (!key) {
     Log(LogLevel::kWarning, {}, "dropped result: " + key.error());
-    return;
+    return std::nullopt;
   }
   auto outcome = ParseSliceStatus(r.outcome);
   if (!outcome || *outcome == SliceStatus::kPending) {
     Log(LogLevel::kWarning, r.key, "dropped result with invalid outcome '" + r.outcome + "'");
-    return;
+    return std::nullopt;
   }
   const std::string endpoint_name(endpoint->name());
   const SeriesId series{endpoint_name, key->symbol, key->interval};
@@ -236,50 +245,90 @@ void PersisterServer::HandleFetchResult(const wire::FetchResult& r) {
   auto existing = store_->Lookup(series, r.key);
   if (!existing) {
     Log(LogLevel::kError, r.key, "cannot load series, result not stored: " + existing.error());
-    return;
+    return std::nullopt;
   }
   if (!Supersedes(rec.status, *existing)) {
     // The stored result wins (ok is final; a failure never replaces a stored response).
     ++counters_["results_superseded"];
     notices_[endpoint_name].push_back({r.key, std::string(SliceStatusName(**existing))});
-    return;
+    return std::nullopt;
   }
   if (rec.status != SliceStatus::kFailed) {
     auto dir = SeriesDir(options_.data_root, endpoint_name, key->symbol, key->interval);
     if (!dir) {
       Log(LogLevel::kWarning, r.key, "dropped result: " + dir.error());
-      return;
+      return std::nullopt;
     }
-    const fs::path responses = *dir / kResponsesDir;
-    const std::string id = key->slice_id();
-    const ResponseMeta meta{r.url, r.key, FormatIsoUtc(fetched_ms)};
-    Status s = EnsureResponsesDir(responses);
-    // The directory fsync is batched: CommitBatch syncs it before anything is acknowledged
-    // and before the manifest may name the file.
-    if (s.ok()) {
-      s = disk_->WriteFileAtomic(responses / (id + ".json"), EncodeResponseFile(meta, r.body),
-                                 /*sync_dir=*/false);
-    }
-    if (!s.ok()) {
+    PendingWrite w;
+    w.series = series;
+    w.rec = std::move(rec);
+    w.responses = *dir / kResponsesDir;
+    w.target = w.responses / (key->slice_id() + ".json");
+    w.body_size = static_cast<int64_t>(r.body.size());
+    if (Status s = EnsureResponsesDir(w.responses); !s.ok()) {
       ++counters_["write_errors"];
       Log(LogLevel::kError, r.key, "cannot store response, not acknowledged: " + s.message());
+      return std::nullopt;
+    }
+    w.bytes = EncodeResponseFile(ResponseMeta{r.url, r.key, FormatIsoUtc(fetched_ms)}, r.body);
+    return w;
+  }
+  // A failure has no file: record it at once.
+  PendingWrite w;
+  w.series = series;
+  w.rec = std::move(rec);
+  FinishResult(&w);
+  return std::nullopt;
+}
+
+void PersisterServer::WritePending() {
+  if (pending_.empty()) return;
+  // The files of a batch are written (temporary, fsync, rename) in parallel: fsync waits on the
+  // disk, and several in flight share the file system's journal commits. Their directory is
+  // fsynced once, by CommitBatch, before anything is acknowledged or named by a manifest.
+  const size_t n = pending_.size();
+  const size_t threads = std::min<size_t>(n, static_cast<size_t>(std::max(1, options_.write_threads)));
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < n; i = next++) {
+      PendingWrite& w = pending_[i];
+      w.write_status = disk_->WriteFileAtomic(w.target, w.bytes, /*sync_dir=*/false);
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (size_t t = 1; t < threads; ++t) helpers.emplace_back(work);
+  work();
+  for (std::thread& t : helpers) t.join();
+  // In arrival order, as before: what the store keeps and what DURABLE says.
+  for (PendingWrite& w : pending_) FinishResult(&w);
+  pending_.clear();
+  pending_keys_.clear();
+}
+
+void PersisterServer::FinishResult(PendingWrite* w) {
+  const SliceRecord& rec = w->rec;
+  if (!w->target.empty()) {
+    if (!w->write_status.ok()) {
+      ++counters_["write_errors"];
+      Log(LogLevel::kError, rec.key,
+          "cannot store response, not acknowledged: " + w->write_status.message());
       return;
     }
     ++counters_["files_written"];
-    counters_["bytes_written"] += static_cast<int64_t>(r.body.size());
-    dirs_to_sync_.insert(responses);
+    counters_["bytes_written"] += w->body_size;
+    dirs_to_sync_.insert(w->responses);
   }
-  auto kept = store_->Record(series, rec);
+  auto kept = store_->Record(w->series, rec);
   if (!kept) {
-    Log(LogLevel::kError, r.key, "cannot record result: " + kept.error());
+    Log(LogLevel::kError, rec.key, "cannot record result: " + kept.error());
     return;
   }
-  Log(LogLevel::kInfo, r.key,
+  Log(LogLevel::kInfo, rec.key,
       std::string(rec.status == SliceStatus::kFailed ? "recorded " : "stored ") +
           std::string(SliceStatusName(*kept)) +
           (rec.status == SliceStatus::kFailed ? " (" + rec.error.value_or("") + ")" : ""));
   ++counters_["recorded_" + std::string(SliceStatusName(*kept))];
-  notices_[endpoint_name].push_back({r.key, std::string(SliceStatusName(*kept))});
+  notices_[w->series.endpoint].push_back({rec.key, std::string(SliceStatusName(*kept))});
 }
 
 void PersisterServer::CommitBatch() {
@@ -461,7 +510,47 @@ void PersisterServer::WriteStats(bool force) {
   stats_.Write(wall, c);
 }
 
+void PersisterServer::RecoverLaggingSeries() {
+  // Series are loaded (and recovered) when first asked for. One whose responses/ changed after
+  // its manifest was written (a crash between a response file and the next manifest write) is
+  // recovered now, so that manifest.json catches up even if nobody asks for that series before
+  // the next stop. A rename into responses/ updates the directory's modification time.
+  std::error_code ec;
+  const fs::path binance = options_.data_root / "binance";
+  if (!fs::is_directory(binance, ec)) return;
+  int recovered = 0;
+  for (const Endpoint* endpoint : AllEndpoints()) {
+    const fs::path raw = binance / std::string(endpoint->name()) / "raw";
+    for (fs::directory_iterator sym(raw, ec), end; !ec && sym != end; sym.increment(ec)) {
+      const std::string symbol = sym->path().filename().string();
+      if (!sym->is_directory(ec) || !ValidateSymbol(symbol).ok()) continue;
+      std::error_code ec2;
+      for (fs::directory_iterator iv(sym->path(), ec2), end2; !ec2 && iv != end2;
+           iv.increment(ec2)) {
+        const std::string interval = iv->path().filename().string();
+        if (!iv->is_directory(ec2) || !endpoint->ValidateInterval(interval).ok()) continue;
+        std::error_code e1, e2;
+        const auto responses_time = fs::last_write_time(iv->path() / kResponsesDir, e1);
+        const auto manifest_time = fs::last_write_time(iv->path() / kManifestName, e2);
+        if (e1 || (!e2 && manifest_time > responses_time)) continue;
+        const SeriesId series{std::string(endpoint->name()), symbol, interval};
+        auto loaded = store_->LoadStatuses(series);
+        if (!loaded) {
+          LogError("cannot recover " + series.ToString() + " at start: " + loaded.error());
+        } else {
+          ++recovered;
+        }
+      }
+    }
+  }
+  if (recovered > 0) {
+    LogInfo("recovered at start " + std::to_string(recovered) +
+            " series whose responses changed after their manifest");
+  }
+}
+
 Status PersisterServer::Run() {
+  RecoverLaggingSeries();
   zmq::pollitem_t items[] = {
       {nullptr, stop_pipe_[0], ZMQ_POLLIN, 0},
       {results_.handle(), 0, ZMQ_POLLIN, 0},
@@ -532,6 +621,7 @@ Status PersisterServer::Run() {
         }
         HandleResultFrame(frame);
       }
+      WritePending();
     }
     CommitBatch();
     // The manifest may only name files whose directory entries are durable.
@@ -540,6 +630,7 @@ Status PersisterServer::Run() {
     }
   }
   LogInfo("stopping: flushing");
+  WritePending();
   CommitBatch();
   if (!dirs_to_sync_.empty()) {
     return Status::Error("response directories could not be fsynced at shutdown");

@@ -47,6 +47,9 @@ struct ServerOptions {
   std::string results_bind = "tcp://127.0.0.1:5702";
   std::string control_bind = "tcp://127.0.0.1:5703";
   int max_batch = 256;                 // results read before one directory fsync
+  // Response files of one batch written at once (1: one after the other). Disk must then be
+  // safe to call from that many threads (RealDisk is).
+  int write_threads = 1;
   int64_t subscription_ms = 10000;     // a HELLO subscribes for this long
   int linger_ms = 200;
   std::string stats_file;  // when set, counters are rewritten there every 2 s (common/stats.h)
@@ -82,14 +85,30 @@ class PersisterServer {
   int stop_fd() const { return stop_pipe_[1]; }
 
  private:
+  // A response file to write for a result, and what to record once it is written.
+  struct PendingWrite {
+    SeriesId series;
+    SliceRecord rec;
+    std::filesystem::path responses;  // empty for a failure (no file)
+    std::filesystem::path target;
+    std::string bytes;                // the encoded response file
+    int64_t body_size = 0;
+    Status write_status;
+  };
+
   void HandleResultFrame(const zmq::message_t& frame);
-  void HandleFetchResult(const wire::FetchResult& r);
+  // Checks a result; records a failure at once; for a response returns the file to write.
+  std::optional<PendingWrite> PrepareResult(const wire::FetchResult& r);
+  // Writes the batch's files (write_threads at once), then records each in arrival order.
+  void WritePending();
+  void FinishResult(PendingWrite* w);
   void HandleControl(std::vector<zmq::message_t>* frames);
   void Reply(const std::vector<zmq::message_t>& envelope, const wire::Message& m);
   void CommitBatch();
   void Broadcast(const std::string& endpoint, const std::vector<wire::SliceState>& slices);
   Status EnsureResponsesDir(const std::filesystem::path& dir);
   void WriteStats(bool force);
+  void RecoverLaggingSeries();
 
   const ServerOptions options_;
   zmq::context_t* const context_;
@@ -105,6 +124,8 @@ class PersisterServer {
   // DURABLE notices by endpoint, sent once dirs_to_sync_ is empty.
   std::map<std::string, std::vector<wire::SliceState>> notices_;
   std::map<std::string, int64_t> subscribers_;         // routing id -> subscription expiry
+  std::vector<PendingWrite> pending_;  // this batch's files, in arrival order
+  std::set<std::string> pending_keys_;
   Counters counters_;
   StatsFile stats_;
 };
