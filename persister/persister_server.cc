@@ -551,6 +551,7 @@ void PersisterServer::RecoverLaggingSeries() {
 
 Status PersisterServer::Run() {
   RecoverLaggingSeries();
+  LogInfo("ready: serving results and control");
   zmq::pollitem_t items[] = {
       {nullptr, stop_pipe_[0], ZMQ_POLLIN, 0},
       {results_.handle(), 0, ZMQ_POLLIN, 0},

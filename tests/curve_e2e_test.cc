@@ -52,6 +52,26 @@ std::string KeyGen(const fs::path& dir, const std::string& name) {
   return line->substr(line->size() - 40);
 }
 
+size_t CountInLog(const fs::path& log, const std::string& text) {
+  auto content = ReadFile(log);
+  size_t n = 0;
+  if (!content.ok()) return 0;
+  for (size_t at = content->find(text); at != std::string::npos; at = content->find(text, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// Logs are appended across restarts: waits until `text` occurs more than `before` times.
+bool WaitForMoreInLog(const fs::path& log, const std::string& text, size_t before, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (CountInLog(log, text) <= before) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
 bool WaitForLog(const fs::path& log, const std::string& text, int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
@@ -185,8 +205,11 @@ TEST_CASE("CURVE: unknown keys get no jobs and nothing they send reaches the dat
 
   // The control socket lets in the data server's key pair only: an allowed fetcher key cannot
   // mark slices pending, the server's pair (qlir-status verify --repair) can.
+  const size_t started = CountInLog(scratch.path() / "persister.log", "ready: serving");
   p.StartPersister({"--curve-secret-key", server_secret, "--curve-allow", allow});
-  REQUIRE(WaitForLog(scratch.path() / "persister.log", "CURVE with", 60000));
+  // Damage a file only once this persister has done its start-up recovery, which would
+  // otherwise notice the damage itself and leave verify nothing to repair.
+  REQUIRE(WaitForMoreInLog(scratch.path() / "persister.log", "ready: serving", started, 60000));
   const auto& damaged = m->slices.begin()->second;
   REQUIRE(WriteFileAtomic(*dir / damaged.relative_path, "{\"meta\":").ok());
   auto repair = [&](const std::string& secret, const std::string& log) {
