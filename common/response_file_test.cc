@@ -1,16 +1,13 @@
 #include "common/response_file.h"
 
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <sstream>
+
+#include "tests/testdata.h"
 
 using namespace qlir;
 
 TEST_CASE("response file keeps the exchange's bytes verbatim", "[response_file]") {
-  std::ifstream in(std::string(QLIR_SOURCE_DIR) + "/../shared/fixtures/rest-klines-30m-500rows.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string raw = ss.str();
+  std::string raw = qlir::testing::ReadTestData(qlir::testing::kRestKlines30m500Rows);
   while (!raw.empty() && raw.back() == '\n') raw.pop_back();
   REQUIRE(raw.size() > 1000);
   ResponseMeta meta{"https://api.binance.com/api/v3/klines?symbol=BTCUSDT&interval=30m",

@@ -2,12 +2,11 @@
 
 #include <catch2/catch.hpp>
 #include <deque>
-#include <fstream>
 #include <functional>
-#include <sstream>
 
 #include "common/endpoint.h"
 #include "tests/test_util.h"
+#include "tests/testdata.h"
 
 using namespace qlir;
 using namespace qlir::fetcher;
@@ -289,16 +288,13 @@ TEST_CASE("a stop during the request still delivers a good answer", "[fetch_job]
 }
 
 TEST_CASE("the real 500-row body passes through a job", "[fetch_job]") {
-  std::ifstream in(std::string(QLIR_SOURCE_DIR) +
-                   "/../shared/fixtures/rest-klines-30m-500rows.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  const std::string body = qlir::testing::ReadTestData(qlir::testing::kRestKlines30m500Rows);
   KlineSliceKey key{"BTCUSDT", "30m", 1554991200000 - 1800000,
                     1554991200000 - 1800000 + 1000 * 1800000LL - 1, 1000};
   Harness h;
-  h.http.script = {Resp(200, ss.str(), 1700000000000)};
+  h.http.script = {Resp(200, body, 1700000000000)};
   auto o = h.Run(key);
   CHECK(o.result.outcome == "ok");
   CHECK(o.result.n_items == 500);
-  CHECK(o.result.body == ss.str());
+  CHECK(o.result.body == body);
 }

@@ -1,22 +1,16 @@
 #include "common/klines/payload.h"
 
 #include <catch2/catch.hpp>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
+
+#include "tests/testdata.h"
 
 using namespace qlir::klines;
 
 namespace {
 
-std::string Fixture() {
-  std::ifstream in(std::string(QLIR_SOURCE_DIR) +
-                   "/../shared/fixtures/rest-klines-30m-500rows.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string Fixture() { return qlir::testing::ReadTestData(qlir::testing::kRestKlines30m500Rows); }
 
 // The fixture holds 500 consecutive 30m klines, 2019-04-11 14:00 to 2019-04-21 23:30 UTC.
 constexpr int64_t kFirst = 1554991200000;
@@ -115,7 +109,7 @@ TEST_CASE("empty array is a complete answer", "[payload]") {
   }
 }
 
-TEST_CASE("rows off the interval grid are accepted (reference 5.3)", "[payload]") {
+TEST_CASE("rows off the interval grid are accepted (irregular early history)", "[payload]") {
   // 1518168494789 is a real misaligned 1h open time from Feb 2018.
   KlineSliceKey key{"BTCUSDT", "1h", 1517443200000, 1517443200000 + 1000 * 3600000LL - 1, 1000};
   std::string body =
