@@ -1,4 +1,4 @@
-// Crash-safe file replacement (STYLE.md, "Crash-safe file update"):
+// Crash-safe file replacement (docs/conventions.md, "Crash-safe file update"):
 //   write a temporary in the same directory (O_CREAT|O_EXCL, name ending in ".tmp"), fsync it,
 //   check close, rename it over the target, fsync the directory.
 // After an error the temporary is removed and the target is untouched.

@@ -1,4 +1,4 @@
-// The data root and the on-disk layout (design document, "Data Root" and "On-Disk Layout"):
+// The data root and the on-disk layout (docs/on-disk-format.md, "Data root" and "Folder layout"):
 //   <root>/binance/<endpoint>/raw/<symbol>/<interval>/manifest.json
 //   <root>/binance/<endpoint>/raw/<symbol>/<interval>/responses/<slice_id>.json
 // Every name under a slice folder is made and recognised here, and nowhere else.

@@ -1,4 +1,4 @@
-// HttpClient: the seam between our code and libcurl (STYLE.md, "Seams"). The real client
+// HttpClient: the seam between our code and libcurl (docs/conventions.md, "Seams"). The real client
 // (CurlHttpClient, http_client.cc) does keep-alive, gzip, connect and total timeouts and a
 // User-Agent naming the project; tests may script a fake.
 #pragma once

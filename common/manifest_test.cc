@@ -36,7 +36,7 @@ Manifest Sample() {
 }
 }  // namespace
 
-TEST_CASE("manifest round-trips with the design document's schema", "[manifest]") {
+TEST_CASE("manifest round-trips with the documented schema", "[manifest]") {
   Manifest m = Sample();
   std::string text = SerializeManifest(m);
   auto j = nlohmann::json::parse(text);

@@ -1,4 +1,4 @@
-// Raw response files, responses/<slice_id>.json (design document, "Raw Response Files"):
+// Raw response files, responses/<slice_id>.json (docs/on-disk-format.md, "Response files"):
 //   {"meta":{"url":"...","slice":"<composite key>","fetched_at":"<ISO UTC>"},"data":<raw body>}
 // `data` is the exchange's bytes verbatim: numbers and strings are never re-formatted.
 // `fetched_at` is the exchange's clock at fetch time (its Date header or /api/v3/time), so a

@@ -1,4 +1,4 @@
-// The slice key every endpoint shares (design document, "Slice Keys"): a series (symbol and
+// The slice key every endpoint shares (docs/on-disk-format.md, "Slice keys"): a series (symbol and
 // interval, the two folder levels under <root>/binance/<endpoint>/raw/), an inclusive window in
 // milliseconds and the item limit, written as the composite key
 // `SYMBOL:interval:start_ms-end_ms:limit` (e.g. BTCUSDT:1m:1609459200000-1609465199999:1000).

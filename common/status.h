@@ -1,4 +1,4 @@
-// Status and Result<T>: expected failures as values (the leveldb/ccache style, see STYLE.md).
+// Status and Result<T>: expected failures as values (the leveldb/ccache style; docs/conventions.md, "Errors").
 // A Status is ok or carries a message naming the file, peer or symbol at fault.
 #pragma once
 

@@ -1,6 +1,6 @@
 // Symbol validation. A symbol becomes a folder name under the data root, so anything that could
 // escape it or cannot be a symbol is rejected. Non-ASCII (UTF-8) symbols are allowed: the exchange
-// has listed some (reference 5.5).
+// has listed some (docs/exchange-rules.md, "Non-ASCII symbols").
 #pragma once
 
 #include <string_view>

@@ -1,4 +1,4 @@
-// The request-weight budget of one IP (reference: binance-spot-klines.md, section 4), as plain
+// The request-weight budget of one IP (docs/exchange-rules.md, "Rate limits"), as plain
 // logic over a RateState so that several threads and processes can share one state (see
 // shared_rate_state.h) and tests can drive it with a manual clock.
 //

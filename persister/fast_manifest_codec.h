@@ -1,5 +1,5 @@
-// A faster writer (and reader) for manifest.json, the format of common/manifest.h (design
-// document, "Manifest Files"). FastSerializeManifest produces exactly the bytes of
+// A faster writer (and reader) for manifest.json, the format of common/manifest.h
+// (docs/on-disk-format.md, "manifest.json"). FastSerializeManifest produces exactly the bytes of
 // common SerializeManifest (same field order, two-space indent, trailing newline), so files
 // written by either are indistinguishable; it only avoids building a JSON document first.
 // FastParseManifest accepts what ParseManifest accepts and yields the same Manifest, reading with

@@ -6,7 +6,7 @@
 //                                                        something not a file (a directory...)
 //                                                        where a response file belongs, kept aside
 // Everything the persister removes or renames is recognised here first; a name it cannot
-// classify is left alone (STYLE.md, leveldb's ParseFileName / RemoveObsoleteFiles).
+// classify is left alone (docs/conventions.md, "File names").
 #pragma once
 
 #include <cstdint>

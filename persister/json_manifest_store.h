@@ -1,4 +1,4 @@
-// JsonManifestStore: the ManifestStore of the design document, one manifest.json per series
+// JsonManifestStore: the ManifestStore of docs/on-disk-format.md, one manifest.json per series
 // (<root>/binance/<endpoint>/raw/<symbol>/<interval>/manifest.json, schema common/manifest.h).
 //
 // Series are loaded lazily: the first question about a series (a result or a status request)

@@ -51,7 +51,7 @@ Result<Manifest> OnDisk(const fs::path& root) {
 
 }  // namespace
 
-TEST_CASE("records become the design document's entries and are flushed on demand", "[store]") {
+TEST_CASE("records become the documented manifest entries and are flushed on demand", "[store]") {
   qlir::testing::ScratchDir root;
   ManualClock clock;
   JsonManifestStore store(root.path(), clock.Options(), RealDisk());

@@ -1,5 +1,5 @@
-// ManifestStore: where the persister keeps what it knows about every slice (the manifest of the
-// design document, "Manifest Files"). The message handling (persister_server.h) only talks to
+// ManifestStore: where the persister keeps what it knows about every slice (the manifest of
+// docs/on-disk-format.md, "manifest.json"). The message handling (persister_server.h) only talks to
 // this interface, so a SQLite backend can replace the JSON files (json_manifest_store.h) without
 // touching planner, fetcher or socket code.
 //

@@ -229,7 +229,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
     }
     if (ec) return Status::Error("cannot list " + responses.string() + ": " + ec.message());
     // A rename done just before a crash may not be durable yet; make it so before the manifest
-    // names the file (STYLE.md step 6).
+    // names the file (docs/conventions.md, "Crash-safe file update", step 6).
     if (Status s = options.disk->SyncDir(responses); !s.ok()) return s;
   }
 

@@ -1,4 +1,4 @@
-// Recovery of one series directory at load time (STYLE.md, "Crash-safe file update", step 7;
+// Recovery of one series directory at load time (docs/conventions.md, "Crash-safe file update", step 7;
 // leveldb's db/repair.cc). The response files are the durable truth; manifest.json is an index
 // of them that may lag behind (group commit) or be damaged:
 //   - leftover temporaries (manifest.json.*.tmp, responses/*.tmp) are removed;

@@ -1,4 +1,4 @@
-// Test seam: an HttpClient answering from a script of URL -> response (STYLE.md, "Seams").
+// Test seam: an HttpClient answering from a script of URL -> response (docs/conventions.md, "Seams").
 // Unscripted URLs get HTTP 404. Thread-safe, so a planner thread may use it.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The expected slice universe of the planner (design document, "Completeness Logic"): for each
+// The expected slice universe of the planner (README.md, "What it does": Completeness): for each
 // series (symbol, interval) of one endpoint (common/endpoint.h, klines unless told otherwise)
 // the grid slices covering [start, end],
 // growing at the tail while the exchange clock passes grid boundaries, with each slice's known

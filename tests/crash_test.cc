@@ -1,5 +1,5 @@
 // Crash isolation and fault tolerance of the whole pipeline (issue #7), with the real processes
-// against the exchange simulator. Jepsen style (STYLE.md, Tests): a nemesis kills processes or
+// against the exchange simulator. Jepsen style (docs/conventions.md, "Tests"): a nemesis kills processes or
 // injects faults on a schedule drawn from a printed seed, then a checker reads the data root
 // offline and looks for lost, unexpected, damaged and doubly fetched slices.
 //

@@ -1,5 +1,5 @@
 // End to end: the real exchange simulator, persister, fetchers and planner, over real sockets
-// and real files. Checks the layout, manifests and response files against the design document,
+// and real files. Checks the layout, manifests and response files against docs/on-disk-format.md,
 // byte-identical data, no duplicate fetching, and statuses around listing, gaps and the open tail.
 #include <catch2/catch.hpp>
 

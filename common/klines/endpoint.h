@@ -7,7 +7,7 @@
 namespace qlir::klines {
 
 inline constexpr std::string_view kEndpointName = "klines";
-inline constexpr int64_t kRequestWeight = 2;  // since 2023-08-25 (reference section 2)
+inline constexpr int64_t kRequestWeight = 2;  // since 2023-08-25 (docs/exchange-rules.md)
 
 // The one instance, registered in common/endpoint.cc.
 const Endpoint& TheKlinesEndpoint();

@@ -1,4 +1,4 @@
-// Binance kline intervals and their fixed lengths (reference: binance-spot-klines.md, section 2).
+// Binance kline intervals and their fixed lengths (docs/exchange-rules.md, "Intervals").
 // Only fixed-length intervals are supported: 1M (a calendar month) has no fixed length.
 #pragma once
 

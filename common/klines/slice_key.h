@@ -1,4 +1,4 @@
-// The klines slice model (design document, "Slice Keys"): KlineSliceKey and its composite key
+// The klines slice model (docs/on-disk-format.md, "Slice keys"): KlineSliceKey and its composite key
 // `SYMBOL:interval:start_ms-end_ms:limit`, e.g. BTCUSDT:1m:1609459200000-1609465199999:1000,
 // deterministic grid slicing, and the /api/v3/klines URL of a slice.
 #pragma once

@@ -5,7 +5,7 @@
 
 using namespace qlir::klines;
 
-TEST_CASE("composite key has the design document's form and round-trips", "[slice_key]") {
+TEST_CASE("composite key has the documented form and round-trips", "[slice_key]") {
   KlineSliceKey k{"BTCUSDT", "1m", 1609459200000, 1609465199999, 1000};
   CHECK(k.composite_key() == "BTCUSDT:1m:1609459200000-1609465199999:1000");
   CHECK(k.slice_id() == "08014f774df4dcb1257ea1efbc3b3eae");
@@ -34,7 +34,7 @@ TEST_CASE("malformed composite keys are rejected", "[slice_key]") {
 }
 
 TEST_CASE("slices sit on the global grid whatever the start", "[slicing]") {
-  // 1m: span = 60,000,000 ms; slice 26824 starts at 1609440000000 (the design document's example
+  // 1m: span = 60,000,000 ms; slice 26824 starts at 1609440000000 (the example of docs/on-disk-format.md
   // key 1609459200000-1609465199999 has the right form but is not on the epoch grid).
   auto a = GenerateKlineSlices("BTCUSDT", "1m", 1609459200000, 1609465199999);
   REQUIRE(a.ok());

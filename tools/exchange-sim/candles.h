@@ -1,4 +1,4 @@
-// Deterministic candles for the exchange simulator (reference: binance-spot-klines.md, section 2).
+// Deterministic candles for the exchange simulator (docs/exchange-rules.md, "Klines response").
 //
 // Every closed candle is a pure function of (symbol spec, interval, open time): prices come from
 // a splitmix64 hash of the symbol and the instant, on top of two integer triangle waves, so any

@@ -1,5 +1,5 @@
 // Prints how fast the simulator builds klines bodies (no HTTP): candles/s and bodies/s for a
-// 1000-candle window. Asserts nothing (STYLE.md, "Benchmarks print figures").
+// 1000-candle window. Asserts nothing (docs/conventions.md, "Benchmarks").
 #include <chrono>
 #include <cstdio>
 

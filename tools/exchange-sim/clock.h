@@ -1,7 +1,7 @@
 // Clock: the simulator's notion of "now" in ms since the epoch. The server reads it once per
 // request, and /api/v3/time, the Date header, the open candle and the rate-limit windows all use
 // that one value. Tests inject a ManualClock so windows, bans and the open candle move without
-// sleeping (STYLE.md, "Seams").
+// sleeping (docs/conventions.md, "Seams").
 #pragma once
 
 #include <atomic>

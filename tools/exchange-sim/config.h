@@ -31,7 +31,7 @@ Result<SimConfig> ParseFlags(const std::vector<std::string>& args);
 std::string UsageText();
 
 // BTCUSDT, ETHUSDT, BNBUSDT, LTCUSDT, DOGEUSDT, SOLUSDT with their real listing times, a few
-// BTCUSDT/ETHUSDT gaps from the reference (section 5.2), and LUNAUSDT, delisted 2022-05-13.
+// BTCUSDT/ETHUSDT gaps of docs/exchange-rules.md ("Known gaps"), and LUNAUSDT, delisted 2022-05-13.
 std::vector<SymbolSpec> DefaultSymbols();
 
 // {"symbols":[{"symbol":"BTCUSDT","base":"BTC","quote":"USDT","listing":"2017-08-17T04:00Z",

@@ -1,5 +1,5 @@
-// Request-weight limiter per client IP, as the exchange applies it (reference
-// binance-spot-klines.md, section 4): fixed windows aligned to the clock (window k covers
+// Request-weight limiter per client IP, as the exchange applies it (docs/exchange-rules.md,
+// "Rate limits"): fixed windows aligned to the clock (window k covers
 // [k * window_ms, (k + 1) * window_ms)), a weight limit per window, HTTP 429 beyond it, and an
 // automatic ban (HTTP 418) for a client that keeps sending while limited.
 //

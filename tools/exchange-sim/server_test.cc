@@ -509,7 +509,7 @@ TEST_CASE("counters per window and per IP - reset clears them") {
 }
 
 TEST_CASE("non-ASCII symbols and bytes that are not UTF-8") {
-  // The testnet's test symbol (reference 5.5), in UTF-8.
+  // The testnet's test symbol (docs/exchange-rules.md, "Non-ASCII symbols"), in UTF-8.
   const std::string name =
       "\xe8\xbf\x99\xe6\x98\xaf\xe6\xb5\x8b\xe8\xaf\x95\xe5\xb8\x81"
       "456";

@@ -1,6 +1,6 @@
 // The status of one series (endpoint, symbol, interval) read from its manifest.json, and of a
 // whole data root: what `qlir-status` prints (tools/qlir-status/README.md). The manifest schema
-// is the design document's ("Manifest Files", common/manifest.h).
+// is in docs/on-disk-format.md ("manifest.json"; common/manifest.h).
 //
 // Read-only and safe beside a running persister: the manifest is opened once and read whole. The
 // persister replaces it by rename (common/atomic_file.h), so the one file we opened is either

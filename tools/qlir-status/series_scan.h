@@ -1,4 +1,4 @@
-// Finding the series under a data root, read-only (design document, "On-Disk Layout"):
+// Finding the series under a data root, read-only (docs/on-disk-format.md, "Folder layout"):
 //   <root>/binance/<endpoint>/raw/<symbol>/<interval>/{manifest.json, responses/}
 // Nothing here writes, locks or renames: qlir-status is safe to run beside the persister.
 // Files may appear or vanish while we look (the persister works on); a name that disappears

@@ -1,5 +1,5 @@
 // `qlir-status verify`: re-reads every response file of a data root and checks it against its
-// manifest entry (design document, "Manifest Files" and "Raw Response Files";
+// manifest entry (docs/on-disk-format.md, "manifest.json" and "Response files";
 // tools/qlir-status/README.md lists the checks). Read-only: it never edits, renames or removes a
 // file. Repair goes through the persister (repair.h), the only writer.
 //
