@@ -40,6 +40,7 @@
 #include "common/wire.h"
 #include "tests/pipeline_harness.h"
 #include "tests/supervisor_util.h"
+#include "tests/skip.h"
 #include "tests/test_util.h"
 #include "tools/exchange-sim/candles.h"
 
@@ -1021,10 +1022,8 @@ TEST_CASE("a full disk and a read-only data root are reported and nothing unwrit
   std::string error;
   auto tmpfs = TestMount::Tmpfs(scratch.path() / "data", "12m", &error);
   if (!tmpfs) {
-    std::printf("crash_test: SKIPPED full disk test: cannot make a tmpfs data root (%s); it "
-                "needs root or CAP_SYS_ADMIN\n", error.c_str());
-    std::fflush(stdout);
-    return;
+    QLIR_SKIP("crash_test: full disk test: cannot make a tmpfs data root ("
+              << error << "); it needs root or CAP_SYS_ADMIN");
   }
   const Universe u = MakeUniverse(40, {"BTCUSDT"});  // 40 x ~150 kB
   Simulator sim(scratch.path(), u.SimFlags({"--latency-ms", "100", "--jitter-ms", "100"}));

@@ -36,6 +36,7 @@
 #include "common/response_file.h"
 #include "common/time_util.h"
 #include "tests/process.h"
+#include "tests/skip.h"
 #include "tests/test_util.h"
 #include "tests/virtual_lan.h"
 #include "tools/exchange-sim/candles.h"
@@ -98,10 +99,9 @@ void CheckDataRoot(const fs::path& root, const sim::SymbolSpec& spec,
 TEST_CASE("fetchers on separate hosts each get their own exchange budget", "[netns][e2e]") {
   auto created = VirtualLan::Create();
   if (!created.ok()) {
-    WARN("SKIPPED: cannot make network namespaces here (" << created.error()
-                                                          << "); run as root on a machine that "
-                                                             "allows ip netns");
-    return;
+    QLIR_SKIP("cannot make network namespaces here (" << created.error()
+                                                     << "); run as root on a machine that allows "
+                                                        "ip netns");
   }
   VirtualLan& lan = **created;
   ScratchDir scratch;
