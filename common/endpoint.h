@@ -5,8 +5,9 @@
 // through FindEndpoint(), so a new endpoint (funding rates, aggregate trades) is a new folder
 // plus one line there, with no change to klines or to the processes' core.
 //
-// Every endpoint keeps the layout (docs/on-disk-format.md) <root>/binance/<name>/raw/<symbol>/<interval>/
-// and composite keys (common/slice_key.h); the "interval" is the endpoint's series parameter.
+// Every endpoint keeps the layout (docs/on-disk-format.md)
+// <root>/binance/<name>/raw/<symbol>/<interval>/ and composite keys (common/slice_key.h); the
+// "interval" is the endpoint's series parameter.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +32,8 @@ class Endpoint {
 
   // The folder under <root>/binance/, the manifest's "endpoint", and the wire messages' endpoint.
   virtual std::string_view name() const = 0;
-  // Weight of one slice request against the exchange's per-IP budget (docs/exchange-rules.md, "Klines request").
+  // Weight of one slice request against the exchange's per-IP budget (docs/exchange-rules.md,
+  // "Klines request").
   virtual int64_t request_weight() const = 0;
   // Items per slice: the default, which is also the largest the endpoint allows.
   virtual int default_limit() const = 0;

@@ -124,7 +124,8 @@ Result<Manifest> ParseManifest(std::string_view text, std::string_view origin) {
 }
 
 std::string SerializeManifest(const Manifest& m) {
-  // ordered_json keeps the documented field order (docs/on-disk-format.md), which makes the file easy to read.
+  // ordered_json keeps the documented field order (docs/on-disk-format.md), which makes the file
+  // easy to read.
   using ojson = nlohmann::ordered_json;
   const ManifestSummary s = m.Summary();
   ojson j;

@@ -1,4 +1,5 @@
-// manifest.json: model and JSON codec, exactly the schema of docs/on-disk-format.md ("manifest.json"):
+// manifest.json: model and JSON codec, exactly the schema of docs/on-disk-format.md
+// ("manifest.json"):
 //   version, endpoint, symbol, interval, limit,
 //   summary {total_slices, ok_slices, failed_slices, last_evaluated_at},
 //   slices {<composite key>: {slice_id, relative_path, status, http_status, n_items, first_ts,

@@ -1,5 +1,5 @@
-// Status and Result<T>: expected failures as values (the leveldb/ccache style; docs/conventions.md, "Errors").
-// A Status is ok or carries a message naming the file, peer or symbol at fault.
+// Status and Result<T>: expected failures as values (the leveldb/ccache style; docs/conventions.md,
+// "Errors"). A Status is ok or carries a message naming the file, peer or symbol at fault.
 #pragma once
 
 #include <optional>

@@ -1,7 +1,8 @@
-// Exponential backoff with jitter for retried fetch attempts (docs/exchange-rules.md, "429, 418 and Retry-After": capped
-// exponential backoff is our choice). Delay before retry n (n = 1 after the first failure):
-// d = min(max_ms, base_ms * 2^(n-1)), then a uniformly random value in [d/2, d] ("equal
-// jitter"), so that fetchers failing together do not retry together, yet never retry at once.
+// Exponential backoff with jitter for retried fetch attempts (docs/exchange-rules.md, "429, 418 and
+// Retry-After": capped exponential backoff is our choice). Delay before retry n (n = 1 after the
+// first failure): d = min(max_ms, base_ms * 2^(n-1)), then a uniformly random value in [d/2, d]
+// ("equal jitter"), so that fetchers failing together do not retry together, yet never retry at
+// once.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
-// Clock: wall-clock time and interruptible sleeps for the fetcher (docs/conventions.md, "Seams"). The rate
-// limiter aligns its windows to the wall clock as the exchange does, so this is wall time, not
-// monotonic time. RealClock sleeps on a condition variable that RequestStop() wakes;
+// Clock: wall-clock time and interruptible sleeps for the fetcher (docs/conventions.md, "Seams").
+// The rate limiter aligns its windows to the wall clock as the exchange does, so this is wall time,
+// not monotonic time. RealClock sleeps on a condition variable that RequestStop() wakes;
 // ManualClock advances its time on each sleep so that backoff and Retry-After run instantly.
 #pragma once
 

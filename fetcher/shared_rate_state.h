@@ -1,6 +1,6 @@
 // SharedRateState: one RateState shared by every fetcher thread and process on a host (one IP),
-// kept in a small file and changed only under an exclusive flock (docs/exchange-rules.md, "Rate limits": limits
-// are per IP). Each change is one read-modify-write of the whole file:
+// kept in a small file and changed only under an exclusive flock (docs/exchange-rules.md, "Rate
+// limits": limits are per IP). Each change is one read-modify-write of the whole file:
 //   qlir-rate v1 <window_start_ms> <used> <next_used> <pause_until_ms>\n
 // A missing, empty or unreadable content reads as a fresh state (nothing used, no pause): the
 // file is a cache of what the exchange knows, and its headers correct us on the next response.

@@ -1,6 +1,6 @@
-// DataRootLock: exactly one persister per data root (docs/conventions.md, "Crash-safe file update", step 1;
-// leveldb's LockFile). An exclusive, non-blocking flock(2) on <root>/.persister.lock, held for
-// the lifetime of the object; the kernel drops it when the process dies, however it dies, so a
+// DataRootLock: exactly one persister per data root (docs/conventions.md, "Crash-safe file update",
+// step 1; leveldb's LockFile). An exclusive, non-blocking flock(2) on <root>/.persister.lock, held
+// for the lifetime of the object; the kernel drops it when the process dies, however it dies, so a
 // stale lock file never blocks a restart. The holder's pid is written into the file for the
 // error message of the next one.
 #pragma once

@@ -1,5 +1,5 @@
-// Disk: the persister's seam for the file operations whose failure matters (docs/conventions.md, "Seams"):
-// crash-safe replacement of a file and fsync of a directory. The real one forwards to
+// Disk: the persister's seam for the file operations whose failure matters (docs/conventions.md,
+// "Seams"): crash-safe replacement of a file and fsync of a directory. The real one forwards to
 // common/atomic_file.h; tests wrap it to inject ENOSPC/EROFS-like failures.
 #pragma once
 

@@ -1,6 +1,6 @@
-// Recovery of one series directory at load time (docs/conventions.md, "Crash-safe file update", step 7;
-// leveldb's db/repair.cc). The response files are the durable truth; manifest.json is an index
-// of them that may lag behind (group commit) or be damaged:
+// Recovery of one series directory at load time (docs/conventions.md, "Crash-safe file update",
+// step 7; leveldb's db/repair.cc). The response files are the durable truth; manifest.json is an
+// index of them that may lag behind (group commit) or be damaged:
 //   - leftover temporaries (manifest.json.*.tmp, responses/*.tmp) are removed;
 //   - a manifest that does not parse, or describes another series, is never overwritten: it is
 //     renamed to manifest.json.corrupt-<UTC> and the index is rebuilt from responses/;

@@ -1,7 +1,7 @@
-// Clocks of the planner (docs/conventions.md, "Seams"): a monotonic local Clock, manual in tests, so that
-// leases, liveness, backoff and refresh run without sleeping; and the ExchangeClock, the
-// exchange's idea of "now" kept as an offset from the local clock (docs/exchange-rules.md, "Other endpoints": decide
-// which candles are closed by the server's time, never by the local one).
+// Clocks of the planner (docs/conventions.md, "Seams"): a monotonic local Clock, manual in tests,
+// so that leases, liveness, backoff and refresh run without sleeping; and the ExchangeClock, the
+// exchange's idea of "now" kept as an offset from the local clock (docs/exchange-rules.md, "Other
+// endpoints": decide which candles are closed by the server's time, never by the local one).
 #pragma once
 
 #include <cstdint>

@@ -74,7 +74,8 @@ class Coordinator {
   Coordinator& operator=(const Coordinator&) = delete;
 
   // HELLO, then a STATUS_REQUEST per series (order matters: subscribed first, so no DURABLE
-  // between the snapshot and the subscription is missed; docs/protocol.md; docs/conventions.md, "Credits, leases and heartbeats").
+  // between the snapshot and the subscription is missed; docs/protocol.md; docs/conventions.md,
+  // "Credits, leases and heartbeats").
   void Start(int64_t now, Outbox* out);
   void OnFetcherMessage(const std::string& identity, const wire::Message& m, int64_t now,
                         Outbox* out);

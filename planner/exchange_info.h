@@ -1,7 +1,8 @@
-// What the planner asks the exchange before it plans (docs/exchange-rules.md, "Window rules" and "Other endpoints"), through the
-// HttpClient seam: which symbols exist (GET /api/v3/exchangeInfo), the exchange's clock
-// (GET /api/v3/time, or the Date header) and a symbol's first candle (GET /api/v3/klines with
-// startTime=0&limit=1, the "listing" start). Errors name the URL, the HTTP status and the body.
+// What the planner asks the exchange before it plans (docs/exchange-rules.md, "Window rules" and
+// "Other endpoints"), through the HttpClient seam: which symbols exist (GET /api/v3/exchangeInfo),
+// the exchange's clock (GET /api/v3/time, or the Date header) and a symbol's first candle (GET
+// /api/v3/klines with startTime=0&limit=1, the "listing" start). Errors name the URL, the HTTP
+// status and the body.
 #pragma once
 
 #include <cstdint>

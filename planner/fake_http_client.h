@@ -1,5 +1,5 @@
-// Test seam: an HttpClient answering from a script of URL -> response (docs/conventions.md, "Seams").
-// Unscripted URLs get HTTP 404. Thread-safe, so a planner thread may use it.
+// Test seam: an HttpClient answering from a script of URL -> response (docs/conventions.md,
+// "Seams"). Unscripted URLs get HTTP 404. Thread-safe, so a planner thread may use it.
 #pragma once
 
 #include <map>

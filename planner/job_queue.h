@@ -1,8 +1,8 @@
 // The planner's job queue: slices waiting to be handed to a fetcher. Oldest first within a
 // series, fairly interleaved across series (round robin), and a head for jobs that must go out
-// again before anything else (expired or returned leases, docs/conventions.md, "Credits, leases and heartbeats").
-// Entries are (series, grid index) integers; the queue does not deduplicate, the caller keeps
-// each slice's SliceState and skips stale entries (lazy deletion).
+// again before anything else (expired or returned leases, docs/conventions.md, "Credits, leases and
+// heartbeats"). Entries are (series, grid index) integers; the queue does not deduplicate, the
+// caller keeps each slice's SliceState and skips stale entries (lazy deletion).
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // Crash isolation and fault tolerance of the whole pipeline (issue #7), with the real processes
-// against the exchange simulator. Jepsen style (docs/conventions.md, "Tests"): a nemesis kills processes or
-// injects faults on a schedule drawn from a printed seed, then a checker reads the data root
-// offline and looks for lost, unexpected, damaged and doubly fetched slices.
+// against the exchange simulator. Jepsen style (docs/conventions.md, "Tests"): a nemesis kills
+// processes or injects faults on a schedule drawn from a printed seed, then a checker reads the
+// data root offline and looks for lost, unexpected, damaged and doubly fetched slices.
 //
 // Every test prints one summary line ("crash_test: ...") with its figures. Reproduce a run with
 // QLIR_CRASH_SEED=<seed> (the simulator's faults and the kill schedule follow it; the timing of
@@ -13,8 +13,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <zmq.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +28,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include <zmq.hpp>
 
 #include "common/atomic_file.h"
 #include "common/data_root.h"
@@ -39,8 +38,8 @@
 #include "common/time_util.h"
 #include "common/wire.h"
 #include "tests/pipeline_harness.h"
-#include "tests/supervisor_util.h"
 #include "tests/skip.h"
+#include "tests/supervisor_util.h"
 #include "tests/test_util.h"
 #include "tools/exchange-sim/candles.h"
 
@@ -939,7 +938,7 @@ TEST_CASE("garbage on every endpoint of a running pipeline is dropped and no pro
 
 // ---------------------------------------------------------------------------------------------
 // (f) A full disk, then a read-only data root, under a running pipeline. The data root is a
-// small tmpfs made by the test (root only; skipped with a message elsewhere); the read-only
+// small tmpfs made by the test (root only; reported as skipped elsewhere); the read-only
 // phase is a read-only bind mount of <root>/binance over itself (a tmpfs cannot be remounted
 // read-only while the persister holds its lock file open for writing).
 namespace {

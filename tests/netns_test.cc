@@ -9,24 +9,22 @@
 // key and address and never seen by the exchange); the throughput is
 // printed, one JSON line per run:
 //   {"bench":"netns_scaling","hosts":2,"slices":120,"seconds":...,"req_per_s":...,...}
-// Where namespaces cannot be made (not root, a container without CAP_SYS_ADMIN) it says so and
-// passes without running. QLIR_NETNS_SLICES and QLIR_NETNS_WEIGHT change the run's size and the
+// Where namespaces cannot be made (not root, a container without CAP_SYS_ADMIN) it says why and
+// reports itself skipped (tests/skip.h), never passed. QLIR_NETNS_SLICES and QLIR_NETNS_WEIGHT change the run's size and the
 // exchange's weight limit per second (klines weigh 2).
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
 #include "common/curve.h"
@@ -100,8 +98,8 @@ TEST_CASE("fetchers on separate hosts each get their own exchange budget", "[net
   auto created = VirtualLan::Create();
   if (!created.ok()) {
     QLIR_SKIP("cannot make network namespaces here (" << created.error()
-                                                     << "); run as root on a machine that allows "
-                                                        "ip netns");
+                                                      << "); run as root on a machine that allows "
+                                                         "ip netns");
   }
   VirtualLan& lan = **created;
   ScratchDir scratch;

@@ -1,6 +1,6 @@
 // Validation of a GET /api/v3/klines response body against the slice it was asked for
-// (docs/exchange-rules.md, "Klines response" and "Irregular candles"). A body that fails here is never stored
-// as ok: the fetcher counts it as a failed attempt and retries.
+// (docs/exchange-rules.md, "Klines response" and "Irregular candles"). A body that fails here is
+// never stored as ok: the fetcher counts it as a failed attempt and retries.
 #pragma once
 
 #include <cstdint>
@@ -23,9 +23,9 @@ using PayloadSummary = qlir::PayloadSummary;
 //  - open times strictly ascending and inside [key.start_ms, key.end_ms];
 //  - at most key.limit rows.
 // Open times are NOT required to lie on the interval grid, and close times are not checked
-// against open + interval - 1: early history has misaligned rows (docs/exchange-rules.md, "Irregular candles").
-// An empty array is a valid, complete answer. Never throws; the error names the row, field and
-// byte offset at fault.
+// against open + interval - 1: early history has misaligned rows (docs/exchange-rules.md,
+// "Irregular candles"). An empty array is a valid, complete answer. Never throws; the error names
+// the row, field and byte offset at fault.
 Result<PayloadSummary> ValidateKlinesPayload(std::string_view body, const KlineSliceKey& key);
 
 // A stored body without a slice to check it against (recovery of a file the manifest lacks): a

@@ -10,9 +10,7 @@ using namespace qlir::klines;
 
 namespace {
 
-std::string Fixture() {
-  return qlir::testing::ReadTestData(qlir::testing::kRestKlines30m500Rows);
-}
+std::string Fixture() { return qlir::testing::ReadTestData(qlir::testing::kRestKlines30m500Rows); }
 
 // The fixture holds 500 consecutive 30m klines, 2019-04-11 14:00 to 2019-04-21 23:30 UTC.
 constexpr int64_t kFirst = 1554991200000;

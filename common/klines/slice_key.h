@@ -1,5 +1,5 @@
-// The klines slice model (docs/on-disk-format.md, "Slice keys"): KlineSliceKey and its composite key
-// `SYMBOL:interval:start_ms-end_ms:limit`, e.g. BTCUSDT:1m:1609459200000-1609465199999:1000,
+// The klines slice model (docs/on-disk-format.md, "Slice keys"): KlineSliceKey and its composite
+// key `SYMBOL:interval:start_ms-end_ms:limit`, e.g. BTCUSDT:1m:1609459200000-1609465199999:1000,
 // deterministic grid slicing, and the /api/v3/klines URL of a slice.
 #pragma once
 

@@ -34,8 +34,9 @@ TEST_CASE("malformed composite keys are rejected", "[slice_key]") {
 }
 
 TEST_CASE("slices sit on the global grid whatever the start", "[slicing]") {
-  // 1m: span = 60,000,000 ms; slice 26824 starts at 1609440000000 (the example of docs/on-disk-format.md
-  // key 1609459200000-1609465199999 has the right form but is not on the epoch grid).
+  // 1m: span = 60,000,000 ms; slice 26824 starts at 1609440000000 (the example of
+  // docs/on-disk-format.md key 1609459200000-1609465199999 has the right form but is not on the
+  // epoch grid).
   auto a = GenerateKlineSlices("BTCUSDT", "1m", 1609459200000, 1609465199999);
   REQUIRE(a.ok());
   REQUIRE(a->size() == 1);

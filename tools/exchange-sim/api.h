@@ -1,6 +1,6 @@
 // The simulator's REST surface without HTTP: parameter rules and error bodies of
-// /api/v3/klines and /api/v3/exchangeInfo (docs/exchange-rules.md: "Klines request" to "HTTP statuses and errors"), so
-// they can be tested without sockets. server.cc maps these onto httplib.
+// /api/v3/klines and /api/v3/exchangeInfo (docs/exchange-rules.md: "Klines request" to "HTTP
+// statuses and errors"), so they can be tested without sockets. server.cc maps these onto httplib.
 //
 // klines checks, in this order (the first failing one answers):
 //   -1101 a parameter given twice               -1104 an unknown parameter
@@ -53,7 +53,8 @@ std::variant<std::string, ApiError> ExchangeInfo(const Params& params,
                                                  const std::vector<SymbolSpec>& symbols,
                                                  const RateLimitConfig& limits, int64_t now_ms);
 
-// Request weights (docs/exchange-rules.md, "Klines request" and "Other endpoints"): klines 2, exchangeInfo 20, ping and time 1.
+// Request weights (docs/exchange-rules.md, "Klines request" and "Other endpoints"): klines 2,
+// exchangeInfo 20, ping and time 1.
 inline constexpr int kWeightKlines = 2;
 inline constexpr int kWeightExchangeInfo = 20;
 inline constexpr int kWeightPing = 1;

@@ -1,7 +1,7 @@
 // Merging slice windows into time ranges for qlir-status (tools/qlir-status/README.md).
 // A window is a slice's [start_ms, end_ms], both inclusive open times, as in a composite key
-// (docs/on-disk-format.md, "Slice keys"). Adjacent windows (next.start == prev.end + 1) and overlapping
-// ones merge into one range, which counts the slices it holds.
+// (docs/on-disk-format.md, "Slice keys"). Adjacent windows (next.start == prev.end + 1) and
+// overlapping ones merge into one range, which counts the slices it holds.
 #pragma once
 
 #include <cstdint>
