@@ -7,25 +7,23 @@
 #include <zmq.h>
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <cstring>
-#include <iterator>
 #include <fstream>
-#include <mutex>
+#include <iterator>
 #include <string>
-#include <thread>
 #include <vector>
-
 #include <zmq_addon.hpp>
 
 #include "common/atomic_file.h"
 #include "common/log.h"
+#include "tests/log_capture.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using namespace qlir;
 using namespace qlir::curve;
+using qlir::testing::LogCapture;
 using qlir::testing::ScratchDir;
 
 namespace {
@@ -34,44 +32,6 @@ void Write(const fs::path& p, const std::string& text) {
   std::ofstream out(p);
   out << text;
 }
-
-// Collects log lines from every thread while alive.
-class LogCapture {
- public:
-  LogCapture() {
-    SetLogSink([this](std::string_view line) {
-      std::lock_guard<std::mutex> lock(mu_);
-      lines_.emplace_back(line);
-    });
-  }
-  ~LogCapture() { SetLogSink({}); }
-  bool Contains(const std::string& s) {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& l : lines_) {
-      if (l.find(s) != std::string::npos) return true;
-    }
-    return false;
-  }
-  int Count(const std::string& s) {
-    std::lock_guard<std::mutex> lock(mu_);
-    int n = 0;
-    for (const auto& l : lines_) n += l.find(s) != std::string::npos;
-    return n;
-  }
-  // Polls until a line contains `s`, up to timeout_ms.
-  bool WaitFor(const std::string& s, int timeout_ms) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (Contains(s)) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return Contains(s);
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> lines_;
-};
 
 }  // namespace
 
@@ -309,7 +269,7 @@ TEST_CASE("CURVE sockets with the ZAP handler let in allowed keys only", "[curve
   auto rogue_push = push(&*rogue);
   rogue_push->send(zmq::buffer(std::string("from rogue")), zmq::send_flags::dontwait);
   REQUIRE(wait_event(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH));
-  CHECK(logs.WaitFor("refused key " + rogue->public_key, 5000));
+  CHECK(logs.WaitFor("refused key " + rogue->public_key, std::chrono::milliseconds(5000)));
 
   // The refused client's own view: a HandshakeWatch says its key was refused.
   {

@@ -1,17 +1,19 @@
 #include "fetcher/fetch_job.h"
 
 #include <catch2/catch.hpp>
-#include <deque>
-#include <functional>
 
 #include "common/endpoint.h"
+#include "tests/fake_http_client.h"
 #include "tests/test_util.h"
 #include "tests/testdata.h"
 
 using namespace qlir;
 using namespace qlir::fetcher;
 using qlir::klines::KlineSliceKey;
+using qlir::testing::FakeHttpClient;
+using qlir::testing::HttpAnswer;
 using qlir::testing::ScratchDir;
+using qlir::testing::TransportError;
 
 namespace {
 
@@ -19,48 +21,7 @@ constexpr int64_t kT0 = 1700000040000;  // a minute boundary, local "now" at sta
 
 const Endpoint& Klines() { return *FindEndpoint("klines"); }
 
-// Plays back scripted responses, records the URLs asked for.
-class FakeHttpClient : public HttpClient {
- public:
-  HttpResponse Get(const std::string& url) override {
-    urls.push_back(url);
-    if (on_get) on_get(url);
-    if (url.find("/api/v3/time") != std::string::npos) {
-      HttpResponse r;
-      r.status = 200;
-      r.body = "{\"serverTime\":" + std::to_string(server_time) + "}";
-      return r;
-    }
-    if (script.empty()) {
-      HttpResponse r;
-      r.error = "script exhausted";
-      return r;
-    }
-    HttpResponse r = script.front();
-    script.pop_front();
-    return r;
-  }
-  std::deque<HttpResponse> script;
-  std::vector<std::string> urls;
-  std::function<void(const std::string&)> on_get;
-  int64_t server_time = 0;
-};
-
-HttpResponse Resp(int status, std::string body, int64_t date_ms = -1,
-                  std::map<std::string, std::string> headers = {}) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  r.date_ms = date_ms;
-  r.headers = std::move(headers);
-  return r;
-}
-
-HttpResponse NetError(std::string e) {
-  HttpResponse r;
-  r.error = std::move(e);
-  return r;
-}
+constexpr const char* kBaseUrl = "http://sim.test";
 
 // 10 one-minute candles from 2023-01-01 00:00 UTC: [1672531200000, 1672531799999].
 KlineSliceKey Key() { return KlineSliceKey{"BTCUSDT", "1m", 1672531200000, 1672531799999, 10}; }
@@ -85,8 +46,12 @@ struct Harness {
     auto r = SharedRateState::Open((dir.path() / "rate.state").string(), ro);
     REQUIRE(r.ok());
     rate = std::move(*r);
-    options.base_url = "http://sim.test";
+    options.base_url = kBaseUrl;
     options.max_attempts = max_attempts;
+    // The exchange's clock reads 0 unless a test sets it; an answer beyond the queue is a
+    // transport error.
+    http.SetServerTime(kBaseUrl, 0);
+    http.SetUnscripted(TransportError("script exhausted"));
   }
   JobOutcome Run(const KlineSliceKey& key = Key()) {
     return RunFetchJob(Klines(), key, options, FetchJobDeps{&http, rate.get(), &clock, &backoff});
@@ -103,25 +68,28 @@ struct Harness {
 
 TEST_CASE("classification of responses", "[fetch_job][classify]") {
   const KlineSliceKey k = Key();
-  CHECK(Classify(Resp(200, Body(10)), Klines(), k).verdict == Verdict::kOk);
-  CHECK(Classify(Resp(200, "[]"), Klines(), k).verdict == Verdict::kOk);
-  CHECK(Classify(Resp(200, Body(11)), Klines(), k).verdict == Verdict::kRetry);  // > limit and > window
-  CHECK(Classify(Resp(200, "<html>oops</html>"), Klines(), k).verdict == Verdict::kRetry);
-  CHECK(Classify(Resp(200, "[[1672531200000,"), Klines(), k).verdict == Verdict::kRetry);
-  CHECK(Classify(NetError("Timeout was reached"), Klines(), k).verdict == Verdict::kRetry);
-  CHECK(Classify(Resp(500, "<html>500</html>"), Klines(), k).verdict == Verdict::kRetry);
-  CHECK(Classify(Resp(502, ""), Klines(), k).verdict == Verdict::kRetry);
-  CHECK(Classify(Resp(503, "{\"code\":-1008,\"msg\":\"busy\"}"), Klines(), k).verdict == Verdict::kRetry);
-  CHECK(Classify(Resp(504, "{\"code\":-1007,\"msg\":\"Timeout\"}"), Klines(), k).verdict == Verdict::kRetry);
-  CHECK(Classify(Resp(408, ""), Klines(), k).verdict == Verdict::kRetry);
-  CHECK(Classify(Resp(301, ""), Klines(), k).verdict == Verdict::kRetry);
-  CHECK(Classify(Resp(429, ""), Klines(), k).verdict == Verdict::kRateLimited);
-  CHECK(Classify(Resp(418, ""), Klines(), k).verdict == Verdict::kBanned);
+  CHECK(Classify(HttpAnswer(200, Body(10)), Klines(), k).verdict == Verdict::kOk);
+  CHECK(Classify(HttpAnswer(200, "[]"), Klines(), k).verdict == Verdict::kOk);
+  CHECK(Classify(HttpAnswer(200, Body(11)), Klines(), k).verdict ==
+        Verdict::kRetry);  // > limit and > window
+  CHECK(Classify(HttpAnswer(200, "<html>oops</html>"), Klines(), k).verdict == Verdict::kRetry);
+  CHECK(Classify(HttpAnswer(200, "[[1672531200000,"), Klines(), k).verdict == Verdict::kRetry);
+  CHECK(Classify(TransportError("Timeout was reached"), Klines(), k).verdict == Verdict::kRetry);
+  CHECK(Classify(HttpAnswer(500, "<html>500</html>"), Klines(), k).verdict == Verdict::kRetry);
+  CHECK(Classify(HttpAnswer(502, ""), Klines(), k).verdict == Verdict::kRetry);
+  CHECK(Classify(HttpAnswer(503, "{\"code\":-1008,\"msg\":\"busy\"}"), Klines(), k).verdict ==
+        Verdict::kRetry);
+  CHECK(Classify(HttpAnswer(504, "{\"code\":-1007,\"msg\":\"Timeout\"}"), Klines(), k).verdict ==
+        Verdict::kRetry);
+  CHECK(Classify(HttpAnswer(408, ""), Klines(), k).verdict == Verdict::kRetry);
+  CHECK(Classify(HttpAnswer(301, ""), Klines(), k).verdict == Verdict::kRetry);
+  CHECK(Classify(HttpAnswer(429, ""), Klines(), k).verdict == Verdict::kRateLimited);
+  CHECK(Classify(HttpAnswer(418, ""), Klines(), k).verdict == Verdict::kBanned);
   for (int st : {400, 403, 404, 451}) {
-    CHECK(Classify(Resp(st, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}"), Klines(), k).verdict ==
-          Verdict::kPermanent);
+    CHECK(Classify(HttpAnswer(st, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}"), Klines(), k)
+              .verdict == Verdict::kPermanent);
   }
-  auto c = Classify(Resp(400, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}"), Klines(), k);
+  auto c = Classify(HttpAnswer(400, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}"), Klines(), k);
   CHECK(c.error == "HTTP 400: code -1121: Invalid symbol.");
   CHECK(DescribeHttpError(502, "<html>\n<b>bad</b></html>") ==
         "HTTP 502: <html> <b>bad</b></html>");
@@ -130,7 +98,7 @@ TEST_CASE("classification of responses", "[fetch_job][classify]") {
 TEST_CASE("a valid body after the window closed is ok, with the Date header as server time",
           "[fetch_job]") {
   Harness h;
-  h.http.script.push_back(Resp(200, Body(10), kAfter, {{"x-mbx-used-weight-1m", "2"}}));
+  h.http.Queue({HttpAnswer(200, Body(10), kAfter, {{"x-mbx-used-weight-1m", "2"}})});
   JobOutcome o = h.Run();
   REQUIRE_FALSE(o.handed_back);
   const auto& r = o.result;
@@ -145,46 +113,45 @@ TEST_CASE("a valid body after the window closed is ok, with the Date header as s
   CHECK(r.endpoint == "klines");
   CHECK(r.key == Key().composite_key());
   CHECK(r.url == klines::BuildKlineUrl("http://sim.test", Key()));
-  REQUIRE(h.http.urls.size() == 1);
-  CHECK(h.http.urls[0] == r.url);
+  REQUIRE(h.http.requests().size() == 1);
+  CHECK(h.http.requests()[0] == r.url);
   CHECK(h.rate->Read()->used == 2);
 }
 
 TEST_CASE("a window still open by the exchange's clock is partial", "[fetch_job]") {
   Harness h;
-  h.http.script.push_back(Resp(200, Body(5), kDuring));
+  h.http.Queue({HttpAnswer(200, Body(5), kDuring)});
   auto o = h.Run();
   CHECK(o.result.outcome == "partial");
   CHECK(o.result.server_time_ms == kDuring);
   // end_ms itself is not yet closed: closed iff server time > end_ms.
   Harness h2;
-  h2.http.script.push_back(Resp(200, Body(10), Key().end_ms));
+  h2.http.Queue({HttpAnswer(200, Body(10), Key().end_ms)});
   CHECK(h2.Run().result.outcome == "partial");
 }
 
 TEST_CASE("without a Date header the server time comes from /api/v3/time", "[fetch_job]") {
   Harness h;
-  h.http.server_time = kAfter + 5;
-  h.http.script.push_back(Resp(200, "[]"));
+  h.http.SetServerTime(kBaseUrl, kAfter + 5);
+  h.http.Queue({HttpAnswer(200, "[]")});
   auto o = h.Run();
   CHECK(o.result.outcome == "ok");
   CHECK(o.result.n_items == 0);
   CHECK(o.result.first_ts == -1);
   CHECK(o.result.server_time_ms == kAfter + 5);
-  REQUIRE(h.http.urls.size() == 2);
-  CHECK(h.http.urls[1] == "http://sim.test/api/v3/time");
+  REQUIRE(h.http.requests().size() == 2);
+  CHECK(h.http.requests()[1] == "http://sim.test/api/v3/time");
   CHECK(h.rate->Read()->used == 3);  // klines 2 + time 1
 }
 
 TEST_CASE("every retryable failure is retried with growing backoff", "[fetch_job]") {
   Harness h(10);
-  h.http.script = {NetError("Connection reset by peer"),
-                   Resp(500, "<html><body>Internal Server Error</body></html>"),
-                   Resp(504, "{\"code\":-1007,\"msg\":\"Timeout waiting for response\"}"),
-                   Resp(200, "<html>maintenance</html>"),
-                   Resp(200, "[[1672531200000,\"1.0\""),
-                   Resp(200, Body(11)),
-                   Resp(200, Body(10), kAfter)};
+  h.http.SetQueue({TransportError("Connection reset by peer"),
+                   HttpAnswer(500, "<html><body>Internal Server Error</body></html>"),
+                   HttpAnswer(504, "{\"code\":-1007,\"msg\":\"Timeout waiting for response\"}"),
+                   HttpAnswer(200, "<html>maintenance</html>"),
+                   HttpAnswer(200, "[[1672531200000,\"1.0\""), HttpAnswer(200, Body(11)),
+                   HttpAnswer(200, Body(10), kAfter)});
   auto o = h.Run();
   CHECK(o.result.outcome == "ok");
   CHECK(o.result.attempts == 7);
@@ -198,7 +165,7 @@ TEST_CASE("every retryable failure is retried with growing backoff", "[fetch_job
 
 TEST_CASE("after max attempts the failure is reported with status and error", "[fetch_job]") {
   Harness h(3);
-  for (int i = 0; i < 5; ++i) h.http.script.push_back(Resp(503, "<html>busy</html>"));
+  for (int i = 0; i < 5; ++i) h.http.Queue({HttpAnswer(503, "<html>busy</html>")});
   auto o = h.Run();
   REQUIRE_FALSE(o.handed_back);
   CHECK(o.result.outcome == "failed");
@@ -206,10 +173,10 @@ TEST_CASE("after max attempts the failure is reported with status and error", "[
   CHECK(o.result.http_status == 503);
   CHECK(o.result.error == "HTTP 503: <html>busy</html>");
   CHECK(o.result.body.empty());
-  CHECK(h.http.urls.size() == 3);
+  CHECK(h.http.requests().size() == 3);
 
   Harness h2(2);
-  h2.http.script = {Resp(200, "{}"), Resp(200, "{}")};
+  h2.http.SetQueue({HttpAnswer(200, "{}"), HttpAnswer(200, "{}")});
   auto o2 = h2.Run();
   CHECK(o2.result.outcome == "failed");
   CHECK(o2.result.error.starts_with("invalid body:"));
@@ -217,7 +184,7 @@ TEST_CASE("after max attempts the failure is reported with status and error", "[
 
 TEST_CASE("other 4xx fail at once with the exchange's message", "[fetch_job]") {
   Harness h;
-  h.http.script.push_back(Resp(400, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}", kAfter));
+  h.http.Queue({HttpAnswer(400, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}", kAfter)});
   auto o = h.Run();
   CHECK(o.result.outcome == "failed");
   CHECK(o.result.attempts == 1);
@@ -228,9 +195,9 @@ TEST_CASE("other 4xx fail at once with the exchange's message", "[fetch_job]") {
 
 TEST_CASE("429 waits Retry-After and is not an attempt", "[fetch_job]") {
   Harness h(1);
-  h.http.script = {Resp(429, "{\"code\":-1003,\"msg\":\"Too much request weight used\"}", -1,
-                        {{"retry-after", "7"}, {"x-mbx-used-weight-1m", "6001"}}),
-                   Resp(200, Body(10), kAfter)};
+  h.http.SetQueue({HttpAnswer(429, "{\"code\":-1003,\"msg\":\"Too much request weight used\"}", -1,
+                              {{"retry-after", "7"}, {"x-mbx-used-weight-1m", "6001"}}),
+                   HttpAnswer(200, Body(10), kAfter)});
   auto o = h.Run();
   CHECK(o.result.outcome == "ok");
   CHECK(o.result.attempts == 1);
@@ -243,24 +210,24 @@ TEST_CASE("429 waits Retry-After and is not an attempt", "[fetch_job]") {
 
 TEST_CASE("418 waits until the ban is over", "[fetch_job]") {
   Harness h(1);
-  h.http.script = {
-      Resp(418, "{\"code\":-1003,\"msg\":\"Way too much request weight used; IP banned\"}", -1,
-           {{"retry-after", "120"}}),
-      Resp(200, Body(10), kAfter)};
+  h.http.SetQueue(
+      {HttpAnswer(418, "{\"code\":-1003,\"msg\":\"Way too much request weight used; IP banned\"}",
+                  -1, {{"retry-after", "120"}}),
+       HttpAnswer(200, Body(10), kAfter)});
   auto o = h.Run();
   CHECK(o.result.outcome == "ok");
   auto sleeps = h.clock.sleeps();
   REQUIRE(sleeps.size() == 1);
   CHECK(sleeps[0] == 120000);
-  CHECK(h.http.urls.size() == 2);
+  CHECK(h.http.requests().size() == 2);
 }
 
 TEST_CASE("a used-weight header at the budget holds the next request to the next window",
           "[fetch_job]") {
   Harness h(5, {.weight_limit = 100, .window_ms = 60000});
   h.clock.Set(kT0 + 20000);
-  h.http.script = {Resp(200, Body(10), kAfter, {{"x-mbx-used-weight-1m", "99"}}),
-                   Resp(200, Body(10), kAfter, {{"x-mbx-used-weight-1m", "2"}})};
+  h.http.SetQueue({HttpAnswer(200, Body(10), kAfter, {{"x-mbx-used-weight-1m", "99"}}),
+                   HttpAnswer(200, Body(10), kAfter, {{"x-mbx-used-weight-1m", "2"}})});
   CHECK(h.Run().result.outcome == "ok");
   CHECK(h.clock.sleeps().empty());
   CHECK(h.Run().result.outcome == "ok");
@@ -271,17 +238,17 @@ TEST_CASE("a used-weight header at the budget holds the next request to the next
 
 TEST_CASE("a stop during backoff hands the job back", "[fetch_job]") {
   Harness h;
-  h.http.script = {Resp(500, "x"), Resp(200, Body(10), kAfter)};
-  h.http.on_get = [&](const std::string&) { h.clock.RequestStop(); };
+  h.http.SetQueue({HttpAnswer(500, "x"), HttpAnswer(200, Body(10), kAfter)});
+  h.http.SetOnGet([&](const std::string&) { h.clock.RequestStop(); });
   auto o = h.Run();
   CHECK(o.handed_back);
-  CHECK(h.http.urls.size() == 1);
+  CHECK(h.http.requests().size() == 1);
 }
 
 TEST_CASE("a stop during the request still delivers a good answer", "[fetch_job]") {
   Harness h;
-  h.http.script = {Resp(200, Body(10), kAfter)};
-  h.http.on_get = [&](const std::string&) { h.clock.RequestStop(); };
+  h.http.SetQueue({HttpAnswer(200, Body(10), kAfter)});
+  h.http.SetOnGet([&](const std::string&) { h.clock.RequestStop(); });
   auto o = h.Run();
   REQUIRE_FALSE(o.handed_back);
   CHECK(o.result.outcome == "ok");
@@ -292,7 +259,7 @@ TEST_CASE("the real 500-row body passes through a job", "[fetch_job]") {
   KlineSliceKey key{"BTCUSDT", "30m", 1554991200000 - 1800000,
                     1554991200000 - 1800000 + 1000 * 1800000LL - 1, 1000};
   Harness h;
-  h.http.script = {Resp(200, body, 1700000000000)};
+  h.http.SetQueue({HttpAnswer(200, body, 1700000000000)});
   auto o = h.Run(key);
   CHECK(o.result.outcome == "ok");
   CHECK(o.result.n_items == 500);

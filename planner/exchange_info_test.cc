@@ -2,12 +2,14 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/fake_http_client.h"
 #include "planner/options.h"
 #include "planner/planner_server.h"
+#include "tests/fake_http_client.h"
 
 namespace qlir::planner {
 namespace {
+
+using ::qlir::testing::FakeHttpClient;
 
 const std::string kBase = "http://fake";
 

@@ -13,18 +13,20 @@
 #include <zmq.hpp>
 
 #include "common/wire.h"
-#include "planner/fake_http_client.h"
 #include "planner/log.h"
 #include "planner/socket_fakes.h"
+#include "tests/fake_http_client.h"
+#include "tests/log_capture.h"
 #include "tests/test_util.h"
 
 namespace qlir::planner {
 namespace {
 
+using ::qlir::testing::FakeHttpClient;
+using ::qlir::testing::LogCapture;
 using std::chrono::milliseconds;
 using testing::FakeFetcher;
 using testing::FakePersister;
-using testing::LogCapture;
 
 constexpr int64_t kSpan = 60000LL * 1000;  // one 1m slice
 const std::string kBase = "http://exchange.test";
@@ -145,7 +147,7 @@ TEST_CASE("PlannerServer: once-mode exits 2 when a slice fails for good") {
   rig.options.max_failures = 2;
   rig.options.retry_base_ms = 10;
   rig.options.retry_max_ms = 20;
-  LogCapture log;
+  LogCapture log(/*echo=*/true);
   FakePersister persister(rig.ctx, rig.options.persister);
   PlannerThread planner(rig.options, &rig.http);
   persister.ServeStatus({{rig.Key(0), "ok"}});
@@ -169,7 +171,7 @@ TEST_CASE("PlannerServer: once-mode exits 2 when a slice fails for good") {
 
 TEST_CASE("PlannerServer: an unknown symbol is named and the others proceed") {
   Rig rig(1, {"NOPEUSDT", "BTCUSDT"});
-  LogCapture log;
+  LogCapture log(/*echo=*/true);
   FakePersister persister(rig.ctx, rig.options.persister);
   PlannerThread planner(rig.options, &rig.http);
   persister.ServeStatus({{rig.Key(0), "ok"}});
@@ -190,7 +192,7 @@ TEST_CASE("PlannerServer: no known symbol at all is an error naming them") {
 
 TEST_CASE("PlannerServer: garbage on the jobs socket is dropped - the planner carries on") {
   Rig rig(1);
-  LogCapture log;
+  LogCapture log(/*echo=*/true);
   FakePersister persister(rig.ctx, rig.options.persister);
   PlannerThread planner(rig.options, &rig.http);
   persister.ServeStatus();
@@ -289,7 +291,7 @@ TEST_CASE("PlannerServer: a restarted persister is asked again only for jobs awa
 TEST_CASE("PlannerServer: a restarted persister is not asked again when no job awaits DURABLE") {
   Rig rig(1);
   rig.options.once = false;
-  LogCapture log;
+  LogCapture log(/*echo=*/true);
   PlannerThread planner(rig.options, &rig.http);
   {
     FakePersister persister(rig.ctx, rig.options.persister);

@@ -1,12 +1,11 @@
-// Test fakes for the planner's sockets: a persister ROUTER, fetcher DEALERs, and a capture of
-// the planner's log lines. Every wait polls a socket with a deadline; nothing sleeps.
+// Test fakes for the planner's sockets: a persister ROUTER and fetcher DEALERs (the planner's log
+// lines are captured by tests/log_capture.h). Every wait polls a socket with a deadline; nothing
+// sleeps.
 #pragma once
 
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,40 +19,6 @@ namespace qlir::planner::testing {
 using std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
 inline constexpr auto kDeadline = std::chrono::seconds(20);
-
-// Collects log lines (the planner logs from its thread).
-class LogCapture {
- public:
-  LogCapture() {
-    SetLogSink([this](std::string_view line) {
-      std::lock_guard<std::mutex> lock(mu_);
-      lines_.emplace_back(line);
-      std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
-      cv_.notify_all();
-    });
-  }
-  ~LogCapture() { SetLogSink({}); }
-  bool Contains(const std::string& s) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return ContainsLocked(s);
-  }
-  // Waits (on a condition variable, with a deadline) for a line containing s.
-  bool WaitFor(const std::string& s, milliseconds timeout = kDeadline) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return ContainsLocked(s); });
-  }
-
- private:
-  bool ContainsLocked(const std::string& s) const {
-    for (const auto& l : lines_) {
-      if (l.find(s) != std::string::npos) return true;
-    }
-    return false;
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::string> lines_;
-};
 
 inline std::optional<std::vector<zmq::message_t>> RecvWithin(zmq::socket_t& s,
                                                              milliseconds timeout) {

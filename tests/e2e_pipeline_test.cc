@@ -2,7 +2,6 @@
 // and real files. Checks the layout, manifests and response files against docs/on-disk-format.md,
 // byte-identical data, no duplicate fetching, and statuses around listing, gaps and the open tail.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <map>
 #include <set>
@@ -15,6 +14,7 @@
 #include "common/manifest.h"
 #include "common/response_file.h"
 #include "common/time_util.h"
+#include "tests/data_root_check.h"
 #include "tests/pipeline_harness.h"
 #include "tests/test_util.h"
 #include "tools/exchange-sim/candles.h"
@@ -49,73 +49,23 @@ std::string SymbolFlag(const sim::SymbolSpec& s) {
   return f;
 }
 
-// Checks one series folder against the expected slices; returns the manifest.
+// Checks one series folder against the expected slices with the shared oracle
+// (tests/data_root_check.h): every slice ok with the exchange's bytes, or partial where
+// `expect_partial` says, each stored from a live HTTP 200; returns the manifest.
 Manifest CheckSeries(const fs::path& root, const sim::SymbolSpec& spec, const std::string& interval,
                      int64_t start, int64_t end, int64_t now_ms,
                      const std::set<std::string>& expect_partial = {}) {
   INFO(spec.symbol << " " << interval);
-  auto dir = SeriesDir(root, "klines", spec.symbol, interval);
-  REQUIRE(dir.ok());
-  auto text = ReadFile(*dir / "manifest.json");
-  REQUIRE(text.ok());
-  auto m = ParseManifest(*text, (*dir / "manifest.json").string());
-  REQUIRE(m.ok());
-  CHECK(m->endpoint == "klines");
-  CHECK(m->symbol == spec.symbol);
-  CHECK(m->interval == interval);
-  CHECK(m->limit == 1000);
-  auto expected = klines::GenerateKlineSlices(spec.symbol, interval, start, end);
-  REQUIRE(expected.ok());
-  std::set<std::string> want_files;
-  for (const auto& key : *expected) {
-    const std::string ck = key.composite_key();
-    INFO(ck);
-    auto it = m->slices.find(ck);
-    REQUIRE(it != m->slices.end());
-    const ManifestEntry& e = it->second;
-    CHECK(e.slice_id == key.slice_id());
-    CHECK(e.relative_path == "responses/" + key.slice_id() + ".json");
-    CHECK(e.status == (expect_partial.count(ck) ? SliceStatus::kPartial : SliceStatus::kOk));
-    CHECK(e.http_status == 200);
-    CHECK_FALSE(e.error.has_value());
-    want_files.insert(key.slice_id() + ".json");
-    auto body = ReadFile(*dir / e.relative_path);
-    REQUIRE(body.ok());
-    auto file = DecodeResponseFile(*body, e.relative_path);
-    REQUIRE(file.ok());
-    CHECK(file->meta.slice == ck);
-    CHECK(file->meta.url.find("/api/v3/klines?symbol=" + spec.symbol + "&interval=" + interval +
-                              "&startTime=" + std::to_string(key.start_ms) + "&endTime=" +
-                              std::to_string(key.end_ms) + "&limit=1000") != std::string::npos);
-    if (e.status == SliceStatus::kOk) {
-      // A closed window is a pure function of the symbol: recompute it byte for byte.
-      auto want = sim::KlinesJson(spec, interval, key.start_ms, key.end_ms, 1000, now_ms);
-      REQUIRE(want.ok());
-      CHECK(file->data == *want);
-      auto parsed = nlohmann::json::parse(*want);
-      CHECK(e.n_items == static_cast<int64_t>(parsed.size()));
-      if (!parsed.empty()) {
-        CHECK(e.first_ts == parsed.front()[0].get<int64_t>());
-        CHECK(e.last_ts == parsed.back()[0].get<int64_t>());
-      } else {
-        CHECK_FALSE(e.first_ts.has_value());
-      }
-    } else {
-      auto fetched = ParseTimeUtc(file->meta.fetched_at);
-      REQUIRE(fetched.ok());
-      CHECK(*fetched <= key.end_ms);  // partial: fetched before the window closed
-    }
-  }
-  CHECK(m->slices.size() == expected->size());
-  std::set<std::string> files;
-  for (const auto& f : fs::directory_iterator(*dir / "responses")) {
-    files.insert(f.path().filename().string());
-  }
-  CHECK(files == want_files);  // one file per slice, no temporaries
-  auto summary = m->Summary();
-  CHECK(summary.total_slices == static_cast<int64_t>(expected->size()));
-  CHECK(summary.failed_slices == 0);
-  return *m;
+  testing::DataRootChecker checker(
+      root, {{spec, interval, start, end}},
+      {.partial = expect_partial, .live_entries = true, .now_ms = now_ms});
+  const testing::CheckReport r = checker.Run(/*final=*/true);
+  INFO(r.Text());
+  CHECK(r.problems.empty());
+  CHECK(r.expected > 0);
+  CHECK(r.ok + r.partial == r.expected);
+  REQUIRE(checker.manifest(spec.symbol, interval) != nullptr);
+  return *checker.manifest(spec.symbol, interval);
 }
 
 std::set<std::string> KlinesWindows(const nlohmann::json& counters) {

@@ -33,6 +33,7 @@
 #include "common/manifest.h"
 #include "common/response_file.h"
 #include "common/time_util.h"
+#include "tests/data_root_check.h"
 #include "tests/process.h"
 #include "tests/skip.h"
 #include "tests/test_util.h"
@@ -69,27 +70,17 @@ std::string Logs(const fs::path& dir) {
   return out;
 }
 
-// Every slice of the range is ok and holds the simulator's bytes.
+// Every slice of the range is ok and holds the simulator's bytes (tests/data_root_check.h).
 void CheckDataRoot(const fs::path& root, const sim::SymbolSpec& spec,
                    const std::vector<klines::KlineSliceKey>& slices) {
-  auto dir = SeriesDir(root, "klines", spec.symbol, "1s");
-  REQUIRE(dir.ok());
-  auto m = ParseManifest(*ReadFile(*dir / "manifest.json"), "manifest.json");
-  REQUIRE(m.ok());
-  CHECK(m->slices.size() == slices.size());
-  const int64_t now = WallClockMs();
-  int bad = 0;
-  for (const auto& key : slices) {
-    auto it = m->slices.find(key.composite_key());
-    if (it == m->slices.end() || it->second.status != SliceStatus::kOk) {
-      ++bad;
-      continue;
-    }
-    auto file = DecodeResponseFile(*ReadFile(*dir / it->second.relative_path), "response");
-    auto want = sim::KlinesJson(spec, "1s", key.start_ms, key.end_ms, 1000, now);
-    if (!file.ok() || !want.ok() || file->data != *want) ++bad;
-  }
-  CHECK(bad == 0);
+  REQUIRE(!slices.empty());
+  testing::DataRootChecker checker(root,
+                                   {{spec, "1s", slices.front().start_ms, slices.back().end_ms}});
+  const testing::CheckReport r = checker.Run(/*final=*/false);
+  INFO(r.Text());
+  CHECK(r.problems.empty());
+  CHECK(r.expected == slices.size());
+  CHECK(r.ok == slices.size());
 }
 
 }  // namespace
