@@ -10,8 +10,8 @@ TEST_CASE("data root: explicit, then QLIR_DATA_ROOT, then ~/qlir_data", "[data_r
   CHECK(ResolveDataRoot(std::string("/explicit"))->string() == "/explicit");
   CHECK(ResolveDataRoot(std::nullopt)->string() == "/tmp/from-env");
   ::unsetenv("QLIR_DATA_ROOT");
-  ::setenv("HOME", "/home/someone", 1);
-  CHECK(ResolveDataRoot(std::nullopt)->string() == "/home/someone/qlir_data");
+  ::setenv("HOME", "/users/someone", 1);
+  CHECK(ResolveDataRoot(std::nullopt)->string() == "/users/someone/qlir_data");
 }
 
 TEST_CASE("layout of a series folder", "[data_root]") {
