@@ -14,15 +14,10 @@
 #include "common/time_util.h"
 #include "tests/test_util.h"
 
-namespace fs = std::filesystem;
-using namespace qlir;
-using qlir::testing::CheckOptions;
-using qlir::testing::CheckReport;
-using qlir::testing::DataRootChecker;
-using qlir::testing::ScratchDir;
-using qlir::testing::WantedSeries;
-
+namespace qlir::testing {
 namespace {
+
+namespace fs = std::filesystem;
 
 constexpr int64_t kStart = 1704060000000;  // 2023-12-31T22:00:00Z, on the 1m slice grid
 constexpr int64_t kSlice = 60000LL * 1000;
@@ -173,3 +168,5 @@ TEST_CASE("a partial slice must be expected and fetched before its window closed
   CHECK(Root::Names(root.Check(/*final=*/true, {.partial = {root.keys[0].composite_key()}}),
                     "not partial at the end: " + root.keys[0].composite_key()));
 }
+
+}  // namespace qlir::testing
