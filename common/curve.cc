@@ -516,4 +516,106 @@ void HandshakeWatch::Drain(int64_t now_ms) {
   }
 }
 
+std::string RefusalLog::Refused(bool protocol, std::string_view address, int64_t now_ms) {
+  ++refused_;
+  // A retrying client comes from a new port each time: one line a minute per host.
+  std::string host(address);
+  if (size_t colon = host.rfind(':'); colon != std::string::npos && colon > 6) host.resize(colon);
+  if (by_address_.size() >= 10000) by_address_.clear();
+  LogState& st = by_address_[host];
+  if (st.logged && now_ms - st.last_ms < log_every_ms_) {
+    ++st.suppressed;
+    return {};
+  }
+  std::string msg = "refused a peer on the " + socket_name_ + " socket" +
+                    (host.empty() ? std::string() : " from " + host) + ": " +
+                    (protocol ? "its handshake failed (a security mismatch: CURVE on one side "
+                                "only, or not a qlir process)"
+                              : "its handshake failed");
+  if (st.suppressed > 0) {
+    msg += " (" + std::to_string(st.suppressed) + " more since the last line)";
+  }
+  st = {now_ms, 0, true};
+  return msg;
+}
+
+RefusalWatch::RefusalWatch(zmq::context_t* context, std::string socket_name)
+    : events_(*context, zmq::socket_type::pair), log_(std::move(socket_name)) {}
+
+Result<std::unique_ptr<RefusalWatch>> RefusalWatch::Start(zmq::context_t* context,
+                                                          zmq::socket_t* socket,
+                                                          std::string socket_name) {
+  static std::atomic<uint64_t> seq{0};
+  const std::string endpoint = "inproc://qlir-refusal-watch-" + std::to_string(::getpid()) + "-" +
+                               std::to_string(seq++);
+  // Refused keys (HANDSHAKE_FAILED_AUTH) are ZAP's to log.
+  if (zmq_socket_monitor(socket->handle(), endpoint.c_str(),
+                         ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0) {
+    return Status::Error("cannot monitor the " + socket_name + " socket: " +
+                         zmq_strerror(zmq_errno()));
+  }
+  std::unique_ptr<RefusalWatch> w(new RefusalWatch(context, socket_name));
+  try {
+    w->events_.set(zmq::sockopt::linger, 0);
+    w->events_.connect(endpoint);
+  } catch (const zmq::error_t& e) {
+    return Status::Error("cannot watch the " + socket_name + " socket: " + e.what());
+  }
+  w->stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (w->stop_fd_ < 0) {
+    return Status::Error(std::string("refusal watch: eventfd: ") + std::strerror(errno));
+  }
+  RefusalWatch* raw = w.get();
+  w->thread_ = std::thread([raw] { raw->Serve(); });
+  return w;
+}
+
+RefusalWatch::~RefusalWatch() {
+  if (thread_.joinable()) {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(stop_fd_, &one, sizeof one);
+    thread_.join();
+  }
+  if (stop_fd_ >= 0) ::close(stop_fd_);
+  try {
+    events_.close();
+  } catch (const zmq::error_t&) {
+  }
+}
+
+void RefusalWatch::Serve() {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);  // signals belong to the main thread's poll
+  for (;;) {
+    zmq::pollitem_t items[] = {{events_.handle(), 0, ZMQ_POLLIN, 0},
+                               {nullptr, stop_fd_, ZMQ_POLLIN, 0}};
+    try {
+      zmq::poll(items, 2, std::chrono::milliseconds(-1));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      return;
+    }
+    if (items[1].revents & ZMQ_POLLIN) return;
+    if (!(items[0].revents & ZMQ_POLLIN)) continue;
+    std::vector<zmq::message_t> frames;
+    try {
+      if (!zmq::recv_multipart(events_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
+        continue;
+      }
+    } catch (const zmq::error_t&) {
+      return;
+    }
+    if (frames.empty() || frames[0].size() < 6) continue;
+    uint16_t event = 0;
+    std::memcpy(&event, frames[0].data(), sizeof event);
+    // For a bound socket the event's address is the peer's (tcp://host:port).
+    const std::string address = frames.size() > 1 ? frames[1].to_string() : std::string();
+    const std::string line =
+        log_.Refused(event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, address, WallClockMs());
+    if (!line.empty()) Log(LogLevel::kWarn, "", line);
+  }
+}
+
 }  // namespace qlir::curve

@@ -183,4 +183,51 @@ class ZapHandler {
   std::thread thread_;
 };
 
+// A server's view of the handshakes it refused that no ZAP handler saw: a peer speaking another
+// security mechanism (a fetcher without CURVE against a CURVE server, or the reverse) or
+// broken ZMTP. ZAP logs refused keys itself; these would otherwise be silent.
+// The decisions, without sockets: Refused returns the WARN line to log, or "" when the same
+// reason was logged less than `log_every_ms` ago (a refused client retries every few hundred
+// ms), counting what it leaves out.
+class RefusalLog {
+ public:
+  explicit RefusalLog(std::string socket_name, int64_t log_every_ms = 60000)
+      : socket_name_(std::move(socket_name)), log_every_ms_(log_every_ms) {}
+  // `protocol`: a ZMTP protocol error (else: no detail); `address`: the peer's, if known.
+  std::string Refused(bool protocol, std::string_view address, int64_t now_ms);
+  int64_t refused() const { return refused_; }
+
+ private:
+  struct LogState {
+    int64_t last_ms = 0;
+    int64_t suppressed = 0;
+    bool logged = false;
+  };
+  std::string socket_name_;
+  int64_t log_every_ms_;
+  std::map<std::string, LogState> by_address_;
+  int64_t refused_ = 0;
+};
+
+// Monitors a server socket (start before bind) in a thread of its own and logs, through a
+// RefusalLog, every peer whose handshake failed outside ZAP. Destroy before the socket closes.
+class RefusalWatch {
+ public:
+  static Result<std::unique_ptr<RefusalWatch>> Start(zmq::context_t* context,
+                                                     zmq::socket_t* socket,
+                                                     std::string socket_name);
+  ~RefusalWatch();
+  RefusalWatch(const RefusalWatch&) = delete;
+  RefusalWatch& operator=(const RefusalWatch&) = delete;
+
+ private:
+  RefusalWatch(zmq::context_t* context, std::string socket_name);
+  void Serve();
+
+  zmq::socket_t events_;  // PAIR connected to the monitor; used only by the thread
+  RefusalLog log_;        // used only by the thread
+  int stop_fd_ = -1;
+  std::thread thread_;
+};
+
 }  // namespace qlir::curve

@@ -314,3 +314,37 @@ TEST_CASE("CURVE sockets with the ZAP handler let in allowed keys only", "[curve
   pull.close();
   zap->reset();  // before the context closes
 }
+
+TEST_CASE("refused peers outside ZAP are logged once a minute per host", "[curve]") {
+  RefusalLog log("jobs", 60000);
+  const std::string first = log.Refused(true, "tcp://10.0.0.7:40001", 1000);
+  CHECK(first ==
+        "refused a peer on the jobs socket from tcp://10.0.0.7: its handshake failed (a "
+        "security mismatch: CURVE on one side only, or not a qlir process)");
+  // The client retries from new ports: silent for a minute, then one line with the count.
+  CHECK(log.Refused(true, "tcp://10.0.0.7:40002", 1500).empty());
+  CHECK(log.Refused(true, "tcp://10.0.0.7:40003", 30000).empty());
+  CHECK(!log.Refused(false, "tcp://10.0.0.8:40004", 30000).empty());  // another host
+  const std::string later = log.Refused(true, "tcp://10.0.0.7:40005", 61000);
+  CHECK(later.find("(2 more since the last line)") != std::string::npos);
+  CHECK(log.refused() == 5);
+}
+
+TEST_CASE("a CURVE server logs a peer without CURVE that it refuses", "[curve]") {
+  LogCapture logs;
+  auto server = GenerateKeyPair();
+  zmq::context_t server_ctx;
+  zmq::socket_t router(server_ctx, zmq::socket_type::router);
+  router.set(zmq::sockopt::linger, 0);
+  REQUIRE(MakeServer(router, *server, kJobsDomain).ok());
+  auto watch = RefusalWatch::Start(&server_ctx, &router, "jobs");
+  REQUIRE(watch.ok());
+  router.bind("tcp://127.0.0.1:*");
+  const std::string endpoint = router.get(zmq::sockopt::last_endpoint);
+  zmq::context_t client_ctx;
+  zmq::socket_t plain(client_ctx, zmq::socket_type::dealer);  // no CURVE
+  plain.set(zmq::sockopt::linger, 0);
+  plain.connect(endpoint);
+  CHECK(logs.WaitFor("refused a peer on the jobs socket from tcp://127.0.0.1", 20000));
+  watch->reset();
+}

@@ -108,6 +108,8 @@ class Fetcher {
   int64_t last_send_ms_ = 0;
   int64_t reconnect_at_ms_ = 0;
   int64_t reconnect_delay_ms_;
+  int64_t last_drop_log_ms_ = -1;  // "planner queue full" lines: at most one a minute
+  int64_t dropped_unsent_ = 0;     // messages dropped since that line
   Counters counters_;
   StatsFile stats_file_;
   int64_t last_stats_ms_ = 0;
@@ -222,7 +224,22 @@ void Fetcher::SendToPlanner(const wire::Message& m, const std::string& key) {
   try {
     auto sent = dealer_->send(zmq::buffer(frame), zmq::send_flags::dontwait);
     if (!sent) {
-      Log(LogLevel::kWarn, key, "planner queue full; dropped " + std::string(type));
+      // No connection takes it: the planner is down, or refuses us (our CURVE key, or CURVE
+      // on one side only). Count the attempt as a send, so the next heartbeat waits its
+      // interval instead of spinning, and say so at most once a minute.
+      const int64_t now = MonotonicMs();
+      last_send_ms_ = now;
+      ++dropped_unsent_;
+      if (now - last_drop_log_ms_ >= 60000 || last_drop_log_ms_ < 0) {
+        Log(LogLevel::kWarn, key,
+            "planner queue full (no working connection: is the planner up, and does it accept "
+            "our CURVE key?); dropped " + std::string(type) +
+                (dropped_unsent_ > 1
+                     ? " and " + std::to_string(dropped_unsent_ - 1) + " earlier message(s)"
+                     : std::string()));
+        last_drop_log_ms_ = now;
+        dropped_unsent_ = 0;
+      }
       return;
     }
     last_send_ms_ = MonotonicMs();

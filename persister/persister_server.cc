@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <thread>
+#include <tuple>
 #include <cerrno>
 #include <cstring>
 
@@ -110,6 +111,12 @@ Status PersisterServer::Bind() {
     if (Status s = curve::MakeServer(control_, options_.curve->own, curve::kControlDomain); !s.ok()) {
       return s;
     }
+  }
+  for (auto [socket, watch, name] :
+       {std::tuple{&results_, &results_watch_, "results"}, {&control_, &control_watch_, "control"}}) {
+    auto w = curve::RefusalWatch::Start(context_, socket, name);
+    if (!w.ok()) return w.status();
+    *watch = std::move(*w);
   }
   try {
     results_.bind(options_.results_bind);

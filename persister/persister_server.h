@@ -117,6 +117,9 @@ class PersisterServer {
   std::unique_ptr<curve::ZapHandler> zap_;  // bound before the CURVE sockets; see Bind
   zmq::socket_t results_;
   zmq::socket_t control_;
+  // Log peers refused outside ZAP (CURVE on one side only); destroyed before the sockets.
+  std::unique_ptr<curve::RefusalWatch> results_watch_;
+  std::unique_ptr<curve::RefusalWatch> control_watch_;
   int stop_pipe_[2] = {-1, -1};
 
   std::set<std::filesystem::path> created_dirs_;       // responses/ dirs known to exist

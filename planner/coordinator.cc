@@ -43,8 +43,7 @@ Coordinator::Coordinator(CoordinatorConfig config, Universe universe, ExchangeCl
       ledger_(config_.heartbeat_ms),
       backoff_(config_.retry_base_ms, config_.retry_max_ms, config_.max_failures),
       sync_(universe_.series_count()),
-      meters_(universe_.series_count(),
-              ProgressMeter(std::max<int64_t>(60000, 6 * config_.progress_ms))) {}
+      progress_(universe_.series_count(), std::max<int64_t>(60000, 6 * config_.progress_ms)) {}
 
 void Coordinator::Start(int64_t now, Outbox* out) {
   started_ms_ = now;
@@ -55,7 +54,6 @@ void Coordinator::Start(int64_t now, Outbox* out) {
     out->to_persister.push_back(wire::StatusRequest{next_request_id_++, universe_.endpoint_name(),
                                                     universe_.symbol(s), universe_.interval(s)});
     sync_[s].requested_at = now;
-    meters_[s].Sample(now, 0);
   }
 }
 
@@ -245,7 +243,7 @@ void Coordinator::OnStatusReply(const wire::StatusReply& reply, int64_t now) {
             " slices, ok=" + std::to_string(c.ok) + " partial=" + std::to_string(c.partial) +
             " failed=" + std::to_string(c.failed) + " missing=" + std::to_string(c.pending) +
             (skipped ? " (" + std::to_string(skipped) + " entries outside the range)" : ""));
-    meters_[*s].Sample(now, Done(*s));
+    progress_.OnSnapshot(*s, now, Done(*s));
     return;
   }
   // A refresh after the persister came back: settle the jobs that await a DURABLE notice the
@@ -439,25 +437,12 @@ std::optional<int> Coordinator::Finished(int64_t now) {
 }
 
 std::vector<std::string> Coordinator::ProgressLines(int64_t now) {
-  std::vector<std::string> lines;
+  std::vector<SeriesProgress> series(sync_.size());
   for (uint32_t s = 0; s < sync_.size(); ++s) {
-    const SeriesCounts& c = universe_.counts(s);
-    ProgressFigures f;
-    f.series = universe_.SeriesName(s);
-    f.done = Done(s);
-    f.total = c.total();
-    f.failed = c.failed;
-    if (!sync_[s].ready) {
-      lines.push_back("progress " + f.series + " waiting for the persister's statuses");
-      continue;
-    }
-    meters_[s].Sample(now, f.done);
-    f.rate = meters_[s].RatePerSec();
-    f.eta_ms = meters_[s].EtaMs(f.total - f.done);
-    f.leased = static_cast<int64_t>(leases_.CountSeries(s));
-    lines.push_back(FormatProgressLine(f));
+    series[s] = {universe_.SeriesName(s), sync_[s].ready,   Done(s), universe_.counts(s).total(),
+                 universe_.counts(s).failed, static_cast<int64_t>(leases_.CountSeries(s))};
   }
-  return lines;
+  return progress_.Lines(now, series);
 }
 
 std::vector<std::string> Coordinator::SummaryLines(int64_t now) const {

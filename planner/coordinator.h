@@ -160,7 +160,7 @@ class Coordinator {
   CreditLedger ledger_;
   FailureBackoff backoff_;
   std::vector<SeriesSync> sync_;
-  std::vector<ProgressMeter> meters_;
+  RunProgress progress_;
   std::vector<SliceRef> failed_for_good_;
   uint64_t next_job_id_ = 1;
   uint64_t next_request_id_ = 1;

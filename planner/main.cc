@@ -1,9 +1,12 @@
 // planner: keeps the klines of --symbols x --intervals complete by handing slices to fetchers
 // (docs/protocol.md). Parses flags, builds the real clock and HTTP client, installs the
 // SIGTERM/SIGINT self-pipe and turns RunPlanner's result into the exit code:
-//   0  stopped by SIGTERM/SIGINT, or --once with every slice done;
-//   1  bad flags or a fatal error (message on stderr);
-//   2  --once finished with slices failed for good (listed on stderr).
+// (common/exit_codes.h):
+//   0  stopped by SIGTERM/SIGINT (not --once), or --once with every slice done;
+//   1  a fatal error (an ERROR line says which);
+//   2  --once finished with slices failed for good or symbols skipped as unknown (named);
+//   3  --once stopped by SIGTERM/SIGINT before it was complete;
+//  64  bad flags (an ERROR line names the flag, so the launcher can show it).
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -12,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/exit_codes.h"
 #include "common/http_client.h"
 #include "planner/clock.h"
 #include "planner/log.h"
@@ -33,9 +37,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   auto options = qlir::planner::ParseOptions(args);
   if (!options) {
-    std::fprintf(stderr, "planner: %s\n%s", options.error().c_str(),
-                 qlir::planner::Usage().c_str());
-    return 1;
+    // A log line, like every other error, so that the launcher's filter shows it.
+    qlir::SetLogProcess("planner");
+    qlir::planner::LogError("bad usage: " + options.error() + " (planner --help lists the flags)");
+    return qlir::kExitUsage;
   }
   if (options->help) {
     std::fputs(qlir::planner::Usage().c_str(), stdout);

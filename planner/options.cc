@@ -66,6 +66,10 @@ std::string Usage() {
                          NAME.key files or one file of keys; others are refused and logged
   --verbose              debug lines
   --log-json             log lines as JSON objects
+  --plan-only            log the plan (series, slices to fetch, requests, time, disk) once the
+                         persister's statuses are in, then exit 0 without fetching
+  --data-root DIR        the persister's data root: the plan warns when its free space is short
+  --plan-weight-per-minute W  the IP budget the plan's time estimate assumes (default 6000)
   --stats-file PATH      rewrite this JSON file with our counters and every fetcher's (from
                          their heartbeats) every 2 s; qlir-status --stats-dir shows them
 )";
@@ -82,8 +86,10 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
       value = flag.substr(eq + 1);
       flag = flag.substr(0, eq);
     }
-    if (flag == "--once" || flag == "--help" || flag == "--verbose" || flag == "--log-json") {
+    if (flag == "--once" || flag == "--help" || flag == "--verbose" || flag == "--log-json" ||
+        flag == "--plan-only") {
       if (value) return Status::Error("flag " + flag + " takes no value");
+      if (flag == "--plan-only") o.plan_only = true;
       if (flag == "--once") o.once = true;
       if (flag == "--help") o.help = true;
       if (flag == "--verbose") o.verbose = true;
@@ -159,6 +165,10 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
       return Status::Error(
           "flag --curve-server-key: the planner connects to the persister with its own key pair "
           "(--curve-secret-key), which the persister shares");
+    } else if (flag == "--data-root") {
+      o.data_root = v;
+    } else if (flag == "--plan-weight-per-minute") {
+      st = number(&o.plan_weight_per_minute);
     } else if (flag == "--lease-timeout-ms") {
       st = number(&o.lease_timeout_ms);
     } else if (flag == "--durable-wait-ms") {

@@ -136,7 +136,7 @@ struct Rig {
   }
 };
 
-TEST_CASE("planner binary: listing start - unknown symbol named - once-mode exits 0 when all ok") {
+TEST_CASE("planner binary: listing start - unknown symbol named - once-mode exits 2 for it") {
   Rig rig;
   FakePersister persister(rig.ctx, rig.control());
   // From the listing to 2 slices later: 3 slices of BTCUSDT/1m, all closed by the exchange clock.
@@ -160,9 +160,11 @@ TEST_CASE("planner binary: listing start - unknown symbol named - once-mode exit
   auto code = planner.Wait(milliseconds(20000));
   INFO(planner.Log());
   REQUIRE(code);
-  CHECK(*code == 0);
+  CHECK(*code == 2);  // every slice ok, but a symbol was skipped (common/exit_codes.h)
   const std::string log = planner.Log();
   CHECK(log.find("unknown symbol NOPEUSDT") != std::string::npos);
+  CHECK(log.find("ERROR planner: skipped 1 unknown symbol(s): NOPEUSDT") != std::string::npos);
+  CHECK(log.find("plan: 1 series, 3 slices in range, 3 to fetch") != std::string::npos);
   CHECK(log.find("summary BTCUSDT/1m slices=3 ok=3") != std::string::npos);
 }
 
@@ -193,7 +195,7 @@ TEST_CASE("planner binary: once-mode exits 2 and lists the slices failed for goo
   CHECK(planner.Log().find("failed for good key=" + key) != std::string::npos);
 }
 
-TEST_CASE("planner binary: SIGTERM exits 0 - bad flags and no known symbol exit 1") {
+TEST_CASE("planner binary: SIGTERM exits 0 - bad flags and no known symbol exit 64") {
   Rig rig;
   {
     FakePersister persister(rig.ctx, rig.control());
@@ -211,15 +213,17 @@ TEST_CASE("planner binary: SIGTERM exits 0 - bad flags and no known symbol exit 
                   rig.dir.path() / "flags.log");
     auto code = planner.Wait(milliseconds(20000));
     REQUIRE(code);
-    CHECK(*code == 1);
+    CHECK(*code == 64);
+    CHECK(planner.Log().find("ERROR planner: bad usage: ") != std::string::npos);
     CHECK(planner.Log().find("--max-failures") != std::string::npos);
   }
   {
     Child planner(rig.Args({"--symbols", "NOPEUSDT"}), rig.dir.path() / "unknown.log");
     auto code = planner.Wait(milliseconds(20000));
     REQUIRE(code);
-    CHECK(*code == 1);
-    CHECK(planner.Log().find("NOPEUSDT") != std::string::npos);
+    CHECK(*code == 64);
+    CHECK(planner.Log().find("ERROR planner: bad usage: --symbols: no known symbol left (unknown: "
+                             "NOPEUSDT)") != std::string::npos);
   }
 }
 

@@ -9,12 +9,14 @@
 #include <zmq.hpp>
 
 #include "common/curve.h"
+#include "common/exit_codes.h"
 #include "common/klines/interval.h"
 #include "common/time_util.h"
 #include "common/wire.h"
 #include "planner/coordinator.h"
 #include "planner/exchange_info.h"
 #include "planner/log.h"
+#include "planner/plan.h"
 
 namespace qlir::planner {
 namespace {
@@ -30,8 +32,10 @@ std::string Join(const std::vector<std::string>& v) {
 
 class Server {
  public:
-  Server(const Options& o, HttpClient& http, Clock& clock, int stop_fd, Coordinator* coordinator)
-      : o_(o),
+  Server(const Options& o, HttpClient& http, Clock& clock, int stop_fd, Coordinator* coordinator,
+         std::vector<std::string> unknown_symbols)
+      : unknown_symbols_(std::move(unknown_symbols)),
+        o_(o),
         http_(http),
         clock_(clock),
         stop_fd_(stop_fd),
@@ -50,7 +54,11 @@ class Server {
   void MaybeSyncClock(int64_t now);
   void Report(int64_t now);
   void WriteStats(int64_t now, bool force);
+  // Logs the plan once every series' statuses are in; true when it has been logged.
+  bool MaybeLogPlan();
 
+  const std::vector<std::string> unknown_symbols_;
+  bool plan_logged_ = false;
   const Options& o_;
   HttpClient& http_;
   Clock& clock_;
@@ -61,6 +69,8 @@ class Server {
   zmq::socket_t jobs_{ctx_, zmq::socket_type::router};
   zmq::socket_t control_{ctx_, zmq::socket_type::dealer};
   zmq::socket_t monitor_{ctx_, zmq::socket_type::pair};
+  // Logs fetchers refused outside ZAP (CURVE on one side only); destroyed before jobs_.
+  std::unique_ptr<curve::RefusalWatch> jobs_watch_;
   Outbox out_;
   bool persister_connected_before_ = false;
   int64_t last_sync_ms_ = 0;
@@ -96,6 +106,9 @@ Status Server::Open() {
     if (Status s = curve::MakeClient(control_, cs.own, cs.server_public); !s.ok()) return s;
     LogInfo("CURVE on: " + std::to_string(cs.allowed.size()) + " allowed fetcher key(s)");
   }
+  auto watch = curve::RefusalWatch::Start(&ctx_, &jobs_, "jobs");
+  if (!watch.ok()) return watch.status();
+  jobs_watch_ = std::move(*watch);
   try {
     jobs_.bind(o_.jobs_bind);
   } catch (const zmq::error_t& e) {
@@ -253,6 +266,27 @@ void Server::Report(int64_t now) {
   WriteStats(now, true);
 }
 
+bool Server::MaybeLogPlan() {
+  if (plan_logged_) return true;
+  const Universe& u = c_.universe();
+  PlanInput in;
+  for (uint32_t s = 0; s < u.series_count(); ++s) {
+    if (!c_.ready(s)) return false;
+    const SeriesCounts& counts = u.counts(s);
+    in.series.push_back({u.SeriesName(s), counts.total(), counts.pending + counts.failed,
+                         u.endpoint().default_limit()});
+  }
+  plan_logged_ = true;
+  in.request_weight = u.endpoint().request_weight();
+  in.weight_per_minute = o_.plan_weight_per_minute;
+  in.data_root = o_.data_root;
+  in.free_bytes = FreeBytes(o_.data_root);
+  const Plan plan = MakePlan(in);
+  for (const std::string& line : PlanLines(in, plan)) LogInfo(line);
+  if (std::string warning = PlanWarning(in, plan); !warning.empty()) LogWarn(warning);
+  return true;
+}
+
 void Server::WriteStats(int64_t now, bool force) {
   const int64_t wall = WallClockMs();
   if (!force && !stats_.Due(wall)) return;
@@ -269,15 +303,27 @@ Result<int> Server::Serve() {
     Flush(now);
     while (true) {
       now = clock_.NowMs();
+      if (MaybeLogPlan() && o_.plan_only) {
+        LogInfo("--plan-only: exiting 0 without fetching");
+        return kExitDone;
+      }
       if (auto code = c_.Finished(now)) {
         for (SliceRef r : c_.failed_for_good()) {
           LogError("failed for good key=" + c_.universe().Key(r));
         }
         Report(now);
-        LogInfo(*code == 0 ? "--once: every slice is done; exiting 0"
-                           : "--once: " + std::to_string(c_.failed_for_good().size()) +
-                                 " slices failed for good; exiting 2");
-        return *code;
+        if (!unknown_symbols_.empty()) {
+          LogError("skipped " + std::to_string(unknown_symbols_.size()) +
+                   " unknown symbol(s): " + Join(unknown_symbols_));
+        }
+        if (*code == 0 && unknown_symbols_.empty()) {
+          LogInfo("--once: every slice is done; exiting 0");
+          return kExitDone;
+        }
+        LogInfo("--once: " + std::to_string(c_.failed_for_good().size()) +
+                " slices failed for good, " + std::to_string(unknown_symbols_.size()) +
+                " unknown symbol(s) skipped; exiting 2");
+        return kExitDoneWithFailures;
       }
       MaybeSyncClock(now);
       c_.Tick(now, &out_);
@@ -299,9 +345,13 @@ Result<int> Server::Serve() {
       }
       now = clock_.NowMs();
       if (n_items == 4 && (items[3].revents & ZMQ_POLLIN)) {
-        LogInfo("stop requested; exiting 0");
         Report(now);
-        return 0;
+        if (o_.once && !o_.plan_only) {
+          LogInfo("stop requested before the run was complete; exiting 3");
+          return kExitStopped;
+        }
+        LogInfo("stop requested; exiting 0");
+        return kExitDone;
       }
       if (items[2].revents & ZMQ_POLLIN) DrainMonitor(now);
       if (items[1].revents & ZMQ_POLLIN) DrainControl(now);
@@ -382,7 +432,14 @@ Result<int> RunPlanner(const Options& o, HttpClient& http, Clock& clock, int sto
              "/api/v3/exchangeInfo; skipped");
   }
   if (check->known.empty()) {
-    return Status::Error("no known symbol left (unknown: " + Join(check->unknown) + ")");
+    // The same command fails again: bad usage, final (common/exit_codes.h).
+    bool lower = false;
+    for (const std::string& s : check->unknown) {
+      lower = lower || std::any_of(s.begin(), s.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+    }
+    LogError("bad usage: --symbols: no known symbol left (unknown: " + Join(check->unknown) + ")" +
+             (lower ? "; symbols are upper case, e.g. BTCUSDT" : ""));
+    return kExitUsage;
   }
   ExchangeClock exchange;
   const int64_t before = clock.NowMs();
@@ -398,14 +455,19 @@ Result<int> RunPlanner(const Options& o, HttpClient& http, Clock& clock, int sto
   }
   LogInfo("exchange clock " + FormatIsoUtcMs(exchange.Now(after)) + " (local wall clock " +
           std::to_string(exchange.Now(after) - WallClockMs()) + " ms behind it)");
-  if (StopRequested(stop_fd)) return 0;
+  if (StopRequested(stop_fd)) return o.once ? kExitStopped : kExitDone;
+  if (o.start_ms && *o.start_ms > exchange.Now(clock.NowMs())) {
+    LogError("bad usage: --start " + FormatIsoUtc(*o.start_ms) + " is after the exchange's now " +
+             FormatIsoUtc(exchange.Now(clock.NowMs())));
+    return kExitUsage;  // the same command fails again: final
+  }
   auto universe = BuildUniverse(o, http, check->known, exchange.Now(clock.NowMs()));
-  if (StopRequested(stop_fd)) return 0;
+  if (StopRequested(stop_fd)) return o.once ? kExitStopped : kExitDone;
   if (!universe) return universe.status();
   LogInfo("universe: " + std::to_string(universe->series_count()) + " series, " +
           std::to_string(universe->total_size()) + " slices");
   Coordinator coordinator(CoordinatorConfig::FromOptions(o), std::move(*universe), exchange);
-  Server server(o, http, clock, stop_fd, &coordinator);
+  Server server(o, http, clock, stop_fd, &coordinator, check->unknown);
   return server.Serve();
 }
 

@@ -177,17 +177,19 @@ TEST_CASE("PlannerServer: an unknown symbol is named and the others proceed") {
   persister.ServeStatus({{rig.Key(0), "ok"}});
   auto result = planner.Join();
   REQUIRE(result.ok());
-  CHECK(*result == 0);
+  CHECK(*result == 2);  // complete, but a symbol was skipped
   CHECK(log.Contains("unknown symbol NOPEUSDT"));
+  CHECK(log.Contains("skipped 1 unknown symbol(s): NOPEUSDT"));
 }
 
-TEST_CASE("PlannerServer: no known symbol at all is an error naming them") {
+TEST_CASE("PlannerServer: no known symbol at all is bad usage naming them") {
   Rig rig(1, {"NOPEUSDT", "NADAUSDT"});
+  LogCapture log;
   SystemClock clock;
   auto result = RunPlanner(rig.options, rig.http, clock, -1);
-  REQUIRE(!result.ok());
-  CHECK(result.error().find("NOPEUSDT") != std::string::npos);
-  CHECK(result.error().find("NADAUSDT") != std::string::npos);
+  REQUIRE(result.ok());
+  CHECK(*result == 64);
+  CHECK(log.Contains("bad usage: --symbols: no known symbol left (unknown: NOPEUSDT, NADAUSDT)"));
 }
 
 TEST_CASE("PlannerServer: garbage on the jobs socket is dropped - the planner carries on") {

@@ -49,5 +49,41 @@ TEST_CASE("Progress line and durations") {
   CHECK(FormatProgressLine(f).find("eta=0s") != std::string::npos);
 }
 
+TEST_CASE("RunProgress: one line for the run, a line per series only when it changed") {
+  RunProgress p(2, 60000);
+  std::vector<SeriesProgress> s = {{"A/1m", false, 0, 100, 0, 0}, {"B/1m", false, 0, 50, 0, 0}};
+  auto lines = p.Lines(0, s);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] ==
+        "progress all 0/150 (0.0%) failed=0 leased=0 rate=0.0/s eta=? series=0/2 complete, 2 "
+        "waiting for the persister's statuses");
+  CHECK(lines[1] == "progress A/1m waiting for the persister's statuses");
+  // Nothing changed: only the run's line.
+  CHECK(p.Lines(1000, s).size() == 1);
+  // A resume: A had 80 slices stored, B none. They count as done, never in the rate.
+  s[0].ready = s[1].ready = true;
+  s[0].done = 80;
+  p.OnSnapshot(0, 2000, 80);
+  p.OnSnapshot(1, 2000, 0);
+  lines = p.Lines(2000, s);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0].find("progress all 80/150 (53.3%)") == 0);
+  CHECK(lines[0].find("rate=0.0/s eta=?") != std::string::npos);
+  // 10 s later 10 more of B are done: 1/s, 60 left, so 60 s (not the 80 already stored).
+  s[1].done = 10;
+  lines = p.Lines(12000, s);
+  REQUIRE(lines.size() == 2);  // A did not change
+  CHECK(lines[0].find("progress all 90/150 (60.0%)") == 0);
+  CHECK(lines[0].find("rate=1.0/s eta=1m00s series=0/2 complete") != std::string::npos);
+  CHECK(lines[1].find("progress B/1m 10/50 (20.0%)") == 0);
+  // A series failed for good counts as complete; the run's ETA leaves its slices out.
+  s[0].done = 99;
+  s[0].failed = 1;
+  s[1].done = 50;
+  lines = p.Lines(22000, s);
+  CHECK(lines[0].find("series=2/2 complete") != std::string::npos);
+  CHECK(lines[0].find("eta=0s") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace qlir::planner
