@@ -1060,7 +1060,7 @@ TEST_CASE_METHOD(
     PollUntil([&] {
       if (!launcher.running()) return true;
       if (checker.CountResponseFiles() < before + 8) return false;
-      pid = running_pid("qlir:persister");
+      pid = running_pid("persister:persister");
       return pid > 0 && pid != last_pid;
     }, 90000);
     if (!launcher.running() || pid <= 0) break;
@@ -1074,7 +1074,7 @@ TEST_CASE_METHOD(
       second_log = qlir::testing::ReadLog(scratch.path() / "second-persister.log");
       second_refused = st.has_value() && *st == 1;
       // And a fetcher dies too.
-      const int f = running_pid("qlir:fetcher-00");
+      const int f = running_pid("fetcher:fetcher-00");
       if (f > 0 && ::kill(f, SIGKILL) == 0) ++fetcher_kills;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 200));

@@ -3,12 +3,22 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
 #include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "tests/process.h"
 
@@ -58,5 +68,116 @@ inline int SupervisedPid(const std::filesystem::path& run, const std::string& pr
     return 0;
   }
 }
+
+// Pids of the processes started for run dir `run` (QLIR_RUN_DIR=<run> in their environment,
+// as scripts/lib/write-supervisord-conf sets it), zombies left out.
+inline std::vector<int> RunDirPids(const std::filesystem::path& run) {
+  std::vector<int> pids;
+  const std::string want = "QLIR_RUN_DIR=" + std::filesystem::absolute(run).string();
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream env(e.path() / "environ", std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
+    size_t pos = 0;
+    bool match = false;
+    while (pos < all.size()) {
+      size_t end = all.find('\0', pos);
+      if (end == std::string::npos) end = all.size();
+      if (all.compare(pos, end - pos, want) == 0) match = true;
+      pos = end + 1;
+    }
+    if (!match) continue;
+    std::ifstream stat(e.path() / "stat");
+    std::string st((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const size_t paren = st.rfind(") ");
+    if (paren != std::string::npos && paren + 2 < st.size() && st[paren + 2] == 'Z') continue;
+    pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+// True while process `pid` runs; a zombie (exited, not yet reaped by its parent) is gone.
+inline bool Alive(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string st((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t paren = st.rfind(") ");
+  return paren != std::string::npos && paren + 2 < st.size() && st[paren + 2] != 'Z' &&
+         st[paren + 2] != 'X';
+}
+
+// Polls `done` every 100 ms until it is true or `timeout_ms` passed (a bound against hangs,
+// not a timing assertion); returns its last value.
+inline bool PollFor(const std::function<bool()>& done, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return done();
+}
+
+// On destruction, stops whatever a failed test left running from run dir `run`: SIGKILL to
+// every process carrying its QLIR_RUN_DIR and to its supervisord.
+class RunDirCleanup {
+ public:
+  explicit RunDirCleanup(std::filesystem::path run) : run_(std::move(run)) {}
+  ~RunDirCleanup() {
+    std::ifstream pidfile(run_ / "supervisord.pid");
+    int sd = 0;
+    if (pidfile >> sd && sd > 1) ::kill(sd, SIGKILL);
+    for (int pid : RunDirPids(run_)) ::kill(pid, SIGKILL);
+  }
+
+ private:
+  std::filesystem::path run_;
+};
+
+// A TCP socket listening on 127.0.0.1:port while alive (a port "already in use").
+class PortHolder {
+ public:
+  explicit PortHolder(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok_ = fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+          ::listen(fd_, 4) == 0;
+  }
+  ~PortHolder() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  int fd_ = -1;
+  bool ok_ = false;
+};
+
+// `dir` bound read-only onto `at` (a fresh directory) while alive; ok() false when this host
+// does not allow it (not root, no mount namespace rights): the caller must then skip.
+class ReadOnlyBindMount {
+ public:
+  ReadOnlyBindMount(const std::filesystem::path& dir, const std::filesystem::path& at) : at_(at) {
+    std::filesystem::create_directories(at);
+    if (::mount(dir.c_str(), at.c_str(), nullptr, MS_BIND, nullptr) != 0) return;
+    mounted_ = true;
+    if (::mount(nullptr, at.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
+      return;
+    }
+    ok_ = true;
+  }
+  ~ReadOnlyBindMount() {
+    if (mounted_) ::umount2(at_.c_str(), MNT_DETACH);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  std::filesystem::path at_;
+  bool mounted_ = false;
+  bool ok_ = false;
+};
 
 }  // namespace qlir::testing
