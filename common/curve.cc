@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <string_view>
 
 #include <zmq_addon.hpp>
@@ -481,6 +483,20 @@ Result<std::unique_ptr<HandshakeWatch>> HandshakeWatch::Start(zmq::context_t* co
   return w;
 }
 
+namespace {
+
+// When each (peer, own key) refusal was last logged by any HandshakeWatch of this process.
+std::mutex& LastWarningsMutex() {
+  static std::mutex mu;
+  return mu;
+}
+std::map<std::string, int64_t>& LastWarnings() {
+  static std::map<std::string, int64_t> last;
+  return last;
+}
+
+}  // namespace
+
 void HandshakeWatch::Drain(int64_t now_ms) {
   for (int i = 0; i < 1000; ++i) {
     std::vector<zmq::message_t> frames;
@@ -499,14 +515,20 @@ void HandshakeWatch::Drain(int64_t now_ms) {
         Log(LogLevel::kInfo, "", "CURVE handshake with the " + peer_ + " done");
         ok_logged_ = true;
       }
-      warned_ = false;
+      std::lock_guard<std::mutex> lock(LastWarningsMutex());
+      LastWarnings().erase(peer_ + " " + own_public_key_);
       continue;
     }
     ++failures_;
     ok_logged_ = false;
-    if (warned_ && now_ms - last_warning_ms_ < 60000) continue;
-    warned_ = true;
-    last_warning_ms_ = now_ms;
+    {
+      // At most once a minute per peer and key for the whole process: a client makes a new
+      // socket (and a new watch) at each reconnect, and must not say it again each time.
+      std::lock_guard<std::mutex> lock(LastWarningsMutex());
+      auto [it, fresh] = LastWarnings().try_emplace(peer_ + " " + own_public_key_, now_ms);
+      if (!fresh && now_ms - it->second < 60000) continue;
+      it->second = now_ms;
+    }
     Log(LogLevel::kWarn, "",
         event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
             ? "the " + peer_ + " refused our CURVE key " + own_public_key_ +

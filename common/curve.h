@@ -98,7 +98,8 @@ Status MakeClient(zmq::socket_t& socket, const KeyPair& own, const std::string& 
 
 // A CURVE client's view of its handshakes: a refused key otherwise looks like a silent server.
 // Monitors `socket` (zmq_socket_monitor, started before connect) and, from Drain, logs a failed
-// handshake with `peer` (WARN, at most once a minute, saying what to check) and a successful
+// handshake with `peer` (WARN, at most once a minute per peer and key across all the watches
+// of the process, so across reconnects too, saying what to check) and a successful
 // one (INFO, once after each failure and at the first). Single-threaded, like the socket.
 // REQUIRES: destroyed before `socket` is closed or together with it (it holds no reference
 // that outlives the socket's monitor).
@@ -116,8 +117,6 @@ class HandshakeWatch {
   zmq::socket_t events_;  // PAIR connected to the monitor
   std::string peer_;
   std::string own_public_key_;
-  int64_t last_warning_ms_ = 0;
-  bool warned_ = false;
   bool ok_logged_ = false;
   int64_t failures_ = 0;
 };

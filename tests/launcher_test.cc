@@ -611,6 +611,10 @@ TEST_CASE("a data server with --fetchers 0 and --plan-only, fetchers elsewhere, 
   std::printf("launcher_test: refused key: %zu 'queue full' lines, %zu lines in all, in %.2f min\n",
               rogue_floods, Count(rogue_log, "\n"), rogue_minutes);
   CHECK(rogue_floods <= 1 + static_cast<size_t>(rogue_minutes));
+  // Its refusal, too, once a minute at most, although each reconnect makes a new socket.
+  CHECK(Count(rogue_log, "the planner refused our CURVE key") >= 1);
+  CHECK(Count(rogue_log, "the planner refused our CURVE key") <=
+        1 + static_cast<size_t>(rogue_minutes));
   CHECK(Count(rogue_log, "\n") < 100);
   CHECK(ReadLog(planner_log).find("CURVE: refused key") != std::string::npos);
   // Nothing of the intruders was fetched for or stored.
