@@ -11,6 +11,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -61,6 +63,16 @@ class Endpoint {
                                                  const SliceKey& key) const = 0;
   // Summarises stored data without a slice to check it against (recovery of unlisted files).
   virtual Result<PayloadSummary> SummarizeData(std::string_view raw) const = 0;
+
+  // Listing discovery (the planner's `--start listing`, the clamp of an earlier --start, and the
+  // end of a delisted symbol): the GET URL whose answer holds the series' first (oldest) item,
+  // the URL whose answer holds its newest item, and the timestamp of the item such an answer
+  // holds (nullopt: the series has none). One request of request_weight() each.
+  virtual std::string FirstItemUrl(std::string_view base_url, std::string_view symbol,
+                                   std::string_view interval) const = 0;
+  virtual std::string LastItemUrl(std::string_view base_url, std::string_view symbol,
+                                  std::string_view interval) const = 0;
+  virtual Result<std::optional<int64_t>> ParseEdgeItem(std::string_view body) const = 0;
 };
 
 // The registered endpoint called `name`, or nullptr.

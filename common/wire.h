@@ -55,7 +55,12 @@ struct Job {
   uint64_t job_id = 0;
   std::string endpoint;  // "klines"
   std::string key;       // composite key
-  MSGPACK_DEFINE(job_id, endpoint, key)
+  // The exchange's request-weight limit per window as the planner learned it (exchangeInfo
+  // rateLimits REQUEST_WEIGHT); the fetcher's limiter uses it. 0: not known (a JOB from an older
+  // planner, which decodes with both 0).
+  int64_t weight_limit = 0;
+  int64_t weight_window_ms = 0;
+  MSGPACK_DEFINE(job_id, endpoint, key, weight_limit, weight_window_ms)
 };
 
 // outcome values used by JobDone, FetchResult, Durable and StatusReply: SliceStatus names

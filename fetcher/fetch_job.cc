@@ -44,8 +44,7 @@ void Count(const HttpResponse& r, JobStats* stats) {
 
 void ObserveRate(const FetchJobDeps& deps, int64_t sent_ms, const HttpResponse& r,
                  const std::string& key) {
-  RateObservation obs = deps.rate->limiter().ObservationFrom(r.status, r.headers);
-  Status s = deps.rate->Observe(deps.clock->NowMs(), sent_ms, obs);
+  Status s = deps.rate->ObserveResponse(deps.clock->NowMs(), sent_ms, r.status, r.headers);
   if (!s.ok()) Log(LogLevel::kWarn, key, s.message());
 }
 

@@ -78,6 +78,10 @@ class Fetcher {
   const FetcherOptions options_;
   const HttpClientFactory make_http_;
   SharedRateState* const rate_;
+  int64_t learned_limit_ = 0;  // the last limit a JOB carried (applied to rate_)
+  int64_t learned_window_ms_ = 0;
+  int64_t learned_at_ms_ = 0;
+  static constexpr int64_t kRelearnMs = 300000;
   RealClock clock_;
   Backoff backoff_;
 
@@ -297,6 +301,29 @@ void Fetcher::OnPlannerMessage(const wire::Message& m) {
 }
 
 void Fetcher::OnJob(const wire::Job& job) {
+  const int64_t wall = WallClockMs();
+  if (job.weight_limit > 0 && job.weight_window_ms >= 1000 &&
+      (job.weight_limit != learned_limit_ || job.weight_window_ms != learned_window_ms_ ||
+       wall - learned_at_ms_ >= kRelearnMs)) {
+    // The limit the planner read from exchangeInfo: shared with every fetcher on the host.
+    // Stored again every kRelearnMs, so that a limit a 429 lowered (a 429 may come from
+    // another of the exchange's limits) does not stay lowered for ever.
+    Status s = rate_->Learn(wall, job.weight_limit, job.weight_window_ms);
+    if (s.ok()) {
+      const bool changed =
+          job.weight_limit != learned_limit_ || job.weight_window_ms != learned_window_ms_;
+      learned_limit_ = job.weight_limit;
+      learned_window_ms_ = job.weight_window_ms;
+      learned_at_ms_ = wall;
+      if (changed) {
+        Log(LogLevel::kInfo, "",
+            "exchange weight limit " + std::to_string(job.weight_limit) + " per " +
+                std::to_string(job.weight_window_ms) + " ms (from the planner)");
+      }
+    } else {
+      Log(LogLevel::kWarn, "", s.message());
+    }
+  }
   if (stopping_) {
     Log(LogLevel::kInfo, job.key, "stopping: returning job " + std::to_string(job.job_id));
     SendToPlanner(wire::JobReturn{job.job_id, job.key}, job.key);

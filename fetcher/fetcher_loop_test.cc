@@ -274,7 +274,7 @@ TEST_CASE("stop hands back the job in hand and jobs beyond credit", "[fetcher_lo
   CHECK_FALSE(persister.Recv(200));
 }
 
-TEST_CASE("the binary: bad flags exit 2, SIGTERM exits 0 after finishing",
+TEST_CASE("the binary: bad flags exit 64, SIGTERM exits 0 after finishing",
           "[fetcher_loop][binary]") {
   ScratchDir dir;
   const std::string bin = qlir::testing::BinaryPath("fetcher/fetcher");
@@ -282,7 +282,7 @@ TEST_CASE("the binary: bad flags exit 2, SIGTERM exits 0 after finishing",
     qlir::testing::ChildProcess p({bin, "--concurrency=zero"}, dir.path() / "bad.log");
     auto rc = p.Wait(kWait);
     REQUIRE(rc);
-    CHECK(*rc == 2);
+    CHECK(*rc == 64);  // common/exit_codes.h kExitUsage
     CHECK(qlir::testing::ReadLog(dir.path() / "bad.log").find("--concurrency") !=
           std::string::npos);
   }

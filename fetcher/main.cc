@@ -1,6 +1,7 @@
 // The fetcher binary: parses flags, opens the shared rate state, routes SIGTERM/SIGINT into a
 // signalfd that the socket loop polls, runs the loop, and turns its Status into an exit code
-// (0 after a clean stop, 1 on a setup failure, 2 on bad flags).
+// of common/exit_codes.h: 0 after a clean stop, 64 on bad flags, 69 when it cannot start (keys
+// or rate state unusable), 1 on an unexpected failure.
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/exit_codes.h"
 #include "common/http_client.h"
 #include "fetcher/fetcher_loop.h"
 #include "fetcher/log.h"
@@ -21,7 +23,7 @@ int main(int argc, char** argv) {
   auto cl = ParseCommandLine(args);
   if (!cl.ok()) {
     std::fprintf(stderr, "fetcher: %s\n%s", cl.error().c_str(), Usage().c_str());
-    return 2;
+    return qlir::kExitUsage;
   }
   if (cl->help) {
     std::fputs(Usage().c_str(), stdout);
@@ -34,7 +36,7 @@ int main(int argc, char** argv) {
   auto curve_setup = qlir::curve::LoadSetup(cl->curve, qlir::curve::Role::kClient);
   if (!curve_setup.ok()) {
     Log(LogLevel::kError, "", curve_setup.error());
-    return 1;
+    return qlir::kExitCannotStart;
   }
   cl->fetcher.curve = *curve_setup;
 
@@ -58,7 +60,7 @@ int main(int argc, char** argv) {
   auto rate = SharedRateState::Open(cl->rate_state_path, cl->rate);
   if (!rate.ok()) {
     Log(LogLevel::kError, "", rate.error());
-    return 1;
+    return qlir::kExitCannotStart;
   }
   const qlir::HttpOptions http = cl->http;
   qlir::Status s = RunFetcher(

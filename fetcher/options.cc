@@ -41,8 +41,10 @@ Takes jobs (klines slices) from the planner, fetches them from the exchange, sen
   --max-attempts=N              attempts before a job is reported failed (default 5)
   --backoff-base-ms=MS          first retry delay (default 500; doubles, with jitter)
   --backoff-max-ms=MS           longest retry delay (default 30000)
-  --weight-limit=W              exchange weight limit per window (default 6000)
-  --weight-window-ms=MS         weight window, aligned to the clock (default 60000)
+  --weight-limit=W              exchange weight limit per window until the planner's jobs carry
+                                the one exchangeInfo states, which replaces it (default 6000)
+  --weight-window-ms=MS         weight window, aligned to the clock (default 60000; replaced
+                                likewise)
   --max-weight-per-minute=W     our own lower budget per window (default: none)
   --window-grace-ms=MS          requests reserved this close to a window's end count in the
                                 next window too (default 1000, at most half the window;

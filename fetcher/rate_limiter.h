@@ -10,6 +10,13 @@
 // window_grace_ms of a window is also counted in the next one, since it may arrive there.
 // 429 and 418 pause everybody until Retry-After has passed.
 //
+// The limit is learned, not assumed: the planner reads it from exchangeInfo's rateLimits
+// (REQUEST_WEIGHT) and hands it to every fetcher in its jobs; Learn() stores it in the shared
+// state, where it overrides the options' weight_limit and window_ms for every process on the
+// host. A 429 whose used-weight header is within what we believed the limit to be proves the
+// limit lower: the state's limit drops to just under that header, so a wrong guess costs one
+// 429 (and the pause it brings), never the run of 429s that ends in a 418 ban.
+//
 // Pacing (options.pace): without it the budget is spent as fast as the transfers go at the
 // window's start, and any other program on the IP meets 429s for the rest of the window. With
 // it, the weight the window may hold grows with time: a burst at the start, then the rest of
@@ -34,6 +41,8 @@ struct RateState {
   int64_t used = 0;             // weight used in it: our reservations or the header, the larger
   int64_t next_used = 0;        // reserved late in this window, counted in the next one too
   int64_t pause_until_ms = 0;   // nobody sends before this (429/418)
+  int64_t limit = 0;            // learned weight limit per window; 0: the options' weight_limit
+  int64_t window_ms = 0;        // learned window; 0: the options' window_ms
   friend bool operator==(const RateState&, const RateState&) = default;
 };
 
@@ -64,12 +73,27 @@ class RateLimiter {
  public:
   explicit RateLimiter(const RateLimiterOptions& options) : options_(options) {}
 
-  // The weight we allow ourselves per window: the exchange's limit or our lower budget.
-  int64_t budget() const;
+  // The weight we allow ourselves per window: the exchange's limit (learned in `state`, else
+  // the options') or our lower budget.
+  int64_t budget(const RateState& state) const;
+  int64_t budget() const { return budget(RateState{}); }
+  // The exchange's limit and window as `state` knows them (learned, else the options').
+  int64_t Limit(const RateState& state) const {
+    return state.limit > 0 ? state.limit : options_.weight_limit;
+  }
+  int64_t Window(const RateState& state) const {
+    return state.window_ms > 0 ? state.window_ms : options_.window_ms;
+  }
   // "x-mbx-used-weight-1m" for a 60000 ms window, "-10s" for 10000 ms, ... When that header
   // is absent, "x-mbx-used-weight-1m" is read instead (simulators name every window so; on a
   // window shorter than a minute it can only overstate the use).
-  std::string UsedWeightHeader() const;
+  static std::string UsedWeightHeader(int64_t window_ms);
+  std::string UsedWeightHeader() const { return UsedWeightHeader(options_.window_ms); }
+
+  // Stores the exchange's stated limit (exchangeInfo rateLimits) in `state`. A new window
+  // length starts counting afresh from the window holding now_ms, keeping what was used.
+  // REQUIRES: limit >= 1, window_ms >= 1000.
+  void Learn(RateState& state, int64_t now_ms, int64_t limit, int64_t window_ms) const;
 
   // Reserves `weight` in the window holding now_ms. Returns 0 when it is reserved, otherwise the
   // ms to wait before asking again (nothing reserved): the pause's end, the moment the paced
@@ -82,14 +106,17 @@ class RateLimiter {
   void Observe(RateState& state, int64_t now_ms, int64_t sent_ms, const RateObservation& obs) const;
 
   // Reads status, the used-weight header and Retry-After from lower-cased headers.
-  RateObservation ObservationFrom(int status,
-                                  const std::map<std::string, std::string>& headers) const;
+  // `window_ms` names the header (UsedWeightHeader); 0: the options' window.
+  RateObservation ObservationFrom(int status, const std::map<std::string, std::string>& headers,
+                                  int64_t window_ms = 0) const;
+
+  const RateLimiterOptions& options() const { return options_; }
 
  private:
-  int64_t WindowStart(int64_t t_ms) const;
+  int64_t WindowStart(const RateState& state, int64_t t_ms) const;
   // The weight the window may hold `elapsed_ms` after its start: the budget, or when pacing
   // burst + (top - burst) * elapsed / window.
-  int64_t Allowance(int64_t elapsed_ms) const;
+  int64_t Allowance(const RateState& state, int64_t elapsed_ms) const;
   // Moves `state` into the window holding now_ms (never backwards).
   void Roll(RateState& state, int64_t now_ms) const;
 

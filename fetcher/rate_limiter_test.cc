@@ -73,7 +73,7 @@ TEST_CASE("429 pauses everybody for Retry-After, and is not a reservation", "[ra
   RateLimiter rl({.weight_limit = 100, .window_ms = kMinute});
   RateState s;
   REQUIRE(rl.Reserve(s, kT0 + 1000, 2) == 0);
-  rl.Observe(s, kT0 + 1000, kT0 + 1000, {429, 2, 7});
+  rl.Observe(s, kT0 + 1000, kT0 + 1000, {429, std::nullopt, 7});
   CHECK(s.pause_until_ms == kT0 + 8000);
   CHECK(rl.Reserve(s, kT0 + 1000, 2) == 7000);
   CHECK(rl.Reserve(s, kT0 + 7999, 2) == 1);
@@ -231,4 +231,31 @@ TEST_CASE("paced: late reservations are not counted twice, every window-long int
     peak = std::max(peak, (hi - lo + 1) * 2);
   }
   CHECK(peak <= 5940);
+}
+
+TEST_CASE("a learned limit replaces the assumed one, and a 429 within it lowers it",
+          "[rate_limiter]") {
+  RateLimiter rl({.weight_limit = 6000, .window_ms = kMinute});
+  RateState s;
+  rl.Learn(s, kT0 + 1000, 400, kMinute);
+  CHECK(rl.budget(s) == 400);
+  CHECK(rl.Limit(s) == 400);
+  for (int i = 0; i < 200; ++i) REQUIRE(rl.Reserve(s, kT0 + 1000, 2) == 0);
+  CHECK(rl.Reserve(s, kT0 + 1000, 2) == kMinute - 1000);
+  // Another 10 s window stated by the exchange: the headers are named for it.
+  rl.Learn(s, kT0 + 1000, 200, 10000);
+  CHECK(rl.Window(s) == 10000);
+  CHECK(RateLimiter::UsedWeightHeader(rl.Window(s)) == "x-mbx-used-weight-10s");
+  CHECK(rl.Reserve(s, kT0 + 10000, 2) == 0);  // a new 10 s window
+  // A 429 at a used weight of 150, under the 200 we believed: the limit is lower than that.
+  rl.Observe(s, kT0 + 10500, kT0 + 10400, {429, 150, 3});
+  CHECK(rl.Limit(s) == 149);
+  CHECK(s.pause_until_ms == kT0 + 13500);
+  // A 429 above what we believed (someone overspent) does not move the limit.
+  rl.Observe(s, kT0 + 10600, kT0 + 10500, {429, 160, 3});
+  CHECK(rl.Limit(s) == 149);
+  // A bad statement is ignored.
+  rl.Learn(s, kT0 + 20000, 0, 10000);
+  rl.Learn(s, kT0 + 20000, 100, 10);
+  CHECK(rl.Limit(s) == 149);
 }

@@ -19,16 +19,23 @@ std::string Errno(const std::string& what, const std::string& path) {
 
 RateState ParseState(const char* buf) {
   RateState s;
-  long long a = 0, b = 0, n = 0, c = 0;
+  long long a = 0, b = 0, n = 0, c = 0, l = 0, w = 0;
   char tail = 0;
   // Anything but the exact form reads as a fresh state.
-  if (std::sscanf(buf, "qlir-rate v1 %lld %lld %lld %lld%c", &a, &b, &n, &c, &tail) == 5 &&
-      tail == '\n' && a >= 0 && b >= 0 && n >= 0 && c >= 0) {
-    s.window_start_ms = a;
-    s.used = b;
-    s.next_used = n;
-    s.pause_until_ms = c;
+  if (std::sscanf(buf, "qlir-rate v2 %lld %lld %lld %lld %lld %lld%c", &a, &b, &n, &c, &l, &w,
+                  &tail) == 7 &&
+      tail == '\n' && a >= 0 && b >= 0 && n >= 0 && c >= 0 && l >= 0 && w >= 0 &&
+      (w == 0 || w >= 1000)) {
+    s.limit = l;
+    s.window_ms = w;
+  } else if (!(std::sscanf(buf, "qlir-rate v1 %lld %lld %lld %lld%c", &a, &b, &n, &c, &tail) == 5 &&
+               tail == '\n' && a >= 0 && b >= 0 && n >= 0 && c >= 0)) {
+    return s;
   }
+  s.window_start_ms = a;
+  s.used = b;
+  s.next_used = n;
+  s.pause_until_ms = c;
   return s;
 }
 
@@ -79,9 +86,10 @@ Status SharedRateState::Update(const std::function<void(RateState&)>& fn) {
   if (state == before && n > 0) return Status::Ok();
   char out[kMaxFileBytes];
   const int len = std::snprintf(
-      out, sizeof out, "qlir-rate v1 %lld %lld %lld %lld\n",
+      out, sizeof out, "qlir-rate v2 %lld %lld %lld %lld %lld %lld\n",
       static_cast<long long>(state.window_start_ms), static_cast<long long>(state.used),
-      static_cast<long long>(state.next_used), static_cast<long long>(state.pause_until_ms));
+      static_cast<long long>(state.next_used), static_cast<long long>(state.pause_until_ms),
+      static_cast<long long>(state.limit), static_cast<long long>(state.window_ms));
   // Same-size or longer writes overwrite in place; the truncate drops a longer old tail. Readers
   // hold the lock, so they never see the half-written file.
   if (::pwrite(fd_, out, static_cast<size_t>(len), 0) != len) {
@@ -100,6 +108,18 @@ Result<int64_t> SharedRateState::Reserve(int64_t now_ms, int64_t weight) {
 
 Status SharedRateState::Observe(int64_t now_ms, int64_t sent_ms, const RateObservation& obs) {
   return Update([&](RateState& st) { limiter_.Observe(st, now_ms, sent_ms, obs); });
+}
+
+Status SharedRateState::ObserveResponse(int64_t now_ms, int64_t sent_ms, int status,
+                                        const std::map<std::string, std::string>& headers) {
+  return Update([&](RateState& st) {
+    limiter_.Observe(st, now_ms, sent_ms,
+                     limiter_.ObservationFrom(status, headers, limiter_.Window(st)));
+  });
+}
+
+Status SharedRateState::Learn(int64_t now_ms, int64_t limit, int64_t window_ms) {
+  return Update([&](RateState& st) { limiter_.Learn(st, now_ms, limit, window_ms); });
 }
 
 Result<RateState> SharedRateState::Read() {

@@ -1,13 +1,15 @@
 // SharedRateState: one RateState shared by every fetcher thread and process on a host (one IP),
 // kept in a small file and changed only under an exclusive flock (docs/exchange-rules.md, "Rate
 // limits": limits are per IP). Each change is one read-modify-write of the whole file:
-//   qlir-rate v1 <window_start_ms> <used> <next_used> <pause_until_ms>\n
+//   qlir-rate v2 <window_start_ms> <used> <next_used> <pause_until_ms> <limit> <window_ms>\n
+// (limit and window_ms: the learned limit, 0 when none; a v1 line without them is still read).
 // A missing, empty or unreadable content reads as a fresh state (nothing used, no pause): the
 // file is a cache of what the exchange knows, and its headers correct us on the next response.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,6 +33,12 @@ class SharedRateState {
   Result<int64_t> Reserve(int64_t now_ms, int64_t weight);
   // RateLimiter::Observe on the shared state.
   Status Observe(int64_t now_ms, int64_t sent_ms, const RateObservation& obs);
+  // Reads the observation from a response's lower-cased headers (the used-weight header of the
+  // learned window) and applies it.
+  Status ObserveResponse(int64_t now_ms, int64_t sent_ms, int status,
+                         const std::map<std::string, std::string>& headers);
+  // RateLimiter::Learn on the shared state: every process on the host uses that limit.
+  Status Learn(int64_t now_ms, int64_t limit, int64_t window_ms);
   // The current content (for logs and tests).
   Result<RateState> Read();
 

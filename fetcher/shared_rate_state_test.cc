@@ -37,14 +37,45 @@ TEST_CASE("state survives in the file and is shared by two openers", "[shared_ra
   std::ifstream in(path);
   std::string line;
   std::getline(in, line);
-  CHECK(line == "qlir-rate v1 1700000040000 10 0 1700000045001");
+  CHECK(line == "qlir-rate v2 1700000040000 10 0 1700000045001 0 0");
+}
+
+TEST_CASE("a learned limit is shared through the file, and a v1 file still reads",
+          "[shared_rate_state]") {
+  ScratchDir dir;
+  const std::string path = (dir.path() / "rate.state").string();
+  std::ofstream(path) << "qlir-rate v1 1700000040000 4 0 0\n";
+  RateLimiterOptions o{.weight_limit = 6000, .window_ms = 60000};
+  auto a = SharedRateState::Open(path, o);
+  auto b = SharedRateState::Open(path, o);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  auto st = (*b)->Read();
+  REQUIRE(st.ok());
+  CHECK(st->used == 4);
+  CHECK(st->limit == 0);
+  // One process learns 10 per 10 s; the other one obeys it (4 were used already).
+  REQUIRE((*a)->Learn(kT0, 10, 10000).ok());
+  for (int i = 0; i < 3; ++i) CHECK(*(*b)->Reserve(kT0 + 1, 2) == 0);
+  CHECK(*(*b)->Reserve(kT0 + 1, 2) > 0);
+  st = (*a)->Read();
+  REQUIRE(st.ok());
+  CHECK(st->limit == 10);
+  CHECK(st->window_ms == 10000);
+  // The used-weight header of a 10 s window is read as such.
+  REQUIRE(
+      (*a)->ObserveResponse(kT0 + 10000, kT0 + 10000, 200, {{"x-mbx-used-weight-10s", "7"}}).ok());
+  st = (*a)->Read();
+  REQUIRE(st.ok());
+  CHECK(st->used == 7);
 }
 
 TEST_CASE("a damaged state file reads as fresh", "[shared_rate_state]") {
   ScratchDir dir;
   const std::string path = (dir.path() / "rate.state").string();
   for (const char* junk :
-       {"", "garbage", "qlir-rate v1 1 2", "qlir-rate v1 -5 3 0 4\n", "qlir-rate v2 1 2 0 3\n"}) {
+       {"", "garbage", "qlir-rate v1 1 2", "qlir-rate v1 -5 3 0 4\n", "qlir-rate v2 1 2 0 3\n",
+        "qlir-rate v3 1 2 0 3 4 5\n", "qlir-rate v2 1 2 0 3 4 5 6\n"}) {
     std::ofstream(path, std::ios::trunc) << junk;
     auto s = SharedRateState::Open(path, {.weight_limit = 10, .window_ms = 60000});
     REQUIRE(s.ok());

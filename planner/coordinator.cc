@@ -43,6 +43,7 @@ Coordinator::Coordinator(CoordinatorConfig config, Universe universe, ExchangeCl
       ledger_(config_.heartbeat_ms),
       backoff_(config_.retry_base_ms, config_.retry_max_ms, config_.max_failures),
       sync_(universe_.series_count()),
+      ends_(universe_.series_count()),
       progress_(universe_.series_count(), std::max<int64_t>(60000, 6 * config_.progress_ms)) {}
 
 void Coordinator::Start(int64_t now, Outbox* out) {
@@ -55,6 +56,20 @@ void Coordinator::Start(int64_t now, Outbox* out) {
                                                     universe_.symbol(s), universe_.interval(s)});
     sync_[s].requested_at = now;
   }
+}
+
+void Coordinator::EndSeries(uint32_t s, int64_t last_ms, int64_t now) {
+  ends_[s] = SeriesEnd{now, last_ms};
+  const int64_t dropped = universe_.TruncateAfter(s, last_ms);
+  LogInfo("series " + universe_.SeriesName(s) + " ends at its last candle " +
+          FormatIsoUtc(last_ms) + ": no longer extended or refreshed once complete" +
+          (dropped ? " (" + std::to_string(dropped) + " slices after it dropped)" : ""));
+}
+
+void Coordinator::ReopenSeries(uint32_t s) {
+  if (ends_[s].ended_at_ms < 0) return;
+  ends_[s] = SeriesEnd{};
+  LogInfo("series " + universe_.SeriesName(s) + " trades again: following the exchange clock");
 }
 
 void Coordinator::Enqueue(SliceRef r, bool front) {
@@ -187,6 +202,12 @@ void Coordinator::OnDurable(SliceRef r, SliceStatus status, int64_t now) {
       break;
     case SliceStatus::kPartial:
       backoff_.OnSuccess(r);
+      if (lease && ends_[r.series].ended_at_ms >= 0 &&
+          lease->handed_at_ms >= ends_[r.series].ended_at_ms) {
+        // Fetched after the symbol's delisting: nothing more will ever come.
+        LogDebug("durable partial of an ended series, final key=" + key);
+        break;
+      }
       if (st == SliceState::kIdle) Delay(r, now + PartialDelay(r, now));
       LogDebug("durable partial key=" + key);
       break;
@@ -371,6 +392,7 @@ void Coordinator::Tick(int64_t now, Outbox* out) {
     sync.requested_at = now;
   }
   for (SliceRef r : delayed_.PopDue(now)) {
+    if (!universe_.Contains(r)) continue;                      // dropped (an ended series)
     if (universe_.state(r) != SliceState::kDelayed) continue;  // stale entry
     universe_.set_state(r, SliceState::kIdle);
     Enqueue(r, /*front=*/false);
@@ -378,6 +400,7 @@ void Coordinator::Tick(int64_t now, Outbox* out) {
   if (!config_.once) {
     const int64_t target = config_.end_ms ? std::min(*config_.end_ms, exch_now) : exch_now;
     for (uint32_t s = 0; s < sync_.size(); ++s) {
+      if (ends_[s].ended_at_ms >= 0) continue;  // delisted: no candle will come
       auto [first_new, added] = universe_.ExtendTo(s, target);
       if (added == 0) continue;
       LogDebug("range of " + universe_.SeriesName(s) + " grew by " + std::to_string(added) +
@@ -399,6 +422,7 @@ void Coordinator::Tick(int64_t now, Outbox* out) {
 void Coordinator::Dispatch(int64_t now, Outbox* out) {
   while (!queue_.empty() && ledger_.AnyCredit()) {
     const SliceRef r = *queue_.Pop();
+    if (!universe_.Contains(r)) continue;                     // dropped (an ended series)
     if (universe_.state(r) != SliceState::kQueued) continue;  // stale entry
     if (universe_.status(r) == SliceStatus::kOk) {
       universe_.set_state(r, SliceState::kIdle);
@@ -408,7 +432,8 @@ void Coordinator::Dispatch(int64_t now, Outbox* out) {
     const uint64_t job_id = next_job_id_++;
     leases_.Add(Lease{job_id, r, identity, now, -1, {}});
     universe_.set_state(r, SliceState::kLeased);
-    wire::Job job{job_id, universe_.endpoint_name(), universe_.Key(r)};
+    wire::Job job{job_id, universe_.endpoint_name(), universe_.Key(r), weight_limit_,
+                  weight_window_ms_};
     LogDebug("job " + std::to_string(job_id) + " to fetcher " + ledger_.fetcher_id(identity) +
              " key=" + job.key);
     out->to_fetchers.emplace_back(identity, std::move(job));

@@ -95,6 +95,19 @@ class Coordinator {
   void OnFetcherUnreachable(const std::string& identity, int64_t now);
   // A JOB could not be queued to the fetcher (EAGAIN): the job goes back to the head.
   void OnJobNotSent(const std::string& identity, uint64_t job_id, int64_t now);
+  // The exchange's request-weight limit (exchangeInfo rateLimits), carried by every JOB so that
+  // fetchers anywhere use it. 0: not known.
+  void SetWeightLimit(int64_t limit, int64_t window_ms) {
+    weight_limit_ = limit;
+    weight_window_ms_ = window_ms;
+  }
+  // Series `s` will get no candle after `last_ms` (its symbol is delisted: status BREAK or gone
+  // from exchangeInfo): it is no longer extended, slices after the one holding `last_ms` are
+  // dropped, and its tail slice, once fetched after now, is final (not refreshed again).
+  void EndSeries(uint32_t s, int64_t last_ms, int64_t now);
+  // The symbol trades again: the series follows the exchange clock again.
+  void ReopenSeries(uint32_t s);
+  bool Ended(uint32_t s) const { return ends_[s].ended_at_ms >= 0; }
   void SyncExchangeClock(int64_t server_ms, int64_t local_before, int64_t local_after) {
     exchange_.Sync(server_ms, local_before, local_after);
   }
@@ -160,8 +173,15 @@ class Coordinator {
   CreditLedger ledger_;
   FailureBackoff backoff_;
   std::vector<SeriesSync> sync_;
+  struct SeriesEnd {
+    int64_t ended_at_ms = -1;  // local time of EndSeries; -1: the series follows the clock
+    int64_t last_ms = 0;       // the last candle's open time
+  };
+  std::vector<SeriesEnd> ends_;
   RunProgress progress_;
   std::vector<SliceRef> failed_for_good_;
+  int64_t weight_limit_ = 0;
+  int64_t weight_window_ms_ = 0;
   uint64_t next_job_id_ = 1;
   uint64_t next_request_id_ = 1;
   int64_t started_ms_ = 0;

@@ -363,6 +363,52 @@ TEST_CASE(
   CHECK(std::find(keys.begin(), keys.end(), r.Key(0, 2)) != keys.end());
 }
 
+TEST_CASE("Coordinator: a delisted series is no longer extended nor refreshed once complete") {
+  auto config = Config();
+  config.heartbeat_ms = 1000000000;
+  Rig r(config, 1, {"AAA"}, kT0 + 10, /*follow=*/true);  // slices 0 (closed) and 1 (open)
+  r.Reply(0, {{r.Key(0, 0), "ok"}});
+  r.Fetcher("f1", wire::Ready{"F1", 1});
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  const std::string tail = jobs[0].second.key;
+  r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, tail, "partial"});
+  r.Durable(tail, "partial");
+  // The symbol is delisted; its last candle opened just after the tail slice began.
+  r.c->EndSeries(0, kT0 + 60000, r.clock.NowMs());
+  CHECK(r.c->Ended(0));
+  // The tail is fetched once more (the partial above came before the end was known) ...
+  r.clock.Advance(5000);
+  jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].second.key == tail);
+  r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, tail, "partial"});
+  r.Durable(tail, "partial");
+  // ... and then never again, and the range no longer grows with the exchange clock.
+  r.clock.Set(3 * kSpan);
+  r.Fetcher("f1", wire::Ready{"F1", 1});
+  CHECK(r.Step().empty());
+  CHECK(r.c->universe().size(0) == 2);
+  // Trading again: followed again.
+  r.c->ReopenSeries(0);
+  jobs = r.Step();
+  CHECK(r.c->universe().size(0) == 5);  // slices 99..103 of the grid
+  CHECK(!jobs.empty());
+}
+
+TEST_CASE("Coordinator: ending a series drops the slices after its last candle") {
+  auto config = Config();
+  config.heartbeat_ms = 1000000000;
+  Rig r(config, 3, {"AAA"}, kT0 - 1);  // slices 0, 1, 2, all closed and missing
+  r.c->EndSeries(0, kT0 - 2 * kSpan + 5, r.clock.NowMs());
+  CHECK(r.c->universe().size(0) == 2);
+  CHECK(r.c->universe().counts(0).pending == 2);
+  r.Reply(0);
+  r.Fetcher("f1", wire::Ready{"F1", 5});
+  auto jobs = r.Step();
+  CHECK(jobs.size() == 2);
+}
+
 TEST_CASE("Coordinator: a persister reconnect asks statuses again only when needed") {
   Rig r(Config(), 2);
   r.Reply(0);

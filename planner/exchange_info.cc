@@ -2,62 +2,54 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/klines/slice_key.h"
-
 namespace qlir::planner {
 namespace {
 
-std::string Trim(std::string_view base) {
-  while (!base.empty() && base.back() == '/') base.remove_suffix(1);
-  return std::string(base);
-}
-
-std::string Excerpt(const std::string& body) {
-  return body.size() <= 200 ? body : body.substr(0, 200) + "...";
-}
-
-// The response, or an error naming the URL when there is no HTTP 200 answer.
-Result<HttpResponse> Get(HttpClient& http, const std::string& url) {
-  HttpResponse r = http.Get(url);
-  if (r.status == 0) return Status::Error("GET " + url + ": " + r.error);
-  if (r.status != 200) {
-    return Status::Error("GET " + url + ": HTTP " + std::to_string(r.status) + ": " +
-                         Excerpt(r.body));
+std::optional<WeightLimit> ParseWeightLimit(const nlohmann::json& limits) {
+  if (!limits.is_array()) return std::nullopt;
+  for (const auto& l : limits) {
+    if (!l.is_object() || l.value("rateLimitType", "") != "REQUEST_WEIGHT") continue;
+    if (!l.contains("limit") || !l["limit"].is_number_integer() || !l.contains("intervalNum") ||
+        !l["intervalNum"].is_number_integer() || !l.contains("interval") ||
+        !l["interval"].is_string()) {
+      continue;
+    }
+    const std::string unit = l["interval"].get<std::string>();
+    const int64_t n = l["intervalNum"].get<int64_t>();
+    const int64_t limit = l["limit"].get<int64_t>();
+    int64_t unit_ms = 0;
+    if (unit == "SECOND") unit_ms = 1000;
+    if (unit == "MINUTE") unit_ms = 60000;
+    if (unit == "HOUR") unit_ms = 3600000;
+    if (unit == "DAY") unit_ms = 86400000;
+    if (unit_ms == 0 || n < 1 || n > 1000 || limit < 1) continue;
+    return WeightLimit{limit, n * unit_ms};
   }
-  return r;
+  return std::nullopt;
 }
 
 }  // namespace
 
-Result<std::set<std::string>> ParseExchangeInfoSymbols(std::string_view json) {
+Result<ExchangeInfo> ParseExchangeInfo(std::string_view json) {
   try {
     nlohmann::json j = nlohmann::json::parse(json);
     if (!j.is_object() || !j.contains("symbols") || !j["symbols"].is_array()) {
       return Status::Error("exchangeInfo: no symbols array");
     }
-    std::set<std::string> out;
+    ExchangeInfo info;
     for (const auto& s : j["symbols"]) {
       if (s.is_object() && s.contains("symbol") && s["symbol"].is_string()) {
-        out.insert(s["symbol"].get<std::string>());
+        std::string status = "TRADING";
+        if (s.contains("status") && s["status"].is_string())
+          status = s["status"].get<std::string>();
+        info.status[s["symbol"].get<std::string>()] = status;
       }
     }
-    return out;
+    if (j.contains("rateLimits")) info.weight = ParseWeightLimit(j["rateLimits"]);
+    return info;
   } catch (const nlohmann::json::exception& e) {
     return Status::Error(std::string("exchangeInfo: not JSON: ") + e.what());
   }
-}
-
-Result<SymbolCheck> CheckSymbols(HttpClient& http, std::string_view base_url,
-                                 const std::vector<std::string>& symbols) {
-  const std::string url = Trim(base_url) + "/api/v3/exchangeInfo";
-  auto r = Get(http, url);
-  if (!r) return r.status();
-  auto listed = ParseExchangeInfoSymbols(r->body);
-  if (!listed) return Status::Error("GET " + url + ": " + listed.error());
-  SymbolCheck c;
-  c.date_ms = r->date_ms;
-  for (const std::string& s : symbols) (listed->count(s) ? c.known : c.unknown).push_back(s);
-  return c;
 }
 
 Result<int64_t> ParseServerTime(std::string_view json) {
@@ -71,46 +63,6 @@ Result<int64_t> ParseServerTime(std::string_view json) {
   } catch (const nlohmann::json::exception& e) {
     return Status::Error(std::string("time: not JSON: ") + e.what());
   }
-}
-
-Result<int64_t> FetchServerTime(HttpClient& http, std::string_view base_url) {
-  const std::string url = Trim(base_url) + "/api/v3/time";
-  HttpResponse r = http.Get(url);
-  if (r.status == 200) {
-    if (auto t = ParseServerTime(r.body)) return *t;
-  }
-  if (r.date_ms > 0) return r.date_ms;  // second precision, but the exchange's clock
-  if (r.status == 0) return Status::Error("GET " + url + ": " + r.error);
-  return Status::Error("GET " + url + ": HTTP " + std::to_string(r.status) +
-                       ": no server time in " + Excerpt(r.body));
-}
-
-Result<std::optional<int64_t>> ParseFirstCandle(std::string_view json) {
-  try {
-    nlohmann::json j = nlohmann::json::parse(json);
-    if (!j.is_array()) return Status::Error("klines: not an array");
-    if (j.empty()) return std::optional<int64_t>();
-    const auto& k = j[0];
-    if (!k.is_array() || k.empty() || !k[0].is_number_integer() || k[0].get<int64_t>() < 0) {
-      return Status::Error("klines: first row has no open time");
-    }
-    return std::optional<int64_t>(k[0].get<int64_t>());
-  } catch (const nlohmann::json::exception& e) {
-    return Status::Error(std::string("klines: not JSON: ") + e.what());
-  }
-}
-
-Result<std::optional<int64_t>> FetchFirstCandle(HttpClient& http, std::string_view base_url,
-                                                std::string_view symbol,
-                                                std::string_view interval) {
-  const std::string url = Trim(base_url) +
-                          "/api/v3/klines?symbol=" + klines::PercentEncode(symbol) +
-                          "&interval=" + std::string(interval) + "&startTime=0&limit=1";
-  auto r = Get(http, url);
-  if (!r) return r.status();
-  auto first = ParseFirstCandle(r->body);
-  if (!first) return Status::Error("GET " + url + ": " + first.error());
-  return first;
 }
 
 }  // namespace qlir::planner

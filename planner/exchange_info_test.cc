@@ -2,88 +2,101 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/klines/endpoint.h"
+#include "planner/log.h"
 #include "planner/options.h"
 #include "planner/planner_server.h"
-#include "tests/fake_http_client.h"
+#include "tests/log_capture.h"
 
 namespace qlir::planner {
 namespace {
 
-using ::qlir::testing::FakeHttpClient;
-
-const std::string kBase = "http://fake";
-
-TEST_CASE("CheckSymbols splits known and unknown symbols") {
-  FakeHttpClient http;
-  http.ScriptExchange(kBase, {"BTCUSDT", "ETHUSDT"}, 1700000000000, 1502942400000);
-  auto c = CheckSymbols(http, kBase + "/", {"ETHUSDT", "NOPEUSDT", "BTCUSDT"});
-  REQUIRE(c.ok());
-  CHECK(c->known == std::vector<std::string>{"ETHUSDT", "BTCUSDT"});
-  CHECK(c->unknown == std::vector<std::string>{"NOPEUSDT"});
-}
-
-TEST_CASE("CheckSymbols names the URL and status on errors - survives garbage") {
-  FakeHttpClient http;
-  http.Set(kBase + "/api/v3/exchangeInfo", 451, R"({"code":0,"msg":"restricted"})");
-  auto c = CheckSymbols(http, kBase, {"BTCUSDT"});
-  REQUIRE(!c.ok());
-  CHECK(c.error().find("/api/v3/exchangeInfo") != std::string::npos);
-  CHECK(c.error().find("451") != std::string::npos);
-  http.Set(kBase + "/api/v3/exchangeInfo", 200, "{not json");
-  CHECK(!CheckSymbols(http, kBase, {"BTCUSDT"}).ok());
-  http.SetTransportError(kBase + "/api/v3/exchangeInfo", "connection refused");
-  c = CheckSymbols(http, kBase, {"BTCUSDT"});
-  REQUIRE(!c.ok());
-  CHECK(c.error().find("connection refused") != std::string::npos);
-  const std::string valid = R"({"symbols":[{"symbol":"BTCUSDT"}]})";
-  for (size_t n = 0; n < valid.size(); ++n) {
-    CHECK_NOTHROW(ParseExchangeInfoSymbols(valid.substr(0, n)));
+TEST_CASE("exchangeInfo: statuses and the REQUEST_WEIGHT limit - survives garbage") {
+  auto i = ParseExchangeInfo(
+      R"({"rateLimits":[{"rateLimitType":"RAW_REQUESTS","interval":"MINUTE","intervalNum":5,"limit":9},
+                        {"rateLimitType":"REQUEST_WEIGHT","interval":"SECOND","intervalNum":10,"limit":200}],
+          "symbols":[{"symbol":"BTCUSDT","status":"TRADING"},{"symbol":"LUNAUSDT","status":"BREAK"},
+                     {"symbol":"OLDUSDT"},{"nosymbol":1},7]})");
+  REQUIRE(i.ok());
+  CHECK(i->Trading("BTCUSDT"));
+  CHECK(!i->Trading("LUNAUSDT"));
+  CHECK(i->status.at("LUNAUSDT") == "BREAK");
+  CHECK(i->Trading("OLDUSDT"));
+  CHECK(!i->Trading("GONEUSDT"));
+  REQUIRE(i->weight);
+  CHECK(i->weight->limit == 200);
+  CHECK(i->weight->window_ms == 10000);
+  auto m = ParseExchangeInfo(
+      R"({"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000}],"symbols":[]})");
+  REQUIRE(m.ok());
+  CHECK(m->weight == WeightLimit{6000, 60000});
+  // Unusable limits are not a limit.
+  for (
+      const char* bad :
+      {R"({"symbols":[],"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"WEEK","intervalNum":1,"limit":5}]})",
+       R"({"symbols":[],"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":0}]})",
+       R"({"symbols":[],"rateLimits":7})"}) {
+    auto b = ParseExchangeInfo(bad);
+    REQUIRE(b.ok());
+    CHECK(!b->weight);
   }
+  CHECK(!ParseExchangeInfo("{not json").ok());
+  CHECK(!ParseExchangeInfo("<html>maintenance</html>").ok());
+  CHECK(!ParseExchangeInfo(R"({"symbols":{}})").ok());
+  const std::string valid = R"({"symbols":[{"symbol":"BTCUSDT","status":"TRADING"}]})";
+  for (size_t n = 0; n < valid.size(); ++n) CHECK_NOTHROW(ParseExchangeInfo(valid.substr(0, n)));
 }
 
-TEST_CASE("Server time from /api/v3/time - else from the Date header") {
-  FakeHttpClient http;
-  http.Set(kBase + "/api/v3/time", 200, R"({"serverTime":1700000000123})");
-  CHECK(FetchServerTime(http, kBase).value() == 1700000000123);
-  http.Set(kBase + "/api/v3/time", 500, "oops", 1700000001000);
-  CHECK(FetchServerTime(http, kBase).value() == 1700000001000);
-  http.Set(kBase + "/api/v3/time", 500, "oops");
-  CHECK(!FetchServerTime(http, kBase).ok());
+TEST_CASE("Server time and a series' edges") {
+  CHECK(ParseServerTime(R"({"serverTime":1700000000123})").value() == 1700000000123);
   CHECK(!ParseServerTime(R"({"serverTime":"x"})").ok());
+  CHECK(!ParseServerTime("}{").ok());
+  const Endpoint& k = klines::TheKlinesEndpoint();
+  CHECK(k.FirstItemUrl("http://x/", "BTCUSDT", "1m") ==
+        "http://x/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=0&limit=1");
+  CHECK(k.LastItemUrl("http://x", "BTCUSDT", "1s") ==
+        "http://x/api/v3/klines?symbol=BTCUSDT&interval=1s&limit=1");
+  CHECK(k.ParseEdgeItem(R"([[1502942400000,"1","1","1","1","0",1,"0",0,"0","0","0"]])")->value() ==
+        1502942400000);
+  CHECK(!k.ParseEdgeItem("[]")->has_value());
+  CHECK(!k.ParseEdgeItem(R"([["x"]])").ok());
+  CHECK(!k.ParseEdgeItem(R"({"code":-1121})").ok());
+  CHECK(!k.ParseEdgeItem("[[1502942400000,").ok());
 }
 
-TEST_CASE("First candle: the listing start") {
-  FakeHttpClient http;
-  http.ScriptExchange(kBase, {"BTCUSDT"}, 1700000000000, 1502942400000);
-  auto f = FetchFirstCandle(http, kBase, "BTCUSDT", "1m");
-  REQUIRE(f.ok());
-  CHECK(f->value() == 1502942400000);
-  CHECK(http.requests().back() ==
-        kBase + "/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=0&limit=1");
-  CHECK(!ParseFirstCandle("[]")->has_value());
-  CHECK(!ParseFirstCandle(R"([["x"]])").ok());
-  CHECK(!ParseFirstCandle(R"({"code":-1121})").ok());
-  CHECK(!FetchFirstCandle(http, kBase, "ETHUSDT", "1m").ok());  // 404
-}
-
-TEST_CASE("BuildUniverse: listing or given start - end capped at the exchange's now") {
-  FakeHttpClient http;
-  const int64_t now = 1502942400000 + 5 * 60000LL * 1000 + 7;
-  http.ScriptExchange(kBase, {"BTCUSDT"}, now, 1502942400000, {"1m", "1s"});
+TEST_CASE("BuildUniverse: listing, a --start before it clamped, a delisted symbol's end") {
+  qlir::testing::LogCapture log;
+  SetLogLevel(LogLevel::kInfo);
+  const int64_t span = 60000LL * 1000;
+  const int64_t listing = 1502942400000;
+  const int64_t now = listing + 5 * span + 7;
   Options o;
-  o.base_url = kBase;
   o.intervals = {"1m"};
-  auto u = BuildUniverse(o, http, {"BTCUSDT"}, now);
+  std::vector<SeriesEdges> edges = {{"BTCUSDT", "1m", listing, std::nullopt, false, false}};
+  auto u = BuildUniverse(o, edges, now);
   REQUIRE(u.ok());
   CHECK(u->series_count() == 1);
-  CHECK(u->first_index(0) == 1502942400000 / (60000LL * 1000));
-  CHECK(u->end_index(0) == now / (60000LL * 1000) + 1);
+  CHECK(u->first_index(0) == listing / span);
+  CHECK(u->end_index(0) == now / span + 1);
+  // An explicit start before the listing is clamped to it, and said so.
+  o.start_ms = 0;
+  u = BuildUniverse(o, edges, now);
+  REQUIRE(u.ok());
+  CHECK(u->first_index(0) == listing / span);
+  CHECK(log.Contains("is before the listing of BTCUSDT/1m"));
+  // A delisted symbol ends at its last candle.
+  edges = {{"LUNAUSDT", "1m", listing, listing + 2 * span + 5, true, false}};
+  u = BuildUniverse(o, edges, now);
+  REQUIRE(u.ok());
+  CHECK(u->end_index(0) == listing / span + 3);
   o.start_ms = now + 1;
-  CHECK(!BuildUniverse(o, http, {"BTCUSDT"}, now).ok());
+  CHECK(!BuildUniverse(o, edges, now).ok());
   o.start_ms.reset();
-  o.end_ms = 1502942400000 - 1;  // before the listing: nothing to do
-  auto none = BuildUniverse(o, http, {"BTCUSDT"}, now);
-  CHECK(!none.ok());
+  o.end_ms = listing - 1;  // before the listing: nothing to do
+  CHECK(!BuildUniverse(o, edges, now).ok());
+  edges[0].skip = true;
+  o.end_ms.reset();
+  CHECK(!BuildUniverse(o, edges, now).ok());
 }
 
 }  // namespace

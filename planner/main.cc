@@ -1,12 +1,8 @@
 // planner: keeps the klines of --symbols x --intervals complete by handing slices to fetchers
 // (docs/protocol.md). Parses flags, builds the real clock and HTTP client, installs the
-// SIGTERM/SIGINT self-pipe and turns RunPlanner's result into the exit code:
-// (common/exit_codes.h):
-//   0  stopped by SIGTERM/SIGINT (not --once), or --once with every slice done;
-//   1  a fatal error (an ERROR line says which);
-//   2  --once finished with slices failed for good or symbols skipped as unknown (named);
-//   3  --once stopped by SIGTERM/SIGINT before it was complete;
-//  64  bad flags (an ERROR line names the flag, so the launcher can show it).
+// SIGTERM/SIGINT self-pipe and turns RunPlanner's result into the exit code of
+// common/exit_codes.h (planner_server.h lists when each is used): 64 for bad flags (an ERROR
+// line names the flag, so the launcher can show it), 1 for an unexpected internal error.
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -65,7 +61,7 @@ int main(int argc, char** argv) {
   auto result = qlir::planner::RunPlanner(*options, *http, clock, stop_pipe[0]);
   if (!result) {
     qlir::planner::LogError(result.error());
-    return 1;
+    return qlir::kExitInternal;
   }
   return *result;
 }

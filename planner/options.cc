@@ -1,5 +1,7 @@
 #include "planner/options.h"
 
+#include <unistd.h>
+
 #include <charconv>
 #include <set>
 
@@ -60,6 +62,16 @@ std::string Usage() {
   --retry-max-ms N       backoff cap (default 600000)
   --status-retry-ms N    re-send an unanswered STATUS_REQUEST after N ms (default 5000)
   --time-sync-ms N       re-read the exchange clock every N ms (default 600000)
+  --exchange-info-ms N   re-read exchangeInfo every N ms: delisted symbols (status BREAK or
+                         gone) end at their last candle, and the weight limit is followed
+                         (default 300000)
+  --give-up-after-ms N   with --once: a request to the exchange still failing N ms after its
+                         first failure ends the run with exit 75 (default 900000, 15 min);
+                         without --once the planner retries for ever
+  --exchange-backoff-max-ms N  longest wait between retries of a request to the exchange
+                         (default 60000; the first is 1000, doubling, with jitter)
+  --rate-state PATH      the weight budget shared with the fetchers on this host (default
+                         /tmp/qlir-rate-<uid>.state, the fetchers' default)
   --curve-secret-key F   the data server's CURVE key pair (NAME.key_secret, shared with the
                          persister): encrypts the jobs socket and the persister link
   --curve-allow D|F      fetcher public keys let in on the jobs socket: a directory of
@@ -77,6 +89,7 @@ std::string Usage() {
 
 Result<Options> ParseOptions(const std::vector<std::string>& args) {
   Options o;
+  o.rate_state = "/tmp/qlir-rate-" + std::to_string(::getuid()) + ".state";
   bool have_symbols = false;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string flag = args[i];
@@ -187,6 +200,15 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
       st = number(&o.status_retry_ms);
     } else if (flag == "--time-sync-ms") {
       st = number(&o.time_sync_ms);
+    } else if (flag == "--exchange-info-ms") {
+      st = number(&o.exchange_info_ms);
+    } else if (flag == "--give-up-after-ms") {
+      st = number(&o.give_up_after_ms);
+    } else if (flag == "--exchange-backoff-max-ms") {
+      st = number(&o.exchange_backoff_max_ms);
+    } else if (flag == "--rate-state") {
+      if (v.empty()) return Status::Error("flag --rate-state: empty path");
+      o.rate_state = v;
     } else if (flag == "--max-failures") {
       int64_t n = 0;
       st = number(&n);

@@ -31,6 +31,12 @@ struct Options {
   int64_t retry_max_ms = 600000;                     // --retry-max-ms
   int64_t status_retry_ms = 5000;                    // --status-retry-ms
   int64_t time_sync_ms = 600000;                     // --time-sync-ms (exchange clock re-sync)
+  int64_t exchange_info_ms = 300000;                 // --exchange-info-ms (delistings, limit)
+  // --give-up-after-ms: with --once, a request to the exchange still failing this long after
+  // its first failure ends the run with kExitTemporary (75). Running for ever: never.
+  int64_t give_up_after_ms = 900000;
+  int64_t exchange_backoff_max_ms = 60000;  // --exchange-backoff-max-ms
+  std::string rate_state;                   // --rate-state (default: the fetchers')
   // --curve-secret-key FILE, --curve-allow DIR|FILE: CURVE on the jobs socket (fetchers whose
   // key is allowed) and on the control link, where the planner is a client with the same key
   // pair as the persister (the data server's). Empty: plain sockets.

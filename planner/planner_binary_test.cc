@@ -128,9 +128,13 @@ struct Rig {
   std::string jobs() const { return "ipc://" + (dir.path() / "jobs").string(); }
   std::string control() const { return "ipc://" + (dir.path() / "control").string(); }
   std::vector<std::string> Args(std::vector<std::string> extra) const {
-    std::vector<std::string> a = {"--base-url",        exchange.url(), "--jobs-bind",    jobs(),
-                                  "--persister",       control(),      "--heartbeat-ms", "100",
-                                  "--status-retry-ms", "300",          "--progress-ms",  "300"};
+    std::vector<std::string> a = {"--base-url",        exchange.url(),
+                                  "--jobs-bind",       jobs(),
+                                  "--persister",       control(),
+                                  "--heartbeat-ms",    "100",
+                                  "--status-retry-ms", "300",
+                                  "--progress-ms",     "300",
+                                  "--rate-state",      (dir.path() / "rate.state").string()};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }

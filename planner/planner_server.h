@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,19 +17,37 @@
 
 namespace qlir::planner {
 
-// The universe of `symbols` x o.intervals: from o.start_ms or the listing (first candle, one
-// cheap klines request per series; a series with no candle yet starts at now) to
-// min(o.end_ms, exchange_now). A series whose listing comes after --end is skipped with a
-// warning. Errors name the series or the URL.
-Result<Universe> BuildUniverse(const Options& o, HttpClient& http,
-                               const std::vector<std::string>& symbols, int64_t exchange_now);
+// What the planner learned of one series before planning it: its first candle (nullopt: none
+// yet), and for a symbol that is not trading (delisted: status BREAK) its last candle.
+struct SeriesEdges {
+  std::string symbol;
+  std::string interval;
+  std::optional<int64_t> first;
+  std::optional<int64_t> last;
+  bool delisted = false;
+  bool skip = false;  // the exchange refused the listing request for good (logged)
+};
 
-// Runs the planner until
-//   - with --once, every slice is done (completion.h): returns 0, or 2 when some slices failed
-//     for good (each is logged as an error, key included);
-//   - `stop_fd` (the read end of a pipe; -1 for none) becomes readable (SIGTERM/SIGINT): 0;
-//   - a fatal error: the Status (bad endpoint, exchange unreachable at start, no known symbol).
-// An unknown symbol is logged as an error naming it and the others proceed.
+// The universe of the series: from the first candle (--start listing), or from o.start_ms
+// clamped to the first candle (logged once per series), to min(o.end_ms, exchange_now), or to
+// the last candle of a delisted symbol. A series with no candle yet starts at now; one with
+// nothing in the range is skipped with a warning. Errors name the series.
+Result<Universe> BuildUniverse(const Options& o, const std::vector<SeriesEdges>& series,
+                               int64_t exchange_now);
+
+// Runs the planner. Its sockets are up from the start; the start-up requests (exchangeInfo,
+// time, each series' first candle) go through ExchangeClient, off the socket thread, retrying
+// transient failures for ever (with --once: for --give-up-after-ms). Returns the exit code of
+// common/exit_codes.h:
+//   0  --once with every slice done, or stopped by SIGTERM/SIGINT while running for ever;
+//   2  --once done with slices failed for good (each logged, key included), or unknown symbols
+//      skipped (each logged);
+//   3  stopped (SIGTERM/SIGINT, `stop_fd` readable) before a --once run was complete;
+//   64 bad usage: an unknown endpoint, no known symbol, --start after the exchange's now;
+//   69 a socket that cannot be bound or connected, a request the exchange refuses for good
+//      (a 4xx other than 408/429/418, e.g. a wrong --base-url), nothing to fetch in the range;
+//   75 --once and the exchange still failing after --give-up-after-ms.
+// An error Status only for an unexpected ZeroMQ failure (exit 1).
 Result<int> RunPlanner(const Options& o, HttpClient& http, Clock& clock, int stop_fd);
 
 }  // namespace qlir::planner

@@ -80,6 +80,8 @@ struct Rig {
     options.heartbeat_ms = 100;
     options.status_retry_ms = 300;
     options.progress_ms = 500;
+    options.rate_state = (dir.path() / "rate.state").string();
+    options.exchange_backoff_max_ms = 200;
   }
   std::string Key(int i) const {
     return "BTCUSDT:1m:" + std::to_string((100 + i) * kSpan) + "-" +
@@ -169,7 +171,7 @@ TEST_CASE("PlannerServer: once-mode exits 2 when a slice fails for good") {
   CHECK(log.Contains("failed for good key=" + rig.Key(1)));
 }
 
-TEST_CASE("PlannerServer: an unknown symbol is named and the others proceed") {
+TEST_CASE("PlannerServer: an unknown symbol is named and the others proceed - exit 2") {
   Rig rig(1, {"NOPEUSDT", "BTCUSDT"});
   LogCapture log(/*echo=*/true);
   FakePersister persister(rig.ctx, rig.options.persister);
@@ -190,6 +192,76 @@ TEST_CASE("PlannerServer: no known symbol at all is bad usage naming them") {
   REQUIRE(result.ok());
   CHECK(*result == 64);
   CHECK(log.Contains("bad usage: --symbols: no known symbol left (unknown: NOPEUSDT, NADAUSDT)"));
+}
+
+TEST_CASE("PlannerServer: exchangeInfo failing keeps the sockets up; fetchers are answered") {
+  Rig rig(1);
+  LogCapture log;
+  // Five failures of each kind before the exchange answers.
+  for (int i = 0; i < 2; ++i) {
+    rig.http.QueueFor(kBase + "/api/v3/exchangeInfo", qlir::testing::HttpAnswer(503, "<html>503</html>"));
+    rig.http.QueueFor(kBase + "/api/v3/exchangeInfo", qlir::testing::HttpAnswer(200, "{\"symbols\":[}{"));
+    rig.http.QueueFor(kBase + "/api/v3/exchangeInfo", qlir::testing::TransportError("connection reset"));
+  }
+  rig.http.QueueFor(kBase + "/api/v3/time", qlir::testing::HttpAnswer(504, "{}"));
+  FakePersister persister(rig.ctx, rig.options.persister);
+  FakeFetcher fetcher(rig.ctx, rig.options.jobs_bind, "F1");
+  fetcher.Send(wire::Ready{"F1", 1});  // before the planner is up
+  PlannerThread planner(rig.options, &rig.http);
+  persister.ServeStatus();
+  auto job = fetcher.NextJob();  // the READY sent while it started counts
+  REQUIRE(job);
+  persister.Durable(job->key, "ok");
+  auto result = planner.Join();
+  REQUIRE(result.ok());
+  CHECK(*result == 0);
+  CHECK(log.Contains("exchangeInfo: attempt 1 failed"));
+  CHECK(log.Contains("time: attempt 1 failed"));
+}
+
+TEST_CASE("PlannerServer: --once gives up on an unreachable exchange with exit 75") {
+  Rig rig(1);
+  rig.options.give_up_after_ms = 500;
+  rig.http.SetTransportError(kBase + "/api/v3/exchangeInfo", "connection refused");
+  LogCapture log;
+  SystemClock clock;
+  auto result = RunPlanner(rig.options, rig.http, clock, -1);
+  REQUIRE(result.ok());
+  CHECK(*result == 75);
+  CHECK(log.Contains("giving up"));
+}
+
+TEST_CASE("PlannerServer: a stop while the exchange is unreachable exits 3 with --once") {
+  Rig rig(1);
+  rig.http.SetTransportError(kBase + "/api/v3/exchangeInfo", "connection refused");
+  LogCapture log;
+  PlannerThread planner(rig.options, &rig.http);
+  REQUIRE(log.WaitFor("exchangeInfo: attempt 2 failed"));
+  planner.Stop();
+  auto result = planner.Join();
+  REQUIRE(result.ok());
+  CHECK(*result == 3);
+}
+
+TEST_CASE("PlannerServer: the learned weight limit travels in every JOB") {
+  Rig rig(1);
+  rig.http.Set(
+      kBase + "/api/v3/exchangeInfo", 200,
+      R"({"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"SECOND","intervalNum":10,"limit":200}],)"
+      R"("symbols":[{"symbol":"BTCUSDT","status":"TRADING"}]})");
+  FakePersister persister(rig.ctx, rig.options.persister);
+  PlannerThread planner(rig.options, &rig.http);
+  persister.ServeStatus();
+  FakeFetcher fetcher(rig.ctx, rig.options.jobs_bind, "F1");
+  fetcher.Send(wire::Ready{"F1", 1});
+  auto job = fetcher.NextJob();
+  REQUIRE(job);
+  CHECK(job->weight_limit == 200);
+  CHECK(job->weight_window_ms == 10000);
+  persister.Durable(job->key, "ok");
+  auto result = planner.Join();
+  REQUIRE(result.ok());
+  CHECK(*result == 0);
 }
 
 TEST_CASE("PlannerServer: garbage on the jobs socket is dropped - the planner carries on") {

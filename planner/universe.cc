@@ -1,5 +1,7 @@
 #include "planner/universe.h"
 
+#include <algorithm>
+
 #include "common/klines/endpoint.h"
 #include "common/symbol.h"
 
@@ -56,6 +58,18 @@ std::pair<int64_t, int64_t> Universe::ExtendTo(uint32_t s, int64_t end_ms) {
   ser.cells.resize(ser.cells.size() + static_cast<size_t>(added), 0);
   ser.counts.pending += added;
   return {old_end, added};
+}
+
+int64_t Universe::TruncateAfter(uint32_t s, int64_t last_ms) {
+  Series& ser = series_[s];
+  const int64_t keep_end = std::max(ser.first_index + 1, last_ms / ser.span_ms + 1);
+  const int64_t old_end = end_index(s);
+  if (keep_end >= old_end) return 0;
+  for (int64_t i = keep_end; i < old_end; ++i) {
+    --Counter(ser.counts, status({s, i}));
+  }
+  ser.cells.resize(static_cast<size_t>(keep_end - ser.first_index));
+  return old_end - keep_end;
 }
 
 int64_t& Universe::Counter(SeriesCounts& c, SliceStatus s) {

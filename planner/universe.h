@@ -91,6 +91,10 @@ class Universe {
   // Grows series `s` so that it covers `end_ms`; new slices are pending. Returns the first new
   // grid index and the count added (0 when `end_ms` is already covered).
   std::pair<int64_t, int64_t> ExtendTo(uint32_t s, int64_t end_ms);
+  // Drops the slices of series `s` that start after `last_ms` (a delisted symbol's last
+  // candle), keeping at least the first slice. Returns how many were dropped. Queue entries of
+  // dropped slices go stale: check Contains() before using one.
+  int64_t TruncateAfter(uint32_t s, int64_t last_ms);
 
   bool Contains(SliceRef r) const {
     return r.series < series_.size() && r.index >= first_index(r.series) &&

@@ -55,6 +55,12 @@ class FakeHttpClient : public HttpClient {
     Set(url, TransportError(std::move(error)));
   }
 
+  // Answers for one URL, given once each and in order before its fixed answer (Set) or the
+  // queue: e.g. an exchange failing a few times before it answers.
+  void QueueFor(const std::string& url, HttpResponse answer) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queued_for_[url].push_back(std::move(answer));
+  }
   // Appends answers to the queue.
   void Queue(std::initializer_list<HttpResponse> answers) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -84,6 +90,11 @@ class FakeHttpClient : public HttpClient {
     }
     if (on_get) on_get(url);
     std::lock_guard<std::mutex> lock(mu_);
+    if (auto q = queued_for_.find(url); q != queued_for_.end() && !q->second.empty()) {
+      HttpResponse r = std::move(q->second.front());
+      q->second.pop_front();
+      return r;
+    }
     if (auto it = by_url_.find(url); it != by_url_.end()) return it->second;
     if (queue_.empty()) return unscripted_;
     HttpResponse r = std::move(queue_.front());
@@ -127,6 +138,7 @@ class FakeHttpClient : public HttpClient {
   mutable std::mutex mu_;
   std::map<std::string, HttpResponse> by_url_;      // guarded by mu_
   std::deque<HttpResponse> queue_;                  // guarded by mu_
+  std::map<std::string, std::deque<HttpResponse>> queued_for_;  // guarded by mu_
   HttpResponse unscripted_;                         // guarded by mu_
   std::function<void(const std::string&)> on_get_;  // guarded by mu_
   std::vector<std::string> requests_;               // guarded by mu_

@@ -81,8 +81,16 @@ void Pipeline::KillPersister() {
 }
 
 std::unique_ptr<ChildProcess> Pipeline::StartPlanner(std::vector<std::string> flags, bool once) {
-  std::vector<std::string> argv = {BinaryPath("planner/planner"), "--base-url", base_url_,
-                                   "--jobs-bind", jobs_addr(), "--persister", control_addr()};
+  // The planner shares the fetchers' weight budget (their --rate-state), never the host's.
+  std::vector<std::string> argv = {BinaryPath("planner/planner"),
+                                   "--base-url",
+                                   base_url_,
+                                   "--jobs-bind",
+                                   jobs_addr(),
+                                   "--persister",
+                                   control_addr(),
+                                   "--rate-state",
+                                   (dir_ / "rate.state").string()};
   if (once) argv.push_back("--once");
   argv.insert(argv.end(), flags.begin(), flags.end());
   return std::make_unique<ChildProcess>(

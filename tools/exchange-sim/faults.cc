@@ -102,7 +102,9 @@ FaultDecision DecideFault(const FaultConfig& c, std::string_view request_key, ui
     d.latency_ms +=
         static_cast<int64_t>(SplitMix64(base ^ 2) % static_cast<uint64_t>(c.jitter_ms + 1));
   }
-  d.server_error_status = (SplitMix64(base ^ 3) & 1) ? 503 : 502;
+  d.server_error_status = c.server_error_status != 0   ? c.server_error_status
+                          : (SplitMix64(base ^ 3) & 1) ? 503
+                                                       : 502;
   return d;
 }
 
@@ -140,7 +142,13 @@ Status ApplyFaultsJson(std::string_view json, FaultConfig* config) {
         ms(&next.jitter_ms);
       else if (key == "hang_ms")
         ms(&next.hang_ms);
-      else if (key == "seed") {
+      else if (key == "server_error_status") {
+        int64_t st = 0;
+        ms(&st);
+        if (st != 0 && (st < 500 || st > 599))
+          throw std::invalid_argument("'server_error_status' must be 0 or 500..599");
+        next.server_error_status = static_cast<int>(st);
+      } else if (key == "seed") {
         if (!v.is_number_unsigned())
           throw std::invalid_argument("'seed' must be an unsigned integer");
         next.seed = v.get<uint64_t>();
@@ -173,6 +181,7 @@ std::string FaultsToJson(const FaultConfig& c) {
                       {"hang", c.hang},
                       {"latency_ms", c.latency_ms},
                       {"jitter_ms", c.jitter_ms},
+                      {"server_error_status", c.server_error_status},
                       {"hang_ms", c.hang_ms},
                       {"endpoints", c.endpoints},
                       {"seed", c.seed}};

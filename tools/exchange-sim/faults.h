@@ -44,6 +44,9 @@ struct FaultConfig {
   int64_t latency_ms = 0;  // added to every request on a faulty endpoint
   int64_t jitter_ms = 0;   // plus a uniform 0..jitter_ms
   int64_t hang_ms = 30'000;
+  // The status of kServerError: 0 picks 502 or 503 per request; 500..599 always that one
+  // (503 for every request is a maintenance window).
+  int server_error_status = 0;
   std::set<std::string> endpoints = {"klines"};
   uint64_t seed = 1;
 

@@ -15,6 +15,7 @@
 #include <ctime>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "tools/exchange-sim/api.h"
@@ -118,6 +119,11 @@ std::string CanonicalQuery(const httplib::Params& params) {
 struct SimServer::Impl {
   Impl(SimConfig c, const Clock* clk) : config(std::move(c)), clock(clk), limiter(config.limits) {
     faults = std::make_shared<const FaultConfig>(config.faults);
+    symbols = std::make_shared<const std::vector<SymbolSpec>>(config.symbols);
+  }
+  std::shared_ptr<const std::vector<SymbolSpec>> CurrentSymbols() const {
+    std::lock_guard<std::mutex> lock(symbols_mu);
+    return symbols;
   }
 
   void HandleApi(const httplib::Request& req, httplib::Response& res);
@@ -148,6 +154,10 @@ struct SimServer::Impl {
   std::mutex limits_mu;  // serializes POST /sim/limits
   mutable std::mutex faults_mu;
   std::shared_ptr<const FaultConfig> faults;  // guarded by faults_mu; replaced, never mutated
+  mutable std::mutex symbols_mu;
+  // The symbols served (config.symbols, then POST /sim/delist); guarded by symbols_mu; replaced,
+  // never mutated, so a request keeps a consistent list.
+  std::shared_ptr<const std::vector<SymbolSpec>> symbols;
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -289,7 +299,8 @@ void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& 
   int status = 200;
   std::string body;
   if (is_klines) {
-    std::variant<KlinesRequest, ApiError> parsed = ParseKlinesParams(req.params, config.symbols);
+    const auto symbols_now = CurrentSymbols();
+    std::variant<KlinesRequest, ApiError> parsed = ParseKlinesParams(req.params, *symbols_now);
     if (const ApiError* e = std::get_if<ApiError>(&parsed)) {
       status = e->http_status;
       body = e->Json();
@@ -300,7 +311,7 @@ void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& 
     }
   } else if (std::string_view(ep->name) == "exchangeInfo") {
     std::variant<std::string, ApiError> info =
-        ExchangeInfo(req.params, config.symbols, limiter.config(), now);
+        ExchangeInfo(req.params, *CurrentSymbols(), limiter.config(), now);
     if (const ApiError* e = std::get_if<ApiError>(&info)) {
       status = e->http_status;
       body = e->Json();
@@ -359,7 +370,7 @@ void SimServer::Impl::HandleSimGet(const httplib::Request& req, httplib::Respons
   } else if (req.path == "/sim/limits") {
     res.set_content(LimitsToJson(limiter.config()), kJson);
   } else if (req.path == "/sim/config") {
-    nlohmann::json j = nlohmann::json::parse(SymbolsToJson(config.symbols));
+    nlohmann::json j = nlohmann::json::parse(SymbolsToJson(*CurrentSymbols()));
     const nlohmann::json limits = nlohmann::json::parse(LimitsToJson(limiter.config()));
     j.update(limits);
     j["faults"] = nlohmann::json::parse(FaultsToJson(*CurrentFaults()));
@@ -385,6 +396,46 @@ void SimServer::Impl::HandleSimPost(const httplib::Request& req, httplib::Respon
     }
     faults = std::make_shared<const FaultConfig>(std::move(next));
     res.set_content(FaultsToJson(*faults), kJson);
+  } else if (req.path == "/sim/delist") {
+    // {"symbol":"X"} delists X now; {"symbol":"X","at":ms} at that time; "at":null relists.
+    std::string symbol;
+    std::optional<int64_t> at = clock->NowMs();
+    try {
+      const nlohmann::json j = nlohmann::json::parse(req.body);
+      if (!j.is_object() || !j.contains("symbol") || !j["symbol"].is_string()) {
+        throw std::invalid_argument("expected {\"symbol\":NAME[,\"at\":ms|null]}");
+      }
+      symbol = j["symbol"].get<std::string>();
+      if (j.contains("at")) {
+        if (j["at"].is_null()) {
+          at.reset();
+        } else if (j["at"].is_number_integer()) {
+          at = j["at"].get<int64_t>();
+        } else {
+          throw std::invalid_argument("'at' must be integer ms or null");
+        }
+      }
+    } catch (const std::exception& e) {
+      res.status = 400;
+      res.set_content(nlohmann::json{{"error", std::string("delist: ") + e.what()}}.dump(), kJson);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(symbols_mu);
+    auto next = std::make_shared<std::vector<SymbolSpec>>(*symbols);
+    bool found = false;
+    for (SymbolSpec& spec : *next) {
+      if (spec.symbol == symbol) {
+        spec.delisting_ms = at;
+        found = true;
+      }
+    }
+    if (!found) {
+      res.status = 404;
+      res.set_content(nlohmann::json{{"error", "delist: unknown symbol " + symbol}}.dump(), kJson);
+      return;
+    }
+    symbols = std::move(next);
+    res.set_content(SymbolsToJson(*symbols), kJson);
   } else if (req.path == "/sim/limits") {
     std::lock_guard<std::mutex> lock(limits_mu);  // read-modify-write of the limiter's config
     RateLimitConfig next = limiter.config();
