@@ -72,6 +72,8 @@ std::string Usage() {
                          (default 60000; the first is 1000, doubling, with jitter)
   --rate-state PATH      the weight budget shared with the fetchers on this host (default
                          /tmp/qlir-rate-<uid>.state, the fetchers' default)
+  --listing-cache PATH   remember each series' first candle in this file, so that a restart
+                         does not ask the exchange once per series again (default: off)
   --curve-secret-key F   the data server's CURVE key pair (NAME.key_secret, shared with the
                          persister): encrypts the jobs socket and the persister link
   --curve-allow D|F      fetcher public keys let in on the jobs socket: a directory of
@@ -206,6 +208,9 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
       st = number(&o.give_up_after_ms);
     } else if (flag == "--exchange-backoff-max-ms") {
       st = number(&o.exchange_backoff_max_ms);
+    } else if (flag == "--listing-cache") {
+      if (v.empty()) return Status::Error("flag --listing-cache: empty path");
+      o.listing_cache = v;
     } else if (flag == "--rate-state") {
       if (v.empty()) return Status::Error("flag --rate-state: empty path");
       o.rate_state = v;

@@ -37,6 +37,7 @@ struct Options {
   int64_t give_up_after_ms = 900000;
   int64_t exchange_backoff_max_ms = 60000;  // --exchange-backoff-max-ms
   std::string rate_state;                   // --rate-state (default: the fetchers')
+  std::string listing_cache;                // --listing-cache (first candles; empty: off)
   // --curve-secret-key FILE, --curve-allow DIR|FILE: CURVE on the jobs socket (fetchers whose
   // key is allowed) and on the control link, where the planner is a client with the same key
   // pair as the persister (the data server's). Empty: plain sockets.

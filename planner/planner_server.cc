@@ -19,6 +19,7 @@
 #include "planner/coordinator.h"
 #include "planner/exchange_client.h"
 #include "planner/exchange_info.h"
+#include "planner/listing_cache.h"
 #include "planner/log.h"
 #include "planner/plan.h"
 
@@ -418,6 +419,11 @@ Startup Server::RunStartup() {
     return st;
   }
   st.weight = info.weight;
+  if (info.weight && rate_) {
+    // At once: the listing requests below must already be paced by the stated limit.
+    Status s = rate_->Learn(WallClockMs(), info.weight->limit, info.weight->window_ms);
+    if (!s.ok()) LogWarn(s.message());
+  }
   std::vector<std::string> known;
   for (const std::string& s : o_.symbols) {
     (info.status.count(s) ? known : st.unknown).push_back(s);
@@ -439,7 +445,13 @@ Startup Server::RunStartup() {
   }
   if (f.attempts > 1) st.local_before = st.local_after - 1;  // only the last attempt counts
   st.server_ms = server_ms;
-  // 3. Each series' first candle (and a delisted symbol's last one), paced by the budget.
+  // 3. Each series' first candle (and a delisted symbol's last one), paced by the budget. First
+  // candles learned before come from the listing cache instead.
+  ListingCache cache = ListingCache::Load(o_.listing_cache);
+  if (!cache.load_error().empty()) {
+    LogWarn("listing cache ignored (it will be rewritten): " + cache.load_error());
+  }
+  int64_t from_cache = 0;
   for (const std::string& symbol : known) {
     const bool delisted = !info.Trading(symbol);
     for (const std::string& interval : o_.intervals) {
@@ -465,7 +477,14 @@ Startup Server::RunStartup() {
           LogError("cannot find the " + what + " of " + name + ": " + g.error);
         return false;
       };
-      if (!edge("listing", endpoint->FirstItemUrl(base, symbol, interval), &e.first)) return st;
+      if (auto cached = cache.First(base, o_.endpoint, symbol, interval)) {
+        e.first = cached;
+        ++from_cache;
+      } else if (!edge("listing", endpoint->FirstItemUrl(base, symbol, interval), &e.first)) {
+        return st;
+      } else if (e.first) {
+        cache.Remember(base, o_.endpoint, symbol, interval, *e.first);
+      }
       if (!e.skip && delisted && e.first &&
           !edge("last candle", endpoint->LastItemUrl(base, symbol, interval), &e.last)) {
         return st;
@@ -473,6 +492,11 @@ Startup Server::RunStartup() {
       st.series.push_back(std::move(e));
     }
   }
+  if (from_cache > 0) {
+    LogInfo("first candles of " + std::to_string(from_cache) + " series from the listing cache " +
+            o_.listing_cache);
+  }
+  if (Status s = cache.Save(); !s.ok()) LogWarn("cannot save the listing cache: " + s.message());
   return st;
 }
 

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -241,6 +242,26 @@ TEST_CASE("PlannerServer: a stop while the exchange is unreachable exits 3 with 
   auto result = planner.Join();
   REQUIRE(result.ok());
   CHECK(*result == 3);
+}
+
+TEST_CASE("PlannerServer: a restarted planner takes the first candles from its listing cache") {
+  Rig rig(1);
+  rig.options.listing_cache = (rig.dir.path() / "listings.json").string();
+  const std::string listing =
+      kBase + "/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=0&limit=1";
+  for (int run = 0; run < 2; ++run) {
+    FakePersister persister(rig.ctx, rig.options.persister);
+    const size_t before = rig.http.requests().size();
+    PlannerThread planner(rig.options, &rig.http);
+    persister.ServeStatus({{rig.Key(0), "ok"}});
+    auto result = planner.Join();
+    REQUIRE(result.ok());
+    CHECK(*result == 0);
+    const auto requests = rig.http.requests();
+    const auto asked = std::count(requests.begin() + static_cast<std::ptrdiff_t>(before),
+                                  requests.end(), listing);
+    CHECK(asked == (run == 0 ? 1 : 0));
+  }
 }
 
 TEST_CASE("PlannerServer: the learned weight limit travels in every JOB") {

@@ -196,13 +196,17 @@ struct WindowCount {
 std::map<std::string, WindowCount> Windows(const nlohmann::json& c) {
   std::map<std::string, WindowCount> out;
   for (const auto& [k, w] : c["windows"].items()) {
+    if (k.find("-:") != std::string::npos) continue;  // the planner's first-candle request
     out[k] = {w["requests"].get<int64_t>(), w["ok"].get<int64_t>()};
   }
   return out;
 }
 size_t OkWindows(const nlohmann::json& c) {
   size_t n = 0;
-  for (const auto& [k, w] : c["windows"].items()) n += w["ok"].get<int64_t>() > 0;
+  for (const auto& [k, w] : c["windows"].items()) {
+    if (k.find("-:") != std::string::npos) continue;  // the planner's first-candle request
+    n += w["ok"].get<int64_t>() > 0;
+  }
   return n;
 }
 int64_t SumOverIps(const nlohmann::json& c, const std::string& field) {
