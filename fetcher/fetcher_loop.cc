@@ -237,7 +237,8 @@ void Fetcher::SendToPlanner(const wire::Message& m, const std::string& key) {
       if (now - last_drop_log_ms_ >= 60000 || last_drop_log_ms_ < 0) {
         Log(LogLevel::kWarn, key,
             "planner queue full (no working connection: is the planner up, and does it accept "
-            "our CURVE key?); dropped " + std::string(type) +
+            "our CURVE key?); dropped " +
+                std::string(type) +
                 (dropped_unsent_ > 1
                      ? " and " + std::to_string(dropped_unsent_ - 1) + " earlier message(s)"
                      : std::string()));
@@ -433,9 +434,9 @@ void Fetcher::BeginStop() {
 
 Counters Fetcher::Snapshot() {
   Counters c = counters_;
-  for (const char* name : {"jobs_received", "jobs_ok", "jobs_partial", "jobs_failed",
-                           "jobs_returned", "http_requests", "http_429", "http_418", "retries",
-                           "bytes_received"}) {
+  for (const char* name :
+       {"jobs_received", "jobs_ok", "jobs_partial", "jobs_failed", "jobs_returned", "http_requests",
+        "http_429", "http_418", "retries", "bytes_received"}) {
     c.emplace(name, 0);  // present even when still zero, so tables line up
   }
   size_t queued = 0;

@@ -2,11 +2,10 @@
 
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
-
-#include <catch2/catch.hpp>
 
 #include "common/manifest.h"
 

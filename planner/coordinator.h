@@ -18,14 +18,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <map>
-
-#include <nlohmann/json.hpp>
 
 #include "common/stats.h"
 #include "common/wire.h"

@@ -2,8 +2,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "tests/fake_http_client.h"
 #include "planner/log.h"
+#include "tests/fake_http_client.h"
 #include "tests/log_capture.h"
 #include "tests/test_util.h"
 

@@ -522,8 +522,7 @@ std::optional<int> Server::Begin(Startup st, int64_t now) {
     LogError("unknown symbol " + s + ": not listed by " + o_.base_url +
              "/api/v3/exchangeInfo; skipped");
   }
-  if (!st.unknown.empty() && st.series.empty() &&
-      st.unknown.size() == o_.symbols.size()) {
+  if (!st.unknown.empty() && st.series.empty() && st.unknown.size() == o_.symbols.size()) {
     // The same command fails again: bad usage, final (common/exit_codes.h).
     bool lower = false;
     for (const std::string& s : st.unknown) {

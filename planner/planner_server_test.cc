@@ -200,9 +200,12 @@ TEST_CASE("PlannerServer: exchangeInfo failing keeps the sockets up; fetchers ar
   LogCapture log;
   // Five failures of each kind before the exchange answers.
   for (int i = 0; i < 2; ++i) {
-    rig.http.QueueFor(kBase + "/api/v3/exchangeInfo", qlir::testing::HttpAnswer(503, "<html>503</html>"));
-    rig.http.QueueFor(kBase + "/api/v3/exchangeInfo", qlir::testing::HttpAnswer(200, "{\"symbols\":[}{"));
-    rig.http.QueueFor(kBase + "/api/v3/exchangeInfo", qlir::testing::TransportError("connection reset"));
+    rig.http.QueueFor(kBase + "/api/v3/exchangeInfo",
+                      qlir::testing::HttpAnswer(503, "<html>503</html>"));
+    rig.http.QueueFor(kBase + "/api/v3/exchangeInfo",
+                      qlir::testing::HttpAnswer(200, "{\"symbols\":[}{"));
+    rig.http.QueueFor(kBase + "/api/v3/exchangeInfo",
+                      qlir::testing::TransportError("connection reset"));
   }
   rig.http.QueueFor(kBase + "/api/v3/time", qlir::testing::HttpAnswer(504, "{}"));
   FakePersister persister(rig.ctx, rig.options.persister);
@@ -258,8 +261,8 @@ TEST_CASE("PlannerServer: a restarted planner takes the first candles from its l
     REQUIRE(result.ok());
     CHECK(*result == 0);
     const auto requests = rig.http.requests();
-    const auto asked = std::count(requests.begin() + static_cast<std::ptrdiff_t>(before),
-                                  requests.end(), listing);
+    const auto asked =
+        std::count(requests.begin() + static_cast<std::ptrdiff_t>(before), requests.end(), listing);
     CHECK(asked == (run == 0 ? 1 : 0));
   }
 }

@@ -193,7 +193,8 @@ TEST_CASE("CURVE: unknown keys get no jobs and nothing they send reaches the dat
   auto dir = SeriesDir(p.data_root(), "klines", "BTCUSDT", "1m");
   REQUIRE(dir.ok());
   size_t slice_windows = 0;  // not the planner's first-candle request (no endTime)
-  for (const auto& [k, w] : sim.Counters()["windows"].items()) {
+  const nlohmann::json sim_counters = sim.Counters();
+  for (const auto& [k, w] : sim_counters["windows"].items()) {
     slice_windows += k.find("-:") == std::string::npos;
   }
   CHECK(slice_windows == slices->size());

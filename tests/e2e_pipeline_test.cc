@@ -1,8 +1,8 @@
 // End to end: the real exchange simulator, persister, fetchers and planner, over real sockets
 // and real files. Checks the layout, manifests and response files against docs/on-disk-format.md,
 // byte-identical data, no duplicate fetching, and statuses around listing, gaps and the open tail.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -107,8 +107,8 @@ TEST_CASE("two symbols x 1m and 1s complete byte-identical and a rerun fetches n
   for (const auto* spec : {&btc, &eth}) {
     for (const std::string interval : {"1m", "1s"}) {
       // --start before a listing is clamped to it: no slice wholly before the first candle.
-      Manifest m = CheckSeries(p.data_root(), *spec, interval, std::max(kStart, spec->listing_ms),
-                               end, now);
+      Manifest m =
+          CheckSeries(p.data_root(), *spec, interval, std::max(kStart, spec->listing_ms), end, now);
       total += m.slices.size();
     }
   }
