@@ -20,9 +20,8 @@ Result<std::filesystem::path> ResolveDataRoot(const std::optional<std::string>& 
   return std::filesystem::path(home) / "qlir_data";
 }
 
-Result<std::filesystem::path> SeriesDir(const std::filesystem::path& root,
-                                        std::string_view endpoint, std::string_view symbol,
-                                        std::string_view interval) {
+Result<std::filesystem::path> SeriesDir(const std::filesystem::path& root, std::string_view endpoint,
+                                        std::string_view symbol, std::string_view interval) {
   if (Status s = ValidateSymbol(symbol); !s.ok()) return s;
   if (endpoint.empty() || endpoint.find_first_of("/\\.") != std::string_view::npos) {
     return Status::Error("invalid endpoint name '" + std::string(endpoint) + "'");

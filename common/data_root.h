@@ -17,9 +17,8 @@ namespace qlir {
 Result<std::filesystem::path> ResolveDataRoot(const std::optional<std::string>& explicit_root);
 
 // <root>/binance/<endpoint>/raw/<symbol>/<interval>; validates the symbol.
-Result<std::filesystem::path> SeriesDir(const std::filesystem::path& root,
-                                        std::string_view endpoint, std::string_view symbol,
-                                        std::string_view interval);
+Result<std::filesystem::path> SeriesDir(const std::filesystem::path& root, std::string_view endpoint,
+                                        std::string_view symbol, std::string_view interval);
 
 inline constexpr std::string_view kManifestName = "manifest.json";
 inline constexpr std::string_view kResponsesDir = "responses";

@@ -26,12 +26,10 @@ TEST_CASE("layout of a series folder", "[data_root]") {
 
 TEST_CASE("names in responses/ are classified", "[data_root]") {
   std::string id;
-  CHECK(ClassifyResponseName("08014f774df4dcb1257ea1efbc3b3eae.json", &id) ==
-        ResponseName::kResponse);
+  CHECK(ClassifyResponseName("08014f774df4dcb1257ea1efbc3b3eae.json", &id) == ResponseName::kResponse);
   CHECK(id == "08014f774df4dcb1257ea1efbc3b3eae");
   CHECK(ClassifyResponseName("08014f774df4dcb1257ea1efbc3b3eae.json.123.0.tmp", nullptr) ==
         ResponseName::kTemporary);
   CHECK(ClassifyResponseName("notes.txt", nullptr) == ResponseName::kOther);
-  CHECK(ClassifyResponseName("08014F774df4dcb1257ea1efbc3b3eae.json", nullptr) ==
-        ResponseName::kOther);
+  CHECK(ClassifyResponseName("08014F774df4dcb1257ea1efbc3b3eae.json", nullptr) == ResponseName::kOther);
 }

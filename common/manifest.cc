@@ -8,14 +8,10 @@ using nlohmann::json;
 
 std::string_view SliceStatusName(SliceStatus s) {
   switch (s) {
-    case SliceStatus::kPending:
-      return "pending";
-    case SliceStatus::kOk:
-      return "ok";
-    case SliceStatus::kFailed:
-      return "failed";
-    case SliceStatus::kPartial:
-      return "partial";
+    case SliceStatus::kPending: return "pending";
+    case SliceStatus::kOk: return "ok";
+    case SliceStatus::kFailed: return "failed";
+    case SliceStatus::kPartial: return "partial";
   }
   return "pending";
 }
@@ -59,8 +55,7 @@ std::string Str(const json& obj, const char* name, const std::string& where) {
 
 int64_t Int(const json& obj, const char* name, const std::string& where) {
   const json& v = Field(obj, name, where);
-  if (!v.is_number_integer())
-    throw SchemaError{where + ": field '" + name + "' must be an integer"};
+  if (!v.is_number_integer()) throw SchemaError{where + ": field '" + name + "' must be an integer"};
   return v.get<int64_t>();
 }
 
@@ -69,8 +64,7 @@ std::optional<T> Opt(const json& obj, const char* name, const std::string& where
   const json& v = Field(obj, name, where);
   if (v.is_null()) return std::nullopt;
   if constexpr (std::is_same_v<T, std::string>) {
-    if (!v.is_string())
-      throw SchemaError{where + ": field '" + name + "' must be a string or null"};
+    if (!v.is_string()) throw SchemaError{where + ": field '" + name + "' must be a string or null"};
   } else {
     if (!v.is_number_integer()) {
       throw SchemaError{where + ": field '" + name + "' must be an integer or null"};
@@ -89,8 +83,7 @@ Result<Manifest> ParseManifest(std::string_view text, std::string_view origin) {
     if (!j.is_object()) throw SchemaError{where + ": top level must be an object"};
     Manifest m;
     m.version = static_cast<int>(Int(j, "version", where));
-    if (m.version != 1)
-      throw SchemaError{where + ": unsupported version " + std::to_string(m.version)};
+    if (m.version != 1) throw SchemaError{where + ": unsupported version " + std::to_string(m.version)};
     m.endpoint = Str(j, "endpoint", where);
     m.symbol = Str(j, "symbol", where);
     m.interval = Str(j, "interval", where);

@@ -52,7 +52,7 @@ struct Manifest {
   std::string symbol;
   std::string interval;
   int limit = 1000;
-  std::string last_evaluated_at;                // written into summary
+  std::string last_evaluated_at;  // written into summary
   std::map<std::string, ManifestEntry> slices;  // keyed by composite key, sorted
 
   ManifestSummary Summary() const;

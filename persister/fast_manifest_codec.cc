@@ -2,12 +2,13 @@
 
 #include <cerrno>
 #include <charconv>
-#include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <nlohmann/json.hpp>
+#include <cstdint>
 #include <optional>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace qlir::persister {
 namespace {
@@ -404,8 +405,8 @@ class ManifestSax : public nlohmann::json_sax<nlohmann::json> {
   }
 
   bool FinishEntry() {
-    static const char* kNames[] = {"slice_id",     "relative_path", "status",  "http_status",
-                                   "n_items",      "first_ts",      "last_ts", "requested_at",
+    static const char* kNames[] = {"slice_id", "relative_path", "status",       "http_status",
+                                   "n_items",  "first_ts",      "last_ts",      "requested_at",
                                    "completed_at", "error"};
     for (int i = 0; i < 10; ++i) {
       if (!(entry_fields_ & (1u << i))) {

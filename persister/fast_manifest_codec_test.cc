@@ -2,10 +2,11 @@
 
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+
+#include <catch2/catch.hpp>
 
 #include "common/manifest.h"
 

@@ -56,8 +56,8 @@ Result<JsonManifestStore::Series*> JsonManifestStore::Load(const SeriesId& id) {
   s->manifest = std::move(recovered->manifest);
   const RecoveryReport& r = recovered->report;
   Log(LogLevel::kInfo, {},
-      "loaded " + id.ToString() + ": " + std::to_string(s->manifest.slices.size()) + " slices in " +
-          std::to_string(options_.monotonic_ms() - started) + " ms (indexed " +
+      "loaded " + id.ToString() + ": " + std::to_string(s->manifest.slices.size()) +
+          " slices in " + std::to_string(options_.monotonic_ms() - started) + " ms (indexed " +
           std::to_string(r.indexed) + ", set pending " + std::to_string(r.demoted) +
           ", temporaries removed " + std::to_string(r.temporaries_removed) + ")");
   Series* raw = s.get();
@@ -178,8 +178,8 @@ Status JsonManifestStore::WriteSeries(const SeriesId& id, Series* s) {
 std::optional<int64_t> JsonManifestStore::DueAt(const Series& s) const {
   if (s.dirty == 0) return std::nullopt;
   const size_t size = s.manifest.slices.size();
-  int64_t due =
-      s.dirty >= FlushEveryFor(size) ? s.first_dirty_ms : s.first_dirty_ms + FlushMsFor(size);
+  int64_t due = s.dirty >= FlushEveryFor(size) ? s.first_dirty_ms
+                                               : s.first_dirty_ms + FlushMsFor(size);
   return std::max(due, s.retry_at_ms);
 }
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
 #include <zmq.hpp>
 
 #include "common/curve.h"
@@ -36,14 +37,12 @@ void OnSignal(int) {
 constexpr const char* kUsage =
     "usage: persister [--data-root DIR] [--results-bind ADDR] [--control-bind ADDR]\n"
     "                 [--flush-every N] [--flush-ms MS] [--no-adaptive-flush]\n"
-    "                 [--verify-responses exists|quick|full] [--write-threads N] [--stats-file "
-    "PATH]\n"
+    "                 [--verify-responses exists|quick|full] [--write-threads N] [--stats-file PATH]\n"
     "                 [--verbose] [--log-json]\n"
     "                 [--curve-secret-key FILE --curve-allow DIR|FILE]\n"
     "  --data-root         data root (else $QLIR_DATA_ROOT, else ~/qlir_data)\n"
     "  --results-bind      PULL socket for FETCH_RESULT (default tcp://127.0.0.1:5702)\n"
-    "  --control-bind      ROUTER socket for HELLO/STATUS/MARK_PENDING (default "
-    "tcp://127.0.0.1:5703)\n"
+    "  --control-bind      ROUTER socket for HELLO/STATUS/MARK_PENDING (default tcp://127.0.0.1:5703)\n"
     "  --flush-every       rewrite a manifest after N updates (default 1000; grows with size)\n"
     "  --flush-ms          or after MS milliseconds (default 2000; grows with size)\n"
     "  --no-adaptive-flush keep N and MS fixed whatever the manifest's size\n"
@@ -52,8 +51,7 @@ constexpr const char* kUsage =
     "  --write-threads N   response files written at once (default 4; 1: one by one)\n"
     "  --stats-file        rewrite this JSON file with our counters every 2 s\n"
     "                      (qlir-status --stats-dir shows them)\n"
-    "  --curve-secret-key  the data server's CURVE key pair (NAME.key_secret, "
-    "scripts/qlir-keygen):\n"
+    "  --curve-secret-key  the data server's CURVE key pair (NAME.key_secret, scripts/qlir-keygen):\n"
     "                      encrypts both sockets; control then lets in only this key pair\n"
     "  --curve-allow       fetcher public keys let in on results: a directory of NAME.key files\n"
     "                      or one file of keys; others are refused and logged\n";

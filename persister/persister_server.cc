@@ -5,11 +5,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <cstring>
-#include <nlohmann/json.hpp>
 #include <thread>
 #include <tuple>
+#include <cerrno>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
 
 #include "common/data_root.h"
 #include "common/endpoint.h"
@@ -104,12 +105,10 @@ Status PersisterServer::Bind() {
     auto zap = curve::ZapHandler::Start(context_, std::move(policy));
     if (!zap.ok()) return zap.status();
     zap_ = std::move(*zap);
-    if (Status s = curve::MakeServer(results_, options_.curve->own, curve::kResultsDomain);
-        !s.ok()) {
+    if (Status s = curve::MakeServer(results_, options_.curve->own, curve::kResultsDomain); !s.ok()) {
       return s;
     }
-    if (Status s = curve::MakeServer(control_, options_.curve->own, curve::kControlDomain);
-        !s.ok()) {
+    if (Status s = curve::MakeServer(control_, options_.curve->own, curve::kControlDomain); !s.ok()) {
       return s;
     }
   }
@@ -173,9 +172,8 @@ void PersisterServer::HandleResultFrame(const zmq::message_t& frame) {
   auto msg = wire::Decode(std::string_view(static_cast<const char*>(frame.data()), frame.size()));
   if (!msg) {
     ++counters_["results_dropped"];
-    Log(LogLevel::kWarning, {},
-        "results: dropped a bad frame of " + std::to_string(frame.size()) +
-            " bytes: " + msg.error());
+    Log(LogLevel::kWarning, {}, "results: dropped a bad frame of " +
+                                     std::to_string(frame.size()) + " bytes: " + msg.error());
     return;
   }
   const auto* r = std::get_if<wire::FetchResult>(&*msg);
@@ -296,8 +294,7 @@ void PersisterServer::WritePending() {
   // disk, and several in flight share the file system's journal commits. Their directory is
   // fsynced once, by CommitBatch, before anything is acknowledged or named by a manifest.
   const size_t n = pending_.size();
-  const size_t threads =
-      std::min<size_t>(n, static_cast<size_t>(std::max(1, options_.write_threads)));
+  const size_t threads = std::min<size_t>(n, static_cast<size_t>(std::max(1, options_.write_threads)));
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next++; i < n; i = next++) {
@@ -418,8 +415,7 @@ void PersisterServer::HandleControl(std::vector<zmq::message_t>* frames) {
   zmq::message_t payload = std::move(frames->back());
   frames->pop_back();
   const zmq::message_t& id = frames->front();
-  auto msg =
-      wire::Decode(std::string_view(static_cast<const char*>(payload.data()), payload.size()));
+  auto msg = wire::Decode(std::string_view(static_cast<const char*>(payload.data()), payload.size()));
   if (!msg) {
     LogWarning("control: dropped a bad frame of " + std::to_string(payload.size()) +
                " bytes from " + PeerName(id) + ": " + msg.error());
@@ -509,8 +505,8 @@ void PersisterServer::WriteStats(bool force) {
   const int64_t wall = WallClockMs();
   if (!force && !stats_.Due(wall)) return;
   Counters c = counters_;
-  for (const char* name : {"results_received", "recorded_ok", "recorded_partial", "recorded_failed",
-                           "results_dropped", "write_errors", "bytes_written"}) {
+  for (const char* name : {"results_received", "recorded_ok", "recorded_partial",
+                           "recorded_failed", "results_dropped", "write_errors", "bytes_written"}) {
     c.emplace(name, 0);
   }
   c["subscribers"] = static_cast<int64_t>(subscribers_.size());

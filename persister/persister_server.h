@@ -30,6 +30,7 @@
 #include <set>
 #include <string>
 #include <vector>
+
 #include <zmq.hpp>
 
 #include "common/curve.h"
@@ -45,11 +46,11 @@ struct ServerOptions {
   std::filesystem::path data_root;
   std::string results_bind = "tcp://127.0.0.1:5702";
   std::string control_bind = "tcp://127.0.0.1:5703";
-  int max_batch = 256;  // results read before one directory fsync
+  int max_batch = 256;                 // results read before one directory fsync
   // Response files of one batch written at once (1: one after the other). Disk must then be
   // safe to call from that many threads (RealDisk is).
   int write_threads = 1;
-  int64_t subscription_ms = 10000;  // a HELLO subscribes for this long
+  int64_t subscription_ms = 10000;     // a HELLO subscribes for this long
   int linger_ms = 200;
   std::string stats_file;  // when set, counters are rewritten there every 2 s (common/stats.h)
   // CURVE on both sockets (common/curve.h): results let in the allow-list's keys, control only
@@ -61,7 +62,8 @@ struct ServerOptions {
 class PersisterServer {
  public:
   // `context`, `store` and `disk` outlive the server. REQUIRES: the data-root lock is held.
-  PersisterServer(ServerOptions options, zmq::context_t* context, ManifestStore* store, Disk* disk);
+  PersisterServer(ServerOptions options, zmq::context_t* context, ManifestStore* store,
+                  Disk* disk);
   ~PersisterServer();
   PersisterServer(const PersisterServer&) = delete;
   PersisterServer& operator=(const PersisterServer&) = delete;
@@ -89,7 +91,7 @@ class PersisterServer {
     SliceRecord rec;
     std::filesystem::path responses;  // empty for a failure (no file)
     std::filesystem::path target;
-    std::string bytes;  // the encoded response file
+    std::string bytes;                // the encoded response file
     int64_t body_size = 0;
     Status write_status;
   };
@@ -120,12 +122,12 @@ class PersisterServer {
   std::unique_ptr<curve::RefusalWatch> control_watch_;
   int stop_pipe_[2] = {-1, -1};
 
-  std::set<std::filesystem::path> created_dirs_;  // responses/ dirs known to exist
-  std::set<std::filesystem::path> dirs_to_sync_;  // renamed into, not yet fsynced
+  std::set<std::filesystem::path> created_dirs_;       // responses/ dirs known to exist
+  std::set<std::filesystem::path> dirs_to_sync_;       // renamed into, not yet fsynced
   // DURABLE notices by endpoint, sent once dirs_to_sync_ is empty.
   std::map<std::string, std::vector<wire::SliceState>> notices_;
-  std::map<std::string, int64_t> subscribers_;  // routing id -> subscription expiry
-  std::vector<PendingWrite> pending_;           // this batch's files, in arrival order
+  std::map<std::string, int64_t> subscribers_;         // routing id -> subscription expiry
+  std::vector<PendingWrite> pending_;  // this batch's files, in arrival order
   std::set<std::string> pending_keys_;
   Counters counters_;
   StatsFile stats_;

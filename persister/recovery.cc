@@ -6,10 +6,11 @@
 
 #include <cerrno>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <system_error>
 #include <unordered_map>
 #include <unordered_set>
+
+#include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
 #include "common/data_root.h"
@@ -97,8 +98,7 @@ void RemoveTemporary(const fs::path& p, RecoveryReport* report) {
     ++report->temporaries_removed;
     Log(LogLevel::kInfo, {}, "recovery: removed leftover temporary " + p.string());
   } else if (ec) {
-    Log(LogLevel::kWarning, {},
-        "recovery: cannot remove temporary " + p.string() + ": " + ec.message());
+    Log(LogLevel::kWarning, {}, "recovery: cannot remove temporary " + p.string() + ": " + ec.message());
   }
 }
 
@@ -126,8 +126,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
   RecoveryReport& report = out.report;
   Manifest& m = out.manifest;
   const Endpoint* endpoint = FindEndpoint(series.endpoint);
-  if (!endpoint)
-    return Status::Error(series.ToString() + ": " + UnknownEndpointMessage(series.endpoint));
+  if (!endpoint) return Status::Error(series.ToString() + ": " + UnknownEndpointMessage(series.endpoint));
   m.endpoint = series.endpoint;
   m.symbol = series.symbol;
   m.interval = series.interval;
@@ -144,15 +143,10 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     switch (ClassifySeriesName(name)) {
-      case SeriesName::kManifestTemporary:
-        RemoveTemporary(it->path(), &report);
-        break;
-      case SeriesName::kManifest:
-        have_manifest = true;
-        break;
+      case SeriesName::kManifestTemporary: RemoveTemporary(it->path(), &report); break;
+      case SeriesName::kManifest: have_manifest = true; break;
       case SeriesName::kResponsesDir:
-      case SeriesName::kCorruptManifest:
-        break;
+      case SeriesName::kCorruptManifest: break;
       case SeriesName::kOther:
         ++report.ignored_names;
         Log(LogLevel::kWarning, {}, "recovery: leaving unknown name alone: " + it->path().string());
@@ -224,9 +218,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
           files.insert(std::move(id));
           break;
         }
-        case ResponseName::kTemporary:
-          RemoveTemporary(it->path(), &report);
-          break;
+        case ResponseName::kTemporary: RemoveTemporary(it->path(), &report); break;
         case ResponseName::kOther:
           if (IsUnreadableResponseName(name)) break;  // kept aside by an earlier recovery
           ++report.ignored_names;

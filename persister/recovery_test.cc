@@ -1,7 +1,8 @@
 #include "persister/recovery.h"
 
-#include <catch2/catch.hpp>
 #include <fstream>
+
+#include <catch2/catch.hpp>
 
 #include "common/atomic_file.h"
 #include "common/manifest.h"
@@ -133,8 +134,7 @@ TEST_CASE("an ok entry whose file is missing or truncated becomes pending", "[re
   REQUIRE(text.ok());
   fs::resize_file(ResponsePath(root.path(), truncated), text->size() / 2);
 
-  CHECK(Recover(root.path(), VerifyResponses::kExists)->report.demoted ==
-        1);  // only the missing one
+  CHECK(Recover(root.path(), VerifyResponses::kExists)->report.demoted == 1);  // only the missing one
   for (VerifyResponses v : {VerifyResponses::kQuick, VerifyResponses::kFull}) {
     auto r = Recover(root.path(), v);
     REQUIRE(r.ok());
@@ -220,7 +220,8 @@ TEST_CASE("issue7 - a directory under a response file's name is moved aside - it
         listed.slice_id() + ".json.unreadable-20250101T000123Z");
 }
 
-TEST_CASE("a corrupt manifest is moved aside and rebuilt from the response files", "[recovery]") {
+TEST_CASE("a corrupt manifest is moved aside and rebuilt from the response files",
+          "[recovery]") {
   qlir::testing::ScratchDir root;
   const fs::path dir = SeriesPath(root.path());
   auto k = Slice(6);

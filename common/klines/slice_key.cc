@@ -28,11 +28,9 @@ Result<KlineSliceKey> ParseCompositeKey(std::string_view key) {
   };
   // The symbol may not contain ':', so split on the last three colons.
   size_t c3 = key.rfind(':');
-  if (c3 == std::string_view::npos || c3 == 0)
-    return bad("expected SYMBOL:interval:start-end:limit");
+  if (c3 == std::string_view::npos || c3 == 0) return bad("expected SYMBOL:interval:start-end:limit");
   size_t c2 = key.rfind(':', c3 - 1);
-  if (c2 == std::string_view::npos || c2 == 0)
-    return bad("expected SYMBOL:interval:start-end:limit");
+  if (c2 == std::string_view::npos || c2 == 0) return bad("expected SYMBOL:interval:start-end:limit");
   size_t c1 = key.rfind(':', c2 - 1);
   if (c1 == std::string_view::npos) return bad("expected SYMBOL:interval:start-end:limit");
   KlineSliceKey k;

@@ -191,9 +191,9 @@ int RunVerify(const Options& o, const std::filesystem::path& root, std::ostream&
     }
     for (const auto& [endpoint, keys] : report->RepairKeys()) {
       if (repair_failed) break;
-      auto sent =
-          SendMarkPending(r.persister, endpoint, keys,
-                          o.timeout_ms > 0 ? o.timeout_ms : kDefaultRepairTimeoutMs, *curve_setup);
+      auto sent = SendMarkPending(r.persister, endpoint, keys,
+                                  o.timeout_ms > 0 ? o.timeout_ms : kDefaultRepairTimeoutMs,
+                                  *curve_setup);
       if (!sent) {
         r.error = sent.error();
         repair_failed = true;
