@@ -1,5 +1,7 @@
 #include "common/log.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -35,6 +37,10 @@ void AppendOneLine(std::string* out, std::string_view s) {
 void SetLogProcess(std::string_view name) {
   std::lock_guard<std::mutex> lock(mu);
   process = std::string(name);
+}
+
+void SetLogProcessWithPid(std::string_view name) {
+  SetLogProcess(std::string(name) + "[" + std::to_string(::getpid()) + "]");
 }
 
 void SetLogLevel(LogLevel level) {

@@ -12,7 +12,7 @@
 #include "common/klines/slice_key.h"
 #include "common/wire.h"
 #include "fetcher/backoff.h"
-#include "fetcher/clock.h"
+#include "common/clock.h"
 #include "fetcher/shared_rate_state.h"
 
 namespace qlir::fetcher {

@@ -17,7 +17,7 @@
 #include "common/endpoint.h"
 #include "common/time_util.h"
 #include "common/wire.h"
-#include "fetcher/log.h"
+#include "common/log.h"
 
 namespace qlir::fetcher {
 namespace {
@@ -48,7 +48,7 @@ class Fetcher {
         rate_(rate),
         backoff_(options.backoff_base_ms, options.backoff_max_ms, std::random_device{}()),
         reconnect_delay_ms_(options.reconnect_initial_ms),
-        stats_file_(options.stats_file, "fetcher", options.fetcher_id, WallClockMs(),
+        stats_file_(options.stats_file, "fetcher", options.fetcher_id, clock_.WallNowMs(),
                     options.stats_ms) {}
   Fetcher(const Fetcher&) = delete;
   Fetcher& operator=(const Fetcher&) = delete;
@@ -176,7 +176,7 @@ Status Fetcher::ConnectPlanner() {
     dealer_.reset();
     return Status::Error("cannot connect to planner " + options_.planner + ": " + e.what());
   }
-  last_recv_ms_ = MonotonicMs();
+  last_recv_ms_ = clock_.MonotonicNowMs();
   Log(LogLevel::kInfo, "",
       "connecting to planner " + options_.planner + ", READY with " + std::to_string(credits()) +
           " credit(s)");
@@ -242,7 +242,7 @@ void Fetcher::SendToPlanner(const wire::Message& m, const std::string& key) {
       }
       return;
     }
-    last_send_ms_ = MonotonicMs();
+    last_send_ms_ = clock_.MonotonicNowMs();
     if (std::holds_alternative<wire::JobDone>(m) || std::holds_alternative<wire::JobReturn>(m)) {
       sent_answers_.emplace_back(last_send_ms_, m);
       const int64_t keep_ms = 2 * options_.heartbeat_ms * options_.liveness;
@@ -265,7 +265,7 @@ void Fetcher::OnPlannerReadable() {
       Log(LogLevel::kWarn, "", std::string("receive from planner: ") + e.what());
       return;
     }
-    last_recv_ms_ = MonotonicMs();
+    last_recv_ms_ = clock_.MonotonicNowMs();
     reconnect_delay_ms_ = options_.reconnect_initial_ms;  // the planner is alive
     if (parts.size() != 1) {
       Log(LogLevel::kWarn, "",
@@ -429,7 +429,7 @@ void Fetcher::MaybeReportStats(int64_t now) {
   last_stats_ms_ = now;
   Counters c = Snapshot();
   if (dealer_) SendToPlanner(wire::Heartbeat{options_.fetcher_id, c}, "");
-  stats_file_.Write(WallClockMs(), c);
+  stats_file_.Write(clock_.WallNowMs(), c);
 }
 
 Status Fetcher::Run(int stop_fd) {
@@ -462,7 +462,7 @@ Status Fetcher::Run(int stop_fd) {
 
   int64_t stop_began_ms = 0;
   for (;;) {
-    int64_t now = MonotonicMs();
+    int64_t now = clock_.MonotonicNowMs();
     if (stopping_ && in_flight_ == 0) break;
     if (stopping_ && now - stop_began_ms > options_.linger_ms &&
         static_cast<size_t>(in_flight_) == outbox_.size()) {
@@ -519,16 +519,16 @@ Status Fetcher::Run(int stop_fd) {
       BeginStop();
     }
     if (dealer_watch_i >= 0 && (items[dealer_watch_i].revents & ZMQ_POLLIN)) {
-      dealer_watch_->Drain(MonotonicMs());
+      dealer_watch_->Drain(clock_.MonotonicNowMs());
     }
     if (push_watch_i >= 0 && (items[push_watch_i].revents & ZMQ_POLLIN)) {
-      push_watch_->Drain(MonotonicMs());
+      push_watch_->Drain(clock_.MonotonicNowMs());
     }
     if (items[0].revents & ZMQ_POLLIN) OnCompletions();
     if (dealer_i >= 0 && (items[dealer_i].revents & ZMQ_POLLIN)) OnPlannerReadable();
     if (push_i >= 0 && (items[push_i].revents & ZMQ_POLLOUT)) FlushOutbox();
 
-    now = MonotonicMs();
+    now = clock_.MonotonicNowMs();
     if (dealer_ && now - last_recv_ms_ >= options_.heartbeat_ms * options_.liveness) {
       Log(LogLevel::kWarn, "",
           "planner silent for " + std::to_string(now - last_recv_ms_) +
@@ -551,7 +551,7 @@ Status Fetcher::Run(int stop_fd) {
     MaybeReportStats(now);
   }
   StopWorkers();
-  stats_file_.Write(WallClockMs(), Snapshot());
+  stats_file_.Write(clock_.WallNowMs(), Snapshot());
   // Give the last JOB_DONE/JOB_RETURN time to leave; a reconnect closes with linger 0 instead.
   if (dealer_) {
     try {

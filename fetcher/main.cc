@@ -11,7 +11,7 @@
 
 #include "common/http_client.h"
 #include "fetcher/fetcher_loop.h"
-#include "fetcher/log.h"
+#include "common/log.h"
 #include "fetcher/options.h"
 #include "fetcher/shared_rate_state.h"
 

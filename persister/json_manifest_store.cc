@@ -6,7 +6,7 @@
 #include "common/slice_id.h"
 #include "common/time_util.h"
 #include "persister/fast_manifest_codec.h"
-#include "persister/log.h"
+#include "common/log.h"
 #include "persister/slice_precedence.h"
 
 namespace qlir::persister {
@@ -15,8 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 JsonStoreOptions WithDefaults(JsonStoreOptions o) {
-  if (!o.monotonic_ms) o.monotonic_ms = MonotonicMs;
-  if (!o.wall_ms) o.wall_ms = WallClockMs;
   o.flush_every = std::max<int64_t>(1, o.flush_every);
   o.flush_ms = std::max<int64_t>(0, o.flush_ms);
   o.adaptive_ratio = std::max<int64_t>(1, o.adaptive_ratio);
@@ -27,7 +25,9 @@ constexpr int64_t kMaxRetryDelayMs = 30000;
 }  // namespace
 
 JsonManifestStore::JsonManifestStore(fs::path root, JsonStoreOptions options, Disk* disk)
-    : root_(std::move(root)), options_(WithDefaults(std::move(options))), disk_(disk) {}
+    : root_(std::move(root)), options_(WithDefaults(std::move(options))),
+      clock_(options_.clock ? options_.clock : &real_clock_),
+      disk_(disk) {}
 
 int64_t JsonManifestStore::FlushEveryFor(size_t size) const {
   if (!options_.adaptive) return options_.flush_every;
@@ -44,10 +44,10 @@ Result<JsonManifestStore::Series*> JsonManifestStore::Load(const SeriesId& id) {
   if (auto it = series_.find(id); it != series_.end()) return it->second.get();
   auto dir = SeriesDir(root_, id.endpoint, id.symbol, id.interval);
   if (!dir) return dir.status();
-  const int64_t started = options_.monotonic_ms();
+  const int64_t started = clock_->MonotonicNowMs();
   RecoveryOptions ro;
   ro.verify = options_.verify;
-  ro.wall_now_ms = options_.wall_ms();
+  ro.wall_now_ms = clock_->WallNowMs();
   ro.disk = disk_;
   auto recovered = RecoverSeries(*dir, id, ro);
   if (!recovered) return recovered.status();
@@ -57,7 +57,7 @@ Result<JsonManifestStore::Series*> JsonManifestStore::Load(const SeriesId& id) {
   const RecoveryReport& r = recovered->report;
   Log(LogLevel::kInfo, {},
       "loaded " + id.ToString() + ": " + std::to_string(s->manifest.slices.size()) +
-          " slices in " + std::to_string(options_.monotonic_ms() - started) + " ms (indexed " +
+          " slices in " + std::to_string(clock_->MonotonicNowMs() - started) + " ms (indexed " +
           std::to_string(r.indexed) + ", set pending " + std::to_string(r.demoted) +
           ", temporaries removed " + std::to_string(r.temporaries_removed) + ")");
   Series* raw = s.get();
@@ -90,7 +90,7 @@ Result<std::optional<SliceStatus>> JsonManifestStore::Lookup(const SeriesId& id,
 }
 
 void JsonManifestStore::MarkDirty(Series* s) {
-  if (s->dirty++ == 0) s->first_dirty_ms = options_.monotonic_ms();
+  if (s->dirty++ == 0) s->first_dirty_ms = clock_->MonotonicNowMs();
 }
 
 Result<SliceStatus> JsonManifestStore::Record(const SeriesId& id, const SliceRecord& r) {
@@ -150,22 +150,22 @@ Result<size_t> JsonManifestStore::MarkPending(const SeriesId& id,
 Status JsonManifestStore::WriteSeries(const SeriesId& id, Series* s) {
   if (s->dirty == 0) return Status::Ok();
   if (Status st = CreateDirsDurably(s->dir, disk_); !st.ok()) return st;
-  s->manifest.last_evaluated_at = FormatIsoUtc(options_.wall_ms());
-  const int64_t started = options_.monotonic_ms();
+  s->manifest.last_evaluated_at = FormatIsoUtc(clock_->WallNowMs());
+  const int64_t started = clock_->MonotonicNowMs();
   const std::string text = FastSerializeManifest(s->manifest);
   Status st = disk_->WriteFileAtomic(s->dir / kManifestName, text, /*sync_dir=*/true);
   if (st.ok()) {
     Log(LogLevel::kInfo, {},
         "wrote manifest of " + id.ToString() + ": " + std::to_string(s->manifest.slices.size()) +
             " slices, " + std::to_string(s->dirty) + " updates, " + std::to_string(text.size()) +
-            " bytes in " + std::to_string(options_.monotonic_ms() - started) + " ms");
+            " bytes in " + std::to_string(clock_->MonotonicNowMs() - started) + " ms");
   }
   if (!st.ok()) {
     // Keep the updates; try again later with a growing delay (a full disk may clear).
     ++s->failures;
     const int64_t delay =
         std::min<int64_t>(kMaxRetryDelayMs, 250LL << std::min<int64_t>(s->failures, 7));
-    s->retry_at_ms = options_.monotonic_ms() + delay;
+    s->retry_at_ms = clock_->MonotonicNowMs() + delay;
     return Status::Error("cannot write manifest of " + id.ToString() + ": " + st.message());
   }
   ++flushes_;

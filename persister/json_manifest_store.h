@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 
+#include "common/clock.h"
 #include "persister/disk.h"
 #include "persister/manifest_store.h"
 #include "persister/recovery.h"
@@ -31,8 +32,7 @@ struct JsonStoreOptions {
   int64_t adaptive_ratio = 20;        // rewrite after at least size/ratio updates
   int64_t adaptive_ms_step = 50000;   // flush_ms grows by one step per this many slices
   VerifyResponses verify = VerifyResponses::kQuick;
-  std::function<int64_t()> monotonic_ms;  // default common MonotonicMs
-  std::function<int64_t()> wall_ms;       // default common WallClockMs
+  Clock* clock = nullptr;  // outlives the store; null: the system's clocks
 };
 
 class JsonManifestStore : public ManifestStore {
@@ -77,6 +77,8 @@ class JsonManifestStore : public ManifestStore {
 
   const std::filesystem::path root_;
   const JsonStoreOptions options_;
+  RealClock real_clock_;  // used when options_.clock is null
+  Clock* const clock_;
   Disk* const disk_;
   std::map<SeriesId, std::unique_ptr<Series>> series_;
   int64_t flushes_ = 0;

@@ -19,7 +19,7 @@
 #include "persister/data_root_lock.h"
 #include "persister/disk.h"
 #include "persister/json_manifest_store.h"
-#include "persister/log.h"
+#include "common/log.h"
 #include "persister/persister_server.h"
 
 namespace {
@@ -71,7 +71,7 @@ bool ParseInt(std::string_view s, int64_t* out) {
 int main(int argc, char** argv) {
   using namespace qlir;
   using namespace qlir::persister;
-  SetLogProcessName("persister");
+  SetLogProcessWithPid("persister");
 
   std::optional<std::string> data_root;
   ServerOptions server_options;

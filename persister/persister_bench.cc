@@ -31,7 +31,7 @@
 #include "persister/disk.h"
 #include "persister/fast_manifest_codec.h"
 #include "persister/json_manifest_store.h"
-#include "persister/log.h"
+#include "common/log.h"
 
 namespace fs = std::filesystem;
 using namespace qlir;
@@ -136,7 +136,7 @@ Manifest Build(const fs::path& root, size_t n) {
 
 // Child mode: load the series the way the persister does (or nlohmann's DOM parse) and report.
 int LoadChild(const std::string& mode, const fs::path& root) {
-  SetLogLevel(LogLevel::kWarning);
+  SetLogLevel(LogLevel::kWarn);
   const long rss_before = PeakRssKb();
   const double t0 = NowUs();
   size_t n = 0;
@@ -281,7 +281,7 @@ void BenchSize(const fs::path& base, size_t n) {
   RunChild("fast", root);
   if (!skip_nlohmann) RunChild("nlohmann", root);
 
-  SetLogLevel(LogLevel::kWarning);
+  SetLogLevel(LogLevel::kWarn);
   int run = 0;
   for (bool adaptive : {true, false}) {
     ++run;

@@ -19,7 +19,7 @@
 #include "common/slice_id.h"
 #include "common/symbol.h"
 #include "common/time_util.h"
-#include "persister/log.h"
+#include "common/log.h"
 #include "persister/recovery.h"
 #include "persister/slice_precedence.h"
 
@@ -71,9 +71,10 @@ PersisterServer::PersisterServer(ServerOptions options, zmq::context_t* context,
       context_(context),
       store_(store),
       disk_(disk),
+      clock_(options_.clock ? options_.clock : &real_clock_),
       results_(*context_, zmq::socket_type::pull),
       control_(*context_, zmq::socket_type::router),
-      stats_(options_.stats_file, "persister", "persister", WallClockMs()) {
+      stats_(options_.stats_file, "persister", "persister", clock_->WallNowMs()) {
   if (::pipe2(stop_pipe_, O_NONBLOCK | O_CLOEXEC) != 0) {
     stop_pipe_[0] = stop_pipe_[1] = -1;
     LogError(std::string("cannot create the stop pipe: ") + std::strerror(errno));
@@ -172,14 +173,14 @@ void PersisterServer::HandleResultFrame(const zmq::message_t& frame) {
   auto msg = wire::Decode(std::string_view(static_cast<const char*>(frame.data()), frame.size()));
   if (!msg) {
     ++counters_["results_dropped"];
-    Log(LogLevel::kWarning, {}, "results: dropped a bad frame of " +
+    Log(LogLevel::kWarn, {}, "results: dropped a bad frame of " +
                                      std::to_string(frame.size()) + " bytes: " + msg.error());
     return;
   }
   const auto* r = std::get_if<wire::FetchResult>(&*msg);
   if (!r) {
     ++counters_["results_dropped"];
-    Log(LogLevel::kWarning, {},
+    Log(LogLevel::kWarn, {},
         "results: dropped a " + std::string(wire::TypeName(wire::TypeOf(*msg))) +
             " message (only FETCH_RESULT belongs here)");
     return;
@@ -200,17 +201,17 @@ std::optional<PersisterServer::PendingWrite> PersisterServer::PrepareResult(
   const Endpoint* endpoint = FindEndpoint(r.endpoint);
   if (!endpoint) {
     ++counters_["results_dropped"];
-    Log(LogLevel::kWarning, r.key, "dropped result: " + UnknownEndpointMessage(r.endpoint));
+    Log(LogLevel::kWarn, r.key, "dropped result: " + UnknownEndpointMessage(r.endpoint));
     return std::nullopt;
   }
   auto key = endpoint->ParseKey(r.key);
   if (!key) {
-    Log(LogLevel::kWarning, {}, "dropped result: " + key.error());
+    Log(LogLevel::kWarn, {}, "dropped result: " + key.error());
     return std::nullopt;
   }
   auto outcome = ParseSliceStatus(r.outcome);
   if (!outcome || *outcome == SliceStatus::kPending) {
-    Log(LogLevel::kWarning, r.key, "dropped result with invalid outcome '" + r.outcome + "'");
+    Log(LogLevel::kWarn, r.key, "dropped result with invalid outcome '" + r.outcome + "'");
     return std::nullopt;
   }
   const std::string endpoint_name(endpoint->name());
@@ -228,7 +229,7 @@ std::optional<PersisterServer::PendingWrite> PersisterServer::PrepareResult(
   const int64_t fetched_s_ms = fetched_ms - ((fetched_ms % 1000) + 1000) % 1000;
   if (rec.status != SliceStatus::kFailed) {
     if (!IsJsonArray(r.body)) {
-      Log(LogLevel::kWarning, r.key,
+      Log(LogLevel::kWarn, r.key,
           "body of " + std::to_string(r.body.size()) +
               " bytes is not a valid JSON array; recording failed");
       rec.status = SliceStatus::kFailed;
@@ -236,7 +237,7 @@ std::optional<PersisterServer::PendingWrite> PersisterServer::PrepareResult(
     } else {
       if (rec.status == SliceStatus::kOk &&
           StatusForWindow(key->end_ms, fetched_s_ms) == SliceStatus::kPartial) {
-        Log(LogLevel::kWarning, r.key,
+        Log(LogLevel::kWarn, r.key,
             "result claims ok but was fetched at " + FormatIsoUtc(fetched_ms) +
                 ", before its window closed; storing as partial");
         rec.status = SliceStatus::kPartial;
@@ -263,7 +264,7 @@ std::optional<PersisterServer::PendingWrite> PersisterServer::PrepareResult(
   if (rec.status != SliceStatus::kFailed) {
     auto dir = SeriesDir(options_.data_root, endpoint_name, key->symbol, key->interval);
     if (!dir) {
-      Log(LogLevel::kWarning, r.key, "dropped result: " + dir.error());
+      Log(LogLevel::kWarn, r.key, "dropped result: " + dir.error());
       return std::nullopt;
     }
     PendingWrite w;
@@ -358,7 +359,7 @@ void PersisterServer::CommitBatch() {
 
 void PersisterServer::Broadcast(const std::string& endpoint,
                                 const std::vector<wire::SliceState>& slices) {
-  const int64_t now = MonotonicMs();
+  const int64_t now = clock_->MonotonicNowMs();
   std::erase_if(subscribers_, [&](const auto& kv) { return kv.second < now; });
   if (subscribers_.empty()) return;
   for (size_t from = 0; from < slices.size(); from += kSlicesPerNotice) {
@@ -375,10 +376,10 @@ void PersisterServer::Broadcast(const std::string& endpoint,
         zmq::message_t body(bytes.data(), bytes.size());
         if (!control_.send(id, zmq::send_flags::sndmore | zmq::send_flags::dontwait) ||
             !control_.send(body, zmq::send_flags::dontwait)) {
-          LogWarning("subscriber " + PeerName(id) + " is not reading; DURABLE notice dropped");
+          LogWarn("subscriber " + PeerName(id) + " is not reading; DURABLE notice dropped");
         }
       } catch (const zmq::error_t& e) {
-        if (e.num() != EHOSTUNREACH) LogWarning(std::string("cannot send DURABLE: ") + e.what());
+        if (e.num() != EHOSTUNREACH) LogWarn(std::string("cannot send DURABLE: ") + e.what());
         gone = true;
       }
       it = gone ? subscribers_.erase(it) : std::next(it);
@@ -392,16 +393,16 @@ void PersisterServer::Reply(const std::vector<zmq::message_t>& envelope, const w
     for (const zmq::message_t& part : envelope) {
       zmq::message_t copy(part.data(), part.size());
       if (!control_.send(copy, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
-        LogWarning("control peer is not reading; reply dropped");
+        LogWarn("control peer is not reading; reply dropped");
         return;
       }
     }
     zmq::message_t body(bytes.data(), bytes.size());
     if (!control_.send(body, zmq::send_flags::dontwait)) {
-      LogWarning("control peer is not reading; reply dropped");
+      LogWarn("control peer is not reading; reply dropped");
     }
   } catch (const zmq::error_t& e) {
-    LogWarning(std::string("cannot reply on control socket: ") + e.what());
+    LogWarn(std::string("cannot reply on control socket: ") + e.what());
   }
 }
 
@@ -409,7 +410,7 @@ void PersisterServer::HandleControl(std::vector<zmq::message_t>* frames) {
   // [routing id][optional empty delimiter...][message]: the reply goes back with the same
   // envelope, so both DEALER and REQ peers work.
   if (frames->size() < 2) {
-    LogWarning("control: dropped a message without routing envelope");
+    LogWarn("control: dropped a message without routing envelope");
     return;
   }
   zmq::message_t payload = std::move(frames->back());
@@ -417,7 +418,7 @@ void PersisterServer::HandleControl(std::vector<zmq::message_t>* frames) {
   const zmq::message_t& id = frames->front();
   auto msg = wire::Decode(std::string_view(static_cast<const char*>(payload.data()), payload.size()));
   if (!msg) {
-    LogWarning("control: dropped a bad frame of " + std::to_string(payload.size()) +
+    LogWarn("control: dropped a bad frame of " + std::to_string(payload.size()) +
                " bytes from " + PeerName(id) + ": " + msg.error());
     return;
   }
@@ -426,14 +427,14 @@ void PersisterServer::HandleControl(std::vector<zmq::message_t>* frames) {
     if (!subscribers_.contains(key)) {
       LogInfo("subscriber '" + h->sender + "' (" + PeerName(id) + ") joined");
     }
-    subscribers_[key] = MonotonicMs() + options_.subscription_ms;
+    subscribers_[key] = clock_->MonotonicNowMs() + options_.subscription_ms;
     return;
   }
   if (auto* q = std::get_if<wire::StatusRequest>(&*msg)) {
     // Asking for statuses also subscribes the asker to DURABLE notices, as HELLO does: the
     // planner must not miss the notices of results stored right after its first request.
     subscribers_[std::string(static_cast<const char*>(id.data()), id.size())] =
-        MonotonicMs() + options_.subscription_ms;
+        clock_->MonotonicNowMs() + options_.subscription_ms;
     wire::StatusReply reply;
     reply.request_id = q->request_id;
     reply.endpoint = q->endpoint;
@@ -457,7 +458,7 @@ void PersisterServer::HandleControl(std::vector<zmq::message_t>* frames) {
         }
       }
     }
-    if (!reply.error.empty()) LogWarning("STATUS_REQUEST: " + reply.error);
+    if (!reply.error.empty()) LogWarn("STATUS_REQUEST: " + reply.error);
     // A series too large for one frame would be dropped by the peer: say so instead.
     if (static_cast<int64_t>(wire::Encode(reply).size()) > wire::kMaxMessageBytes) {
       reply.error = "series has " + std::to_string(reply.slices.size()) +
@@ -485,7 +486,7 @@ void PersisterServer::HandleControl(std::vector<zmq::message_t>* frames) {
     }
     if (endpoint) {
       for (const auto& [series, keys] : by_series) {
-        auto n = store_->MarkPending(series, keys, WallClockMs());
+        auto n = store_->MarkPending(series, keys, clock_->WallNowMs());
         if (!n) {
           if (ack.error.empty()) ack.error = n.error();
           continue;
@@ -493,16 +494,16 @@ void PersisterServer::HandleControl(std::vector<zmq::message_t>* frames) {
         ack.count += *n;
       }
     }
-    if (!ack.error.empty()) LogWarning("MARK_PENDING: " + ack.error);
+    if (!ack.error.empty()) LogWarn("MARK_PENDING: " + ack.error);
     Reply(*frames, ack);
     return;
   }
-  LogWarning("control: dropped a " + std::string(wire::TypeName(wire::TypeOf(*msg))) +
+  LogWarn("control: dropped a " + std::string(wire::TypeName(wire::TypeOf(*msg))) +
              " message from " + PeerName(id));
 }
 
 void PersisterServer::WriteStats(bool force) {
-  const int64_t wall = WallClockMs();
+  const int64_t wall = clock_->WallNowMs();
   if (!force && !stats_.Due(wall)) return;
   Counters c = counters_;
   for (const char* name : {"results_received", "recorded_ok", "recorded_partial",
@@ -566,7 +567,7 @@ Status PersisterServer::Run() {
   };
   bool stopping = false;
   while (!stopping) {
-    const int64_t now = MonotonicMs();
+    const int64_t now = clock_->MonotonicNowMs();
     int64_t timeout = 1000;
     if (auto next = store_->NextFlushMs()) timeout = std::clamp<int64_t>(*next - now, 0, timeout);
     if (!dirs_to_sync_.empty() || !notices_.empty()) timeout = std::min<int64_t>(timeout, 200);
@@ -597,11 +598,11 @@ Status PersisterServer::Run() {
           }
         } catch (const zmq::error_t& e) {
           if (e.num() == EINTR) break;
-          LogWarning(std::string("control: receive failed: ") + e.what());
+          LogWarn(std::string("control: receive failed: ") + e.what());
           break;
         }
         if (frames.size() > 8) {
-          LogWarning("control: dropped a message of " + std::to_string(frames.size()) + " frames");
+          LogWarn("control: dropped a message of " + std::to_string(frames.size()) + " frames");
           continue;
         }
         HandleControl(&frames);
@@ -610,13 +611,13 @@ Status PersisterServer::Run() {
     if (!stopping && (items[1].revents & ZMQ_POLLIN)) {
       // Bounded by count and by time, so that control messages (HELLO renewals, status
       // requests) are read at least every ~50 ms even while results keep arriving.
-      const int64_t round_start = MonotonicMs();
-      for (int i = 0; i < options_.max_batch && MonotonicMs() - round_start < 50; ++i) {
+      const int64_t round_start = clock_->MonotonicNowMs();
+      for (int i = 0; i < options_.max_batch && clock_->MonotonicNowMs() - round_start < 50; ++i) {
         zmq::message_t frame;
         try {
           if (!results_.recv(frame, zmq::recv_flags::dontwait)) break;
           if (frame.more()) {  // one frame per message: drain and drop the rest
-            LogWarning("results: dropped a multi-frame message");
+            LogWarn("results: dropped a multi-frame message");
             while (frame.more()) {
               if (!results_.recv(frame, zmq::recv_flags::none)) break;
             }
@@ -624,7 +625,7 @@ Status PersisterServer::Run() {
           }
         } catch (const zmq::error_t& e) {
           if (e.num() == EINTR) break;
-          LogWarning(std::string("results: receive failed: ") + e.what());
+          LogWarn(std::string("results: receive failed: ") + e.what());
           break;
         }
         HandleResultFrame(frame);
@@ -634,7 +635,7 @@ Status PersisterServer::Run() {
     CommitBatch();
     // The manifest may only name files whose directory entries are durable.
     if (dirs_to_sync_.empty()) {
-      if (Status s = store_->FlushDue(MonotonicMs()); !s.ok()) LogError(s.message());
+      if (Status s = store_->FlushDue(clock_->MonotonicNowMs()); !s.ok()) LogError(s.message());
     }
   }
   LogInfo("stopping: flushing");

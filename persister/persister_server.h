@@ -33,6 +33,7 @@
 
 #include <zmq.hpp>
 
+#include "common/clock.h"
 #include "common/curve.h"
 #include "common/stats.h"
 #include "common/status.h"
@@ -57,6 +58,7 @@ struct ServerOptions {
   // our own key pair (the planner and qlir-status --repair run with the data server's pair).
   // nullopt: plain sockets, as before.
   std::optional<curve::Setup> curve;
+  Clock* clock = nullptr;  // outlives the server; null: the system's clocks
 };
 
 class PersisterServer {
@@ -114,6 +116,8 @@ class PersisterServer {
   zmq::context_t* const context_;
   ManifestStore* const store_;
   Disk* const disk_;
+  RealClock real_clock_;  // used when options_.clock is null
+  Clock* const clock_;
   std::unique_ptr<curve::ZapHandler> zap_;  // bound before the CURVE sockets; see Bind
   zmq::socket_t results_;
   zmq::socket_t control_;

@@ -20,7 +20,7 @@
 #include "common/time_util.h"
 #include "persister/fast_manifest_codec.h"
 #include "persister/file_names.h"
-#include "persister/log.h"
+#include "common/log.h"
 
 namespace qlir::persister {
 
@@ -98,7 +98,7 @@ void RemoveTemporary(const fs::path& p, RecoveryReport* report) {
     ++report->temporaries_removed;
     Log(LogLevel::kInfo, {}, "recovery: removed leftover temporary " + p.string());
   } else if (ec) {
-    Log(LogLevel::kWarning, {}, "recovery: cannot remove temporary " + p.string() + ": " + ec.message());
+    Log(LogLevel::kWarn, {}, "recovery: cannot remove temporary " + p.string() + ": " + ec.message());
   }
 }
 
@@ -149,7 +149,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
       case SeriesName::kCorruptManifest: break;
       case SeriesName::kOther:
         ++report.ignored_names;
-        Log(LogLevel::kWarning, {}, "recovery: leaving unknown name alone: " + it->path().string());
+        Log(LogLevel::kWarn, {}, "recovery: leaving unknown name alone: " + it->path().string());
         break;
     }
   }
@@ -222,7 +222,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
         case ResponseName::kOther:
           if (IsUnreadableResponseName(name)) break;  // kept aside by an earlier recovery
           ++report.ignored_names;
-          Log(LogLevel::kWarning, {},
+          Log(LogLevel::kWarn, {},
               "recovery: leaving unknown name alone: " + it->path().string());
           break;
       }
@@ -250,7 +250,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
       problem = "response file damaged";
     }
     if (problem.empty()) continue;
-    Log(LogLevel::kWarning, key,
+    Log(LogLevel::kWarn, key,
         "recovery: " + problem + " (" + path.string() + "), was " +
             std::string(SliceStatusName(e.status)) + ", now pending");
     e.status = SliceStatus::kPending;
@@ -272,7 +272,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
     auto indexed = IndexResponse(*endpoint, path, id, series);
     if (!indexed) {
       ++report.undecodable;
-      Log(LogLevel::kWarning, {}, "recovery: cannot index, leaving alone: " + indexed.error());
+      Log(LogLevel::kWarn, {}, "recovery: cannot index, leaving alone: " + indexed.error());
       continue;
     }
     const SliceRecord& r = indexed->second;

@@ -17,8 +17,8 @@
 
 #include "common/exit_codes.h"
 #include "common/http_client.h"
-#include "planner/clock.h"
-#include "planner/log.h"
+#include "common/clock.h"
+#include "common/log.h"
 #include "planner/options.h"
 #include "planner/planner_server.h"
 
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   http_options.connect_timeout_ms = 5000;
   http_options.total_timeout_ms = 15000;
   auto http = qlir::MakeCurlHttpClient(http_options);
-  qlir::planner::SystemClock clock;
+  qlir::planner::RealClock clock;
   auto result = qlir::planner::RunPlanner(*options, *http, clock, stop_pipe[0]);
   if (!result) {
     qlir::planner::LogError(result.error());

@@ -15,7 +15,7 @@
 #include "common/wire.h"
 #include "planner/coordinator.h"
 #include "planner/exchange_info.h"
-#include "planner/log.h"
+#include "common/log.h"
 #include "planner/plan.h"
 
 namespace qlir::planner {
@@ -250,9 +250,9 @@ void Server::DrainMonitor(int64_t now) {
 void Server::MaybeSyncClock(int64_t now) {
   if (o_.once || now - last_sync_ms_ < o_.time_sync_ms) return;
   last_sync_ms_ = now;
-  const int64_t before = clock_.NowMs();
+  const int64_t before = clock_.MonotonicNowMs();
   auto t = FetchServerTime(http_, o_.base_url);
-  const int64_t after = clock_.NowMs();
+  const int64_t after = clock_.MonotonicNowMs();
   if (!t) {
     LogWarn("cannot re-read the exchange clock, keeping the offset: " + t.error());
     return;
@@ -296,13 +296,13 @@ void Server::WriteStats(int64_t now, bool force) {
 Result<int> Server::Serve() {
   if (Status s = Open(); !s.ok()) return s;
   LogInfo("jobs socket bound at " + o_.jobs_bind + "; persister at " + o_.persister);
-  int64_t now = clock_.NowMs();
+  int64_t now = clock_.MonotonicNowMs();
   last_sync_ms_ = now;
   try {
     c_.Start(now, &out_);
     Flush(now);
     while (true) {
-      now = clock_.NowMs();
+      now = clock_.MonotonicNowMs();
       if (MaybeLogPlan() && o_.plan_only) {
         LogInfo("--plan-only: exiting 0 without fetching");
         return kExitDone;
@@ -338,12 +338,12 @@ Result<int> Server::Serve() {
       };
       const size_t n_items = stop_fd_ >= 0 ? 4 : 3;
       try {
-        zmq::poll(items, n_items, std::chrono::milliseconds(c_.NextWakeMs(clock_.NowMs())));
+        zmq::poll(items, n_items, std::chrono::milliseconds(c_.NextWakeMs(clock_.MonotonicNowMs())));
       } catch (const zmq::error_t& e) {
         if (e.num() == EINTR) continue;  // a signal: the stop pipe says whether to stop
         throw;
       }
-      now = clock_.NowMs();
+      now = clock_.MonotonicNowMs();
       if (n_items == 4 && (items[3].revents & ZMQ_POLLIN)) {
         Report(now);
         if (o_.once && !o_.plan_only) {
@@ -442,9 +442,9 @@ Result<int> RunPlanner(const Options& o, HttpClient& http, Clock& clock, int sto
     return kExitUsage;
   }
   ExchangeClock exchange;
-  const int64_t before = clock.NowMs();
+  const int64_t before = clock.MonotonicNowMs();
   auto server_time = FetchServerTime(http, o.base_url);
-  const int64_t after = clock.NowMs();
+  const int64_t after = clock.MonotonicNowMs();
   if (server_time) {
     exchange.Sync(*server_time, before, after);
   } else if (check->date_ms > 0) {
@@ -456,12 +456,12 @@ Result<int> RunPlanner(const Options& o, HttpClient& http, Clock& clock, int sto
   LogInfo("exchange clock " + FormatIsoUtcMs(exchange.Now(after)) + " (local wall clock " +
           std::to_string(exchange.Now(after) - WallClockMs()) + " ms behind it)");
   if (StopRequested(stop_fd)) return o.once ? kExitStopped : kExitDone;
-  if (o.start_ms && *o.start_ms > exchange.Now(clock.NowMs())) {
+  if (o.start_ms && *o.start_ms > exchange.Now(clock.MonotonicNowMs())) {
     LogError("bad usage: --start " + FormatIsoUtc(*o.start_ms) + " is after the exchange's now " +
-             FormatIsoUtc(exchange.Now(clock.NowMs())));
+             FormatIsoUtc(exchange.Now(clock.MonotonicNowMs())));
     return kExitUsage;  // the same command fails again: final
   }
-  auto universe = BuildUniverse(o, http, check->known, exchange.Now(clock.NowMs()));
+  auto universe = BuildUniverse(o, http, check->known, exchange.Now(clock.MonotonicNowMs()));
   if (StopRequested(stop_fd)) return o.once ? kExitStopped : kExitDone;
   if (!universe) return universe.status();
   LogInfo("universe: " + std::to_string(universe->series_count()) + " series, " +

@@ -10,7 +10,7 @@
 
 #include "common/http_client.h"
 #include "common/status.h"
-#include "planner/clock.h"
+#include "common/clock.h"
 #include "planner/options.h"
 #include "planner/universe.h"
 

@@ -13,7 +13,7 @@
 #include <zmq.hpp>
 
 #include "common/wire.h"
-#include "planner/log.h"
+#include "common/log.h"
 #include "planner/socket_fakes.h"
 #include "tests/fake_http_client.h"
 #include "tests/log_capture.h"
@@ -37,7 +37,7 @@ class PlannerThread {
   PlannerThread(Options o, FakeHttpClient* http) : options_(std::move(o)) {
     REQUIRE(pipe(pipe_) == 0);
     thread_ = std::thread([this, http] {
-      SystemClock clock;
+      RealClock clock;
       result_ = RunPlanner(options_, *http, clock, pipe_[0]);
       done_ = true;
     });
@@ -185,7 +185,7 @@ TEST_CASE("PlannerServer: an unknown symbol is named and the others proceed") {
 TEST_CASE("PlannerServer: no known symbol at all is bad usage naming them") {
   Rig rig(1, {"NOPEUSDT", "NADAUSDT"});
   LogCapture log;
-  SystemClock clock;
+  RealClock clock;
   auto result = RunPlanner(rig.options, rig.http, clock, -1);
   REQUIRE(result.ok());
   CHECK(*result == 64);

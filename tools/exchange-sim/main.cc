@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "tools/exchange-sim/clock.h"
+#include "common/clock.h"
 #include "tools/exchange-sim/config.h"
 #include "tools/exchange-sim/server.h"
 
@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  qlir::sim::SystemClock clock;
+  qlir::RealClock clock;
   const std::string host = config->host;
   qlir::sim::SimServer server(std::move(config).value(), &clock);
   qlir::Result<int> port = server.Start();

@@ -203,7 +203,7 @@ void SimServer::Impl::CloseConnection(const httplib::Request& req) {
 }
 
 void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& res) {
-  const int64_t now = clock->NowMs();
+  const int64_t now = clock->WallNowMs();
   res.set_header("Date", HttpDate(now));
   RequestRecord rec;
   rec.ip = req.remote_addr;

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "tools/exchange-sim/clock.h"
+#include "common/clock.h"
 #include "tools/exchange-sim/config.h"
 
 namespace qlir::sim {

@@ -189,7 +189,7 @@ TEST_CASE("ping time and the Date header report the server clock") {
   httplib::Result t = c->Get("/api/v3/time");
   REQUIRE(t);
   CHECK(t->status == 200);
-  CHECK(t->body == "{\"serverTime\":" + std::to_string(s.clock().NowMs()) + "}");
+  CHECK(t->body == "{\"serverTime\":" + std::to_string(s.clock().WallNowMs()) + "}");
   CHECK(t->get_header_value("Date") == "Fri, 01 Mar 2024 12:34:40 GMT");
   CHECK(t->get_header_value("X-MBX-USED-WEIGHT-1M") == "1");
   CHECK(t->get_header_value("Content-Type") == "application/json;charset=UTF-8");
@@ -210,7 +210,7 @@ TEST_CASE("klines over HTTP are what KlinesJson computes - the open candle moves
   TestServer s;
   const SymbolSpec btc = DefaultSymbols()[0];
   auto c = s.Client();
-  const int64_t now = s.clock().NowMs();
+  const int64_t now = s.clock().WallNowMs();
   httplib::Result r = c->Get(kKlines);
   REQUIRE(r);
   CHECK(r->status == 200);
