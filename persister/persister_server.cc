@@ -20,6 +20,7 @@
 #include "common/symbol.h"
 #include "common/time_util.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "persister/recovery.h"
 #include "persister/slice_precedence.h"
 
@@ -564,7 +565,9 @@ Status PersisterServer::Run() {
       {nullptr, stop_pipe_[0], ZMQ_POLLIN, 0},
       {results_.handle(), 0, ZMQ_POLLIN, 0},
       {control_.handle(), 0, ZMQ_POLLIN, 0},
+      {nullptr, options_.stop_fd, ZMQ_POLLIN, 0},
   };
+  const size_t n_items = options_.stop_fd >= 0 ? 4 : 3;
   bool stopping = false;
   while (!stopping) {
     const int64_t now = clock_->MonotonicNowMs();
@@ -573,7 +576,7 @@ Status PersisterServer::Run() {
     if (!dirs_to_sync_.empty() || !notices_.empty()) timeout = std::min<int64_t>(timeout, 200);
     WriteStats(false);
     try {
-      zmq::poll(items, 3, std::chrono::milliseconds(timeout));
+      zmq::poll(items, n_items, std::chrono::milliseconds(timeout));
     } catch (const zmq::error_t& e) {
       if (e.num() != EINTR) return Status::Error(std::string("poll failed: ") + e.what());
       continue;
@@ -582,6 +585,10 @@ Status PersisterServer::Run() {
       char buf[64];
       while (::read(stop_pipe_[0], buf, sizeof buf) > 0) {
       }
+      stopping = true;
+    }
+    if (n_items == 4 && (items[3].revents & ZMQ_POLLIN)) {
+      LogInfo("signal " + std::to_string(TakeStopSignal(options_.stop_fd)) + ": stopping");
       stopping = true;
     }
     if (!stopping && (items[2].revents & ZMQ_POLLIN)) {

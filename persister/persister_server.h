@@ -59,6 +59,9 @@ struct ServerOptions {
   // nullopt: plain sockets, as before.
   std::optional<curve::Setup> curve;
   Clock* clock = nullptr;  // outlives the server; null: the system's clocks
+  // Readable once the process must stop (main: the signalfd of common/signals.h); -1: none,
+  // only Stop().
+  int stop_fd = -1;
 };
 
 class PersisterServer {

@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/atomic_file.h"
+#include "common/exit_codes.h"
 #include "common/manifest.h"
 #include "persister/json_manifest_store.h"
 #include "persister/test_util.h"
@@ -460,7 +461,7 @@ TEST_CASE("the persister binary: one per data root, SIGTERM flushes and exits 0"
   int second_status = WaitExit(second, kWaitMs);
   REQUIRE(second_status != -1);
   CHECK(WIFEXITED(second_status));
-  CHECK(WEXITSTATUS(second_status) == 1);
+  CHECK(WEXITSTATUS(second_status) == kExitCannotStart);
 
   std::vector<klines::KlineSliceKey> keys;
   for (int i = 0; i < 20; ++i) keys.push_back(Slice(100 + i));

@@ -340,7 +340,7 @@ Result<int> Server::Serve() {
       try {
         zmq::poll(items, n_items, std::chrono::milliseconds(c_.NextWakeMs(clock_.MonotonicNowMs())));
       } catch (const zmq::error_t& e) {
-        if (e.num() == EINTR) continue;  // a signal: the stop pipe says whether to stop
+        if (e.num() == EINTR) continue;  // stop_fd says whether to stop
         throw;
       }
       now = clock_.MonotonicNowMs();
@@ -411,7 +411,7 @@ Result<Universe> BuildUniverse(const Options& o, HttpClient& http,
 
 namespace {
 
-// True when a byte is waiting on the stop pipe (checked between the start-up requests, which
+// True when stop_fd is readable (checked between the start-up requests, which
 // do not poll).
 bool StopRequested(int stop_fd) {
   if (stop_fd < 0) return false;

@@ -26,7 +26,7 @@ Result<Universe> BuildUniverse(const Options& o, HttpClient& http,
 // Runs the planner until
 //   - with --once, every slice is done (completion.h): returns 0, or 2 when some slices failed
 //     for good (each is logged as an error, key included);
-//   - `stop_fd` (the read end of a pipe; -1 for none) becomes readable (SIGTERM/SIGINT): 0;
+//   - `stop_fd` (main: the signalfd of common/signals.h; -1 for none) becomes readable: 0;
 //   - a fatal error: the Status (bad endpoint, exchange unreachable at start, no known symbol).
 // An unknown symbol is logged as an error naming it and the others proceed.
 Result<int> RunPlanner(const Options& o, HttpClient& http, Clock& clock, int stop_fd);
