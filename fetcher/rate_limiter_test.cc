@@ -17,7 +17,7 @@ TEST_CASE("reservations stop at the budget and resume with the next clock-aligne
           "[rate_limiter]") {
   REQUIRE(kT0 % kMinute == 0);
   RateLimiter rl({.weight_limit = 10, .window_ms = kMinute});
-  ManualClock clock(kT0 + 15000);
+  qlir::ManualClock clock(kT0 + 15000);
   RateState s;
   for (int i = 0; i < 5; ++i) CHECK(rl.Reserve(s, clock.WallNowMs(), 2) == 0);
   CHECK(s.used == 10);

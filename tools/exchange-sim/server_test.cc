@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/exit_codes.h"
 #include "common/time_util.h"
 #include "tools/exchange-sim/api.h"
 
@@ -600,7 +601,7 @@ TEST_CASE("Stop ends idle keep-alive connections and hanging requests") {
   CHECK(hung.data.empty());
 }
 
-TEST_CASE("binary: prints the port serves exits 0 on SIGTERM - bad flags exit 2") {
+TEST_CASE("binary: prints the port serves exits 0 on SIGTERM - bad flags exit 64") {
   Child sim({"--listen", "127.0.0.1:0", "--window-ms", "1000"});
   const std::string line = sim.ReadLine(20'000);
   REQUIRE(line.starts_with("listening on 127.0.0.1:"));
@@ -615,7 +616,7 @@ TEST_CASE("binary: prints the port serves exits 0 on SIGTERM - bad flags exit 2"
 
   Child bad({"--bogus"});
   CHECK(bad.ReadLine(20'000).find("unknown flag --bogus") != std::string::npos);
-  CHECK(bad.Wait(20'000) == 2);
+  CHECK(bad.Wait(20'000) == kExitUsage);
 }
 
 }  // namespace
