@@ -14,8 +14,8 @@ Result<int64_t> ParseIntFlag(std::string_view name, std::string_view text, int64
     const std::string range = max == std::numeric_limits<int64_t>::max()
                                   ? ">= " + std::to_string(min)
                                   : "in " + std::to_string(min) + ".." + std::to_string(max);
-    return Status::Error("flag --" + std::string(name) + ": '" + std::string(text) +
-                         "' is not an integer " + range);
+    return Status::InvalidArgument("flag --" + std::string(name) + ": '" + std::string(text) +
+                                   "' is not an integer " + range);
   }
   return out;
 }
@@ -36,7 +36,7 @@ void FlagSet::Value(const std::string& name, Setter set) {
 
 void FlagSet::String(const std::string& name, std::string* out) {
   Value(name, [name, out](const std::string& v) -> Status {
-    if (v.empty()) return Status::Error("flag --" + name + ": empty value");
+    if (v.empty()) return Status::InvalidArgument("flag --" + name + ": empty value");
     *out = v;
     return Status::Ok();
   });
@@ -46,7 +46,8 @@ Status FlagSet::Parse(const std::vector<std::string>& args) const {
   for (size_t i = 0; i < args.size(); ++i) {
     std::string flag = args[i];
     if (auto a = aliases_.find(flag); a != aliases_.end()) flag = a->second;
-    if (!flag.starts_with("--")) return Status::Error("unexpected argument '" + flag + "'");
+    if (!flag.starts_with("--"))
+      return Status::InvalidArgument("unexpected argument '" + flag + "'");
     std::string value;
     bool has_value = false;
     if (const size_t eq = flag.find('='); eq != std::string::npos) {
@@ -55,18 +56,18 @@ Status FlagSet::Parse(const std::vector<std::string>& args) const {
       has_value = true;
     }
     auto it = flags_.find(flag);
-    if (it == flags_.end()) return Status::Error("unknown flag " + flag);
+    if (it == flags_.end()) return Status::InvalidArgument("unknown flag " + flag);
     const Flag& f = it->second;
     if (f.is_switch) {
-      if (has_value) return Status::Error("flag " + flag + " takes no value");
+      if (has_value) return Status::InvalidArgument("flag " + flag + " takes no value");
       *f.target = true;
       continue;
     }
     if (!has_value) {
-      if (i + 1 >= args.size()) return Status::Error("flag " + flag + " needs a value");
+      if (i + 1 >= args.size()) return Status::InvalidArgument("flag " + flag + " needs a value");
       value = args[++i];
     }
-    if (Status s = f.set(value); !s.ok()) return s;
+    QLIR_RETURN_IF_ERROR(f.set(value));
   }
   return Status::Ok();
 }

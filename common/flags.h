@@ -57,7 +57,7 @@ class FlagSet {
     bool* target = nullptr;  // switches
     Setter set;              // valued flags
   };
-  std::map<std::string, Flag> flags_;     // by "--name"
+  std::map<std::string, Flag> flags_;           // by "--name"
   std::map<std::string, std::string> aliases_;  // "-h" -> "--help"
 };
 

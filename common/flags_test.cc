@@ -28,7 +28,7 @@ Result<Parsed> Parse(std::vector<std::string> args) {
     p.mode = v;
     return Status::Ok();
   });
-  if (Status s = f.Parse(args); !s.ok()) return s;
+  QLIR_RETURN_IF_ERROR(f.Parse(args));
   return p;
 }
 

@@ -66,7 +66,7 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
     }
     return Status::Ok();
   });
-  if (Status s = f.Parse(args); !s.ok()) return s;
+  QLIR_RETURN_IF_ERROR(f.Parse(args));
   if (no_adaptive) o.store.adaptive = false;
   if (o.help) return o;
   if (o.curve.secret_key_file.empty() != o.curve.allow_path.empty()) {

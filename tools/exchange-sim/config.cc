@@ -38,7 +38,7 @@ void GuessAssets(SymbolSpec* s) {
 }
 
 Status ValidateSpec(const SymbolSpec& s) {
-  if (Status st = ValidateSymbol(s.symbol); !st.ok()) return st;
+  QLIR_RETURN_IF_ERROR(ValidateSymbol(s.symbol));
   if (s.delisting_ms && *s.delisting_ms <= s.listing_ms) {
     return Status::Error("symbol " + s.symbol + ": delisting must be after listing");
   }
@@ -138,7 +138,7 @@ Result<SymbolSpec> SpecFromJson(const nlohmann::json& j) {
     }
   }
   GuessAssets(&s);
-  if (Status st = ValidateSpec(s); !st.ok()) return st;
+  QLIR_RETURN_IF_ERROR(ValidateSpec(s));
   return s;
 }
 
@@ -468,8 +468,8 @@ Result<SimConfig> ParseFlags(const std::vector<std::string>& args) {
   });
   f.Int("threads", &c.threads, 2, 4096);
   f.Int("keep-alive-s", &c.keep_alive_s, 1, 3600);
-  if (Status st = f.Parse(args); !st.ok()) return st;
-  if (Status st = c.faults.Validate(); !st.ok()) return st;
+  QLIR_RETURN_IF_ERROR(f.Parse(args));
+  QLIR_RETURN_IF_ERROR(c.faults.Validate());
   c.symbols = have_file              ? std::move(file_symbols)
               : flag_symbols.empty() ? DefaultSymbols()
                                      : std::vector<SymbolSpec>{};

@@ -478,7 +478,7 @@ const std::string& SimServer::host() const { return impl_->config.host; }
 FaultConfig SimServer::faults() const { return *impl_->CurrentFaults(); }
 
 Status SimServer::SetFaults(const FaultConfig& faults) {
-  if (Status s = faults.Validate(); !s.ok()) return s;
+  QLIR_RETURN_IF_ERROR(faults.Validate());
   std::lock_guard<std::mutex> lock(impl_->faults_mu);
   impl_->faults = std::make_shared<const FaultConfig>(faults);
   return Status::Ok();
