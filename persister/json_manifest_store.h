@@ -29,8 +29,8 @@ struct JsonStoreOptions {
   int64_t flush_every = 1000;  // updates
   int64_t flush_ms = 2000;
   bool adaptive = true;
-  int64_t adaptive_ratio = 20;        // rewrite after at least size/ratio updates
-  int64_t adaptive_ms_step = 50000;   // flush_ms grows by one step per this many slices
+  int64_t adaptive_ratio = 20;       // rewrite after at least size/ratio updates
+  int64_t adaptive_ms_step = 50000;  // flush_ms grows by one step per this many slices
   VerifyResponses verify = VerifyResponses::kQuick;
   Clock* clock = nullptr;  // outlives the store; null: the system's clocks
 };
@@ -64,10 +64,10 @@ class JsonManifestStore : public ManifestStore {
   struct Series {
     std::filesystem::path dir;
     Manifest manifest;
-    int64_t dirty = 0;            // updates not yet written
-    int64_t first_dirty_ms = 0;   // monotonic time of the first of them
-    int64_t retry_at_ms = 0;      // after a failed write, not before this
-    int64_t failures = 0;         // consecutive failed writes
+    int64_t dirty = 0;           // updates not yet written
+    int64_t first_dirty_ms = 0;  // monotonic time of the first of them
+    int64_t retry_at_ms = 0;     // after a failed write, not before this
+    int64_t failures = 0;        // consecutive failed writes
   };
 
   Result<Series*> Load(const SeriesId& series);

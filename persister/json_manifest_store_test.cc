@@ -19,17 +19,17 @@ const SeriesId kSeries{"klines", "BTCUSDT", "1m"};
 SliceRecord Rec(const klines::KlineSliceKey& k, SliceStatus s) {
   SliceRecord r;
   r.key = k.composite_key();
-  r.status = s;
-  r.http_status = s == SliceStatus::kFailed ? 500 : 200;
-  r.n_items = s == SliceStatus::kFailed ? 0 : 3;
+  r.entry.status = s;
+  r.entry.http_status = s == SliceStatus::kFailed ? 500 : 200;
+  r.entry.n_items = s == SliceStatus::kFailed ? 0 : 3;
   if (s != SliceStatus::kFailed) {
-    r.first_ts = k.start_ms;
-    r.last_ts = k.start_ms + 120000;
+    r.entry.first_ts = k.start_ms;
+    r.entry.last_ts = k.start_ms + 120000;
   } else {
-    r.error = "HTTP 500";
+    r.entry.error = "HTTP 500";
   }
-  r.requested_at = "2025-01-01T00:01:23Z";
-  r.completed_at = "2025-01-01T00:01:24Z";
+  r.entry.requested_at = "2025-01-01T00:01:23Z";
+  r.entry.completed_at = "2025-01-01T00:01:24Z";
   return r;
 }
 
