@@ -16,8 +16,8 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 void SetLogProcess(std::string_view name);  // default "qlir"
 // The process name followed by "[pid]", e.g. "persister[4242]".
 void SetLogProcessWithPid(std::string_view name);
-void SetLogLevel(LogLevel level);           // default kInfo
-void SetLogJson(bool json);                 // default text
+void SetLogLevel(LogLevel level);  // default kInfo
+void SetLogJson(bool json);        // default text
 // Tests: receive each line (without '\n') instead of stderr; an empty function restores stderr.
 void SetLogSink(std::function<void(std::string_view line)> sink);
 

@@ -1,8 +1,8 @@
 #include "common/signals.h"
 
 #include <poll.h>
-#include <sys/wait.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -17,7 +17,7 @@ TEST_CASE("a stop signal makes the signalfd readable instead of killing the proc
     auto fd = BlockStopSignals();
     if (!fd.ok()) _exit(10);
     if (TakeStopSignal(*fd) != 0) _exit(11);  // nothing yet
-    ::kill(::getpid(), SIGTERM);             // blocked: pending on the fd, not fatal
+    ::kill(::getpid(), SIGTERM);              // blocked: pending on the fd, not fatal
     pollfd p{*fd, POLLIN, 0};
     if (::poll(&p, 1, 10000) != 1) _exit(12);
     if (TakeStopSignal(*fd) != SIGTERM) _exit(13);

@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <string>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "common/data_root.h"

@@ -32,16 +32,42 @@ TEST_CASE("persister options: defaults", "[options]") {
 }
 
 TEST_CASE("persister options: every flag, as --flag value and as --flag=value", "[options]") {
-  const std::vector<std::string> spaced = {
-      "--data-root", "/d", "--results-bind", "ipc:///r", "--control-bind", "ipc:///c",
-      "--flush-every", "7", "--flush-ms", "0", "--no-adaptive-flush", "--verify-responses",
-      "full", "--write-threads", "1", "--stats-file", "/s.json", "--curve-secret-key",
-      "/k/server.key_secret", "--curve-allow", "/k/fetchers", "--verbose", "--log-json"};
-  const std::vector<std::string> joined = {
-      "--data-root=/d", "--results-bind=ipc:///r", "--control-bind=ipc:///c", "--flush-every=7",
-      "--flush-ms=0", "--no-adaptive-flush", "--verify-responses=full", "--write-threads=1",
-      "--stats-file=/s.json", "--curve-secret-key=/k/server.key_secret",
-      "--curve-allow=/k/fetchers", "--verbose", "--log-json"};
+  const std::vector<std::string> spaced = {"--data-root",
+                                           "/d",
+                                           "--results-bind",
+                                           "ipc:///r",
+                                           "--control-bind",
+                                           "ipc:///c",
+                                           "--flush-every",
+                                           "7",
+                                           "--flush-ms",
+                                           "0",
+                                           "--no-adaptive-flush",
+                                           "--verify-responses",
+                                           "full",
+                                           "--write-threads",
+                                           "1",
+                                           "--stats-file",
+                                           "/s.json",
+                                           "--curve-secret-key",
+                                           "/k/server.key_secret",
+                                           "--curve-allow",
+                                           "/k/fetchers",
+                                           "--verbose",
+                                           "--log-json"};
+  const std::vector<std::string> joined = {"--data-root=/d",
+                                           "--results-bind=ipc:///r",
+                                           "--control-bind=ipc:///c",
+                                           "--flush-every=7",
+                                           "--flush-ms=0",
+                                           "--no-adaptive-flush",
+                                           "--verify-responses=full",
+                                           "--write-threads=1",
+                                           "--stats-file=/s.json",
+                                           "--curve-secret-key=/k/server.key_secret",
+                                           "--curve-allow=/k/fetchers",
+                                           "--verbose",
+                                           "--log-json"};
   for (const auto& args : {spaced, joined}) {
     auto o = ParseOptions(args);
     REQUIRE(o.ok());
