@@ -21,12 +21,12 @@ std::string Errno(const std::string& what, const std::filesystem::path& p) {
 
 Status SyncDir(const std::filesystem::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::Error(Errno("cannot open directory", dir));
+  if (fd < 0) return Status::IOError(Errno("cannot open directory", dir));
   int rc = ::fsync(fd);
   int saved = errno;
   ::close(fd);
   errno = saved;
-  if (rc != 0) return Status::Error(Errno("cannot fsync directory", dir));
+  if (rc != 0) return Status::IOError(Errno("cannot fsync directory", dir));
   return Status::Ok();
 }
 
@@ -38,10 +38,10 @@ Status WriteFileAtomic(const std::filesystem::path& target, std::string_view byt
       dir / (target.filename().string() + "." + std::to_string(::getpid()) + "." +
              std::to_string(counter.fetch_add(1)) + std::string(kTempSuffix));
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::Error(Errno("cannot create", tmp));
+  if (fd < 0) return Status::IOError(Errno("cannot create", tmp));
   auto fail = [&](const std::string& msg) {
     ::unlink(tmp.c_str());
-    return Status::Error(msg);
+    return Status::IOError(msg);
   };
   size_t off = 0;
   while (off < bytes.size()) {
@@ -67,7 +67,10 @@ Status WriteFileAtomic(const std::filesystem::path& target, std::string_view byt
 
 Result<std::string> ReadFile(const std::filesystem::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::Error(Errno("cannot open", path));
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::NotFound(Errno("cannot open", path));
+    return Status::IOError(Errno("cannot open", path));
+  }
   std::string out;
   char buf[1 << 16];
   for (;;) {
@@ -76,7 +79,7 @@ Result<std::string> ReadFile(const std::filesystem::path& path) {
       if (errno == EINTR) continue;
       std::string msg = Errno("cannot read", path);
       ::close(fd);
-      return Status::Error(msg);
+      return Status::IOError(msg);
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));

@@ -15,7 +15,6 @@
 #include <map>
 #include <mutex>
 #include <string_view>
-
 #include <zmq_addon.hpp>
 
 #include "common/atomic_file.h"
@@ -71,7 +70,8 @@ bool ValidName(const std::string& name) {
 }
 
 std::string Certificate(const KeyPair& keys, const std::string& name, bool secret) {
-  std::string out = "#   ****  Generated on " + FormatIsoUtc(WallClockMs()) + " by qlir-keygen  ****\n";
+  std::string out =
+      "#   ****  Generated on " + FormatIsoUtc(WallClockMs()) + " by qlir-keygen  ****\n";
   if (secret) {
     out +=
         "#   ZeroMQ CURVE **Secret** Certificate\n"
@@ -152,8 +152,8 @@ Status SaveKeyPair(const KeyPair& keys, const fs::path& dir, const std::string& 
                          " already exists; not overwriting a key");
   }
   // The secret first: a public key without its secret would be useless.
-  if (Status s = WriteNewFile(sec, Certificate(keys, name, true), 0600); !s.ok()) return s;
-  if (Status s = WriteNewFile(pub, Certificate(keys, name, false), 0644); !s.ok()) return s;
+  QLIR_RETURN_IF_ERROR(WriteNewFile(sec, Certificate(keys, name, true), 0600));
+  QLIR_RETURN_IF_ERROR(WriteNewFile(pub, Certificate(keys, name, false), 0644));
   return SyncDir(dir);
 }
 
@@ -163,8 +163,10 @@ Result<KeyPair> ParseSecretKeyText(std::string_view text, const std::string& wha
     if (auto v = Field(line, "public-key")) keys.public_key = *v;
     if (auto v = Field(line, "secret-key")) keys.secret_key = *v;
   }
-  if (keys.secret_key.empty()) return Status::Error(what + ": no secret-key (not a .key_secret file?)");
-  if (!IsZ85Key(keys.secret_key)) return Status::Error(what + ": secret-key is not 40 Z85 characters");
+  if (keys.secret_key.empty())
+    return Status::Error(what + ": no secret-key (not a .key_secret file?)");
+  if (!IsZ85Key(keys.secret_key))
+    return Status::Error(what + ": secret-key is not 40 Z85 characters");
   char derived[41] = {0};
   if (zmq_curve_public(derived, keys.secret_key.c_str()) != 0) {
     return Status::Error(what + ": cannot derive the public key: " + zmq_strerror(zmq_errno()));
@@ -232,7 +234,7 @@ Result<AllowList> LoadAllowList(const fs::path& path) {
   if (fs::is_directory(path, ec)) {
     for (const auto& entry : fs::directory_iterator(path, ec)) {
       if (entry.path().extension() != ".key" || !entry.is_regular_file()) continue;
-      if (Status s = add(entry.path()); !s.ok()) return s;
+      QLIR_RETURN_IF_ERROR(add(entry.path()));
     }
     if (ec) return Status::Error("cannot list " + path.string() + ": " + ec.message());
     // An empty list would refuse every fetcher: surely a wrong directory, so say so at start.
@@ -254,13 +256,15 @@ Result<std::optional<Setup>> LoadSetup(const Flags& flags, Role role) {
     return Status::Error("--curve-allow is for servers (planner, persister), not this process");
   }
   if (server && flags.allow_path.empty()) {
-    return Status::Error("--curve-secret-key needs --curve-allow DIR|FILE (the client keys let in)");
+    return Status::Error(
+        "--curve-secret-key needs --curve-allow DIR|FILE (the client keys let in)");
   }
   if (!client && !flags.server_key_file.empty()) {
     return Status::Error("--curve-server-key is for clients (fetcher, planner), not this process");
   }
   if (role == Role::kClient && flags.server_key_file.empty()) {
-    return Status::Error("--curve-secret-key needs --curve-server-key FILE (the server's public key)");
+    return Status::Error(
+        "--curve-secret-key needs --curve-server-key FILE (the server's public key)");
   }
   Setup setup;
   auto own = LoadSecretKeyFile(flags.secret_key_file);
@@ -330,8 +334,8 @@ ZapPolicy::Reply ZapPolicy::Decide(const Request& r, int64_t now_ms) {
     if (accepted_log_.size() >= 10000) accepted_log_.clear();
     if (accepted_log_.emplace(r.domain + " " + r.client_key + " " + r.address, true).second) {
       Log(LogLevel::kInfo, "",
-          "CURVE: accepted " + it->second + " (key " + r.client_key + ") from " + from +
-              " on " + r.domain);
+          "CURVE: accepted " + it->second + " (key " + r.client_key + ") from " + from + " on " +
+              r.domain);
     }
     return reply;
   }
@@ -424,8 +428,8 @@ void ZapHandler::Serve() {
     if (frames.size() < 6 || version != "1.0") {
       reply.status_code = "500";
       reply.status_text = "malformed ZAP request";
-      Log(LogLevel::kWarn, "", "ZAP handler: malformed request of " +
-                                   std::to_string(frames.size()) + " frames");
+      Log(LogLevel::kWarn, "",
+          "ZAP handler: malformed request of " + std::to_string(frames.size()) + " frames");
     } else {
       ZapPolicy::Request req;
       req.domain = frames[2].to_string();
@@ -463,8 +467,8 @@ Result<std::unique_ptr<HandshakeWatch>> HandshakeWatch::Start(zmq::context_t* co
                                                               std::string peer,
                                                               std::string own_public_key) {
   static std::atomic<uint64_t> seq{0};
-  const std::string endpoint = "inproc://qlir-handshake-watch-" + std::to_string(::getpid()) +
-                               "-" + std::to_string(seq++);
+  const std::string endpoint =
+      "inproc://qlir-handshake-watch-" + std::to_string(::getpid()) + "-" + std::to_string(seq++);
   if (zmq_socket_monitor(socket->handle(), endpoint.c_str(),
                          ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                              ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |

@@ -1,13 +1,26 @@
-// The data root and the on-disk layout (docs/on-disk-format.md, "Data root" and "Folder layout"):
-//   <root>/binance/<endpoint>/raw/<symbol>/<interval>/manifest.json
-//   <root>/binance/<endpoint>/raw/<symbol>/<interval>/responses/<slice_id>.json
-// Every name under a slice folder is made and recognised here, and nowhere else.
+// The data root and the on-disk layout (docs/on-disk-format.md, "Data root" and "Folder
+// layout"), in the manner of LevelDB's db/filename.cc: every name under the root is made and
+// recognised here, and nowhere else.
+//   <root>/.persister.lock                                the one-persister-per-root lock
+//   <root>/binance/<endpoint>/raw/<symbol>/<interval>/    a series
+//     manifest.json                                       its index
+//     manifest.json.<pid>.<n>.tmp                         a manifest being replaced (atomic_file)
+//     manifest.json.corrupt-<YYYYMMDDTHHMMSSZ>            a manifest that did not parse, kept aside
+//     responses/<slice_id>.json                           one stored response
+//     responses/<slice_id>.json.<pid>.<n>.tmp             a response being written
+//     responses/<slice_id>.json.unreadable-<YYYYMMDDTHHMMSSZ>
+//                                                         something not a file (a directory...)
+//                                                         where a response belongs, kept aside
+// What the persister removes or renames is recognised here first; a name nothing here
+// classifies is left alone.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -17,13 +30,17 @@ namespace qlir {
 Result<std::filesystem::path> ResolveDataRoot(const std::optional<std::string>& explicit_root);
 
 // <root>/binance/<endpoint>/raw/<symbol>/<interval>; validates the symbol.
-Result<std::filesystem::path> SeriesDir(const std::filesystem::path& root, std::string_view endpoint,
-                                        std::string_view symbol, std::string_view interval);
+Result<std::filesystem::path> SeriesDir(const std::filesystem::path& root,
+                                        std::string_view endpoint, std::string_view symbol,
+                                        std::string_view interval);
 
+inline constexpr std::string_view kLockFileName = ".persister.lock";
 inline constexpr std::string_view kManifestName = "manifest.json";
 inline constexpr std::string_view kResponsesDir = "responses";
 // Temporary files end in this suffix, never in ".json", so they cannot be mistaken for data.
 inline constexpr std::string_view kTempSuffix = ".tmp";
+inline constexpr std::string_view kCorruptManifestInfix = ".corrupt-";
+inline constexpr std::string_view kUnreadableInfix = ".unreadable-";
 
 // "responses/<slice_id>.json"
 std::string ResponseRelativePath(std::string_view slice_id);
@@ -32,5 +49,45 @@ std::string ResponseRelativePath(std::string_view slice_id);
 enum class ResponseName { kResponse, kTemporary, kOther };
 // For kResponse, *slice_id receives the id.
 ResponseName ClassifyResponseName(std::string_view file_name, std::string* slice_id);
+
+// What a name found in a series folder is.
+enum class SeriesName { kManifest, kManifestTemporary, kCorruptManifest, kResponsesDir, kOther };
+SeriesName ClassifySeriesName(std::string_view file_name);
+
+// "manifest.json.corrupt-20250101T000123Z" for the UTC time `now_ms`.
+std::string CorruptManifestName(int64_t now_ms);
+// "<response_name>.unreadable-20250101T000123Z" for the UTC time `now_ms`.
+std::string UnreadableResponseName(std::string_view response_name, int64_t now_ms);
+// True for a name UnreadableResponseName makes.
+bool IsUnreadableResponseName(std::string_view file_name);
+
+// One series folder found under a root.
+struct SeriesLocation {
+  std::string endpoint;
+  std::string symbol;
+  std::string interval;
+  std::filesystem::path dir;  // <root>/binance/<endpoint>/raw/<symbol>/<interval>
+
+  // "klines/BTCUSDT/1m"
+  std::string Name() const { return endpoint + "/" + symbol + "/" + interval; }
+};
+
+// Every <endpoint>/raw/<symbol>/<interval> folder under `root`, sorted by endpoint, symbol,
+// interval, whatever the names (callers check them against the endpoints they know). A root
+// without a binance/ folder has no series. Errors when `root` is not a directory or a folder on
+// the way cannot be listed. Read-only; names that vanish while we look are skipped.
+Result<std::vector<SeriesLocation>> ListSeries(const std::filesystem::path& root);
+
+// One entry of a directory listing (symbolic links are neither followed nor counted as files or
+// folders: nothing in the layout is one).
+struct DirEntry {
+  std::string name;
+  bool is_regular = false;
+  bool is_directory = false;
+};
+
+// The names in `dir`, sorted; an empty list when `dir` does not exist. Errors only when it
+// exists and cannot be listed.
+Result<std::vector<DirEntry>> ListDir(const std::filesystem::path& dir);
 
 }  // namespace qlir

@@ -1,7 +1,13 @@
 #include "common/data_root.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
 
 using namespace qlir;
 
@@ -26,10 +32,54 @@ TEST_CASE("layout of a series folder", "[data_root]") {
 
 TEST_CASE("names in responses/ are classified", "[data_root]") {
   std::string id;
-  CHECK(ClassifyResponseName("08014f774df4dcb1257ea1efbc3b3eae.json", &id) == ResponseName::kResponse);
+  CHECK(ClassifyResponseName("08014f774df4dcb1257ea1efbc3b3eae.json", &id) ==
+        ResponseName::kResponse);
   CHECK(id == "08014f774df4dcb1257ea1efbc3b3eae");
   CHECK(ClassifyResponseName("08014f774df4dcb1257ea1efbc3b3eae.json.123.0.tmp", nullptr) ==
         ResponseName::kTemporary);
   CHECK(ClassifyResponseName("notes.txt", nullptr) == ResponseName::kOther);
-  CHECK(ClassifyResponseName("08014F774df4dcb1257ea1efbc3b3eae.json", nullptr) == ResponseName::kOther);
+  CHECK(ClassifyResponseName("08014F774df4dcb1257ea1efbc3b3eae.json", nullptr) ==
+        ResponseName::kOther);
+}
+
+TEST_CASE("names in a series folder, and the names kept aside, are made and classified here",
+          "[data_root]") {
+  CHECK(CorruptManifestName(1735689683000) == "manifest.json.corrupt-20250101T000123Z");
+  CHECK(ClassifySeriesName(CorruptManifestName(1735689683000)) == SeriesName::kCorruptManifest);
+  CHECK(ClassifySeriesName("manifest.json") == SeriesName::kManifest);
+  CHECK(ClassifySeriesName("responses") == SeriesName::kResponsesDir);
+  CHECK(ClassifySeriesName("manifest.json.12.0.tmp") == SeriesName::kManifestTemporary);
+  CHECK(ClassifySeriesName("manifest.json.bak") == SeriesName::kOther);
+  const std::string response = "08014f774df4dcb1257ea1efbc3b3eae.json";
+  const std::string aside = UnreadableResponseName(response, 1735689683000);
+  CHECK(aside == response + ".unreadable-20250101T000123Z");
+  CHECK(IsUnreadableResponseName(aside));
+  CHECK_FALSE(IsUnreadableResponseName("notes.txt.unreadable-20250101T000123Z"));
+  CHECK(kLockFileName == ".persister.lock");
+}
+
+TEST_CASE("every series folder under a root is listed, sorted", "[data_root]") {
+  const std::filesystem::path root =
+      std::filesystem::path(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") /
+      ("qlir-data-root-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(root);
+  CHECK(ListSeries(root).status().IsNotFound());  // no root at all
+  std::filesystem::create_directories(root);
+  auto empty = ListSeries(root);
+  REQUIRE(empty.ok());
+  CHECK(empty->empty());  // no binance/ yet: no series
+  for (const char* d : {"binance/klines/raw/ETHUSDT/1m", "binance/klines/raw/BTCUSDT/1s",
+                        "binance/klines/raw/BTCUSDT/1m", "binance/trades/raw/BTCUSDT/x"}) {
+    std::filesystem::create_directories(root / d);
+  }
+  std::ofstream(root / "binance/klines/raw/BTCUSDT/notes.txt") << "not a series";
+  auto all = ListSeries(root);
+  REQUIRE(all.ok());
+  std::vector<std::string> names;
+  for (const SeriesLocation& s : *all) names.push_back(s.Name());
+  CHECK(names == std::vector<std::string>{"klines/BTCUSDT/1m", "klines/BTCUSDT/1s",
+                                          "klines/ETHUSDT/1m", "trades/BTCUSDT/x"});
+  CHECK((*all)[0].dir == root / "binance/klines/raw/BTCUSDT/1m");
+  CHECK(*SeriesDir(root, "klines", "BTCUSDT", "1m") == (*all)[0].dir);  // one layout
+  std::filesystem::remove_all(root);
 }

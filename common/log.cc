@@ -1,5 +1,7 @@
 #include "common/log.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -18,10 +20,14 @@ std::function<void(std::string_view)> sink;  // guarded by mu
 
 const char* LevelName(LogLevel l) {
   switch (l) {
-    case LogLevel::kDebug: return "DEBUG";
-    case LogLevel::kInfo: return "INFO";
-    case LogLevel::kWarn: return "WARN";
-    case LogLevel::kError: return "ERROR";
+    case LogLevel::kDebug:
+      return "DEBUG";
+    case LogLevel::kInfo:
+      return "INFO";
+    case LogLevel::kWarn:
+      return "WARN";
+    case LogLevel::kError:
+      return "ERROR";
   }
   return "INFO";
 }
@@ -35,6 +41,10 @@ void AppendOneLine(std::string* out, std::string_view s) {
 void SetLogProcess(std::string_view name) {
   std::lock_guard<std::mutex> lock(mu);
   process = std::string(name);
+}
+
+void SetLogProcessWithPid(std::string_view name) {
+  SetLogProcess(std::string(name) + "[" + std::to_string(::getpid()) + "]");
 }
 
 void SetLogLevel(LogLevel level) {

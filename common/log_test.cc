@@ -15,7 +15,7 @@ TEST_CASE("Log lines: text or JSON - key extracted - level filter - one line per
   SetLogLevel(LogLevel::kInfo);
   Log(LogLevel::kDebug, {}, "hidden");
   Log(LogLevel::kWarn, {}, "re-handing job 7 key=BTCUSDT:1m:0-59999999:1000");
-  Log(LogLevel::kWarning, "ETHUSDT:1s:0-999999:1000", "two\nlines");
+  Log(LogLevel::kWarn, "ETHUSDT:1s:0-999999:1000", "two\nlines");
   SetLogJson(true);
   Log(LogLevel::kError, {}, "failed for good key=BTCUSDT:1m:0-59999999:1000 after 5");
   Log(LogLevel::kInfo, {}, std::string("bad bytes \xff here"));
@@ -26,7 +26,8 @@ TEST_CASE("Log lines: text or JSON - key extracted - level filter - one line per
   REQUIRE(lines.size() == 5);
   CHECK(lines[0].find(" WARN planner: re-handing job 7 key=BTCUSDT") != std::string::npos);
   CHECK(lines[0].back() == '0');  // no newline in what the sink gets
-  CHECK(lines[1].find(" WARN planner: key=ETHUSDT:1s:0-999999:1000 two lines") != std::string::npos);
+  CHECK(lines[1].find(" WARN planner: key=ETHUSDT:1s:0-999999:1000 two lines") !=
+        std::string::npos);
   auto j = nlohmann::json::parse(lines[2]);
   CHECK(j["level"] == "ERROR");
   CHECK(j["process"] == "planner");

@@ -4,8 +4,12 @@
 //   summary {total_slices, ok_slices, failed_slices, last_evaluated_at},
 //   slices {<composite key>: {slice_id, relative_path, status, http_status, n_items, first_ts,
 //                             last_ts, requested_at, completed_at, error}}
-// Timestamps are ISO-8601 UTC ending in Z. A text that is not JSON or not this schema yields an
-// error naming the file; never an exception, never a silent reset.
+// Timestamps are ISO-8601 UTC ending in Z. A text that is not JSON or not this schema yields a
+// Corruption naming the file; never an exception, never a silent reset.
+//
+// The one codec of the project. It reads with a SAX parser and writes without building a JSON
+// document (a 250k-slice manifest is ~80 MB of text); the plain nlohmann DOM version is kept as
+// the tests' oracle (common/manifest_oracle.h), and the two agree byte for byte.
 #pragma once
 
 #include <cstdint>
@@ -52,15 +56,19 @@ struct Manifest {
   std::string symbol;
   std::string interval;
   int limit = 1000;
-  std::string last_evaluated_at;  // written into summary
+  std::string last_evaluated_at;                // written into summary
   std::map<std::string, ManifestEntry> slices;  // keyed by composite key, sorted
 
   ManifestSummary Summary() const;
 };
 
-// `origin` (usually the file's path) is named in every error.
+// `origin` (usually the file's path) is named in every error (a Corruption).
 Result<Manifest> ParseManifest(std::string_view json_text, std::string_view origin);
-// Pretty-printed JSON (two-space indent) with a trailing newline.
+// The same, streaming from a file so that its text is never held whole. A file that cannot be
+// read is an IOError (not damage: nothing may be moved aside for it); a text that does not parse
+// is a Corruption.
+Result<Manifest> ParseManifestFile(const std::string& path);
+// Pretty-printed JSON (two-space indent, the schema's field order) with a trailing newline.
 std::string SerializeManifest(const Manifest& m);
 
 }  // namespace qlir

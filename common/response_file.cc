@@ -31,18 +31,19 @@ std::string EncodeResponseFile(const ResponseMeta& meta, std::string_view raw_da
 Result<ResponseFile> DecodeResponseFile(std::string_view text, std::string_view origin) {
   const std::string where(origin);
   ordered_json j = ordered_json::parse(text.begin(), text.end(), nullptr, false);
-  if (j.is_discarded()) return Status::Error(where + ": response file is not valid JSON");
-  if (!j.is_object()) return Status::Error(where + ": response file is not a JSON object");
+  if (j.is_discarded()) return Status::Corruption(where + ": response file is not valid JSON");
+  if (!j.is_object()) return Status::Corruption(where + ": response file is not a JSON object");
   auto meta = j.find("meta");
   auto data = j.find("data");
-  if (meta == j.end() || !meta->is_object()) return Status::Error(where + ": no 'meta' object");
-  if (data == j.end()) return Status::Error(where + ": no 'data'");
+  if (meta == j.end() || !meta->is_object())
+    return Status::Corruption(where + ": no 'meta' object");
+  if (data == j.end()) return Status::Corruption(where + ": no 'data'");
   ResponseFile f;
   for (auto [name, field] : {std::pair{"url", &f.meta.url}, std::pair{"slice", &f.meta.slice},
                              std::pair{"fetched_at", &f.meta.fetched_at}}) {
     auto it = meta->find(name);
     if (it == meta->end() || !it->is_string()) {
-      return Status::Error(where + ": meta." + name + " missing or not a string");
+      return Status::Corruption(where + ": meta." + name + " missing or not a string");
     }
     *field = it->get<std::string>();
   }

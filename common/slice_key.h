@@ -19,6 +19,12 @@ struct SliceKey {
 
   std::string composite_key() const;
   std::string slice_id() const;  // BLAKE2b-128 of composite_key() (common/slice_id.h)
+
+  // The closed-window rule, the one place it is written: at the exchange's time `server_ms` the
+  // window is closed when server_ms > end_ms. Only then can its data no longer change, so a
+  // response fetched then is final (ok); one fetched at or before end_ms is partial and is
+  // fetched again once the window has closed. Always the exchange's clock, never the local one.
+  bool ClosedAt(int64_t server_ms) const { return server_ms > end_ms; }
   friend bool operator==(const SliceKey&, const SliceKey&) = default;
   friend auto operator<=>(const SliceKey&, const SliceKey&) = default;
 };

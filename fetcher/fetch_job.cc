@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fetcher/log.h"
+#include "common/log.h"
 
 namespace qlir::fetcher {
 namespace {
@@ -22,7 +22,7 @@ Result<bool> AcquireWeight(const FetchJobDeps& deps, int64_t weight, const std::
   bool logged = false;
   for (;;) {
     if (deps.clock->StopRequested()) return false;
-    Result<int64_t> wait = deps.rate->Reserve(deps.clock->NowMs(), weight);
+    Result<int64_t> wait = deps.rate->Reserve(deps.clock->WallNowMs(), weight);
     if (!wait.ok()) return wait.status();
     if (*wait == 0) return true;
     if (!logged && *wait > 1000) {
@@ -44,7 +44,7 @@ void Count(const HttpResponse& r, JobStats* stats) {
 
 void ObserveRate(const FetchJobDeps& deps, int64_t sent_ms, const HttpResponse& r,
                  const std::string& key) {
-  Status s = deps.rate->ObserveResponse(deps.clock->NowMs(), sent_ms, r.status, r.headers);
+  Status s = deps.rate->ObserveResponse(deps.clock->WallNowMs(), sent_ms, r.status, r.headers);
   if (!s.ok()) Log(LogLevel::kWarn, key, s.message());
 }
 
@@ -56,7 +56,7 @@ Result<int64_t> FetchServerTime(const FetchJobOptions& options, const FetchJobDe
   if (!*got) return Status::Error("stopped");
   std::string base = options.base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
-  const int64_t sent = deps.clock->NowMs();
+  const int64_t sent = deps.clock->WallNowMs();
   HttpResponse r = deps.http->Get(base + "/api/v3/time");
   Count(r, stats);
   ObserveRate(deps, sent, r, key);
@@ -141,7 +141,7 @@ JobOutcome RunFetchJob(const Endpoint& endpoint, const SliceKey& key,
     r.outcome = "failed";
     r.error = std::move(error);
     r.attempts = attempts;
-    r.completed_at_ms = deps.clock->NowMs();
+    r.completed_at_ms = deps.clock->WallNowMs();
     Log(LogLevel::kWarn, ck,
         "failed after " + std::to_string(attempts) + " attempt(s): " + r.error);
     return out;
@@ -174,9 +174,9 @@ JobOutcome RunFetchJob(const Endpoint& endpoint, const SliceKey& key,
     }
     if (!*got) return hand_back();
 
-    r.requested_at_ms = deps.clock->NowMs();
+    r.requested_at_ms = deps.clock->WallNowMs();
     HttpResponse resp = deps.http->Get(url);
-    r.completed_at_ms = deps.clock->NowMs();
+    r.completed_at_ms = deps.clock->WallNowMs();
     r.http_status = resp.status;
     Count(resp, &out.stats);
     ObserveRate(deps, r.requested_at_ms, resp, ck);
@@ -216,7 +216,7 @@ JobOutcome RunFetchJob(const Endpoint& endpoint, const SliceKey& key,
       server_time = *t;
     }
     r.server_time_ms = server_time;
-    r.outcome = server_time > key.end_ms ? "ok" : "partial";
+    r.outcome = key.ClosedAt(server_time) ? "ok" : "partial";
     r.body = std::move(resp.body);
     r.error.clear();
     r.n_items = c.summary.n_items;

@@ -7,12 +7,12 @@
 #include <cstdint>
 #include <string>
 
-#include "common/http_client.h"
+#include "common/clock.h"
 #include "common/endpoint.h"
+#include "common/http_client.h"
 #include "common/klines/slice_key.h"
 #include "common/wire.h"
 #include "fetcher/backoff.h"
-#include "fetcher/clock.h"
 #include "fetcher/shared_rate_state.h"
 
 namespace qlir::fetcher {
@@ -29,7 +29,7 @@ enum class Verdict {
 
 struct Classification {
   Verdict verdict = Verdict::kRetry;
-  std::string error;               // why, when not kOk
+  std::string error;       // why, when not kOk
   PayloadSummary summary;  // when kOk
 };
 

@@ -15,12 +15,20 @@
 #include <zmq_addon.hpp>
 
 #include "common/endpoint.h"
+#include "common/log.h"
 #include "common/time_util.h"
 #include "common/wire.h"
-#include "fetcher/log.h"
+#include "fetcher/planner_link.h"
 
 namespace qlir::fetcher {
 namespace {
+
+// The key a JOB_DONE or JOB_RETURN is about, for logs ("" for other messages).
+std::string KeyOf(const wire::Message& m) {
+  if (const auto* d = std::get_if<wire::JobDone>(&m)) return d->key;
+  if (const auto* r = std::get_if<wire::JobReturn>(&m)) return r->key;
+  return {};
+}
 
 struct WorkItem {
   wire::Job job;
@@ -47,8 +55,10 @@ class Fetcher {
         make_http_(make_http),
         rate_(rate),
         backoff_(options.backoff_base_ms, options.backoff_max_ms, std::random_device{}()),
-        reconnect_delay_ms_(options.reconnect_initial_ms),
-        stats_file_(options.stats_file, "fetcher", options.fetcher_id, WallClockMs(),
+        link_(PlannerLinkOptions{options.fetcher_id, options.heartbeat_ms, options.liveness,
+                                 options.reconnect_initial_ms, options.reconnect_max_ms, kMaxHeld},
+              clock_.MonotonicNowMs()),
+        stats_file_(options.stats_file, "fetcher", options.fetcher_id, clock_.WallNowMs(),
                     options.stats_ms) {}
   Fetcher(const Fetcher&) = delete;
   Fetcher& operator=(const Fetcher&) = delete;
@@ -64,6 +74,8 @@ class Fetcher {
   Status ConnectPlanner();
   void ClosePlanner();
   void SendToPlanner(const wire::Message& m, const std::string& key);
+  // Heartbeat, close a silent link, or reconnect, as the planner link says.
+  void StepPlannerLink(int64_t now);
   void OnPlannerReadable();
   void OnPlannerMessage(const wire::Message& m);
   void OnJob(const wire::Job& job);
@@ -105,13 +117,8 @@ class Fetcher {
   int in_flight_ = 0;  // jobs taken and not yet answered with JOB_DONE/JOB_RETURN
   std::deque<Pending> outbox_;
   static constexpr size_t kMaxHeld = 10000;
-  std::deque<wire::Message> held_;  // JOB_DONE/JOB_RETURN made while the planner was gone
-  std::deque<std::pair<int64_t, wire::Message>> sent_answers_;  // recent JOB_DONE/JOB_RETURN
+  PlannerLink link_;  // liveness, reconnect delay, READY credits, held answers
   bool stopping_ = false;
-  int64_t last_recv_ms_ = 0;
-  int64_t last_send_ms_ = 0;
-  int64_t reconnect_at_ms_ = 0;
-  int64_t reconnect_delay_ms_;
   int64_t last_drop_log_ms_ = -1;  // "planner queue full" lines: at most one a minute
   int64_t dropped_unsent_ = 0;     // messages dropped since that line
   Counters counters_;
@@ -180,21 +187,12 @@ Status Fetcher::ConnectPlanner() {
     dealer_.reset();
     return Status::Error("cannot connect to planner " + options_.planner + ": " + e.what());
   }
-  last_recv_ms_ = MonotonicMs();
   Log(LogLevel::kInfo, "",
       "connecting to planner " + options_.planner + ", READY with " + std::to_string(credits()) +
           " credit(s)");
-  SendToPlanner(wire::Ready{options_.fetcher_id, static_cast<uint32_t>(credits())}, "");
-  // Answers for jobs of the previous connection, after READY: they let the planner close those
-  // leases. READY already counts their slots as free; the planner caps credits at READY's
-  // number, and a job beyond our slots would be returned anyway.
-  std::deque<wire::Message> held;
-  held.swap(held_);
-  for (const wire::Message& h : held) {
-    const std::string key = std::holds_alternative<wire::JobDone>(h)
-                                ? std::get<wire::JobDone>(h).key
-                                : std::get<wire::JobReturn>(h).key;
-    SendToPlanner(h, key);
+  // READY, then the answers held while the link was down.
+  for (const wire::Message& m : link_.OnConnected(credits(), clock_.MonotonicNowMs())) {
+    SendToPlanner(m, KeyOf(m));
   }
   return Status::Ok();
 }
@@ -213,15 +211,12 @@ void Fetcher::ClosePlanner() {
 void Fetcher::SendToPlanner(const wire::Message& m, const std::string& key) {
   const std::string_view type = wire::TypeName(wire::TypeOf(m));
   if (!dealer_) {
-    if (std::holds_alternative<wire::JobDone>(m) || std::holds_alternative<wire::JobReturn>(m)) {
-      if (held_.size() < kMaxHeld) {
-        Log(LogLevel::kInfo, key,
-            "planner not connected; " + std::string(type) + " held until the next READY");
-        held_.push_back(m);
-        return;
-      }
+    if (link_.Hold(m)) {
+      Log(LogLevel::kInfo, key,
+          "planner not connected; " + std::string(type) + " held until the next READY");
+    } else {
+      Log(LogLevel::kWarn, key, "planner not connected; dropped " + std::string(type));
     }
-    Log(LogLevel::kWarn, key, "planner not connected; dropped " + std::string(type));
     return;
   }
   const std::string frame = wire::Encode(m);
@@ -230,9 +225,10 @@ void Fetcher::SendToPlanner(const wire::Message& m, const std::string& key) {
     if (!sent) {
       // No connection takes it: the planner is down, or refuses us (our CURVE key, or CURVE
       // on one side only). Count the attempt as a send, so the next heartbeat waits its
-      // interval instead of spinning, and say so at most once a minute.
-      const int64_t now = MonotonicMs();
-      last_send_ms_ = now;
+      // interval instead of spinning (an answer is then also sent again after a lost link),
+      // and say so at most once a minute.
+      const int64_t now = clock_.MonotonicNowMs();
+      link_.OnSent(m, now);
       ++dropped_unsent_;
       if (now - last_drop_log_ms_ >= 60000 || last_drop_log_ms_ < 0) {
         Log(LogLevel::kWarn, key,
@@ -247,16 +243,33 @@ void Fetcher::SendToPlanner(const wire::Message& m, const std::string& key) {
       }
       return;
     }
-    last_send_ms_ = MonotonicMs();
-    if (std::holds_alternative<wire::JobDone>(m) || std::holds_alternative<wire::JobReturn>(m)) {
-      sent_answers_.emplace_back(last_send_ms_, m);
-      const int64_t keep_ms = 2 * options_.heartbeat_ms * options_.liveness;
-      while (!sent_answers_.empty() && sent_answers_.front().first < last_send_ms_ - keep_ms) {
-        sent_answers_.pop_front();
-      }
-    }
+    link_.OnSent(m, clock_.MonotonicNowMs());
   } catch (const zmq::error_t& e) {
     Log(LogLevel::kWarn, key, "send " + std::string(type) + " to planner: " + e.what());
+  }
+}
+
+void Fetcher::StepPlannerLink(int64_t now) {
+  switch (link_.Due(now, stopping_)) {
+    case PlannerLink::Step::kNothing:
+      break;
+    case PlannerLink::Step::kSendHeartbeat:
+      SendToPlanner(link_.Heartbeat(), "");
+      break;
+    case PlannerLink::Step::kClose:
+      Log(LogLevel::kWarn, "",
+          "planner silent for " + std::to_string(link_.silent_ms(now)) +
+              " ms; closing and reconnecting in " + std::to_string(link_.reconnect_delay_ms()) +
+              " ms");
+      ClosePlanner();
+      link_.OnClosed(now);
+      break;
+    case PlannerLink::Step::kConnect:
+      if (Status s = ConnectPlanner(); !s.ok()) {
+        Log(LogLevel::kError, "", s.message());
+        link_.OnClosed(now);  // try again after the reconnect delay
+      }
+      break;
   }
 }
 
@@ -270,8 +283,7 @@ void Fetcher::OnPlannerReadable() {
       Log(LogLevel::kWarn, "", std::string("receive from planner: ") + e.what());
       return;
     }
-    last_recv_ms_ = MonotonicMs();
-    reconnect_delay_ms_ = options_.reconnect_initial_ms;  // the planner is alive
+    link_.OnReceived(clock_.MonotonicNowMs());  // any message: the planner is alive
     if (parts.size() != 1) {
       Log(LogLevel::kWarn, "",
           "dropped a " + std::to_string(parts.size()) +
@@ -447,7 +459,7 @@ Counters Fetcher::Snapshot() {
   c["in_flight"] = in_flight_;
   c["queued"] = static_cast<int64_t>(queued);
   c["outbox"] = static_cast<int64_t>(outbox_.size());
-  c["held"] = static_cast<int64_t>(held_.size());
+  c["held"] = static_cast<int64_t>(link_.held());
   c["planner_connected"] = dealer_ ? 1 : 0;
   return c;
 }
@@ -457,7 +469,7 @@ void Fetcher::MaybeReportStats(int64_t now) {
   last_stats_ms_ = now;
   Counters c = Snapshot();
   if (dealer_) SendToPlanner(wire::Heartbeat{options_.fetcher_id, c}, "");
-  stats_file_.Write(WallClockMs(), c);
+  stats_file_.Write(clock_.WallNowMs(), c);
 }
 
 Status Fetcher::Run(int stop_fd) {
@@ -480,7 +492,7 @@ Status Fetcher::Run(int stop_fd) {
   } catch (const zmq::error_t& e) {
     return Status::Error("cannot connect to persister " + options_.persister + ": " + e.what());
   }
-  if (Status s = ConnectPlanner(); !s.ok()) return s;
+  QLIR_RETURN_IF_ERROR(ConnectPlanner());
   for (int i = 0; i < options_.concurrency; ++i) workers_.emplace_back([this] { WorkerMain(); });
   Log(LogLevel::kInfo, "",
       "started: " + std::to_string(options_.concurrency) + " slot(s), persister " +
@@ -490,7 +502,7 @@ Status Fetcher::Run(int stop_fd) {
 
   int64_t stop_began_ms = 0;
   for (;;) {
-    int64_t now = MonotonicMs();
+    int64_t now = clock_.MonotonicNowMs();
     if (stopping_ && in_flight_ == 0) break;
     if (stopping_ && now - stop_began_ms > options_.linger_ms &&
         static_cast<size_t>(in_flight_) == outbox_.size()) {
@@ -524,13 +536,7 @@ Status Fetcher::Run(int stop_fd) {
       items.push_back({push_->handle(), 0, ZMQ_POLLOUT, 0});
     }
 
-    int64_t timeout = options_.heartbeat_ms;
-    if (dealer_) {
-      timeout = std::min(timeout, last_send_ms_ + options_.heartbeat_ms - now);
-      timeout = std::min(timeout, last_recv_ms_ + options_.heartbeat_ms * options_.liveness - now);
-    } else if (!stopping_) {
-      timeout = std::min(timeout, reconnect_at_ms_ - now);
-    }
+    int64_t timeout = link_.NextWakeMs(now, stopping_);
     if (stopping_) timeout = std::min<int64_t>(timeout, 100);
     timeout = std::max<int64_t>(timeout, 0);
     try {
@@ -547,39 +553,21 @@ Status Fetcher::Run(int stop_fd) {
       BeginStop();
     }
     if (dealer_watch_i >= 0 && (items[dealer_watch_i].revents & ZMQ_POLLIN)) {
-      dealer_watch_->Drain(MonotonicMs());
+      dealer_watch_->Drain(clock_.MonotonicNowMs());
     }
     if (push_watch_i >= 0 && (items[push_watch_i].revents & ZMQ_POLLIN)) {
-      push_watch_->Drain(MonotonicMs());
+      push_watch_->Drain(clock_.MonotonicNowMs());
     }
     if (items[0].revents & ZMQ_POLLIN) OnCompletions();
     if (dealer_i >= 0 && (items[dealer_i].revents & ZMQ_POLLIN)) OnPlannerReadable();
     if (push_i >= 0 && (items[push_i].revents & ZMQ_POLLOUT)) FlushOutbox();
 
-    now = MonotonicMs();
-    if (dealer_ && now - last_recv_ms_ >= options_.heartbeat_ms * options_.liveness) {
-      Log(LogLevel::kWarn, "",
-          "planner silent for " + std::to_string(now - last_recv_ms_) +
-              " ms; closing and reconnecting in " + std::to_string(reconnect_delay_ms_) + " ms");
-      ClosePlanner();
-      // Answers sent since shortly before the planner's last word may have died with the
-      // connection (linger 0 drops what is queued): send them again after the next READY. A
-      // planner counts a repeated JOB_DONE once (leases by job id, credits capped by READY).
-      for (auto& [sent_ms, m] : sent_answers_) {
-        if (sent_ms >= last_recv_ms_ - options_.heartbeat_ms) held_.push_back(std::move(m));
-      }
-      sent_answers_.clear();
-      reconnect_at_ms_ = now + reconnect_delay_ms_;
-      reconnect_delay_ms_ = std::min(reconnect_delay_ms_ * 2, options_.reconnect_max_ms);
-    } else if (!dealer_ && !stopping_ && now >= reconnect_at_ms_) {
-      if (Status s = ConnectPlanner(); !s.ok()) Log(LogLevel::kError, "", s.message());
-    } else if (dealer_ && now - last_send_ms_ >= options_.heartbeat_ms) {
-      SendToPlanner(wire::Heartbeat{options_.fetcher_id}, "");
-    }
+    now = clock_.MonotonicNowMs();
+    StepPlannerLink(now);
     MaybeReportStats(now);
   }
   StopWorkers();
-  stats_file_.Write(WallClockMs(), Snapshot());
+  stats_file_.Write(clock_.WallNowMs(), Snapshot());
   // Give the last JOB_DONE/JOB_RETURN time to leave; a reconnect closes with linger 0 instead.
   if (dealer_) {
     try {

@@ -1,8 +1,9 @@
 // The fetcher process's socket side (docs/protocol.md): a DEALER connected to the planner's job
 // ROUTER (READY with absolute free credits on every connect, HEARTBEAT every interval when idle,
 // planner silent for `liveness` intervals -> close, reconnect after a delay doubling up to 32 s,
-// READY again), a PUSH connected to the persister's results PULL, and `concurrency` worker
-// threads, each with its own HTTP client (kept-alive connection), running one job at a time.
+// READY again; when, and what to send, is decided by PlannerLink, planner_link.h), a PUSH
+// connected to the persister's results PULL, and `concurrency` worker threads, each with its own
+// HTTP client (kept-alive connection), running one job at a time (fetch_job.h).
 //
 // Order per job: FETCH_RESULT is queued on the PUSH first, then JOB_DONE goes to the planner,
 // which gives the credit back. A JOB_DONE or JOB_RETURN made while the planner socket is closed

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <set>
 
+#include "common/exit_codes.h"
 #include "fetcher/fetcher_test_util.h"
 #include "tests/process.h"
 #include "tests/test_util.h"
@@ -282,7 +283,7 @@ TEST_CASE("the binary: bad flags exit 64, SIGTERM exits 0 after finishing",
     qlir::testing::ChildProcess p({bin, "--concurrency=zero"}, dir.path() / "bad.log");
     auto rc = p.Wait(kWait);
     REQUIRE(rc);
-    CHECK(*rc == 64);  // common/exit_codes.h kExitUsage
+    CHECK(*rc == qlir::kExitUsage);
     CHECK(qlir::testing::ReadLog(dir.path() / "bad.log").find("--concurrency") !=
           std::string::npos);
   }

@@ -1,9 +1,10 @@
-// The fetcher binary: parses flags, opens the shared rate state, routes SIGTERM/SIGINT into a
-// signalfd that the socket loop polls, runs the loop, and turns its Status into an exit code
-// of common/exit_codes.h: 0 after a clean stop, 64 on bad flags, 69 when it cannot start (keys
-// or rate state unusable), 1 on an unexpected failure.
-#include <signal.h>
-#include <sys/signalfd.h>
+// The fetcher binary: parses flags, opens the shared rate state, routes SIGTERM/SIGINT into the
+// signalfd that the socket loop polls (common/signals.h), runs the loop, and turns its Status
+// into an exit code (common/exit_codes.h):
+//   0   stopped by SIGTERM/SIGINT after a clean shutdown;
+//   64  bad flags;
+//   69  cannot start: a CURVE key cannot be read, no signalfd, the shared rate state cannot be
+//       opened, the loop cannot be set up.
 #include <unistd.h>
 
 #include <cstdio>
@@ -12,63 +13,55 @@
 
 #include "common/exit_codes.h"
 #include "common/http_client.h"
+#include "common/log.h"
+#include "common/signals.h"
 #include "fetcher/fetcher_loop.h"
-#include "fetcher/log.h"
 #include "fetcher/options.h"
 #include "fetcher/shared_rate_state.h"
 
 int main(int argc, char** argv) {
+  using namespace qlir;
   using namespace qlir::fetcher;
   std::vector<std::string> args(argv + 1, argv + argc);
   auto cl = ParseCommandLine(args);
   if (!cl.ok()) {
     std::fprintf(stderr, "fetcher: %s\n%s", cl.error().c_str(), Usage().c_str());
-    return qlir::kExitUsage;
+    return kExitUsage;
   }
   if (cl->help) {
     std::fputs(Usage().c_str(), stdout);
-    return 0;
+    return kExitDone;
   }
   SetLogProcess("fetcher[" + cl->fetcher.fetcher_id + "]");
   if (cl->verbose) SetLogLevel(LogLevel::kDebug);
   if (cl->log_json) SetLogJson(true);
 
-  auto curve_setup = qlir::curve::LoadSetup(cl->curve, qlir::curve::Role::kClient);
+  auto curve_setup = curve::LoadSetup(cl->curve, curve::Role::kClient);
   if (!curve_setup.ok()) {
-    Log(LogLevel::kError, "", curve_setup.error());
-    return qlir::kExitCannotStart;
+    LogError(curve_setup.error());
+    return kExitCannotStart;
   }
   cl->fetcher.curve = *curve_setup;
 
-  // Block the signals before any thread exists (ours, libcurl's, ZeroMQ's), so they land only
-  // in the signalfd inside the poll set.
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  if (pthread_sigmask(SIG_BLOCK, &mask, nullptr) != 0) {
-    Log(LogLevel::kError, "", "cannot block signals");
-    return 1;
+  // Before any thread exists (ours, libcurl's, ZeroMQ's), so that the signals reach only the
+  // signalfd inside the poll set.
+  auto signal_fd = BlockStopSignals();
+  if (!signal_fd.ok()) {
+    LogError(signal_fd.error());
+    return kExitCannotStart;
   }
-  ::signal(SIGPIPE, SIG_IGN);
-  const int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (sfd < 0) {
-    Log(LogLevel::kError, "", "signalfd failed");
-    return 1;
-  }
-
   auto rate = SharedRateState::Open(cl->rate_state_path, cl->rate);
   if (!rate.ok()) {
-    Log(LogLevel::kError, "", rate.error());
-    return qlir::kExitCannotStart;
+    LogError(rate.error());
+    return kExitCannotStart;
   }
-  const qlir::HttpOptions http = cl->http;
-  qlir::Status s = RunFetcher(
-      cl->fetcher, [http] { return qlir::MakeCurlHttpClient(http); }, rate->get(), sfd);
-  ::close(sfd);
+  const HttpOptions http = cl->http;
+  Status s =
+      RunFetcher(cl->fetcher, [http] { return MakeCurlHttpClient(http); }, rate->get(), *signal_fd);
+  ::close(*signal_fd);
   if (!s.ok()) {
-    Log(LogLevel::kError, "", s.message());
-    return 1;
+    LogError(s.message());
+    return kExitCannotStart;
   }
-  return 0;
+  return kExitDone;
 }

@@ -2,29 +2,14 @@
 
 #include <unistd.h>
 
-#include <charconv>
-#include <functional>
-#include <map>
+#include "common/flags.h"
 
 namespace qlir::fetcher {
 namespace {
 
-Result<int64_t> ParseInt(const std::string& flag, const std::string& v, int64_t min, int64_t max) {
-  int64_t out = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (v.empty() || ec != std::errc() || p != v.data() + v.size()) {
-    return Status::Error("--" + flag + ": '" + v + "' is not an integer");
-  }
-  if (out < min || out > max) {
-    return Status::Error("--" + flag + ": " + v + " is out of range [" + std::to_string(min) +
-                         ", " + std::to_string(max) + "]");
-  }
-  return out;
-}
-
 Status CheckEndpoint(const std::string& flag, const std::string& v) {
   if (v.starts_with("tcp://") || v.starts_with("ipc://")) return Status::Ok();
-  return Status::Error("--" + flag + ": '" + v + "' must start with tcp:// or ipc://");
+  return Status::Error("flag --" + flag + ": '" + v + "' must start with tcp:// or ipc://");
 }
 
 }  // namespace
@@ -77,115 +62,48 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
   cl.fetcher.fetcher_id = std::string(host[0] ? host : "host") + ":" + std::to_string(::getpid());
 
   constexpr int64_t kMaxMs = 24LL * 3600 * 1000;
-  using Setter = std::function<Status(const std::string& flag, const std::string& v)>;
-  auto int_flag = [](auto* target, int64_t min, int64_t max) -> Setter {
-    return [target, min, max](const std::string& flag, const std::string& v) -> Status {
-      Result<int64_t> r = ParseInt(flag, v, min, max);
-      if (!r.ok()) return r.status();
-      *target = static_cast<std::remove_pointer_t<decltype(target)>>(*r);
-      return Status::Ok();
+  FlagSet f;
+  f.Switch("help", &cl.help, "-h");
+  f.Switch("verbose", &cl.verbose);
+  f.Switch("log-json", &cl.log_json);
+  auto endpoint = [](const std::string& name, std::string* out) {
+    return [name, out](const std::string& v) {
+      *out = v;
+      return CheckEndpoint(name, v);
     };
   };
-  std::map<std::string, Setter> flags = {
-      {"planner",
-       [&](const std::string& f, const std::string& v) {
-         cl.fetcher.planner = v;
-         return CheckEndpoint(f, v);
-       }},
-      {"persister",
-       [&](const std::string& f, const std::string& v) {
-         cl.fetcher.persister = v;
-         return CheckEndpoint(f, v);
-       }},
-      {"base-url",
-       [&](const std::string& f, const std::string& v) {
-         if (!v.starts_with("http://") && !v.starts_with("https://")) {
-           return Status::Error("--" + f + ": '" + v + "' must start with http:// or https://");
-         }
-         cl.fetcher.job.base_url = v;
-         return Status::Ok();
-       }},
-      {"rate-state",
-       [&](const std::string& f, const std::string& v) {
-         if (v.empty()) return Status::Error("--" + f + ": empty path");
-         cl.rate_state_path = v;
-         return Status::Ok();
-       }},
-      {"fetcher-id",
-       [&](const std::string& f, const std::string& v) {
-         if (v.empty()) return Status::Error("--" + f + ": empty id");
-         cl.fetcher.fetcher_id = v;
-         return Status::Ok();
-       }},
-      {"stats-file",
-       [&](const std::string& f, const std::string& v) {
-         if (v.empty()) return Status::Error("--" + f + ": empty path");
-         cl.fetcher.stats_file = v;
-         return Status::Ok();
-       }},
-      {"curve-secret-key",
-       [&](const std::string& f, const std::string& v) {
-         if (v.empty()) return Status::Error("--" + f + ": empty path");
-         cl.curve.secret_key_file = v;
-         return Status::Ok();
-       }},
-      {"curve-server-key",
-       [&](const std::string& f, const std::string& v) {
-         if (v.empty()) return Status::Error("--" + f + ": empty path");
-         cl.curve.server_key_file = v;
-         return Status::Ok();
-       }},
-      {"concurrency", int_flag(&cl.fetcher.concurrency, 1, 256)},
-      {"connect-timeout-ms", int_flag(&cl.http.connect_timeout_ms, 1, kMaxMs)},
-      {"timeout-ms", int_flag(&cl.http.total_timeout_ms, 1, kMaxMs)},
-      {"max-attempts", int_flag(&cl.fetcher.job.max_attempts, 1, 1000)},
-      {"backoff-base-ms", int_flag(&cl.fetcher.backoff_base_ms, 0, kMaxMs)},
-      {"backoff-max-ms", int_flag(&cl.fetcher.backoff_max_ms, 0, kMaxMs)},
-      {"weight-limit", int_flag(&cl.rate.weight_limit, 1, 1000000000)},
-      {"weight-window-ms", int_flag(&cl.rate.window_ms, 1000, kMaxMs)},
-      {"max-weight-per-minute", int_flag(&cl.rate.max_weight, 1, 1000000000)},
-      {"window-grace-ms", int_flag(&cl.rate.window_grace_ms, 0, kMaxMs)},
-      {"pace",
-       [&](const std::string& f, const std::string& v) {
-         if (v != "on" && v != "off")
-           return Status::Error("--" + f + ": '" + v + "' is not on or off");
-         cl.rate.pace = v == "on";
-         return Status::Ok();
-       }},
-      {"heartbeat-ms", int_flag(&cl.fetcher.heartbeat_ms, 10, 600000)},
-      {"reconnect-initial-ms", int_flag(&cl.fetcher.reconnect_initial_ms, 1, 32000)},
-  };
-
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      cl.help = true;
-      continue;
+  f.Value("planner", endpoint("planner", &cl.fetcher.planner));
+  f.Value("persister", endpoint("persister", &cl.fetcher.persister));
+  f.Value("base-url", [&](const std::string& v) -> Status {
+    if (!v.starts_with("http://") && !v.starts_with("https://")) {
+      return Status::Error("flag --base-url: '" + v + "' must start with http:// or https://");
     }
-    if (a == "--verbose") {
-      cl.verbose = true;
-      continue;
-    }
-    if (a == "--log-json") {
-      cl.log_json = true;
-      continue;
-    }
-    if (!a.starts_with("--")) return Status::Error("unexpected argument '" + a + "'");
-    std::string name = a.substr(2), value;
-    bool has_value = false;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
-    auto it = flags.find(name);
-    if (it == flags.end()) return Status::Error("unknown flag --" + name);
-    if (!has_value) {
-      if (i + 1 >= args.size()) return Status::Error("--" + name + " needs a value");
-      value = args[++i];
-    }
-    if (Status s = it->second(name, value); !s.ok()) return s;
-  }
+    cl.fetcher.job.base_url = v;
+    return Status::Ok();
+  });
+  f.String("rate-state", &cl.rate_state_path);
+  f.String("fetcher-id", &cl.fetcher.fetcher_id);
+  f.String("stats-file", &cl.fetcher.stats_file);
+  f.String("curve-secret-key", &cl.curve.secret_key_file);
+  f.String("curve-server-key", &cl.curve.server_key_file);
+  f.Int("concurrency", &cl.fetcher.concurrency, 1, 256);
+  f.Int("connect-timeout-ms", &cl.http.connect_timeout_ms, 1, kMaxMs);
+  f.Int("timeout-ms", &cl.http.total_timeout_ms, 1, kMaxMs);
+  f.Int("max-attempts", &cl.fetcher.job.max_attempts, 1, 1000);
+  f.Int("backoff-base-ms", &cl.fetcher.backoff_base_ms, 0, kMaxMs);
+  f.Int("backoff-max-ms", &cl.fetcher.backoff_max_ms, 0, kMaxMs);
+  f.Int("weight-limit", &cl.rate.weight_limit, 1, 1000000000);
+  f.Int("weight-window-ms", &cl.rate.window_ms, 1000, kMaxMs);
+  f.Int("max-weight-per-minute", &cl.rate.max_weight, 1, 1000000000);
+  f.Int("window-grace-ms", &cl.rate.window_grace_ms, 0, kMaxMs);
+  f.Value("pace", [&](const std::string& v) -> Status {
+    if (v != "on" && v != "off") return Status::Error("flag --pace: '" + v + "' is not on or off");
+    cl.rate.pace = v == "on";
+    return Status::Ok();
+  });
+  f.Int("heartbeat-ms", &cl.fetcher.heartbeat_ms, 10, 600000);
+  f.Int("reconnect-initial-ms", &cl.fetcher.reconnect_initial_ms, 1, 32000);
+  if (Status s = f.Parse(args); !s.ok()) return s;
   if (cl.curve.secret_key_file.empty() != cl.curve.server_key_file.empty()) {
     return Status::Error("--curve-secret-key and --curve-server-key go together");
   }

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <vector>
 
-#include "fetcher/clock.h"
+#include "common/clock.h"
 
 using namespace qlir::fetcher;
 
@@ -17,18 +17,18 @@ TEST_CASE("reservations stop at the budget and resume with the next clock-aligne
           "[rate_limiter]") {
   REQUIRE(kT0 % kMinute == 0);
   RateLimiter rl({.weight_limit = 10, .window_ms = kMinute});
-  ManualClock clock(kT0 + 15000);
+  qlir::ManualClock clock(kT0 + 15000);
   RateState s;
-  for (int i = 0; i < 5; ++i) CHECK(rl.Reserve(s, clock.NowMs(), 2) == 0);
+  for (int i = 0; i < 5; ++i) CHECK(rl.Reserve(s, clock.WallNowMs(), 2) == 0);
   CHECK(s.used == 10);
   CHECK(s.window_start_ms == kT0);
   // Full: wait until hh:mm+1:00.000, not 60 s from now.
-  CHECK(rl.Reserve(s, clock.NowMs(), 2) == 45000);
+  CHECK(rl.Reserve(s, clock.WallNowMs(), 2) == 45000);
   CHECK(s.used == 10);  // nothing reserved by a refusal
   clock.Advance(44999);
-  CHECK(rl.Reserve(s, clock.NowMs(), 2) == 1);
+  CHECK(rl.Reserve(s, clock.WallNowMs(), 2) == 1);
   clock.Advance(1);
-  CHECK(rl.Reserve(s, clock.NowMs(), 2) == 0);
+  CHECK(rl.Reserve(s, clock.WallNowMs(), 2) == 0);
   CHECK(s.window_start_ms == kT0 + kMinute);
   CHECK(s.used == 2);
 }

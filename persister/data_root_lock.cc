@@ -9,7 +9,7 @@
 #include <string>
 #include <system_error>
 
-#include "persister/file_names.h"
+#include "common/data_root.h"
 
 namespace qlir::persister {
 

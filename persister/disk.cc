@@ -30,7 +30,7 @@ Status CreateDirsDurably(const std::filesystem::path& dir, Disk* disk) {
   if (std::filesystem::is_directory(dir, ec)) return Status::Ok();
   const std::filesystem::path parent = dir.parent_path();
   if (!parent.empty() && parent != dir) {
-    if (Status s = CreateDirsDurably(parent, disk); !s.ok()) return s;
+    QLIR_RETURN_IF_ERROR(CreateDirsDurably(parent, disk));
   }
   if (!std::filesystem::create_directory(dir, ec) && ec) {
     return Status::Error("cannot create directory " + dir.string() + ": " + ec.message());

@@ -3,10 +3,9 @@
 #include <algorithm>
 
 #include "common/data_root.h"
+#include "common/log.h"
 #include "common/slice_id.h"
 #include "common/time_util.h"
-#include "persister/fast_manifest_codec.h"
-#include "persister/log.h"
 #include "persister/slice_precedence.h"
 
 namespace qlir::persister {
@@ -15,8 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 JsonStoreOptions WithDefaults(JsonStoreOptions o) {
-  if (!o.monotonic_ms) o.monotonic_ms = MonotonicMs;
-  if (!o.wall_ms) o.wall_ms = WallClockMs;
   o.flush_every = std::max<int64_t>(1, o.flush_every);
   o.flush_ms = std::max<int64_t>(0, o.flush_ms);
   o.adaptive_ratio = std::max<int64_t>(1, o.adaptive_ratio);
@@ -27,7 +24,10 @@ constexpr int64_t kMaxRetryDelayMs = 30000;
 }  // namespace
 
 JsonManifestStore::JsonManifestStore(fs::path root, JsonStoreOptions options, Disk* disk)
-    : root_(std::move(root)), options_(WithDefaults(std::move(options))), disk_(disk) {}
+    : root_(std::move(root)),
+      options_(WithDefaults(std::move(options))),
+      clock_(options_.clock ? options_.clock : &real_clock_),
+      disk_(disk) {}
 
 int64_t JsonManifestStore::FlushEveryFor(size_t size) const {
   if (!options_.adaptive) return options_.flush_every;
@@ -44,10 +44,10 @@ Result<JsonManifestStore::Series*> JsonManifestStore::Load(const SeriesId& id) {
   if (auto it = series_.find(id); it != series_.end()) return it->second.get();
   auto dir = SeriesDir(root_, id.endpoint, id.symbol, id.interval);
   if (!dir) return dir.status();
-  const int64_t started = options_.monotonic_ms();
+  const int64_t started = clock_->MonotonicNowMs();
   RecoveryOptions ro;
   ro.verify = options_.verify;
-  ro.wall_now_ms = options_.wall_ms();
+  ro.wall_now_ms = clock_->WallNowMs();
   ro.disk = disk_;
   auto recovered = RecoverSeries(*dir, id, ro);
   if (!recovered) return recovered.status();
@@ -56,8 +56,8 @@ Result<JsonManifestStore::Series*> JsonManifestStore::Load(const SeriesId& id) {
   s->manifest = std::move(recovered->manifest);
   const RecoveryReport& r = recovered->report;
   Log(LogLevel::kInfo, {},
-      "loaded " + id.ToString() + ": " + std::to_string(s->manifest.slices.size()) +
-          " slices in " + std::to_string(options_.monotonic_ms() - started) + " ms (indexed " +
+      "loaded " + id.ToString() + ": " + std::to_string(s->manifest.slices.size()) + " slices in " +
+          std::to_string(clock_->MonotonicNowMs() - started) + " ms (indexed " +
           std::to_string(r.indexed) + ", set pending " + std::to_string(r.demoted) +
           ", temporaries removed " + std::to_string(r.temporaries_removed) + ")");
   Series* raw = s.get();
@@ -90,7 +90,7 @@ Result<std::optional<SliceStatus>> JsonManifestStore::Lookup(const SeriesId& id,
 }
 
 void JsonManifestStore::MarkDirty(Series* s) {
-  if (s->dirty++ == 0) s->first_dirty_ms = options_.monotonic_ms();
+  if (s->dirty++ == 0) s->first_dirty_ms = clock_->MonotonicNowMs();
 }
 
 Result<SliceStatus> JsonManifestStore::Record(const SeriesId& id, const SliceRecord& r) {
@@ -98,20 +98,12 @@ Result<SliceStatus> JsonManifestStore::Record(const SeriesId& id, const SliceRec
   if (!loaded) return loaded.status();
   Series* s = *loaded;
   auto it = s->manifest.slices.find(r.key);
-  if (it != s->manifest.slices.end() && !Supersedes(r.status, it->second.status)) {
+  if (it != s->manifest.slices.end() && !Supersedes(r.entry.status, it->second.status)) {
     return it->second.status;
   }
-  ManifestEntry e;
+  ManifestEntry e = r.entry;
   e.slice_id = SliceId(r.key);
   e.relative_path = ResponseRelativePath(e.slice_id);
-  e.status = r.status;
-  e.http_status = r.http_status;
-  e.n_items = r.n_items;
-  e.first_ts = r.first_ts;
-  e.last_ts = r.last_ts;
-  e.requested_at = r.requested_at;
-  e.completed_at = r.completed_at;
-  e.error = r.error;
   if (it != s->manifest.slices.end()) {
     if (it->second == e) return e.status;  // the same result again: nothing to write
     it->second = std::move(e);
@@ -119,7 +111,7 @@ Result<SliceStatus> JsonManifestStore::Record(const SeriesId& id, const SliceRec
     s->manifest.slices.emplace(r.key, std::move(e));
   }
   MarkDirty(s);
-  return r.status;
+  return r.entry.status;
 }
 
 Result<size_t> JsonManifestStore::MarkPending(const SeriesId& id,
@@ -142,30 +134,30 @@ Result<size_t> JsonManifestStore::MarkPending(const SeriesId& id,
   }
   if (changed) {
     MarkDirty(s);
-    if (Status st = WriteSeries(id, s); !st.ok()) return st;
+    QLIR_RETURN_IF_ERROR(WriteSeries(id, s));
   }
   return count;
 }
 
 Status JsonManifestStore::WriteSeries(const SeriesId& id, Series* s) {
   if (s->dirty == 0) return Status::Ok();
-  if (Status st = CreateDirsDurably(s->dir, disk_); !st.ok()) return st;
-  s->manifest.last_evaluated_at = FormatIsoUtc(options_.wall_ms());
-  const int64_t started = options_.monotonic_ms();
-  const std::string text = FastSerializeManifest(s->manifest);
+  QLIR_RETURN_IF_ERROR(CreateDirsDurably(s->dir, disk_));
+  s->manifest.last_evaluated_at = FormatIsoUtc(clock_->WallNowMs());
+  const int64_t started = clock_->MonotonicNowMs();
+  const std::string text = SerializeManifest(s->manifest);
   Status st = disk_->WriteFileAtomic(s->dir / kManifestName, text, /*sync_dir=*/true);
   if (st.ok()) {
     Log(LogLevel::kInfo, {},
         "wrote manifest of " + id.ToString() + ": " + std::to_string(s->manifest.slices.size()) +
             " slices, " + std::to_string(s->dirty) + " updates, " + std::to_string(text.size()) +
-            " bytes in " + std::to_string(options_.monotonic_ms() - started) + " ms");
+            " bytes in " + std::to_string(clock_->MonotonicNowMs() - started) + " ms");
   }
   if (!st.ok()) {
     // Keep the updates; try again later with a growing delay (a full disk may clear).
     ++s->failures;
     const int64_t delay =
         std::min<int64_t>(kMaxRetryDelayMs, 250LL << std::min<int64_t>(s->failures, 7));
-    s->retry_at_ms = options_.monotonic_ms() + delay;
+    s->retry_at_ms = clock_->MonotonicNowMs() + delay;
     return Status::Error("cannot write manifest of " + id.ToString() + ": " + st.message());
   }
   ++flushes_;
@@ -178,8 +170,8 @@ Status JsonManifestStore::WriteSeries(const SeriesId& id, Series* s) {
 std::optional<int64_t> JsonManifestStore::DueAt(const Series& s) const {
   if (s.dirty == 0) return std::nullopt;
   const size_t size = s.manifest.slices.size();
-  int64_t due = s.dirty >= FlushEveryFor(size) ? s.first_dirty_ms
-                                               : s.first_dirty_ms + FlushMsFor(size);
+  int64_t due =
+      s.dirty >= FlushEveryFor(size) ? s.first_dirty_ms : s.first_dirty_ms + FlushMsFor(size);
   return std::max(due, s.retry_at_ms);
 }
 

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 
+#include "common/clock.h"
 #include "persister/disk.h"
 #include "persister/manifest_store.h"
 #include "persister/recovery.h"
@@ -28,11 +29,10 @@ struct JsonStoreOptions {
   int64_t flush_every = 1000;  // updates
   int64_t flush_ms = 2000;
   bool adaptive = true;
-  int64_t adaptive_ratio = 20;        // rewrite after at least size/ratio updates
-  int64_t adaptive_ms_step = 50000;   // flush_ms grows by one step per this many slices
+  int64_t adaptive_ratio = 20;       // rewrite after at least size/ratio updates
+  int64_t adaptive_ms_step = 50000;  // flush_ms grows by one step per this many slices
   VerifyResponses verify = VerifyResponses::kQuick;
-  std::function<int64_t()> monotonic_ms;  // default common MonotonicMs
-  std::function<int64_t()> wall_ms;       // default common WallClockMs
+  Clock* clock = nullptr;  // outlives the store; null: the system's clocks
 };
 
 class JsonManifestStore : public ManifestStore {
@@ -64,10 +64,10 @@ class JsonManifestStore : public ManifestStore {
   struct Series {
     std::filesystem::path dir;
     Manifest manifest;
-    int64_t dirty = 0;            // updates not yet written
-    int64_t first_dirty_ms = 0;   // monotonic time of the first of them
-    int64_t retry_at_ms = 0;      // after a failed write, not before this
-    int64_t failures = 0;         // consecutive failed writes
+    int64_t dirty = 0;           // updates not yet written
+    int64_t first_dirty_ms = 0;  // monotonic time of the first of them
+    int64_t retry_at_ms = 0;     // after a failed write, not before this
+    int64_t failures = 0;        // consecutive failed writes
   };
 
   Result<Series*> Load(const SeriesId& series);
@@ -77,6 +77,8 @@ class JsonManifestStore : public ManifestStore {
 
   const std::filesystem::path root_;
   const JsonStoreOptions options_;
+  RealClock real_clock_;  // used when options_.clock is null
+  Clock* const clock_;
   Disk* const disk_;
   std::map<SeriesId, std::unique_ptr<Series>> series_;
   int64_t flushes_ = 0;

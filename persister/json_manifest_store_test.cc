@@ -19,26 +19,27 @@ const SeriesId kSeries{"klines", "BTCUSDT", "1m"};
 SliceRecord Rec(const klines::KlineSliceKey& k, SliceStatus s) {
   SliceRecord r;
   r.key = k.composite_key();
-  r.status = s;
-  r.http_status = s == SliceStatus::kFailed ? 500 : 200;
-  r.n_items = s == SliceStatus::kFailed ? 0 : 3;
+  r.entry.status = s;
+  r.entry.http_status = s == SliceStatus::kFailed ? 500 : 200;
+  r.entry.n_items = s == SliceStatus::kFailed ? 0 : 3;
   if (s != SliceStatus::kFailed) {
-    r.first_ts = k.start_ms;
-    r.last_ts = k.start_ms + 120000;
+    r.entry.first_ts = k.start_ms;
+    r.entry.last_ts = k.start_ms + 120000;
   } else {
-    r.error = "HTTP 500";
+    r.entry.error = "HTTP 500";
   }
-  r.requested_at = "2025-01-01T00:01:23Z";
-  r.completed_at = "2025-01-01T00:01:24Z";
+  r.entry.requested_at = "2025-01-01T00:01:23Z";
+  r.entry.completed_at = "2025-01-01T00:01:24Z";
   return r;
 }
 
-struct ManualClock {
-  int64_t now = 1000;
+// The store's clock in these tests: 2025-01-01T00:01:23Z, moved by hand.
+struct TestClock {
+  ManualClock clock{1735689683000};
+  int64_t now() const { return clock.MonotonicNowMs(); }
   JsonStoreOptions Options() {
     JsonStoreOptions o;
-    o.monotonic_ms = [this] { return now; };
-    o.wall_ms = [] { return int64_t{1735689683000}; };
+    o.clock = &clock;
     return o;
   }
 };
@@ -53,7 +54,7 @@ Result<Manifest> OnDisk(const fs::path& root) {
 
 TEST_CASE("records become the documented manifest entries and are flushed on demand", "[store]") {
   qlir::testing::ScratchDir root;
-  ManualClock clock;
+  TestClock clock;
   JsonManifestStore store(root.path(), clock.Options(), RealDisk());
   auto ok = Slice(1);
   auto failed = Slice(2);
@@ -108,17 +109,17 @@ TEST_CASE("ok is never replaced by failed or partial, partial not by failed", "[
 
 TEST_CASE("the same result twice leaves one entry and no extra write", "[store]") {
   qlir::testing::ScratchDir root;
-  ManualClock clock;
+  TestClock clock;
   auto opts = clock.Options();
   opts.flush_every = 1;
   JsonManifestStore store(root.path(), opts, RealDisk());
   auto k = Slice(1);
   for (SliceStatus s : {SliceStatus::kFailed, SliceStatus::kPartial, SliceStatus::kOk}) {
     REQUIRE(store.Record(kSeries, Rec(k, s)).ok());
-    REQUIRE(store.FlushDue(clock.now).ok());
+    REQUIRE(store.FlushDue(clock.now()).ok());
     const int64_t flushes = store.flushes();
     REQUIRE(store.Record(kSeries, Rec(k, s)).ok());
-    REQUIRE(store.FlushDue(clock.now).ok());
+    REQUIRE(store.FlushDue(clock.now()).ok());
     CHECK(store.flushes() == flushes);
     CHECK(store.Peek(kSeries)->slices.size() == 1);
   }
@@ -126,7 +127,7 @@ TEST_CASE("the same result twice leaves one entry and no extra write", "[store]"
 
 TEST_CASE("group commit: after flush_every updates or flush_ms", "[store]") {
   qlir::testing::ScratchDir root;
-  ManualClock clock;
+  TestClock clock;
   auto opts = clock.Options();
   opts.flush_every = 3;
   opts.flush_ms = 500;
@@ -135,20 +136,20 @@ TEST_CASE("group commit: after flush_every updates or flush_ms", "[store]") {
   CHECK_FALSE(store.NextFlushMs());
   REQUIRE(store.Record(kSeries, Rec(Slice(1), SliceStatus::kFailed)).ok());
   REQUIRE(store.Record(kSeries, Rec(Slice(2), SliceStatus::kFailed)).ok());
-  CHECK(store.NextFlushMs() == clock.now + 500);
-  REQUIRE(store.FlushDue(clock.now).ok());
+  CHECK(store.NextFlushMs() == clock.now() + 500);
+  REQUIRE(store.FlushDue(clock.now()).ok());
   CHECK(store.flushes() == 0);
   REQUIRE(store.Record(kSeries, Rec(Slice(3), SliceStatus::kFailed)).ok());
-  CHECK(store.NextFlushMs() == clock.now);
-  REQUIRE(store.FlushDue(clock.now).ok());
+  CHECK(store.NextFlushMs() == clock.now());
+  REQUIRE(store.FlushDue(clock.now()).ok());
   CHECK(store.flushes() == 1);
   CHECK(OnDisk(root.path())->slices.size() == 3);
   REQUIRE(store.Record(kSeries, Rec(Slice(4), SliceStatus::kFailed)).ok());
-  clock.now += 499;
-  REQUIRE(store.FlushDue(clock.now).ok());
+  clock.clock.Advance(499);
+  REQUIRE(store.FlushDue(clock.now()).ok());
   CHECK(store.flushes() == 1);
-  clock.now += 1;
-  REQUIRE(store.FlushDue(clock.now).ok());
+  clock.clock.Advance(1);
+  REQUIRE(store.FlushDue(clock.now()).ok());
   CHECK(store.flushes() == 2);
   CHECK(OnDisk(root.path())->slices.size() == 4);
 }
@@ -170,20 +171,20 @@ TEST_CASE("adaptive thresholds grow with the manifest", "[store]") {
 
 TEST_CASE("a failed manifest write keeps the updates and retries later", "[store]") {
   qlir::testing::ScratchDir root;
-  ManualClock clock;
+  TestClock clock;
   FaultyDisk disk;
   auto opts = clock.Options();
   opts.flush_every = 1;
   JsonManifestStore store(root.path(), opts, &disk);
   REQUIRE(store.Record(kSeries, Rec(Slice(1), SliceStatus::kFailed)).ok());
   disk.fail_writes = true;
-  CHECK_FALSE(store.FlushDue(clock.now).ok());
+  CHECK_FALSE(store.FlushDue(clock.now()).ok());
   CHECK_FALSE(fs::exists(SeriesPath(root.path()) / "manifest.json"));
   REQUIRE(store.NextFlushMs());
-  CHECK(*store.NextFlushMs() > clock.now);  // backs off instead of spinning
+  CHECK(*store.NextFlushMs() > clock.now());  // backs off instead of spinning
   disk.fail_writes = false;
-  clock.now = *store.NextFlushMs();
-  REQUIRE(store.FlushDue(clock.now).ok());
+  clock.clock.Set(*store.NextFlushMs());
+  REQUIRE(store.FlushDue(clock.now()).ok());
   CHECK(OnDisk(root.path())->slices.size() == 1);
 }
 

@@ -32,18 +32,12 @@ struct SeriesId {
   std::string ToString() const { return endpoint + "/" + symbol + "/" + interval; }
 };
 
-// What the persister learned about one slice: a manifest entry plus its key. slice_id and
-// relative_path follow from the key (common/slice_id.h, common/data_root.h).
+// What the persister learned about one slice: its composite key and its manifest entry. The
+// store fills entry.slice_id and entry.relative_path from the key (common/slice_id.h,
+// common/data_root.h); whatever they hold is ignored.
 struct SliceRecord {
-  std::string key;  // composite key
-  SliceStatus status = SliceStatus::kPending;
-  std::optional<int> http_status;
-  int64_t n_items = 0;
-  std::optional<int64_t> first_ts;
-  std::optional<int64_t> last_ts;
-  std::optional<std::string> requested_at;
-  std::optional<std::string> completed_at;
-  std::optional<std::string> error;
+  std::string key;
+  ManifestEntry entry;
 };
 
 class ManifestStore {

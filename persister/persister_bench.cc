@@ -25,13 +25,13 @@
 #include "common/atomic_file.h"
 #include "common/data_root.h"
 #include "common/klines/slice_key.h"
+#include "common/log.h"
 #include "common/manifest.h"
+#include "common/manifest_oracle.h"
 #include "common/response_file.h"
 #include "common/time_util.h"
 #include "persister/disk.h"
-#include "persister/fast_manifest_codec.h"
 #include "persister/json_manifest_store.h"
-#include "persister/log.h"
 
 namespace fs = std::filesystem;
 using namespace qlir;
@@ -80,13 +80,13 @@ std::string Body(const klines::KlineSliceKey& k, int n) {
 SliceRecord Partial(const klines::KlineSliceKey& k, int64_t n) {
   SliceRecord r;
   r.key = k.composite_key();
-  r.status = SliceStatus::kPartial;
-  r.http_status = 200;
-  r.n_items = n;
-  r.first_ts = k.start_ms;
-  r.last_ts = k.start_ms + (n - 1) * kIntervalMs;
-  r.requested_at = "2025-01-01T00:01:23Z";
-  r.completed_at = "2025-01-01T00:01:24Z";
+  r.entry.status = SliceStatus::kPartial;
+  r.entry.http_status = 200;
+  r.entry.n_items = n;
+  r.entry.first_ts = k.start_ms;
+  r.entry.last_ts = k.start_ms + (n - 1) * kIntervalMs;
+  r.entry.requested_at = "2025-01-01T00:01:23Z";
+  r.entry.completed_at = "2025-01-01T00:01:24Z";
   return r;
 }
 
@@ -130,13 +130,13 @@ Manifest Build(const fs::path& root, size_t n) {
     std::ofstream(dir / ResponseRelativePath(id), std::ios::binary) << EncodeResponseFile(
         ResponseMeta{"u", k.composite_key(), "2025-01-01T00:00:00Z"}, body_one);
   }
-  std::ofstream(dir / kManifestName, std::ios::binary) << FastSerializeManifest(m);
+  std::ofstream(dir / kManifestName, std::ios::binary) << SerializeManifest(m);
   return m;
 }
 
 // Child mode: load the series the way the persister does (or nlohmann's DOM parse) and report.
 int LoadChild(const std::string& mode, const fs::path& root) {
-  SetLogLevel(LogLevel::kWarning);
+  SetLogLevel(LogLevel::kWarn);
   const long rss_before = PeakRssKb();
   const double t0 = NowUs();
   size_t n = 0;
@@ -149,14 +149,13 @@ int LoadChild(const std::string& mode, const fs::path& root) {
     }
     n = store.Peek(kSeries)->slices.size();
   } else if (mode == "fast_file") {
-    bool io_error = false;
-    auto m = FastParseManifestFile(
-        (*SeriesDir(root, "klines", "BTCUSDT", "1m") / kManifestName).string(), &io_error);
+    auto m =
+        ParseManifestFile((*SeriesDir(root, "klines", "BTCUSDT", "1m") / kManifestName).string());
     if (!m) return 1;
     n = m->slices.size();
   } else {
     auto text = ReadFile(*SeriesDir(root, "klines", "BTCUSDT", "1m") / kManifestName);
-    auto m = mode == "nlohmann" ? ParseManifest(*text, "m") : FastParseManifest(*text, "m");
+    auto m = mode == "nlohmann" ? OracleParseManifest(*text, "m") : ParseManifest(*text, "m");
     if (!m) return 1;
     n = m->slices.size();
   }
@@ -257,10 +256,10 @@ void BenchSize(const fs::path& base, size_t n) {
     // quadratic, so it is only timed up to 50k slices.
     double t = NowUs();
     const bool time_slow = n <= 50000 && !skip_nlohmann;
-    const std::string slow = time_slow ? SerializeManifest(m) : std::string();
+    const std::string slow = time_slow ? OracleSerializeManifest(m) : std::string();
     const double slow_ms = time_slow ? (NowUs() - t) / 1000.0 : -1;
     t = NowUs();
-    const std::string fast = FastSerializeManifest(m);
+    const std::string fast = SerializeManifest(m);
     const double fast_ms = (NowUs() - t) / 1000.0;
     Figure("serialize", n,
            "\"nlohmann_ms\":" + F(slow_ms) + ",\"fast_ms\":" + F(fast_ms) +
@@ -281,7 +280,7 @@ void BenchSize(const fs::path& base, size_t n) {
   RunChild("fast", root);
   if (!skip_nlohmann) RunChild("nlohmann", root);
 
-  SetLogLevel(LogLevel::kWarning);
+  SetLogLevel(LogLevel::kWarn);
   int run = 0;
   for (bool adaptive : {true, false}) {
     ++run;

@@ -1,5 +1,6 @@
 // PersisterServer: the persister's sockets and event loop (docs/protocol.md, "Fetcher ->
-// persister" and "Planner/tools <-> persister").
+// persister" and "Planner/tools <-> persister"). It binds, polls and moves frames; what a result
+// or a control message means, and what to send back, is the Intake's (intake.h).
 //   results: PULL, bound; FETCH_RESULT from fetchers.
 //   control: ROUTER, bound; HELLO (subscribe to DURABLE for 10 s), STATUS_REQUEST ->
 //            STATUS_REPLY, MARK_PENDING -> ACK.
@@ -24,20 +25,19 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
-
 #include <zmq.hpp>
 
+#include "common/clock.h"
 #include "common/curve.h"
 #include "common/stats.h"
 #include "common/status.h"
 #include "common/wire.h"
 #include "persister/disk.h"
+#include "persister/intake.h"
 #include "persister/manifest_store.h"
 
 namespace qlir::persister {
@@ -46,24 +46,27 @@ struct ServerOptions {
   std::filesystem::path data_root;
   std::string results_bind = "tcp://127.0.0.1:5702";
   std::string control_bind = "tcp://127.0.0.1:5703";
-  int max_batch = 256;                 // results read before one directory fsync
+  int max_batch = 256;  // results read before one directory fsync
   // Response files of one batch written at once (1: one after the other). Disk must then be
   // safe to call from that many threads (RealDisk is).
   int write_threads = 1;
-  int64_t subscription_ms = 10000;     // a HELLO subscribes for this long
+  int64_t subscription_ms = 10000;  // a HELLO subscribes for this long
   int linger_ms = 200;
   std::string stats_file;  // when set, counters are rewritten there every 2 s (common/stats.h)
   // CURVE on both sockets (common/curve.h): results let in the allow-list's keys, control only
   // our own key pair (the planner and qlir-status --repair run with the data server's pair).
   // nullopt: plain sockets, as before.
   std::optional<curve::Setup> curve;
+  Clock* clock = nullptr;  // outlives the server; null: the system's clocks
+  // Readable once the process must stop (main: the signalfd of common/signals.h); -1: none,
+  // only Stop().
+  int stop_fd = -1;
 };
 
 class PersisterServer {
  public:
   // `context`, `store` and `disk` outlive the server. REQUIRES: the data-root lock is held.
-  PersisterServer(ServerOptions options, zmq::context_t* context, ManifestStore* store,
-                  Disk* disk);
+  PersisterServer(ServerOptions options, zmq::context_t* context, ManifestStore* store, Disk* disk);
   ~PersisterServer();
   PersisterServer(const PersisterServer&) = delete;
   PersisterServer& operator=(const PersisterServer&) = delete;
@@ -85,35 +88,22 @@ class PersisterServer {
   int stop_fd() const { return stop_pipe_[1]; }
 
  private:
-  // A response file to write for a result, and what to record once it is written.
-  struct PendingWrite {
-    SeriesId series;
-    SliceRecord rec;
-    std::filesystem::path responses;  // empty for a failure (no file)
-    std::filesystem::path target;
-    std::string bytes;                // the encoded response file
-    int64_t body_size = 0;
-    Status write_status;
-  };
-
   void HandleResultFrame(const zmq::message_t& frame);
-  // Checks a result; records a failure at once; for a response returns the file to write.
-  std::optional<PendingWrite> PrepareResult(const wire::FetchResult& r);
-  // Writes the batch's files (write_threads at once), then records each in arrival order.
-  void WritePending();
-  void FinishResult(PendingWrite* w);
   void HandleControl(std::vector<zmq::message_t>* frames);
+  void ReadControl();
+  void ReadResults();
   void Reply(const std::vector<zmq::message_t>& envelope, const wire::Message& m);
-  void CommitBatch();
-  void Broadcast(const std::string& endpoint, const std::vector<wire::SliceState>& slices);
-  Status EnsureResponsesDir(const std::filesystem::path& dir);
+  // Sends the intake's DURABLE notices; a peer the socket cannot reach is forgotten.
+  void Send(const std::vector<Intake::Outgoing>& out);
   void WriteStats(bool force);
   void RecoverLaggingSeries();
 
   const ServerOptions options_;
   zmq::context_t* const context_;
   ManifestStore* const store_;
-  Disk* const disk_;
+  RealClock real_clock_;  // used when options_.clock is null
+  Clock* const clock_;
+  Intake intake_;
   std::unique_ptr<curve::ZapHandler> zap_;  // bound before the CURVE sockets; see Bind
   zmq::socket_t results_;
   zmq::socket_t control_;
@@ -121,15 +111,6 @@ class PersisterServer {
   std::unique_ptr<curve::RefusalWatch> results_watch_;
   std::unique_ptr<curve::RefusalWatch> control_watch_;
   int stop_pipe_[2] = {-1, -1};
-
-  std::set<std::filesystem::path> created_dirs_;       // responses/ dirs known to exist
-  std::set<std::filesystem::path> dirs_to_sync_;       // renamed into, not yet fsynced
-  // DURABLE notices by endpoint, sent once dirs_to_sync_ is empty.
-  std::map<std::string, std::vector<wire::SliceState>> notices_;
-  std::map<std::string, int64_t> subscribers_;         // routing id -> subscription expiry
-  std::vector<PendingWrite> pending_;  // this batch's files, in arrival order
-  std::set<std::string> pending_keys_;
-  Counters counters_;
   StatsFile stats_;
 };
 

@@ -7,15 +7,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <random>
 #include <thread>
 
-#include <catch2/catch.hpp>
-
 #include "common/atomic_file.h"
+#include "common/exit_codes.h"
 #include "common/manifest.h"
 #include "persister/json_manifest_store.h"
 #include "persister/test_util.h"
@@ -254,8 +254,7 @@ TEST_CASE("files written by several threads are all durable and repeats keep arr
   }
 }
 
-TEST_CASE("a series whose responses changed after its manifest is recovered at start",
-          "[server]") {
+TEST_CASE("a series whose responses changed after its manifest is recovered at start", "[server]") {
   // A persister killed after writing response files and before its manifest: the next one
   // indexes them at start, though nobody asks for the series, and writes them at stop.
   auto a = Slice(1), b = Slice(2);
@@ -379,8 +378,7 @@ TEST_CASE("a disk error is reported, nothing is acknowledged, later writes are r
   // Writes of ETHUSDT files fail like a full disk; BTCUSDT ones work.
   class EthFull : public FaultyDisk {
    public:
-    Status WriteFileAtomic(const fs::path& target, std::string_view bytes,
-                           bool sync_dir) override {
+    Status WriteFileAtomic(const fs::path& target, std::string_view bytes, bool sync_dir) override {
       if (fail_writes && target.string().find("ETHUSDT") != std::string::npos) {
         return Status::Error("cannot write " + target.string() + ": No space left on device");
       }
@@ -445,8 +443,8 @@ TEST_CASE("the persister binary: one per data root, SIGTERM flushes and exits 0"
   const std::string results = "ipc://" + (dir.path() / "r.ipc").string();
   const std::string control = "ipc://" + (dir.path() / "c.ipc").string();
   pid_t pid = Spawn({PersisterBinary(), "--data-root", data.string(), "--results-bind", results,
-                     "--control-bind", control, "--flush-every", "1000000", "--flush-ms",
-                     "3600000", "--no-adaptive-flush"});
+                     "--control-bind", control, "--flush-every", "1000000", "--flush-ms", "3600000",
+                     "--no-adaptive-flush"});
   REQUIRE(pid > 0);
   zmq::context_t ctx;
   Client c(ctx, results, control);
@@ -460,7 +458,7 @@ TEST_CASE("the persister binary: one per data root, SIGTERM flushes and exits 0"
   int second_status = WaitExit(second, kWaitMs);
   REQUIRE(second_status != -1);
   CHECK(WIFEXITED(second_status));
-  CHECK(WEXITSTATUS(second_status) == 1);
+  CHECK(WEXITSTATUS(second_status) == kExitCannotStart);
 
   std::vector<klines::KlineSliceKey> keys;
   for (int i = 0; i < 20; ++i) keys.push_back(Slice(100 + i));
@@ -486,9 +484,10 @@ TEST_CASE("after SIGKILL a restarted persister still knows every acknowledged st
   const fs::path data = dir.path() / "data";
   const std::string results = "ipc://" + (dir.path() / "r.ipc").string();
   const std::string control = "ipc://" + (dir.path() / "c.ipc").string();
-  const std::vector<std::string> args = {PersisterBinary(), "--data-root", data.string(),
-                                         "--results-bind", results, "--control-bind", control,
-                                         "--flush-every", "7", "--flush-ms", "3600000"};
+  const std::vector<std::string> args = {PersisterBinary(), "--data-root",   data.string(),
+                                         "--results-bind",  results,         "--control-bind",
+                                         control,           "--flush-every", "7",
+                                         "--flush-ms",      "3600000"};
   std::map<std::string, std::string> acknowledged;
   {
     pid_t pid = Spawn(args);
@@ -523,8 +522,8 @@ TEST_CASE("after SIGKILL a restarted persister still knows every acknowledged st
     INFO(key);
     CHECK(known[key] == st);
   }
-  CHECK_FALSE(fs::exists(SeriesPath(data) / "responses" /
-                         "0123456789abcdef0123456789abcdef.json.1.0.tmp"));
+  CHECK_FALSE(
+      fs::exists(SeriesPath(data) / "responses" / "0123456789abcdef0123456789abcdef.json.1.0.tmp"));
   REQUIRE(::kill(pid, SIGTERM) == 0);
   int exit_status = WaitExit(pid, kWaitMs);
   CHECK(WIFEXITED(exit_status));

@@ -6,29 +6,22 @@
 
 #include <cerrno>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <system_error>
 #include <unordered_map>
 #include <unordered_set>
 
-#include <nlohmann/json.hpp>
-
 #include "common/atomic_file.h"
 #include "common/data_root.h"
 #include "common/endpoint.h"
+#include "common/log.h"
 #include "common/response_file.h"
 #include "common/slice_id.h"
 #include "common/time_util.h"
-#include "persister/fast_manifest_codec.h"
-#include "persister/file_names.h"
-#include "persister/log.h"
 
 namespace qlir::persister {
 
 namespace fs = std::filesystem;
-
-SliceStatus StatusForWindow(int64_t end_ms, int64_t fetched_at_ms) {
-  return fetched_at_ms <= end_ms ? SliceStatus::kPartial : SliceStatus::kOk;
-}
 
 namespace {
 
@@ -76,11 +69,13 @@ Result<std::pair<SliceKey, SliceRecord>> IndexResponse(const Endpoint& endpoint,
   if (!data) return Status::Error(path.string() + ": " + data.error());
   SliceRecord r;
   r.key = file->meta.slice;
-  r.status = StatusForWindow(key->end_ms, *fetched);
-  r.n_items = data->n_items;
-  if (data->first_ts >= 0) r.first_ts = data->first_ts;
-  if (data->last_ts >= 0) r.last_ts = data->last_ts;
-  r.completed_at = file->meta.fetched_at;
+  r.entry.slice_id = expected_id;
+  r.entry.relative_path = ResponseRelativePath(expected_id);
+  r.entry.status = key->ClosedAt(*fetched) ? SliceStatus::kOk : SliceStatus::kPartial;
+  r.entry.n_items = data->n_items;
+  if (data->first_ts >= 0) r.entry.first_ts = data->first_ts;
+  if (data->last_ts >= 0) r.entry.last_ts = data->last_ts;
+  r.entry.completed_at = file->meta.fetched_at;
   return std::make_pair(*key, std::move(r));
 }
 
@@ -98,7 +93,8 @@ void RemoveTemporary(const fs::path& p, RecoveryReport* report) {
     ++report->temporaries_removed;
     Log(LogLevel::kInfo, {}, "recovery: removed leftover temporary " + p.string());
   } else if (ec) {
-    Log(LogLevel::kWarning, {}, "recovery: cannot remove temporary " + p.string() + ": " + ec.message());
+    Log(LogLevel::kWarn, {},
+        "recovery: cannot remove temporary " + p.string() + ": " + ec.message());
   }
 }
 
@@ -126,7 +122,8 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
   RecoveryReport& report = out.report;
   Manifest& m = out.manifest;
   const Endpoint* endpoint = FindEndpoint(series.endpoint);
-  if (!endpoint) return Status::Error(series.ToString() + ": " + UnknownEndpointMessage(series.endpoint));
+  if (!endpoint)
+    return Status::Error(series.ToString() + ": " + UnknownEndpointMessage(series.endpoint));
   m.endpoint = series.endpoint;
   m.symbol = series.symbol;
   m.interval = series.interval;
@@ -143,13 +140,18 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     switch (ClassifySeriesName(name)) {
-      case SeriesName::kManifestTemporary: RemoveTemporary(it->path(), &report); break;
-      case SeriesName::kManifest: have_manifest = true; break;
+      case SeriesName::kManifestTemporary:
+        RemoveTemporary(it->path(), &report);
+        break;
+      case SeriesName::kManifest:
+        have_manifest = true;
+        break;
       case SeriesName::kResponsesDir:
-      case SeriesName::kCorruptManifest: break;
+      case SeriesName::kCorruptManifest:
+        break;
       case SeriesName::kOther:
         ++report.ignored_names;
-        Log(LogLevel::kWarning, {}, "recovery: leaving unknown name alone: " + it->path().string());
+        Log(LogLevel::kWarn, {}, "recovery: leaving unknown name alone: " + it->path().string());
         break;
     }
   }
@@ -157,16 +159,11 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
 
   const fs::path manifest_path = dir / kManifestName;
   if (have_manifest) {
-    // Streamed: the text of a big manifest is never held whole.
-    bool io_error = false;
-    auto parsed = FastParseManifestFile(manifest_path.string(), &io_error);
-    if (!parsed) {
-      // Before calling it corrupt, read it whole: an I/O error is not damage we understand,
-      // so then touch nothing and answer nothing.
-      auto text = ReadFile(manifest_path);
-      if (!text) return text.status();
-      parsed = FastParseManifest(*text, manifest_path.string());
-    }
+    // Streamed: the text of a big manifest is never held whole. As LevelDB's VersionSet::Recover
+    // tells Corruption from an I/O error: only damage is moved aside; a manifest that cannot be
+    // read is not damage we understand, so then touch nothing and answer nothing.
+    auto parsed = ParseManifestFile(manifest_path.string());
+    if (!parsed && !parsed.status().IsCorruption()) return parsed.status();
     std::string why;
     if (!parsed) {
       why = parsed.error();
@@ -184,7 +181,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
         return Status::Error("manifest " + manifest_path.string() + " is corrupt (" + why +
                              ") and cannot be moved aside: " + std::strerror(errno));
       }
-      if (Status s = options.disk->SyncDir(dir); !s.ok()) return s;
+      QLIR_RETURN_IF_ERROR(options.disk->SyncDir(dir));
       report.manifest_corrupt = true;
       report.corrupt_moved_to = aside;
       report.changed = true;
@@ -218,19 +215,20 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
           files.insert(std::move(id));
           break;
         }
-        case ResponseName::kTemporary: RemoveTemporary(it->path(), &report); break;
+        case ResponseName::kTemporary:
+          RemoveTemporary(it->path(), &report);
+          break;
         case ResponseName::kOther:
           if (IsUnreadableResponseName(name)) break;  // kept aside by an earlier recovery
           ++report.ignored_names;
-          Log(LogLevel::kWarning, {},
-              "recovery: leaving unknown name alone: " + it->path().string());
+          Log(LogLevel::kWarn, {}, "recovery: leaving unknown name alone: " + it->path().string());
           break;
       }
     }
     if (ec) return Status::Error("cannot list " + responses.string() + ": " + ec.message());
     // A rename done just before a crash may not be durable yet; make it so before the manifest
     // names the file (docs/conventions.md, "Crash-safe file update", step 6).
-    if (Status s = options.disk->SyncDir(responses); !s.ok()) return s;
+    QLIR_RETURN_IF_ERROR(options.disk->SyncDir(responses));
   }
 
   // 3. Listed entries against the files.
@@ -250,7 +248,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
       problem = "response file damaged";
     }
     if (problem.empty()) continue;
-    Log(LogLevel::kWarning, key,
+    Log(LogLevel::kWarn, key,
         "recovery: " + problem + " (" + path.string() + "), was " +
             std::string(SliceStatusName(e.status)) + ", now pending");
     e.status = SliceStatus::kPending;
@@ -272,24 +270,16 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
     auto indexed = IndexResponse(*endpoint, path, id, series);
     if (!indexed) {
       ++report.undecodable;
-      Log(LogLevel::kWarning, {}, "recovery: cannot index, leaving alone: " + indexed.error());
+      Log(LogLevel::kWarn, {}, "recovery: cannot index, leaving alone: " + indexed.error());
       continue;
     }
     const SliceRecord& r = indexed->second;
-    ManifestEntry e;
-    e.slice_id = id;
-    e.relative_path = ResponseRelativePath(id);
-    e.status = r.status;
-    e.n_items = r.n_items;
-    e.first_ts = r.first_ts;
-    e.last_ts = r.last_ts;
-    e.completed_at = r.completed_at;
-    m.slices.insert_or_assign(r.key, std::move(e));
+    m.slices.insert_or_assign(r.key, r.entry);
     ++report.indexed;
     report.changed = true;
     Log(LogLevel::kInfo, r.key,
         "recovery: indexed response file missing from the manifest as " +
-            std::string(SliceStatusName(r.status)));
+            std::string(SliceStatusName(r.entry.status)));
   }
   return out;
 }

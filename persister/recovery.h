@@ -31,8 +31,8 @@ namespace qlir::persister {
 
 enum class VerifyResponses {
   kExists,  // listed entries: the file exists (one directory listing, no file opened)
-  kQuick,  // listed entries: the file exists and is framed as EncodeResponseFile writes it
-  kFull,   // listed entries: the file decodes and names its slice (reads every file)
+  kQuick,   // listed entries: the file exists and is framed as EncodeResponseFile writes it
+  kFull,    // listed entries: the file decodes and names its slice (reads every file)
 };
 
 struct RecoveryOptions {
@@ -42,12 +42,12 @@ struct RecoveryOptions {
 };
 
 struct RecoveryReport {
-  size_t indexed = 0;               // response files added to the index
-  size_t demoted = 0;               // ok/partial entries set pending
+  size_t indexed = 0;  // response files added to the index
+  size_t demoted = 0;  // ok/partial entries set pending
   size_t temporaries_removed = 0;
-  size_t ignored_names = 0;         // names left alone
-  size_t undecodable = 0;           // response files neither listed nor decodable
-  size_t unreadable_moved = 0;      // non-files under a response name, moved aside
+  size_t ignored_names = 0;     // names left alone
+  size_t undecodable = 0;       // response files neither listed nor decodable
+  size_t unreadable_moved = 0;  // non-files under a response name, moved aside
   bool manifest_corrupt = false;
   std::filesystem::path corrupt_moved_to;
   // True when the recovered manifest differs from the file (it should be written).
@@ -62,9 +62,5 @@ struct RecoveredSeries {
 // REQUIRES: the data-root lock is held (recovery removes and renames files).
 Result<RecoveredSeries> RecoverSeries(const std::filesystem::path& series_dir,
                                       const SeriesId& series, const RecoveryOptions& options);
-
-// The status a stored response has: partial while the window is open at `fetched_at_ms`
-// (fetched_at <= end_ms), ok after.
-SliceStatus StatusForWindow(int64_t end_ms, int64_t fetched_at_ms);
 
 }  // namespace qlir::persister

@@ -1,12 +1,12 @@
 #include "persister/recovery.h"
 
+#include <catch2/catch.hpp>
 #include <fstream>
 
-#include <catch2/catch.hpp>
-
 #include "common/atomic_file.h"
+#include "common/data_root.h"
 #include "common/manifest.h"
-#include "persister/file_names.h"
+#include "common/slice_key.h"
 #include "persister/json_manifest_store.h"
 #include "persister/test_util.h"
 #include "tests/test_util.h"
@@ -134,7 +134,8 @@ TEST_CASE("an ok entry whose file is missing or truncated becomes pending", "[re
   REQUIRE(text.ok());
   fs::resize_file(ResponsePath(root.path(), truncated), text->size() / 2);
 
-  CHECK(Recover(root.path(), VerifyResponses::kExists)->report.demoted == 1);  // only the missing one
+  CHECK(Recover(root.path(), VerifyResponses::kExists)->report.demoted ==
+        1);  // only the missing one
   for (VerifyResponses v : {VerifyResponses::kQuick, VerifyResponses::kFull}) {
     auto r = Recover(root.path(), v);
     REQUIRE(r.ok());
@@ -220,8 +221,7 @@ TEST_CASE("issue7 - a directory under a response file's name is moved aside - it
         listed.slice_id() + ".json.unreadable-20250101T000123Z");
 }
 
-TEST_CASE("a corrupt manifest is moved aside and rebuilt from the response files",
-          "[recovery]") {
+TEST_CASE("a corrupt manifest is moved aside and rebuilt from the response files", "[recovery]") {
   qlir::testing::ScratchDir root;
   const fs::path dir = SeriesPath(root.path());
   auto k = Slice(6);
@@ -277,6 +277,7 @@ TEST_CASE("corrupt-manifest names and series names classify", "[recovery]") {
 }
 
 TEST_CASE("a window is partial until fetched after it closed", "[recovery]") {
-  CHECK(StatusForWindow(100, 100) == SliceStatus::kPartial);
-  CHECK(StatusForWindow(100, 101) == SliceStatus::kOk);
+  SliceKey k{"BTCUSDT", "1m", 0, 100, 1000};
+  CHECK_FALSE(k.ClosedAt(100));  // fetched at its last millisecond: partial
+  CHECK(k.ClosedAt(101));        // fetched after it: ok
 }

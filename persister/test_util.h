@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 
 #include "common/klines/slice_key.h"
@@ -24,14 +25,15 @@ inline std::string Body(const klines::KlineSliceKey& k, int n) {
   std::string b = "[";
   for (int i = 0; i < n; ++i) {
     if (i) b += ",";
-    b += "[" + std::to_string(k.start_ms + i * 60000LL) + ",\"1.0\",\"2.0\",\"0.5\",\"1.5\",\"10\"]";
+    b +=
+        "[" + std::to_string(k.start_ms + i * 60000LL) + ",\"1.0\",\"2.0\",\"0.5\",\"1.5\",\"10\"]";
   }
   return b + "]";
 }
 
 // A result fetched after the window closed (ok) unless `open`.
 inline wire::FetchResult MakeResult(const klines::KlineSliceKey& k, const std::string& outcome,
-                                int n = 3) {
+                                    int n = 3) {
   wire::FetchResult r;
   r.endpoint = "klines";
   r.key = k.composite_key();
@@ -72,7 +74,9 @@ inline void WriteResponse(const std::filesystem::path& root, const klines::Kline
   const std::string text = EncodeResponseFile(
       ResponseMeta{"http://x/" + k.composite_key(), k.composite_key(), FormatIsoUtc(fetched_ms)},
       Body(k, n));
-  RealDisk()->WriteFileAtomic(path, text, true);
+  if (Status s = RealDisk()->WriteFileAtomic(path, text, true); !s.ok()) {
+    throw std::runtime_error("test setup: " + s.message());
+  }
 }
 
 // A Disk whose writes (and optionally directory fsyncs) fail like a full disk while armed.
@@ -81,12 +85,14 @@ class FaultyDisk : public Disk {
   Status WriteFileAtomic(const std::filesystem::path& target, std::string_view bytes,
                          bool sync_dir) override {
     ++writes;
-    if (fail_writes) return Status::Error("cannot write " + target.string() + ": No space left on device");
+    if (fail_writes)
+      return Status::Error("cannot write " + target.string() + ": No space left on device");
     return RealDisk()->WriteFileAtomic(target, bytes, sync_dir);
   }
   Status SyncDir(const std::filesystem::path& dir) override {
     ++syncs;
-    if (fail_syncs) return Status::Error("cannot fsync directory " + dir.string() + ": Input/output error");
+    if (fail_syncs)
+      return Status::Error("cannot fsync directory " + dir.string() + ": Input/output error");
     return RealDisk()->SyncDir(dir);
   }
   std::atomic<bool> fail_writes{false};

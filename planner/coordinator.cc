@@ -6,7 +6,7 @@
 
 #include "common/time_util.h"
 #include "planner/completion.h"
-#include "planner/log.h"
+#include "common/log.h"
 
 namespace qlir::planner {
 namespace {

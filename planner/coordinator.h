@@ -28,7 +28,7 @@
 #include "common/stats.h"
 #include "common/wire.h"
 #include "planner/backoff.h"
-#include "planner/clock.h"
+#include "planner/exchange_clock.h"
 #include "planner/credit_ledger.h"
 #include "planner/job_queue.h"
 #include "planner/lease_table.h"

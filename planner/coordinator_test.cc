@@ -2,7 +2,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/log.h"
+#include "common/clock.h"
+#include "common/log.h"
 
 namespace qlir::planner {
 namespace {
@@ -23,7 +24,7 @@ struct Rig {
     ExchangeClock ex;
     ex.SetOffset(kT0);
     c = std::make_unique<Coordinator>(config, std::move(u), ex);
-    c->Start(clock.NowMs(), &out);
+    c->Start(clock.MonotonicNowMs(), &out);
   }
   std::string Key(uint32_t s, int64_t i) const {
     return c->universe().Key({s, c->universe().first_index(s) + i});
@@ -31,19 +32,19 @@ struct Rig {
   void Reply(uint32_t s, std::vector<wire::SliceState> known = {}) {
     const auto& u = c->universe();
     c->OnPersisterMessage(wire::StatusReply{1, "klines", u.symbol(s), u.interval(s), "", known},
-                          clock.NowMs(), &out);
+                          clock.MonotonicNowMs(), &out);
   }
   void Fetcher(const std::string& id, const wire::Message& m) {
-    c->OnFetcherMessage(id, m, clock.NowMs(), &out);
+    c->OnFetcherMessage(id, m, clock.MonotonicNowMs(), &out);
   }
   void Durable(const std::string& key, const std::string& status) {
-    c->OnPersisterMessage(wire::Durable{"klines", {{key, status}}}, clock.NowMs(), &out);
+    c->OnPersisterMessage(wire::Durable{"klines", {{key, status}}}, clock.MonotonicNowMs(), &out);
   }
   // Tick + Dispatch; returns the jobs sent, per fetcher identity, and keeps other messages.
   std::vector<std::pair<std::string, wire::Job>> Step() {
     out.clear();
-    c->Tick(clock.NowMs(), &out);
-    c->Dispatch(clock.NowMs(), &out);
+    c->Tick(clock.MonotonicNowMs(), &out);
+    c->Dispatch(clock.MonotonicNowMs(), &out);
     std::vector<std::pair<std::string, wire::Job>> jobs;
     for (auto& [id, m] : out.to_fetchers) {
       if (auto* j = std::get_if<wire::Job>(&m)) jobs.emplace_back(id, *j);
@@ -125,7 +126,7 @@ TEST_CASE("Coordinator: DURABLE ends the lease - once-mode exits 0 when all ok")
   r.Fetcher("f1", wire::Ready{"F1", 5});
   auto jobs = r.Step();
   REQUIRE(jobs.size() == 2);
-  CHECK(!r.c->Finished(r.clock.NowMs()));
+  CHECK(!r.c->Finished(r.clock.MonotonicNowMs()));
   for (auto& [id, j] : jobs) {
     r.Fetcher(id, wire::JobDone{j.job_id, j.key, "ok"});
     r.Durable(j.key, "ok");
@@ -134,7 +135,7 @@ TEST_CASE("Coordinator: DURABLE ends the lease - once-mode exits 0 when all ok")
   r.clock.Advance(20000);  // well past every timeout: nothing comes back
   r.Fetcher("f1", wire::Heartbeat{"F1"});
   CHECK(r.Step().empty());
-  CHECK(r.c->Finished(r.clock.NowMs()) == 0);
+  CHECK(r.c->Finished(r.clock.MonotonicNowMs()) == 0);
   CHECK(r.c->jobs_rehanded() == 0);
 }
 
@@ -196,7 +197,7 @@ TEST_CASE("Coordinator: JOB_DONE without DURABLE - the status reply settles it w
   CHECK(r.StatusRequests() == 1);
   r.Reply(0, {{jobs[0].second.key, "ok"}});  // the notice was lost, not the result
   CHECK(r.c->leases().size() == 0);
-  CHECK(r.c->Finished(r.clock.NowMs()) == 0);
+  CHECK(r.c->Finished(r.clock.MonotonicNowMs()) == 0);
   CHECK(r.c->jobs_handed() == 1);
 }
 
@@ -235,7 +236,7 @@ TEST_CASE("Coordinator: JOB_RETURN puts the job back at once - unreachable fetch
   REQUIRE(again.size() == 1);
   CHECK(again[0].first == "f2");
   CHECK(again[0].second.key == jobs[0].second.key);
-  r.c->OnFetcherUnreachable("f2", r.clock.NowMs());
+  r.c->OnFetcherUnreachable("f2", r.clock.MonotonicNowMs());
   r.Fetcher("f3", wire::Ready{"F3", 1});
   auto third = r.Step();
   REQUIRE(third.size() == 1);
@@ -248,7 +249,7 @@ TEST_CASE("Coordinator: lease timeout re-hands - a job that could not be sent go
   r.Fetcher("f1", wire::Ready{"F1", 2});
   auto jobs = r.Step();
   REQUIRE(jobs.size() == 1);
-  r.c->OnJobNotSent("f1", jobs[0].second.job_id, r.clock.NowMs());
+  r.c->OnJobNotSent("f1", jobs[0].second.job_id, r.clock.MonotonicNowMs());
   CHECK(r.Step().empty());  // f1 has no credit left after EAGAIN
   r.Fetcher("f1", wire::Ready{"F1", 1});
   jobs = r.Step();
@@ -282,11 +283,11 @@ TEST_CASE("Coordinator: failed slices back off - then fail for good - once-mode 
     r.clock.Advance(expected_delay - 1);
     r.Fetcher("f1", wire::Heartbeat{"F1"});
     CHECK(r.Step().empty());  // still backing off
-    CHECK(!r.c->Finished(r.clock.NowMs()));
+    CHECK(!r.c->Finished(r.clock.MonotonicNowMs()));
     r.clock.Advance(1);
     expected_delay *= 2;
   }
-  auto code = r.c->Finished(r.clock.NowMs());
+  auto code = r.c->Finished(r.clock.MonotonicNowMs());
   REQUIRE(code);
   CHECK(*code == 2);
   REQUIRE(r.c->failed_for_good().size() == 1);
@@ -327,7 +328,7 @@ TEST_CASE("Coordinator: the open tail is refreshed - once-mode is content with i
   r.Durable(jobs[1].second.key, "partial");
   r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "ok"});
   r.Fetcher("f1", wire::JobDone{jobs[1].second.job_id, jobs[1].second.key, "partial"});
-  CHECK(r.c->Finished(r.clock.NowMs()) == 0);
+  CHECK(r.c->Finished(r.clock.MonotonicNowMs()) == 0);
 }
 
 TEST_CASE(
@@ -375,7 +376,7 @@ TEST_CASE("Coordinator: a delisted series is no longer extended nor refreshed on
   r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, tail, "partial"});
   r.Durable(tail, "partial");
   // The symbol is delisted; its last candle opened just after the tail slice began.
-  r.c->EndSeries(0, kT0 + 60000, r.clock.NowMs());
+  r.c->EndSeries(0, kT0 + 60000, r.clock.MonotonicNowMs());
   CHECK(r.c->Ended(0));
   // The tail is fetched once more (the partial above came before the end was known) ...
   r.clock.Advance(5000);
@@ -400,7 +401,7 @@ TEST_CASE("Coordinator: ending a series drops the slices after its last candle")
   auto config = Config();
   config.heartbeat_ms = 1000000000;
   Rig r(config, 3, {"AAA"}, kT0 - 1);  // slices 0, 1, 2, all closed and missing
-  r.c->EndSeries(0, kT0 - 2 * kSpan + 5, r.clock.NowMs());
+  r.c->EndSeries(0, kT0 - 2 * kSpan + 5, r.clock.MonotonicNowMs());
   CHECK(r.c->universe().size(0) == 2);
   CHECK(r.c->universe().counts(0).pending == 2);
   r.Reply(0);
@@ -413,7 +414,7 @@ TEST_CASE("Coordinator: a persister reconnect asks statuses again only when need
   Rig r(Config(), 2);
   r.Reply(0);
   r.out.clear();
-  r.c->OnPersisterConnected(r.clock.NowMs(), /*reconnect=*/true, &r.out);
+  r.c->OnPersisterConnected(r.clock.MonotonicNowMs(), /*reconnect=*/true, &r.out);
   r.Step();
   CHECK(r.StatusRequests() == 0);  // no job awaits DURABLE
   r.Fetcher("f1", wire::Ready{"F1", 2});
@@ -422,8 +423,8 @@ TEST_CASE("Coordinator: a persister reconnect asks statuses again only when need
   r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "ok"});
   r.Fetcher("f1", wire::JobDone{jobs[1].second.job_id, jobs[1].second.key, "ok"});
   r.clock.Advance(10);
-  r.c->OnPersisterLost(r.clock.NowMs());
-  r.c->OnPersisterConnected(r.clock.NowMs(), /*reconnect=*/true, &r.out);
+  r.c->OnPersisterLost(r.clock.MonotonicNowMs());
+  r.c->OnPersisterConnected(r.clock.MonotonicNowMs(), /*reconnect=*/true, &r.out);
   r.Step();
   CHECK(r.StatusRequests() == 1);
   // The restarted persister knows the first result, not the second: the second died with the
@@ -436,12 +437,12 @@ TEST_CASE("Coordinator: a persister reconnect asks statuses again only when need
   // The persister goes away again before the re-handed job's JOB_DONE: that result went to the
   // new persister, and may still be queued there when it answers the next status request, so
   // it keeps its wait for DURABLE...
-  r.c->OnPersisterLost(r.clock.NowMs());
+  r.c->OnPersisterLost(r.clock.MonotonicNowMs());
   r.clock.Advance(10);
   r.Fetcher("f1", wire::JobDone{again[0].second.job_id, again[0].second.key, "ok"});
   r.clock.Advance(10);
   r.out.clear();
-  r.c->OnPersisterConnected(r.clock.NowMs(), /*reconnect=*/true, &r.out);
+  r.c->OnPersisterConnected(r.clock.MonotonicNowMs(), /*reconnect=*/true, &r.out);
   r.Step();
   CHECK(r.StatusRequests() == 1);
   r.Reply(0, {{jobs[0].second.key, "ok"}});
@@ -529,7 +530,7 @@ TEST_CASE("Coordinator: an error STATUS_REPLY is asked again later - the gap dou
   Rig r(Config(), 1);
   auto error_reply = [&] {
     r.c->OnPersisterMessage(wire::StatusReply{1, "klines", "AAA", "1m", "disk on fire", {}},
-                            r.clock.NowMs(), &r.out);
+                            r.clock.MonotonicNowMs(), &r.out);
   };
   error_reply();
   r.clock.Advance(1999);  // status_retry_ms 1000, doubled once

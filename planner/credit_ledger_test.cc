@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/clock.h"
+#include "common/clock.h"
 
 namespace qlir::planner {
 namespace {
@@ -39,15 +39,15 @@ TEST_CASE("CreditLedger: round robin across fetchers") {
 TEST_CASE("CreditLedger: silent for 3 heartbeats is dead - only READY registers") {
   ManualClock clock;
   CreditLedger l(100);
-  l.OnSeen("x", clock.NowMs());  // unknown: not registered
+  l.OnSeen("x", clock.MonotonicNowMs());  // unknown: not registered
   CHECK(!l.Known("x"));
-  l.OnReady("a", "A", 1, clock.NowMs());
-  l.OnReady("b", "B", 1, clock.NowMs());
+  l.OnReady("a", "A", 1, clock.MonotonicNowMs());
+  l.OnReady("b", "B", 1, clock.MonotonicNowMs());
   clock.Advance(250);
-  l.OnSeen("b", clock.NowMs());
-  CHECK(l.TakeDead(clock.NowMs()).empty());
+  l.OnSeen("b", clock.MonotonicNowMs());
+  CHECK(l.TakeDead(clock.MonotonicNowMs()).empty());
   clock.Advance(50);  // a: 300 ms silent
-  CHECK(l.TakeDead(clock.NowMs()) == std::vector<std::string>{"a"});
+  CHECK(l.TakeDead(clock.MonotonicNowMs()) == std::vector<std::string>{"a"});
   CHECK(!l.Known("a"));
   CHECK(l.Known("b"));
 }
@@ -55,14 +55,14 @@ TEST_CASE("CreditLedger: silent for 3 heartbeats is dead - only READY registers"
 TEST_CASE("CreditLedger: heartbeats fall due when we sent nothing for an interval") {
   ManualClock clock;
   CreditLedger l(100);
-  l.OnReady("a", "A", 1, clock.NowMs());
-  l.OnReady("b", "B", 1, clock.NowMs());
+  l.OnReady("a", "A", 1, clock.MonotonicNowMs());
+  l.OnReady("b", "B", 1, clock.MonotonicNowMs());
   l.OnSent("a", 0);
   l.OnSent("b", 0);
   clock.Advance(60);
-  l.OnSent("b", clock.NowMs());
+  l.OnSent("b", clock.MonotonicNowMs());
   clock.Advance(40);
-  CHECK(l.DueHeartbeat(clock.NowMs()) == std::vector<std::string>{"a"});
+  CHECK(l.DueHeartbeat(clock.MonotonicNowMs()) == std::vector<std::string>{"a"});
   CHECK(l.NextDeadline() == 100);
 }
 

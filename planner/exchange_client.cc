@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <mutex>
 
-#include "planner/log.h"
+#include "common/log.h"
 #include "planner/progress.h"
 
 namespace qlir::planner {
@@ -28,13 +28,13 @@ std::string DescribeAnswer(const HttpResponse& r) {
 }
 
 ExchangeClient::ExchangeClient(HttpClient& http, fetcher::SharedRateState* rate,
-                               fetcher::Clock& clock, ExchangeClientOptions options)
+                               Clock& clock, ExchangeClientOptions options)
     : http_(http),
       rate_(rate),
       clock_(clock),
       options_(options),
       backoff_(options.backoff_base_ms, options.backoff_max_ms,
-               options.seed ? options.seed : static_cast<uint64_t>(clock.NowMs())) {}
+               options.seed ? options.seed : static_cast<uint64_t>(clock.WallNowMs())) {}
 
 ExchangeClientCounters ExchangeClient::counters() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -46,7 +46,7 @@ bool ExchangeClient::Reserve(const std::string& what, int64_t weight) {
   bool logged = false;
   for (;;) {
     if (clock_.StopRequested()) return false;
-    Result<int64_t> wait = rate_->Reserve(clock_.NowMs(), weight);
+    Result<int64_t> wait = rate_->Reserve(clock_.WallNowMs(), weight);
     if (!wait.ok()) {
       // The state file cannot be used: send anyway (the headers still pace the fetchers).
       LogWarn(what + ": " + wait.error());
@@ -72,12 +72,12 @@ Fetched ExchangeClient::Get(const std::string& what, const std::string& url, int
       f.error = "stopped";
       return f;
     }
-    const int64_t sent = clock_.NowMs();
+    const int64_t sent = clock_.WallNowMs();
     f.response = http_.Get(url);
     ++f.attempts;
     const HttpResponse& r = f.response;
     if (rate_) {
-      Status s = rate_->ObserveResponse(clock_.NowMs(), sent, r.status, r.headers);
+      Status s = rate_->ObserveResponse(clock_.WallNowMs(), sent, r.status, r.headers);
       if (!s.ok()) LogWarn(what + ": " + s.message());
     }
     {
@@ -113,7 +113,7 @@ Fetched ExchangeClient::Get(const std::string& what, const std::string& url, int
       std::lock_guard<std::mutex> lock(mu_);
       ++counters_.failures;
     }
-    const int64_t now = clock_.NowMs();
+    const int64_t now = clock_.WallNowMs();
     if (first_failure < 0) first_failure = now;
     const int64_t failing_for = now - first_failure;
     if (options_.give_up_after_ms > 0 && failing_for >= options_.give_up_after_ms) {

@@ -22,7 +22,7 @@
 #include "common/http_client.h"
 #include "common/status.h"
 #include "fetcher/backoff.h"
-#include "fetcher/clock.h"
+#include "common/clock.h"
 #include "fetcher/shared_rate_state.h"
 
 namespace qlir::planner {
@@ -54,7 +54,7 @@ class ExchangeClient {
  public:
   // `rate` may be null (no shared budget; Retry-After is then slept here). All must outlive
   // the client. Get() is called by one thread at a time.
-  ExchangeClient(HttpClient& http, fetcher::SharedRateState* rate, fetcher::Clock& clock,
+  ExchangeClient(HttpClient& http, fetcher::SharedRateState* rate, Clock& clock,
                  ExchangeClientOptions options);
 
   // GETs `url` (of `weight`) until a 200 answer passes `check`. `what` names the request in
@@ -63,7 +63,7 @@ class ExchangeClient {
               const std::function<Status(const HttpResponse&)>& check);
 
   fetcher::SharedRateState* rate() { return rate_; }
-  fetcher::Clock& clock() { return clock_; }
+  Clock& clock() { return clock_; }
   ExchangeClientCounters counters() const;
 
  private:
@@ -72,7 +72,7 @@ class ExchangeClient {
 
   HttpClient& http_;
   fetcher::SharedRateState* rate_;
-  fetcher::Clock& clock_;
+  Clock& clock_;
   const ExchangeClientOptions options_;
   fetcher::Backoff backoff_;
   mutable std::mutex mu_;

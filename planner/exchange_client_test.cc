@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/log.h"
+#include "common/log.h"
 #include "tests/fake_http_client.h"
 #include "tests/log_capture.h"
 #include "tests/test_util.h"
@@ -30,7 +30,7 @@ TEST_CASE("ExchangeClient retries every transient failure, logging why, until an
   http.QueueFor(kUrl, HttpAnswer(200, "<html>maintenance</html>"));
   http.QueueFor(kUrl, HttpAnswer(200, R"({"serverTime":17)"));  // cut off: the check refuses it
   http.Set(kUrl, 200, R"({"serverTime":1})");
-  fetcher::ManualClock clock(kT0);
+  ManualClock clock(kT0);
   ExchangeClient c(http, nullptr, clock,
                    {.backoff_base_ms = 1000, .backoff_max_ms = 8000, .seed = 1});
   Fetched f = c.Get("time", kUrl, 1, [](const HttpResponse& r) {
@@ -63,7 +63,7 @@ TEST_CASE("ExchangeClient honours 429 and 418 Retry-After through the shared bud
   auto rate = fetcher::SharedRateState::Open((dir.path() / "rate").string(),
                                              {.weight_limit = 6000, .window_ms = 60000});
   REQUIRE(rate.ok());
-  fetcher::ManualClock clock(kT0 + 1000);
+  ManualClock clock(kT0 + 1000);
   ExchangeClient c(http, rate->get(), clock, {.seed = 1});
   Fetched f = c.Get("time", kUrl, 1, NeedJson);
   REQUIRE(f.ok());
@@ -82,7 +82,7 @@ TEST_CASE("ExchangeClient honours 429 and 418 Retry-After through the shared bud
 TEST_CASE("ExchangeClient: a 4xx is final; with a deadline it gives up; a stop ends the waits") {
   FakeHttpClient http;
   http.Set(kUrl, 404, "");
-  fetcher::ManualClock clock(kT0);
+  ManualClock clock(kT0);
   ExchangeClient c(http, nullptr, clock, {.seed = 1});
   Fetched f = c.Get("time", kUrl, 1, NeedJson);
   CHECK(f.kind == Fetched::kFinal);
@@ -93,10 +93,10 @@ TEST_CASE("ExchangeClient: a 4xx is final; with a deadline it gives up; a stop e
   ExchangeClient bounded(
       http, nullptr, clock,
       {.backoff_base_ms = 1000, .backoff_max_ms = 60000, .give_up_after_ms = 300000, .seed = 1});
-  const int64_t before = clock.NowMs();
+  const int64_t before = clock.WallNowMs();
   f = bounded.Get("time", kUrl, 1, NeedJson);
   CHECK(f.kind == Fetched::kGaveUp);
-  CHECK(clock.NowMs() - before == 300000);  // never waits past the deadline
+  CHECK(clock.WallNowMs() - before == 300000);  // never waits past the deadline
   CHECK(f.error.find("giving up") != std::string::npos);
 
   clock.RequestStop();

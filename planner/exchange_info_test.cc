@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/klines/endpoint.h"
-#include "planner/log.h"
+#include "common/log.h"
 #include "planner/options.h"
 #include "planner/planner_server.h"
 #include "tests/log_capture.h"

@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/clock.h"
+#include "common/clock.h"
 
 namespace qlir::planner {
 namespace {
@@ -22,21 +22,21 @@ TEST_CASE("LeaseTable: DURABLE ends a lease") {
 TEST_CASE("LeaseTable: expiry without DURABLE - and the bounded wait after JOB_DONE") {
   ManualClock clock;
   LeaseTable t(/*lease_timeout_ms=*/1000, /*durable_wait_ms=*/300);
-  t.Add({1, {0, 1}, "A", clock.NowMs()});
-  t.Add({2, {0, 2}, "A", clock.NowMs()});
+  t.Add({1, {0, 1}, "A", clock.MonotonicNowMs()});
+  t.Add({2, {0, 2}, "A", clock.MonotonicNowMs()});
   clock.Advance(500);
-  CHECK(t.MarkDone(2, "ok", clock.NowMs()));
-  CHECK(!t.MarkDone(99, "ok", clock.NowMs()));
+  CHECK(t.MarkDone(2, "ok", clock.MonotonicNowMs()));
+  CHECK(!t.MarkDone(99, "ok", clock.MonotonicNowMs()));
   CHECK(t.SeriesAwaitingDurable() == std::vector<uint32_t>{0});
   CHECK(t.NextExpiry() == 800);
   clock.Advance(299);
-  CHECK(t.TakeExpired(clock.NowMs()).empty());
+  CHECK(t.TakeExpired(clock.MonotonicNowMs()).empty());
   clock.Advance(1);  // 800: the done job waited long enough for DURABLE
-  auto e = t.TakeExpired(clock.NowMs());
+  auto e = t.TakeExpired(clock.MonotonicNowMs());
   REQUIRE(e.size() == 1);
   CHECK(e[0].job_id == 2);
   clock.Advance(200);  // 1000: the other one timed out
-  e = t.TakeExpired(clock.NowMs());
+  e = t.TakeExpired(clock.MonotonicNowMs());
   REQUIRE(e.size() == 1);
   CHECK(e[0].job_id == 1);
   CHECK(t.size() == 0);

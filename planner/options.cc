@@ -2,10 +2,11 @@
 
 #include <unistd.h>
 
-#include <charconv>
+#include <limits>
 #include <set>
 
 #include "common/endpoint.h"
+#include "common/flags.h"
 #include "common/symbol.h"
 #include "common/time_util.h"
 
@@ -23,15 +24,6 @@ std::vector<std::string> SplitList(const std::string& s) {
     pos = comma + 1;
   }
   return out;
-}
-
-Result<int64_t> ParsePositive(const std::string& flag, const std::string& v) {
-  int64_t n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || p != v.data() + v.size() || n <= 0) {
-    return Status::Error("flag " + flag + ": expected a positive integer, got '" + v + "'");
-  }
-  return n;
 }
 
 bool ValidEndpoint(const std::string& e) {
@@ -93,137 +85,116 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
   Options o;
   o.rate_state = "/tmp/qlir-rate-" + std::to_string(::getuid()) + ".state";
   bool have_symbols = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    std::optional<std::string> value;
-    if (flag.rfind("--", 0) != 0) return Status::Error("unexpected argument '" + flag + "'");
-    if (size_t eq = flag.find('='); eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  FlagSet f;
+  f.Switch("once", &o.once);
+  f.Switch("help", &o.help);
+  f.Switch("verbose", &o.verbose);
+  f.Switch("log-json", &o.log_json);
+  f.Switch("plan-only", &o.plan_only);
+  f.Value("data-root", [&](const std::string& v) {
+    o.data_root = v;
+    return Status::Ok();
+  });
+  f.Int("plan-weight-per-minute", &o.plan_weight_per_minute, 1, kMax);
+  f.Value("symbols", [&](const std::string& v) -> Status {
+    o.symbols.clear();
+    std::set<std::string> seen;
+    for (const std::string& s : SplitList(v)) {
+      if (Status vs = ValidateSymbol(s); !vs.ok()) {
+        return Status::Error("flag --symbols: " + vs.message());
+      }
+      if (seen.insert(s).second) o.symbols.push_back(s);
     }
-    if (flag == "--once" || flag == "--help" || flag == "--verbose" || flag == "--log-json" ||
-        flag == "--plan-only") {
-      if (value) return Status::Error("flag " + flag + " takes no value");
-      if (flag == "--plan-only") o.plan_only = true;
-      if (flag == "--once") o.once = true;
-      if (flag == "--help") o.help = true;
-      if (flag == "--verbose") o.verbose = true;
-      if (flag == "--log-json") o.log_json = true;
-      continue;
+    if (o.symbols.empty()) return Status::Error("flag --symbols: no symbol given");
+    have_symbols = true;
+    return Status::Ok();
+  });
+  f.Value("intervals", [&](const std::string& v) -> Status {
+    o.intervals.clear();
+    std::set<std::string> seen;
+    for (const std::string& s : SplitList(v)) {
+      if (seen.insert(s).second) o.intervals.push_back(s);
     }
-    if (!value) {
-      if (i + 1 >= args.size()) return Status::Error("flag " + flag + " needs a value");
-      value = args[++i];
-    }
-    const std::string& v = *value;
-    auto number = [&](int64_t* out) -> Status {
-      auto n = ParsePositive(flag, v);
-      if (!n) return n.status();
-      *out = *n;
+    if (o.intervals.empty()) return Status::Error("flag --intervals: no interval given");
+    return Status::Ok();
+  });
+  f.Value("endpoint", [&](const std::string& v) {
+    o.endpoint = v;
+    return Status::Ok();
+  });
+  auto time_flag = [](const std::string& name, const std::string& keyword,
+                      std::optional<int64_t>* out) {
+    return [name, keyword, out](const std::string& v) -> Status {
+      if (v == keyword) {
+        out->reset();
+        return Status::Ok();
+      }
+      auto t = ParseTimeUtc(v);
+      if (!t) return Status::Error("flag --" + name + ": " + t.error());
+      *out = *t;
       return Status::Ok();
     };
-    Status st;
-    if (flag == "--symbols") {
-      o.symbols.clear();
-      std::set<std::string> seen;
-      for (const std::string& s : SplitList(v)) {
-        if (Status vs = ValidateSymbol(s); !vs.ok())
-          return Status::Error("flag --symbols: " + vs.message());
-        if (seen.insert(s).second) o.symbols.push_back(s);
-      }
-      if (o.symbols.empty()) return Status::Error("flag --symbols: no symbol given");
-      have_symbols = true;
-    } else if (flag == "--intervals") {
-      o.intervals.clear();
-      std::set<std::string> seen;
-      for (const std::string& s : SplitList(v)) {
-        if (seen.insert(s).second) o.intervals.push_back(s);
-      }
-      if (o.intervals.empty()) return Status::Error("flag --intervals: no interval given");
-    } else if (flag == "--endpoint") {
-      o.endpoint = v;
-    } else if (flag == "--start") {
-      if (v == "listing") {
-        o.start_ms.reset();
-      } else {
-        auto t = ParseTimeUtc(v);
-        if (!t) return Status::Error("flag --start: " + t.error());
-        o.start_ms = *t;
-      }
-    } else if (flag == "--end") {
-      if (v == "now") {
-        o.end_ms.reset();
-      } else {
-        auto t = ParseTimeUtc(v);
-        if (!t) return Status::Error("flag --end: " + t.error());
-        o.end_ms = *t;
-      }
-    } else if (flag == "--base-url") {
-      if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
-        return Status::Error("flag --base-url: expected http:// or https://, got '" + v + "'");
-      }
-      o.base_url = v;
-    } else if (flag == "--jobs-bind" || flag == "--persister") {
-      if (!ValidEndpoint(v)) {
-        return Status::Error("flag " + flag + ": expected tcp://, ipc:// or inproc://, got '" + v +
-                             "'");
-      }
-      (flag == "--jobs-bind" ? o.jobs_bind : o.persister) = v;
-    } else if (flag == "--stats-file") {
-      if (v.empty()) return Status::Error("flag --stats-file: empty path");
-      o.stats_file = v;
-    } else if (flag == "--curve-secret-key") {
-      o.curve.secret_key_file = v;
-    } else if (flag == "--curve-allow") {
-      o.curve.allow_path = v;
-    } else if (flag == "--curve-server-key") {
-      return Status::Error(
-          "flag --curve-server-key: the planner connects to the persister with its own key pair "
-          "(--curve-secret-key), which the persister shares");
-    } else if (flag == "--data-root") {
-      o.data_root = v;
-    } else if (flag == "--plan-weight-per-minute") {
-      st = number(&o.plan_weight_per_minute);
-    } else if (flag == "--lease-timeout-ms") {
-      st = number(&o.lease_timeout_ms);
-    } else if (flag == "--durable-wait-ms") {
-      st = number(&o.durable_wait_ms);
-    } else if (flag == "--heartbeat-ms") {
-      st = number(&o.heartbeat_ms);
-    } else if (flag == "--progress-ms") {
-      st = number(&o.progress_ms);
-    } else if (flag == "--refresh-ms") {
-      st = number(&o.refresh_ms);
-    } else if (flag == "--retry-base-ms") {
-      st = number(&o.retry_base_ms);
-    } else if (flag == "--retry-max-ms") {
-      st = number(&o.retry_max_ms);
-    } else if (flag == "--status-retry-ms") {
-      st = number(&o.status_retry_ms);
-    } else if (flag == "--time-sync-ms") {
-      st = number(&o.time_sync_ms);
-    } else if (flag == "--exchange-info-ms") {
-      st = number(&o.exchange_info_ms);
-    } else if (flag == "--give-up-after-ms") {
-      st = number(&o.give_up_after_ms);
-    } else if (flag == "--exchange-backoff-max-ms") {
-      st = number(&o.exchange_backoff_max_ms);
-    } else if (flag == "--listing-cache") {
-      if (v.empty()) return Status::Error("flag --listing-cache: empty path");
-      o.listing_cache = v;
-    } else if (flag == "--rate-state") {
-      if (v.empty()) return Status::Error("flag --rate-state: empty path");
-      o.rate_state = v;
-    } else if (flag == "--max-failures") {
-      int64_t n = 0;
-      st = number(&n);
-      if (st.ok() && n > 1000000) st = Status::Error("flag --max-failures: too large");
-      o.max_failures = static_cast<int>(n);
-    } else {
-      return Status::Error("unknown flag " + flag);
+  };
+  f.Value("start", time_flag("start", "listing", &o.start_ms));
+  f.Value("end", time_flag("end", "now", &o.end_ms));
+  f.Value("base-url", [&](const std::string& v) -> Status {
+    if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
+      return Status::Error("flag --base-url: expected http:// or https://, got '" + v + "'");
     }
-    if (!st.ok()) return st;
-  }
+    o.base_url = v;
+    return Status::Ok();
+  });
+  auto endpoint_flag = [](const std::string& name, std::string* out) {
+    return [name, out](const std::string& v) -> Status {
+      if (!ValidEndpoint(v)) {
+        return Status::Error("flag --" + name + ": expected tcp://, ipc:// or inproc://, got '" +
+                             v + "'");
+      }
+      *out = v;
+      return Status::Ok();
+    };
+  };
+  f.Value("jobs-bind", endpoint_flag("jobs-bind", &o.jobs_bind));
+  f.Value("persister", endpoint_flag("persister", &o.persister));
+  f.String("stats-file", &o.stats_file);
+  f.Value("curve-secret-key", [&](const std::string& v) {
+    o.curve.secret_key_file = v;
+    return Status::Ok();
+  });
+  f.Value("curve-allow", [&](const std::string& v) {
+    o.curve.allow_path = v;
+    return Status::Ok();
+  });
+  f.Value("curve-server-key", [](const std::string&) {
+    return Status::Error(
+        "flag --curve-server-key: the planner connects to the persister with its own key pair "
+        "(--curve-secret-key), which the persister shares");
+  });
+  f.Int("lease-timeout-ms", &o.lease_timeout_ms, 1, kMax);
+  f.Int("durable-wait-ms", &o.durable_wait_ms, 1, kMax);
+  f.Int("heartbeat-ms", &o.heartbeat_ms, 1, kMax);
+  f.Int("progress-ms", &o.progress_ms, 1, kMax);
+  f.Int("refresh-ms", &o.refresh_ms, 1, kMax);
+  f.Int("retry-base-ms", &o.retry_base_ms, 1, kMax);
+  f.Int("retry-max-ms", &o.retry_max_ms, 1, kMax);
+  f.Int("status-retry-ms", &o.status_retry_ms, 1, kMax);
+  f.Int("time-sync-ms", &o.time_sync_ms, 1, kMax);
+  f.Int("max-failures", &o.max_failures, 1, 1000000);
+  f.Int("exchange-info-ms", &o.exchange_info_ms, 1, kMax);
+  f.Int("give-up-after-ms", &o.give_up_after_ms, 1, kMax);
+  f.Int("exchange-backoff-max-ms", &o.exchange_backoff_max_ms, 1, kMax);
+  f.Value("listing-cache", [&](const std::string& v) -> Status {
+    if (v.empty()) return Status::Error("flag --listing-cache: empty path");
+    o.listing_cache = v;
+    return Status::Ok();
+  });
+  f.Value("rate-state", [&](const std::string& v) -> Status {
+    if (v.empty()) return Status::Error("flag --rate-state: empty path");
+    o.rate_state = v;
+    return Status::Ok();
+  });
+  if (Status s = f.Parse(args); !s.ok()) return s;
   if (o.help) return o;
   if (!have_symbols) return Status::Error("flag --symbols is required");
   const Endpoint* endpoint = FindEndpoint(o.endpoint);

@@ -20,7 +20,7 @@
 #include "planner/exchange_client.h"
 #include "planner/exchange_info.h"
 #include "planner/listing_cache.h"
-#include "planner/log.h"
+#include "common/log.h"
 #include "planner/plan.h"
 
 namespace qlir::planner {
@@ -127,7 +127,7 @@ class Server {
   int stop_fd_;
   std::unique_ptr<Coordinator> c_;
   std::unique_ptr<fetcher::SharedRateState> rate_;
-  fetcher::RealClock wait_clock_;  // the background's waits; RequestStop() ends them
+  RealClock wait_clock_;  // the background's waits; RequestStop() ends them
   std::unique_ptr<ExchangeClient> exchange_;
   Background background_;
   std::vector<std::pair<std::string, wire::Message>> early_;  // fetcher messages before start
@@ -430,14 +430,14 @@ Startup Server::RunStartup() {
   }
   // 2. The exchange's clock.
   int64_t server_ms = 0;
-  st.local_before = clock_.NowMs();
+  st.local_before = clock_.MonotonicNowMs();
   f = exchange_->Get("time", base + "/api/v3/time", kTimeWeight, [&](const HttpResponse& r) {
     auto t = ParseServerTime(r.body);
     if (!t) return t.status();
     server_ms = *t;
     return Status::Ok();
   });
-  st.local_after = clock_.NowMs();
+  st.local_after = clock_.MonotonicNowMs();
   if (!f.ok()) {
     st.exit_code = ExitFor(f, o_.once);
     if (f.kind != Fetched::kStopped) LogError("cannot read the exchange clock: " + f.error);
@@ -591,7 +591,7 @@ void Server::MaybeRefresh(int64_t now) {
     std::optional<int64_t> server_ms;
     int64_t before = 0, after = 0;
     if (sync_due) {
-      before = clock_.NowMs();
+      before = clock_.MonotonicNowMs();
       Fetched f =
           exchange_->Get("time", base + "/api/v3/time", kTimeWeight, [&](const HttpResponse& r) {
             auto t = ParseServerTime(r.body);
@@ -599,7 +599,7 @@ void Server::MaybeRefresh(int64_t now) {
             server_ms = *t;
             return Status::Ok();
           });
-      after = clock_.NowMs();
+      after = clock_.MonotonicNowMs();
       if (f.attempts > 1) before = after - 1;
       if (!f.ok() && f.kind != Fetched::kStopped) {
         LogWarn("cannot re-read the exchange clock, keeping the offset: " + f.error);
@@ -649,7 +649,7 @@ void Server::MaybeRefresh(int64_t now) {
       }
     }
     return [this, server_ms, before, after, info, ended, reopened] {
-      const int64_t t = clock_.NowMs();
+      const int64_t t = clock_.MonotonicNowMs();
       if (server_ms) c_->SyncExchangeClock(*server_ms, before, after);
       if (info) ApplyWeight(info->weight);
       for (const auto& [s, last] : ended) c_->EndSeries(s, last, t);
@@ -685,7 +685,7 @@ Result<int> Server::Serve() {
       started = true;
     };
   });
-  int64_t now = clock_.NowMs();
+  int64_t now = clock_.MonotonicNowMs();
   auto stop = [&](int64_t t) -> int {
     wait_clock_.RequestStop();
     background_.Wait();
@@ -699,7 +699,7 @@ Result<int> Server::Serve() {
   };
   try {
     while (true) {
-      now = clock_.NowMs();
+      now = clock_.MonotonicNowMs();
       if (!c_) {
         if (background_.Poll() && started) {
           if (auto code = Begin(std::move(startup), now)) {
@@ -721,7 +721,7 @@ Result<int> Server::Serve() {
           if (e.num() == EINTR) continue;
           throw;
         }
-        now = clock_.NowMs();
+        now = clock_.MonotonicNowMs();
         if (n_items == 2 && (items[1].revents & ZMQ_POLLIN)) return stop(now);
         if (items[0].revents & ZMQ_POLLIN) DrainJobsWhileStarting(now);
         continue;
@@ -764,12 +764,12 @@ Result<int> Server::Serve() {
       };
       const size_t n_items = stop_fd_ >= 0 ? 4 : 3;
       try {
-        zmq::poll(items, n_items, std::chrono::milliseconds(c_->NextWakeMs(clock_.NowMs())));
+        zmq::poll(items, n_items, std::chrono::milliseconds(c_->NextWakeMs(clock_.MonotonicNowMs())));
       } catch (const zmq::error_t& e) {
-        if (e.num() == EINTR) continue;  // a signal: the stop pipe says whether to stop
+        if (e.num() == EINTR) continue;  // stop_fd says whether to stop
         throw;
       }
-      now = clock_.NowMs();
+      now = clock_.MonotonicNowMs();
       if (n_items == 4 && (items[3].revents & ZMQ_POLLIN)) return stop(now);
       if (items[2].revents & ZMQ_POLLIN) DrainMonitor(now);
       if (items[1].revents & ZMQ_POLLIN) DrainControl(now);

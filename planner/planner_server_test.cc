@@ -14,7 +14,7 @@
 #include <zmq.hpp>
 
 #include "common/wire.h"
-#include "planner/log.h"
+#include "common/log.h"
 #include "planner/socket_fakes.h"
 #include "tests/fake_http_client.h"
 #include "tests/log_capture.h"
@@ -38,7 +38,7 @@ class PlannerThread {
   PlannerThread(Options o, FakeHttpClient* http) : options_(std::move(o)) {
     REQUIRE(pipe(pipe_) == 0);
     thread_ = std::thread([this, http] {
-      SystemClock clock;
+      RealClock clock;
       result_ = RunPlanner(options_, *http, clock, pipe_[0]);
       done_ = true;
     });
@@ -188,7 +188,7 @@ TEST_CASE("PlannerServer: an unknown symbol is named and the others proceed - ex
 TEST_CASE("PlannerServer: no known symbol at all is bad usage naming them") {
   Rig rig(1, {"NOPEUSDT", "NADAUSDT"});
   LogCapture log;
-  SystemClock clock;
+  RealClock clock;
   auto result = RunPlanner(rig.options, rig.http, clock, -1);
   REQUIRE(result.ok());
   CHECK(*result == 64);
@@ -228,7 +228,7 @@ TEST_CASE("PlannerServer: --once gives up on an unreachable exchange with exit 7
   rig.options.give_up_after_ms = 500;
   rig.http.SetTransportError(kBase + "/api/v3/exchangeInfo", "connection refused");
   LogCapture log;
-  SystemClock clock;
+  RealClock clock;
   auto result = RunPlanner(rig.options, rig.http, clock, -1);
   REQUIRE(result.ok());
   CHECK(*result == 75);

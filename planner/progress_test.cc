@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/clock.h"
+#include "common/clock.h"
 
 namespace qlir::planner {
 namespace {
@@ -12,16 +12,16 @@ TEST_CASE("ProgressMeter: rate over the window and ETA") {
   ProgressMeter m(10000);
   CHECK(m.RatePerSec() == 0);
   CHECK(!m.EtaMs(10));
-  m.Sample(clock.NowMs(), 0);
+  m.Sample(clock.MonotonicNowMs(), 0);
   clock.Advance(1000);
-  m.Sample(clock.NowMs(), 10);
+  m.Sample(clock.MonotonicNowMs(), 10);
   CHECK(m.RatePerSec() == Approx(10.0));
   CHECK(m.EtaMs(50) == 5000);
   CHECK(m.EtaMs(0) == 0);
   // A later, slower stretch: the old fast second leaves the window.
   for (int i = 0; i < 20; ++i) {
     clock.Advance(1000);
-    m.Sample(clock.NowMs(), 10 + 2 * (i + 1));
+    m.Sample(clock.MonotonicNowMs(), 10 + 2 * (i + 1));
   }
   CHECK(m.RatePerSec() == Approx(2.0));
 }

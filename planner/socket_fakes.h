@@ -12,7 +12,7 @@
 #include <zmq.hpp>
 
 #include "common/wire.h"
-#include "planner/log.h"
+#include "common/log.h"
 
 namespace qlir::planner::testing {
 

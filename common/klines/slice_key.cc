@@ -28,9 +28,11 @@ Result<KlineSliceKey> ParseCompositeKey(std::string_view key) {
   };
   // The symbol may not contain ':', so split on the last three colons.
   size_t c3 = key.rfind(':');
-  if (c3 == std::string_view::npos || c3 == 0) return bad("expected SYMBOL:interval:start-end:limit");
+  if (c3 == std::string_view::npos || c3 == 0)
+    return bad("expected SYMBOL:interval:start-end:limit");
   size_t c2 = key.rfind(':', c3 - 1);
-  if (c2 == std::string_view::npos || c2 == 0) return bad("expected SYMBOL:interval:start-end:limit");
+  if (c2 == std::string_view::npos || c2 == 0)
+    return bad("expected SYMBOL:interval:start-end:limit");
   size_t c1 = key.rfind(':', c2 - 1);
   if (c1 == std::string_view::npos) return bad("expected SYMBOL:interval:start-end:limit");
   KlineSliceKey k;
@@ -66,7 +68,7 @@ KlineSliceKey GridSlice(std::string_view symbol, std::string_view interval, int6
 Result<std::vector<KlineSliceKey>> GenerateKlineSlices(std::string_view symbol,
                                                        std::string_view interval, int64_t start_ms,
                                                        int64_t end_ms, int limit) {
-  if (Status s = ValidateSymbol(symbol); !s.ok()) return s;
+  QLIR_RETURN_IF_ERROR(ValidateSymbol(symbol));
   auto ms = IntervalToMs(interval);
   if (!ms) return ms.status();
   if (limit < 1 || limit > kDefaultLimit) return Status::Error("limit must be 1..1000");

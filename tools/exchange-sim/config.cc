@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/flags.h"
 #include "common/symbol.h"
 #include "common/time_util.h"
 
@@ -37,7 +38,7 @@ void GuessAssets(SymbolSpec* s) {
 }
 
 Status ValidateSpec(const SymbolSpec& s) {
-  if (Status st = ValidateSymbol(s.symbol); !st.ok()) return st;
+  QLIR_RETURN_IF_ERROR(ValidateSymbol(s.symbol));
   if (s.delisting_ms && *s.delisting_ms <= s.listing_ms) {
     return Status::Error("symbol " + s.symbol + ": delisting must be after listing");
   }
@@ -54,17 +55,6 @@ Status ValidateSpec(const SymbolSpec& s) {
     return Status::Error("symbol " + s.symbol + ": volume must be >= 0 and <= 1000000000");
   }
   return Status::Ok();
-}
-
-Result<int64_t> ParseInt(std::string_view flag, std::string_view v, int64_t lo, int64_t hi) {
-  int64_t out = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (v.empty() || ec != std::errc() || p != v.data() + v.size() || out < lo || out > hi) {
-    return Status::Error("flag " + std::string(flag) + ": '" + std::string(v) +
-                         "' is not an integer in " + std::to_string(lo) + ".." +
-                         std::to_string(hi));
-  }
-  return out;
 }
 
 Result<double> ParseProbability(std::string_view flag, std::string_view v) {
@@ -148,7 +138,7 @@ Result<SymbolSpec> SpecFromJson(const nlohmann::json& j) {
     }
   }
   GuessAssets(&s);
-  if (Status st = ValidateSpec(s); !st.ok()) return st;
+  QLIR_RETURN_IF_ERROR(ValidateSpec(s));
   return s;
 }
 
@@ -419,129 +409,67 @@ Result<SimConfig> ParseFlags(const std::vector<std::string>& args) {
   std::vector<SymbolSpec> file_symbols;
   std::vector<SymbolSpec> flag_symbols;
   bool have_file = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    std::string value;
-    bool has_value = false;
-    if (const size_t eq = flag.find('='); flag.starts_with("--") && eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag.resize(eq);
-      has_value = true;
+  FlagSet f;
+  f.Switch("help", &c.help, "-h");
+  f.Value("listen", [&](const std::string& value) -> Status {
+    const size_t colon = value.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      return Status::Error("flag --listen: '" + value + "' is not HOST:PORT");
     }
-    if (flag == "--help" || flag == "-h") {
-      c.help = true;
-      continue;
-    }
-    if (!flag.starts_with("--")) return Status::Error("unexpected argument '" + flag + "'");
-    static const char* const kFlags[] = {"--listen",
-                                         "--symbols-file",
-                                         "--symbol",
-                                         "--weight-limit",
-                                         "--window-ms",
-                                         "--ban-after",
-                                         "--ban-ms",
-                                         "--seed",
-                                         "--fault-server-error",
-                                         "--fault-timeout",
-                                         "--fault-truncated",
-                                         "--fault-malformed",
-                                         "--fault-html",
-                                         "--fault-reset",
-                                         "--fault-hang",
-                                         "--hang-ms",
-                                         "--latency-ms",
-                                         "--jitter-ms",
-                                         "--fault-endpoints",
-                                         "--threads",
-                                         "--keep-alive-s"};
-    if (std::find(std::begin(kFlags), std::end(kFlags), flag) == std::end(kFlags)) {
-      return Status::Error("unknown flag " + flag + " (see --help)");
-    }
-    if (!has_value) {
-      if (i + 1 >= args.size()) return Status::Error("flag " + flag + " needs a value");
-      value = args[++i];
-    }
-    auto integer = [&](int64_t lo, int64_t hi, int64_t* out) -> Status {
-      Result<int64_t> v = ParseInt(flag, value, lo, hi);
+    Result<int64_t> port = ParseIntFlag("listen", value.substr(colon + 1), 0, 65535);
+    if (!port.ok()) return port.status();
+    c.host = value.substr(0, colon);
+    c.port = static_cast<int>(*port);
+    return Status::Ok();
+  });
+  f.Value("symbols-file", [&](const std::string& value) -> Status {
+    Result<std::vector<SymbolSpec>> r = LoadSymbolsFile(value);
+    if (!r.ok()) return r.status();
+    file_symbols = std::move(r).value();
+    have_file = true;
+    return Status::Ok();
+  });
+  f.Value("symbol", [&](const std::string& value) -> Status {
+    Result<SymbolSpec> r = ParseSymbolFlag(value);
+    if (!r.ok()) return r.status();
+    Upsert(&flag_symbols, std::move(r).value());
+    return Status::Ok();
+  });
+  f.Int("weight-limit", &c.limits.weight_limit, 1, kMaxWeight);
+  f.Int("window-ms", &c.limits.window_ms, 1, kMaxWindowMs);
+  f.Int("ban-after", &c.limits.ban_after, 0, kMaxWeight);
+  f.Int("ban-ms", &c.limits.ban_ms, 0, kMaxBanMs);
+  f.Int("seed", &c.faults.seed, 0, INT64_MAX);
+  auto prob = [](const std::string& name, double* out) {
+    return [name, out](const std::string& value) -> Status {
+      Result<double> v = ParseProbability("--" + name, value);
       if (!v.ok()) return v.status();
       *out = *v;
       return Status::Ok();
     };
-    auto prob = [&](double* out) -> Status {
-      Result<double> v = ParseProbability(flag, value);
-      if (!v.ok()) return v.status();
-      *out = *v;
-      return Status::Ok();
-    };
-    Status st;
-    int64_t n = 0;
-    if (flag == "--listen") {
-      const size_t colon = value.rfind(':');
-      if (colon == std::string::npos || colon == 0) {
-        return Status::Error("flag --listen: '" + value + "' is not HOST:PORT");
-      }
-      Result<int64_t> port = ParseInt(flag, value.substr(colon + 1), 0, 65535);
-      if (!port.ok()) return port.status();
-      c.host = value.substr(0, colon);
-      c.port = static_cast<int>(*port);
-    } else if (flag == "--symbols-file") {
-      Result<std::vector<SymbolSpec>> r = LoadSymbolsFile(value);
-      if (!r.ok()) return r.status();
-      file_symbols = std::move(r).value();
-      have_file = true;
-    } else if (flag == "--symbol") {
-      Result<SymbolSpec> r = ParseSymbolFlag(value);
-      if (!r.ok()) return r.status();
-      Upsert(&flag_symbols, std::move(r).value());
-    } else if (flag == "--weight-limit") {
-      st = integer(1, kMaxWeight, &c.limits.weight_limit);
-    } else if (flag == "--window-ms") {
-      st = integer(1, kMaxWindowMs, &c.limits.window_ms);
-    } else if (flag == "--ban-after") {
-      st = integer(0, kMaxWeight, &c.limits.ban_after);
-    } else if (flag == "--ban-ms") {
-      st = integer(0, kMaxBanMs, &c.limits.ban_ms);
-    } else if (flag == "--seed") {
-      st = integer(0, INT64_MAX, &n);
-      c.faults.seed = static_cast<uint64_t>(n);
-    } else if (flag == "--fault-server-error") {
-      st = prob(&c.faults.server_error);
-    } else if (flag == "--fault-timeout") {
-      st = prob(&c.faults.timeout);
-    } else if (flag == "--fault-truncated") {
-      st = prob(&c.faults.truncated);
-    } else if (flag == "--fault-malformed") {
-      st = prob(&c.faults.malformed);
-    } else if (flag == "--fault-html") {
-      st = prob(&c.faults.html);
-    } else if (flag == "--fault-reset") {
-      st = prob(&c.faults.reset);
-    } else if (flag == "--fault-hang") {
-      st = prob(&c.faults.hang);
-    } else if (flag == "--hang-ms") {
-      st = integer(0, 3'600'000, &c.faults.hang_ms);
-    } else if (flag == "--latency-ms") {
-      st = integer(0, 600'000, &c.faults.latency_ms);
-    } else if (flag == "--jitter-ms") {
-      st = integer(0, 600'000, &c.faults.jitter_ms);
-    } else if (flag == "--fault-endpoints") {
-      c.faults.endpoints.clear();
-      std::stringstream ss(value);
-      for (std::string e; std::getline(ss, e, ',');) {
-        if (!e.empty()) c.faults.endpoints.insert(e);
-      }
-    } else if (flag == "--threads") {
-      st = integer(2, 4096, &n);
-      c.threads = static_cast<int>(n);
-    } else if (flag == "--keep-alive-s") {
-      st = integer(1, 3600, &n);
-      c.keep_alive_s = static_cast<int>(n);
-    } else {
-      return Status::Error("unknown flag " + flag + " (see --help)");
+  };
+  f.Value("fault-server-error", prob("fault-server-error", &c.faults.server_error));
+  f.Value("fault-timeout", prob("fault-timeout", &c.faults.timeout));
+  f.Value("fault-truncated", prob("fault-truncated", &c.faults.truncated));
+  f.Value("fault-malformed", prob("fault-malformed", &c.faults.malformed));
+  f.Value("fault-html", prob("fault-html", &c.faults.html));
+  f.Value("fault-reset", prob("fault-reset", &c.faults.reset));
+  f.Value("fault-hang", prob("fault-hang", &c.faults.hang));
+  f.Int("hang-ms", &c.faults.hang_ms, 0, 3'600'000);
+  f.Int("latency-ms", &c.faults.latency_ms, 0, 600'000);
+  f.Int("jitter-ms", &c.faults.jitter_ms, 0, 600'000);
+  f.Value("fault-endpoints", [&](const std::string& value) {
+    c.faults.endpoints.clear();
+    std::stringstream ss(value);
+    for (std::string e; std::getline(ss, e, ',');) {
+      if (!e.empty()) c.faults.endpoints.insert(e);
     }
-    if (!st.ok()) return st;
-  }
-  if (Status st = c.faults.Validate(); !st.ok()) return st;
+    return Status::Ok();
+  });
+  f.Int("threads", &c.threads, 2, 4096);
+  f.Int("keep-alive-s", &c.keep_alive_s, 1, 3600);
+  QLIR_RETURN_IF_ERROR(f.Parse(args));
+  QLIR_RETURN_IF_ERROR(c.faults.Validate());
   c.symbols = have_file              ? std::move(file_symbols)
               : flag_symbols.empty() ? DefaultSymbols()
                                      : std::vector<SymbolSpec>{};

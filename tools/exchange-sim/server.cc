@@ -213,7 +213,7 @@ void SimServer::Impl::CloseConnection(const httplib::Request& req) {
 }
 
 void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& res) {
-  const int64_t now = clock->NowMs();
+  const int64_t now = clock->WallNowMs();
   res.set_header("Date", HttpDate(now));
   RequestRecord rec;
   rec.ip = req.remote_addr;
@@ -529,7 +529,7 @@ const std::string& SimServer::host() const { return impl_->config.host; }
 FaultConfig SimServer::faults() const { return *impl_->CurrentFaults(); }
 
 Status SimServer::SetFaults(const FaultConfig& faults) {
-  if (Status s = faults.Validate(); !s.ok()) return s;
+  QLIR_RETURN_IF_ERROR(faults.Validate());
   std::lock_guard<std::mutex> lock(impl_->faults_mu);
   impl_->faults = std::make_shared<const FaultConfig>(faults);
   return Status::Ok();

@@ -8,8 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "common/clock.h"
 #include "common/status.h"
-#include "tools/exchange-sim/clock.h"
 #include "tools/exchange-sim/config.h"
 
 namespace qlir::sim {

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/exit_codes.h"
 #include "common/time_util.h"
 #include "tools/exchange-sim/api.h"
 
@@ -189,7 +190,7 @@ TEST_CASE("ping time and the Date header report the server clock") {
   httplib::Result t = c->Get("/api/v3/time");
   REQUIRE(t);
   CHECK(t->status == 200);
-  CHECK(t->body == "{\"serverTime\":" + std::to_string(s.clock().NowMs()) + "}");
+  CHECK(t->body == "{\"serverTime\":" + std::to_string(s.clock().WallNowMs()) + "}");
   CHECK(t->get_header_value("Date") == "Fri, 01 Mar 2024 12:34:40 GMT");
   CHECK(t->get_header_value("X-MBX-USED-WEIGHT-1M") == "1");
   CHECK(t->get_header_value("Content-Type") == "application/json;charset=UTF-8");
@@ -210,7 +211,7 @@ TEST_CASE("klines over HTTP are what KlinesJson computes - the open candle moves
   TestServer s;
   const SymbolSpec btc = DefaultSymbols()[0];
   auto c = s.Client();
-  const int64_t now = s.clock().NowMs();
+  const int64_t now = s.clock().WallNowMs();
   httplib::Result r = c->Get(kKlines);
   REQUIRE(r);
   CHECK(r->status == 200);
@@ -600,7 +601,7 @@ TEST_CASE("Stop ends idle keep-alive connections and hanging requests") {
   CHECK(hung.data.empty());
 }
 
-TEST_CASE("binary: prints the port serves exits 0 on SIGTERM - bad flags exit 2") {
+TEST_CASE("binary: prints the port serves exits 0 on SIGTERM - bad flags exit 64") {
   Child sim({"--listen", "127.0.0.1:0", "--window-ms", "1000"});
   const std::string line = sim.ReadLine(20'000);
   REQUIRE(line.starts_with("listening on 127.0.0.1:"));
@@ -615,7 +616,7 @@ TEST_CASE("binary: prints the port serves exits 0 on SIGTERM - bad flags exit 2"
 
   Child bad({"--bogus"});
   CHECK(bad.ReadLine(20'000).find("unknown flag --bogus") != std::string::npos);
-  CHECK(bad.Wait(20'000) == 2);
+  CHECK(bad.Wait(20'000) == kExitUsage);
 }
 
 }  // namespace

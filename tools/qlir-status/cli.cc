@@ -1,12 +1,13 @@
 #include "tools/qlir-status/cli.h"
 
 #include <algorithm>
-#include <charconv>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "common/curve.h"
 #include "common/data_root.h"
 #include "common/endpoint.h"
+#include "common/flags.h"
 #include "common/symbol.h"
 #include "common/time_util.h"
 #include "tools/qlir-status/process_stats.h"
@@ -55,10 +56,10 @@ Result<Options> ParseArgs(const std::vector<std::string>& args) {
     if (flag == "-h" || flag == "--help") {
       o.help = true;
     } else if (flag == "--json") {
-      if (Status s = no_value(); !s.ok()) return s;
+      QLIR_RETURN_IF_ERROR(no_value());
       o.json = true;
     } else if (flag == "--repair") {
-      if (Status s = no_value(); !s.ok()) return s;
+      QLIR_RETURN_IF_ERROR(no_value());
       o.repair = true;
     } else if (flag == "--data-root") {
       auto v = value();
@@ -97,12 +98,9 @@ Result<Options> ParseArgs(const std::vector<std::string>& args) {
     } else if (flag == "--timeout-ms") {
       auto v = value();
       if (!v) return v.status();
-      int n = 0;
-      auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-      if (ec != std::errc() || p != v->data() + v->size() || n <= 0) {
-        return Status::Error("--timeout-ms: '" + *v + "' is not a positive number of ms");
-      }
-      o.timeout_ms = n;
+      auto n = ParseIntFlag("timeout-ms", *v, 1, std::numeric_limits<int>::max());
+      if (!n) return n.status();
+      o.timeout_ms = static_cast<int>(*n);
     } else if (flag == "verify" || flag == "status") {
       return Status::Error("'" + flag + "' must come first");
     } else {
@@ -191,9 +189,9 @@ int RunVerify(const Options& o, const std::filesystem::path& root, std::ostream&
     }
     for (const auto& [endpoint, keys] : report->RepairKeys()) {
       if (repair_failed) break;
-      auto sent = SendMarkPending(r.persister, endpoint, keys,
-                                  o.timeout_ms > 0 ? o.timeout_ms : kDefaultRepairTimeoutMs,
-                                  *curve_setup);
+      auto sent =
+          SendMarkPending(r.persister, endpoint, keys,
+                          o.timeout_ms > 0 ? o.timeout_ms : kDefaultRepairTimeoutMs, *curve_setup);
       if (!sent) {
         r.error = sent.error();
         repair_failed = true;

@@ -26,7 +26,7 @@ Result<MarkPendingOutcome> SendMarkPending(const std::string& persister,
     dealer.set(zmq::sockopt::immediate, 1);
     dealer.set(zmq::sockopt::sndtimeo, timeout_ms);
     if (curve) {
-      if (Status s = curve::MakeClient(dealer, curve->own, curve->server_public); !s.ok()) return s;
+      QLIR_RETURN_IF_ERROR(curve::MakeClient(dealer, curve->own, curve->server_public));
     }
     try {
       dealer.connect(persister);

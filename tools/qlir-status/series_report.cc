@@ -98,7 +98,8 @@ SeriesReport SummariseManifest(const SeriesLocation& loc, const Manifest& m) {
   // far-away bogus key cannot make us walk millions of slices. CheckEntryKey put every key on the
   // grid of one span, so a gap is a whole number of slices.
   const Endpoint* endpoint = FindEndpoint(m.endpoint);
-  const int64_t span = endpoint ? std::max<int64_t>(1, endpoint->SliceSpanMs(m.interval, m.limit)) : 1;
+  const int64_t span =
+      endpoint ? std::max<int64_t>(1, endpoint->SliceSpanMs(m.interval, m.limit)) : 1;
   std::vector<TimeRange> missing_windows = std::move(pending_windows);
   for (size_t i = 1; i < known.size(); ++i) {
     const int64_t gap_start = known[i - 1].end_ms + 1;
@@ -139,7 +140,7 @@ SeriesReport BuildSeriesReport(const SeriesLocation& loc) {
 }
 
 Result<StatusReport> BuildStatusReport(const fs::path& root, const SeriesFilter& filter) {
-  auto series = ListSeries(root, filter);
+  auto series = FindSeries(root, filter);
   if (!series) return series.status();
   StatusReport report;
   report.data_root = root;

@@ -1,66 +1,19 @@
 #include "tools/qlir-status/series_scan.h"
 
-#include <algorithm>
 #include <system_error>
-
-#include "common/data_root.h"
 
 namespace qlir::status_tool {
 
 namespace fs = std::filesystem;
 
-Result<std::vector<DirEntry>> ListDir(const fs::path& dir) {
-  std::vector<DirEntry> out;
-  std::error_code ec;
-  fs::directory_iterator it(dir, ec);
-  if (ec) {
-    if (ec == std::errc::no_such_file_or_directory) return out;
-    return Status::Error("cannot list " + dir.string() + ": " + ec.message());
-  }
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    if (ec) return Status::Error("cannot list " + dir.string() + ": " + ec.message());
-    DirEntry e;
-    e.name = it->path().filename().string();
-    std::error_code sec;
-    // symlink_status: a link is neither followed nor counted (the persister makes none).
-    const fs::file_status st = it->symlink_status(sec);
-    if (sec) continue;  // vanished meanwhile
-    e.is_regular = fs::is_regular_file(st);
-    e.is_directory = fs::is_directory(st);
-    out.push_back(std::move(e));
-  }
-  if (ec) return Status::Error("cannot list " + dir.string() + ": " + ec.message());
-  std::sort(out.begin(), out.end(),
-            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
-  return out;
-}
-
-Result<std::vector<SeriesLocation>> ListSeries(const fs::path& root, const SeriesFilter& filter) {
-  std::error_code ec;
-  if (!fs::is_directory(root, ec)) {
-    return Status::Error("data root " + root.string() + " is not a directory" +
-                         (ec ? ": " + ec.message() : ""));
-  }
+Result<std::vector<SeriesLocation>> FindSeries(const fs::path& root, const SeriesFilter& filter) {
+  auto all = ListSeries(root);
+  if (!all) return all.status();
   std::vector<SeriesLocation> out;
-  const fs::path binance = root / "binance";
-  auto endpoints = ListDir(binance);
-  if (!endpoints) return endpoints.status();
-  for (const DirEntry& ep : *endpoints) {
-    if (!ep.is_directory) continue;
-    const fs::path raw = binance / ep.name / "raw";
-    auto symbols = ListDir(raw);
-    if (!symbols) return symbols.status();
-    for (const DirEntry& sym : *symbols) {
-      if (!sym.is_directory) continue;
-      if (filter.symbol && *filter.symbol != sym.name) continue;
-      auto intervals = ListDir(raw / sym.name);
-      if (!intervals) return intervals.status();
-      for (const DirEntry& iv : *intervals) {
-        if (!iv.is_directory) continue;
-        if (filter.interval && *filter.interval != iv.name) continue;
-        out.push_back(SeriesLocation{ep.name, sym.name, iv.name, raw / sym.name / iv.name});
-      }
-    }
+  for (SeriesLocation& s : *all) {
+    if (filter.symbol && *filter.symbol != s.symbol) continue;
+    if (filter.interval && *filter.interval != s.interval) continue;
+    out.push_back(std::move(s));
   }
   return out;
 }

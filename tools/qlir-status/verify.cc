@@ -234,22 +234,28 @@ class SeriesVerifier {
       Add("-", ProblemKind::kFileUnreadable, names.error(), false);
       return;
     }
-    const std::string manifest(kManifestName);
     for (const DirEntry& n : *names) {
       const fs::path path = loc_.dir / n.name;
-      if (n.name == manifest || n.name == kResponsesDir) continue;
-      if (n.name.starts_with(manifest + ".") && n.name.ends_with(kTempSuffix)) {
-        Add("-", ProblemKind::kTempFile,
-            path.string() +
-                ": leftover temporary manifest (an interrupted replace, or one in "
-                "progress)",
-            false);
-      } else if (n.name.starts_with(manifest + ".corrupt-")) {
-        Add("-", ProblemKind::kCorruptManifestKept,
-            path.string() + ": a damaged manifest the persister set aside (inspect, then delete)",
-            false);
-      } else {
-        Add("-", ProblemKind::kUnknownFile, path.string() + ": not a name the layout uses", false);
+      switch (ClassifySeriesName(n.name)) {
+        case SeriesName::kManifest:
+        case SeriesName::kResponsesDir:
+          break;
+        case SeriesName::kManifestTemporary:
+          Add("-", ProblemKind::kTempFile,
+              path.string() +
+                  ": leftover temporary manifest (an interrupted replace, or one in "
+                  "progress)",
+              false);
+          break;
+        case SeriesName::kCorruptManifest:
+          Add("-", ProblemKind::kCorruptManifestKept,
+              path.string() + ": a damaged manifest the persister set aside (inspect, then delete)",
+              false);
+          break;
+        case SeriesName::kOther:
+          Add("-", ProblemKind::kUnknownFile, path.string() + ": not a name the layout uses",
+              false);
+          break;
       }
     }
   }
@@ -267,7 +273,7 @@ std::vector<Problem> VerifySeries(const SeriesLocation& loc, int64_t* files_chec
 }
 
 Result<VerifyReport> Verify(const fs::path& root, const SeriesFilter& filter) {
-  auto series = ListSeries(root, filter);
+  auto series = FindSeries(root, filter);
   if (!series) return series.status();
   VerifyReport report;
   report.data_root = root;

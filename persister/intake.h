@@ -1,0 +1,125 @@
+// Intake: the persister's decisions, fed decoded messages and time, with no socket (the shape of
+// planner/coordinator.h). The server (persister_server.h) only binds, polls and moves frames:
+// it hands each FETCH_RESULT to OnResult and each control message to OnControl, sends what they
+// return, and calls WriteBatch and Commit once per round of reading.
+//
+// Results: a failure is recorded at once (it has no file). An ok or partial result is checked
+// (the body must be a JSON array; "ok" fetched before its window closed is stored as partial),
+// and its response file joins the batch. WriteBatch writes the batch's files (write_threads at
+// once), then records each in arrival order. Commit fsyncs the directories renamed into and only
+// then releases the DURABLE notices of the batch: nothing is acknowledged before it is durable.
+//
+// Subscribers: a HELLO or a STATUS_REQUEST subscribes the peer to DURABLE notices for
+// subscription_ms; expired subscribers get nothing. Notices are batched per endpoint, at most
+// kSlicesPerNotice slices per message.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/stats.h"
+#include "common/status.h"
+#include "common/wire.h"
+#include "persister/disk.h"
+#include "persister/manifest_store.h"
+
+namespace qlir::persister {
+
+struct IntakeOptions {
+  std::filesystem::path data_root;
+  // Response files of one batch written at once (1: one after the other). Disk must then be
+  // safe to call from that many threads (RealDisk is).
+  int write_threads = 1;
+  int64_t subscription_ms = 10000;  // a HELLO subscribes for this long
+};
+
+// A ZeroMQ routing id as hex, for logs.
+std::string PeerName(std::string_view id);
+
+class Intake {
+ public:
+  static constexpr size_t kSlicesPerNotice = 5000;
+
+  // A message for one control peer (by ZeroMQ routing id).
+  struct Outgoing {
+    std::string peer;
+    wire::Message message;
+  };
+
+  // `store`, `disk` and `clock` outlive the intake. REQUIRES: the data-root lock is held.
+  Intake(IntakeOptions options, ManifestStore* store, Disk* disk, Clock* clock);
+  Intake(const Intake&) = delete;
+  Intake& operator=(const Intake&) = delete;
+
+  // A FETCH_RESULT. A second result for a key already in the batch writes the batch first, so
+  // that the store decides between the two in arrival order.
+  void OnResult(const wire::FetchResult& r);
+  // A frame on the results socket that is not a FETCH_RESULT (counted as dropped).
+  void OnDroppedResult() { ++counters_["results_dropped"]; }
+
+  // HELLO, STATUS_REQUEST or MARK_PENDING from `peer` (other types are logged and dropped).
+  // Returns the reply, if the message has one.
+  std::optional<wire::Message> OnControl(const std::string& peer, const wire::Message& m,
+                                         int64_t now_ms);
+  // `peer` cannot be reached any more (the socket said so): no more notices for it.
+  void OnPeerGone(const std::string& peer) { subscribers_.erase(peer); }
+
+  // Writes the batch's files, then records each (see above).
+  void WriteBatch();
+  // Fsyncs the directories renamed into; once all are durable, returns the DURABLE notices for
+  // every live subscriber. Nothing when a directory cannot be fsynced (retried next time).
+  std::vector<Outgoing> Commit(int64_t now_ms);
+  // True while files or notices wait for a Commit.
+  bool commit_pending() const { return !dirs_to_sync_.empty() || !notices_.empty(); }
+  // True when every file written is durable (the manifest may then name them all).
+  bool files_durable() const { return dirs_to_sync_.empty(); }
+  // At shutdown: the batch written and committed (notices returned as Commit does), or an error
+  // when a directory stays unsynced.
+  Result<std::vector<Outgoing>> Drain(int64_t now_ms);
+
+  // Cumulative counters plus the gauges (subscribers, dirs_to_sync, notices_waiting).
+  Counters Snapshot() const;
+  size_t subscribers() const { return subscribers_.size(); }
+
+ private:
+  // A response file to write for a result, and what to record once it is written.
+  struct PendingWrite {
+    SeriesId series;
+    SliceRecord rec;
+    std::filesystem::path responses;  // empty for a failure (no file)
+    std::filesystem::path target;
+    std::string bytes;  // the encoded response file
+    int64_t body_size = 0;
+    Status write_status;
+  };
+
+  // Checks a result; records a failure at once; for a response returns the file to write.
+  std::optional<PendingWrite> Prepare(const wire::FetchResult& r);
+  void Finish(PendingWrite* w);
+  Status EnsureResponsesDir(const std::filesystem::path& dir);
+  void Subscribe(const std::string& peer, int64_t now_ms);
+  wire::StatusReply AnswerStatus(const wire::StatusRequest& q);
+  wire::Ack MarkPending(const wire::MarkPending& mp);
+
+  const IntakeOptions options_;
+  ManifestStore* const store_;
+  Disk* const disk_;
+  Clock* const clock_;
+
+  std::set<std::filesystem::path> created_dirs_;  // responses/ dirs known to exist
+  std::set<std::filesystem::path> dirs_to_sync_;  // renamed into, not yet fsynced
+  // DURABLE notices by endpoint, released once dirs_to_sync_ is empty.
+  std::map<std::string, std::vector<wire::SliceState>> notices_;
+  std::map<std::string, int64_t> subscribers_;  // routing id -> subscription expiry (monotonic)
+  std::vector<PendingWrite> pending_;           // this batch's files, in arrival order
+  std::set<std::string> pending_keys_;
+  Counters counters_;
+};
+
+}  // namespace qlir::persister

@@ -1,0 +1,244 @@
+// The persister's decisions without sockets, on a manual clock: results become files and
+// manifest entries, DURABLE notices wait for the directory fsync and go only to live
+// subscribers, control messages are answered.
+#include "persister/intake.h"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <variant>
+
+#include "common/clock.h"
+#include "persister/json_manifest_store.h"
+#include "persister/test_util.h"
+#include "tests/test_util.h"
+
+namespace qlir::persister {
+namespace {
+
+using testing::FaultyDisk;
+using testing::MakeResult;
+using testing::ResponsePath;
+using testing::Slice;
+namespace fs = std::filesystem;
+
+constexpr int64_t kSubscriptionMs = 10000;
+
+struct Rig {
+  qlir::testing::ScratchDir dir;
+  ManualClock clock{1735689683000};
+  FaultyDisk disk;
+  JsonManifestStore store;
+  Intake intake;
+
+  explicit Rig(int write_threads = 1)
+      : store(dir.path(), StoreOptions(&clock), &disk),
+        intake(IntakeOptions{dir.path(), write_threads, kSubscriptionMs}, &store, &disk, &clock) {}
+
+  static JsonStoreOptions StoreOptions(Clock* clock) {
+    JsonStoreOptions o;
+    o.clock = clock;
+    return o;
+  }
+  int64_t now() const { return clock.MonotonicNowMs(); }
+  void Hello(const std::string& peer) {
+    CHECK_FALSE(intake.OnControl(peer, wire::Hello{"planner-" + peer}, now()));
+  }
+  std::map<std::string, std::string> Statuses() {
+    auto reply =
+        intake.OnControl("asker", wire::StatusRequest{7, "klines", "BTCUSDT", "1m"}, now());
+    REQUIRE(reply);
+    const auto& r = std::get<wire::StatusReply>(*reply);
+    CHECK(r.request_id == 7);
+    CHECK(r.error.empty());
+    std::map<std::string, std::string> out;
+    for (const auto& s : r.slices) out[s.key] = s.status;
+    return out;
+  }
+};
+
+// Which peers got which (key, status) in the DURABLE notices of one Commit.
+std::map<std::string, std::map<std::string, std::string>> ByPeer(
+    const std::vector<Intake::Outgoing>& out) {
+  std::map<std::string, std::map<std::string, std::string>> by;
+  for (const Intake::Outgoing& o : out) {
+    const auto& d = std::get<wire::Durable>(o.message);
+    CHECK(d.endpoint == "klines");
+    for (const auto& s : d.slices) by[o.peer][s.key] = s.status;
+  }
+  return by;
+}
+
+}  // namespace
+
+TEST_CASE("intake: results are written, recorded, and announced only after the fsync", "[intake]") {
+  Rig r;
+  r.Hello("p1");
+  const auto ok = Slice(1), partial = Slice(2), failed = Slice(3);
+  r.intake.OnResult(MakeResult(ok, "ok"));
+  r.intake.OnResult(MakeResult(partial, "partial"));
+  r.intake.OnResult(MakeResult(failed, "failed"));
+  // The failure is recorded at once; the two files wait for the batch.
+  CHECK_FALSE(fs::exists(ResponsePath(r.dir.path(), ok)));
+  r.intake.WriteBatch();
+  CHECK(fs::exists(ResponsePath(r.dir.path(), ok)));
+  CHECK(fs::exists(ResponsePath(r.dir.path(), partial)));
+  CHECK_FALSE(fs::exists(ResponsePath(r.dir.path(), failed)));
+  CHECK(r.intake.commit_pending());
+  CHECK_FALSE(r.intake.files_durable());
+
+  // A directory that cannot be fsynced holds every acknowledgement back.
+  r.disk.fail_syncs = true;
+  CHECK(r.intake.Commit(r.now()).empty());
+  CHECK(r.intake.commit_pending());
+  r.disk.fail_syncs = false;
+  auto out = r.intake.Commit(r.now());
+  CHECK(r.intake.files_durable());
+  CHECK_FALSE(r.intake.commit_pending());
+  auto by = ByPeer(out);
+  REQUIRE(by.size() == 1);
+  CHECK(by["p1"] == std::map<std::string, std::string>{{ok.composite_key(), "ok"},
+                                                       {partial.composite_key(), "partial"},
+                                                       {failed.composite_key(), "failed"}});
+  CHECK(r.Statuses() == by["p1"]);
+  const Counters c = r.intake.Snapshot();
+  CHECK(c.at("results_received") == 3);
+  CHECK(c.at("files_written") == 2);
+  CHECK(c.at("recorded_failed") == 1);
+  CHECK(c.at("fsync_errors") == 1);
+}
+
+TEST_CASE("intake: a subscription lasts subscription_ms and is renewed by HELLO or STATUS_REQUEST",
+          "[intake]") {
+  Rig r;
+  r.Hello("early");
+  r.clock.Advance(kSubscriptionMs - 1);
+  r.Hello("late");
+  r.intake.OnResult(MakeResult(Slice(1), "failed"));
+  auto by = ByPeer(r.intake.Commit(r.now()));
+  CHECK(by.size() == 2);  // both still subscribed
+
+  r.clock.Advance(2);  // "early" expired, "late" not
+  r.intake.OnResult(MakeResult(Slice(2), "failed"));
+  by = ByPeer(r.intake.Commit(r.now()));
+  CHECK(by.size() == 1);
+  CHECK(by.contains("late"));
+  CHECK(r.intake.subscribers() == 1);
+
+  // Asking for statuses subscribes too; a peer the socket lost is forgotten at once.
+  (void)r.Statuses();
+  r.intake.OnPeerGone("late");
+  r.intake.OnResult(MakeResult(Slice(3), "failed"));
+  by = ByPeer(r.intake.Commit(r.now()));
+  CHECK(by.size() == 1);
+  CHECK(by.contains("asker"));
+
+  r.clock.Advance(kSubscriptionMs + 1);  // nobody left: notices are dropped, not queued
+  r.intake.OnResult(MakeResult(Slice(4), "failed"));
+  CHECK(r.intake.Commit(r.now()).empty());
+  CHECK_FALSE(r.intake.commit_pending());
+}
+
+TEST_CASE("intake: notices are batched per endpoint, kSlicesPerNotice at most per message",
+          "[intake]") {
+  Rig r;
+  r.Hello("p");
+  const int n = static_cast<int>(Intake::kSlicesPerNotice) + 3;
+  for (int i = 0; i < n; ++i) r.intake.OnResult(MakeResult(Slice(100 + i), "failed"));
+  auto out = r.intake.Commit(r.now());
+  REQUIRE(out.size() == 2);
+  CHECK(std::get<wire::Durable>(out[0].message).slices.size() == Intake::kSlicesPerNotice);
+  CHECK(std::get<wire::Durable>(out[1].message).slices.size() == 3);
+}
+
+TEST_CASE("intake: the stored result decides, in arrival order, even within one batch",
+          "[intake]") {
+  Rig r(/*write_threads=*/4);
+  r.Hello("p");
+  const auto k = Slice(5);
+  r.intake.OnResult(MakeResult(k, "partial", 2));
+  r.intake.OnResult(MakeResult(k, "ok", 4));       // same key: the batch is written first
+  r.intake.OnResult(MakeResult(k, "failed"));      // never replaces a stored response
+  r.intake.OnResult(MakeResult(k, "partial", 1));  // nor does partial replace ok
+  r.intake.WriteBatch();
+  auto by = ByPeer(r.intake.Commit(r.now()));
+  CHECK(by["p"].at(k.composite_key()) == "ok");
+  CHECK(r.Statuses().at(k.composite_key()) == "ok");
+  CHECK(r.intake.Snapshot().at("results_superseded") == 2);
+}
+
+TEST_CASE("intake: a claimed ok fetched before its window closed is stored as partial",
+          "[intake]") {
+  Rig r;
+  const auto k = Slice(6);
+  wire::FetchResult early = MakeResult(k, "ok");
+  early.server_time_ms = k.end_ms;  // the window's last millisecond: still open
+  r.intake.OnResult(early);
+  r.intake.WriteBatch();
+  (void)r.intake.Commit(r.now());
+  CHECK(r.Statuses().at(k.composite_key()) == "partial");
+}
+
+TEST_CASE("intake: bad results are dropped or recorded failed, never stored", "[intake]") {
+  Rig r;
+  // Slice i's ok result with one claim spoiled.
+  auto spoiled = [&](int i, std::string wire::FetchResult::*field, std::string value) {
+    wire::FetchResult result = MakeResult(Slice(i), "ok");
+    result.*field = std::move(value);
+    r.intake.OnResult(result);
+  };
+  spoiled(1, &wire::FetchResult::endpoint, "trades");
+  spoiled(2, &wire::FetchResult::key, "BTCUSDT:1m:oops");
+  spoiled(3, &wire::FetchResult::outcome, "pending");
+  spoiled(4, &wire::FetchResult::body, "{\"code\":-1003}");
+  r.intake.WriteBatch();
+  (void)r.intake.Commit(r.now());
+  auto statuses = r.Statuses();
+  CHECK(statuses.size() == 1);
+  CHECK(statuses.at(Slice(4).composite_key()) == "failed");
+  CHECK_FALSE(fs::exists(ResponsePath(r.dir.path(), Slice(4))));
+  CHECK(r.intake.Snapshot().at("results_dropped") == 1);  // the unknown endpoint
+}
+
+TEST_CASE("intake: a file that cannot be written is neither recorded nor acknowledged",
+          "[intake]") {
+  Rig r;
+  r.Hello("p");
+  r.disk.fail_writes = true;
+  r.intake.OnResult(MakeResult(Slice(1), "ok"));
+  r.intake.WriteBatch();
+  CHECK(r.intake.Commit(r.now()).empty());
+  CHECK(r.Statuses().empty());
+  CHECK(r.intake.Snapshot().at("write_errors") == 1);
+  r.disk.fail_writes = false;  // the planner's lease expires and the job comes again
+  r.intake.OnResult(MakeResult(Slice(1), "ok"));
+  auto drained = r.intake.Drain(r.now());
+  REQUIRE(drained.ok());
+  CHECK(ByPeer(*drained)["p"].at(Slice(1).composite_key()) == "ok");
+}
+
+TEST_CASE("intake: MARK_PENDING sets known slices pending and names what it cannot parse",
+          "[intake]") {
+  Rig r;
+  r.intake.OnResult(MakeResult(Slice(1), "ok"));
+  r.intake.WriteBatch();
+  (void)r.intake.Commit(r.now());
+  auto reply = r.intake.OnControl(
+      "tool", wire::MarkPending{9, "klines", {Slice(1).composite_key(), Slice(2).composite_key()}},
+      r.now());
+  REQUIRE(reply);
+  const auto& ack = std::get<wire::Ack>(*reply);
+  CHECK(ack.request_id == 9);
+  CHECK(ack.count == 1);  // the unknown slice is ignored
+  CHECK(ack.error.empty());
+  CHECK(r.Statuses().at(Slice(1).composite_key()) == "pending");
+
+  reply = r.intake.OnControl("tool", wire::MarkPending{10, "klines", {"garbage"}}, r.now());
+  REQUIRE(reply);
+  CHECK_FALSE(std::get<wire::Ack>(*reply).error.empty());
+  reply = r.intake.OnControl("tool", wire::StatusRequest{11, "trades", "BTCUSDT", "1m"}, r.now());
+  REQUIRE(reply);
+  CHECK(std::get<wire::StatusReply>(*reply).error.find("trades") != std::string::npos);
+  CHECK_FALSE(r.intake.OnControl("tool", wire::Heartbeat{"x"}, r.now()));  // not ours: dropped
+}
+
+}  // namespace qlir::persister

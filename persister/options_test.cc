@@ -1,0 +1,110 @@
+#include "persister/options.h"
+
+#include <catch2/catch.hpp>
+
+namespace qlir::persister {
+namespace {
+
+std::string Err(const std::vector<std::string>& args) {
+  auto o = ParseOptions(args);
+  REQUIRE_FALSE(o.ok());
+  return o.error();
+}
+
+}  // namespace
+
+TEST_CASE("persister options: defaults", "[options]") {
+  auto o = ParseOptions({});
+  REQUIRE(o.ok());
+  CHECK_FALSE(o->data_root);
+  CHECK(o->server.results_bind == "tcp://127.0.0.1:5702");
+  CHECK(o->server.control_bind == "tcp://127.0.0.1:5703");
+  CHECK(o->server.write_threads == 4);
+  CHECK(o->server.stats_file.empty());
+  CHECK(o->store.flush_every == 1000);
+  CHECK(o->store.flush_ms == 2000);
+  CHECK(o->store.adaptive);
+  CHECK(o->store.verify == VerifyResponses::kQuick);
+  CHECK_FALSE(o->curve.any());
+  CHECK_FALSE(o->verbose);
+  CHECK_FALSE(o->log_json);
+  CHECK_FALSE(o->help);
+}
+
+TEST_CASE("persister options: every flag, as --flag value and as --flag=value", "[options]") {
+  const std::vector<std::string> spaced = {"--data-root",
+                                           "/d",
+                                           "--results-bind",
+                                           "ipc:///r",
+                                           "--control-bind",
+                                           "ipc:///c",
+                                           "--flush-every",
+                                           "7",
+                                           "--flush-ms",
+                                           "0",
+                                           "--no-adaptive-flush",
+                                           "--verify-responses",
+                                           "full",
+                                           "--write-threads",
+                                           "1",
+                                           "--stats-file",
+                                           "/s.json",
+                                           "--curve-secret-key",
+                                           "/k/server.key_secret",
+                                           "--curve-allow",
+                                           "/k/fetchers",
+                                           "--verbose",
+                                           "--log-json"};
+  const std::vector<std::string> joined = {"--data-root=/d",
+                                           "--results-bind=ipc:///r",
+                                           "--control-bind=ipc:///c",
+                                           "--flush-every=7",
+                                           "--flush-ms=0",
+                                           "--no-adaptive-flush",
+                                           "--verify-responses=full",
+                                           "--write-threads=1",
+                                           "--stats-file=/s.json",
+                                           "--curve-secret-key=/k/server.key_secret",
+                                           "--curve-allow=/k/fetchers",
+                                           "--verbose",
+                                           "--log-json"};
+  for (const auto& args : {spaced, joined}) {
+    auto o = ParseOptions(args);
+    REQUIRE(o.ok());
+    CHECK(*o->data_root == "/d");
+    CHECK(o->server.results_bind == "ipc:///r");
+    CHECK(o->server.control_bind == "ipc:///c");
+    CHECK(o->store.flush_every == 7);
+    CHECK(o->store.flush_ms == 0);
+    CHECK_FALSE(o->store.adaptive);
+    CHECK(o->store.verify == VerifyResponses::kFull);
+    CHECK(o->server.write_threads == 1);
+    CHECK(o->server.stats_file == "/s.json");
+    CHECK(o->curve.secret_key_file == "/k/server.key_secret");
+    CHECK(o->curve.allow_path == "/k/fetchers");
+    CHECK(o->verbose);
+    CHECK(o->log_json);
+  }
+  CHECK(ParseOptions({"--verify-responses", "exists"})->store.verify == VerifyResponses::kExists);
+  CHECK(ParseOptions({"--help"})->help);
+  CHECK(ParseOptions({"-h"})->help);
+}
+
+TEST_CASE("persister options: bad flags are errors naming the flag", "[options]") {
+  CHECK(Err({"--flush-every", "-1"}).find("--flush-every") != std::string::npos);
+  CHECK(Err({"--flush-ms", "soon"}).find("--flush-ms") != std::string::npos);
+  CHECK(Err({"--write-threads", "0"}).find("--write-threads") != std::string::npos);
+  CHECK(Err({"--write-threads=65"}).find("--write-threads") != std::string::npos);
+  CHECK(Err({"--verify-responses", "some"}).find("--verify-responses") != std::string::npos);
+  CHECK(Err({"--data-root"}).find("needs a value") != std::string::npos);
+  CHECK(Err({"--data-root="}).find("--data-root") != std::string::npos);
+  CHECK(Err({"--verbose=yes"}).find("--verbose") != std::string::npos);
+  CHECK(Err({"--bogus"}).find("--bogus") != std::string::npos);
+  CHECK(Err({"stray"}).find("stray") != std::string::npos);
+  CHECK(Err({"--curve-secret-key", "/k/s"}).find("--curve-allow") != std::string::npos);
+  CHECK(Err({"--curve-allow", "/k"}).find("--curve-secret-key") != std::string::npos);
+  CHECK(Err({"--curve-server-key", "/k/server.key"}).find("--curve-server-key") !=
+        std::string::npos);  // a client's flag
+}
+
+}  // namespace qlir::persister
