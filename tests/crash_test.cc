@@ -32,6 +32,7 @@
 
 #include "common/atomic_file.h"
 #include "common/data_root.h"
+#include "common/exit_codes.h"
 #include "common/klines/slice_key.h"
 #include "common/manifest.h"
 #include "common/response_file.h"
@@ -1076,7 +1077,7 @@ TEST_CASE_METHOD(
                           scratch.path() / "second-persister.log");
       auto st = second.Wait(30000);
       second_log = qlir::testing::ReadLog(scratch.path() / "second-persister.log");
-      second_refused = st.has_value() && *st == 1;
+      second_refused = st.has_value() && *st == kExitCannotStart;  // 69: the lock is held
       // And a fetcher dies too.
       const int f = running_pid("fetcher:fetcher-00");
       if (f > 0 && ::kill(f, SIGKILL) == 0) ++fetcher_kills;
