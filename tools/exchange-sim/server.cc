@@ -399,7 +399,7 @@ void SimServer::Impl::HandleSimPost(const httplib::Request& req, httplib::Respon
   } else if (req.path == "/sim/delist") {
     // {"symbol":"X"} delists X now; {"symbol":"X","at":ms} at that time; "at":null relists.
     std::string symbol;
-    std::optional<int64_t> at = clock->NowMs();
+    std::optional<int64_t> at = clock->WallNowMs();
     try {
       const nlohmann::json j = nlohmann::json::parse(req.body);
       if (!j.is_object() || !j.contains("symbol") || !j["symbol"].is_string()) {
