@@ -67,7 +67,7 @@ TEST_CASE("planner link: a heartbeat after an interval without sending", "[plann
 }
 
 TEST_CASE(
-    "planner link: silent for liveness intervals, the planner is gone; the reconnect "
+    "planner link: silent for liveness intervals, the planner is gone and the reconnect "
     "delay doubles to its cap and a message resets it",
     "[planner_link]") {
   ManualClock clock(0);

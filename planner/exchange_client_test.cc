@@ -79,7 +79,7 @@ TEST_CASE("ExchangeClient honours 429 and 418 Retry-After through the shared bud
   CHECK(st->limit == 39);  // the 429 came at a used weight of 40, under the assumed 6000
 }
 
-TEST_CASE("ExchangeClient: a 4xx is final; with a deadline it gives up; a stop ends the waits") {
+TEST_CASE("ExchangeClient: a 4xx is final, a deadline gives up and a stop ends the waits") {
   FakeHttpClient http;
   http.Set(kUrl, 404, "");
   ManualClock clock(kT0);

@@ -35,7 +35,7 @@ TEST_CASE("Plan: the README's first command in figures") {
         "before the run is complete");
 }
 
-TEST_CASE("Plan: a resume counts only what is missing; series lines are capped") {
+TEST_CASE("Plan: a resume counts only what is missing and series lines are capped") {
   PlanInput in;
   for (int i = 0; i < 30; ++i) in.series.push_back({"S" + std::to_string(i) + "/1d", 10, 0, 1000});
   in.series[3].to_fetch = 4;

@@ -195,7 +195,7 @@ TEST_CASE("PlannerServer: no known symbol at all is bad usage naming them") {
   CHECK(log.Contains("bad usage: --symbols: no known symbol left (unknown: NOPEUSDT, NADAUSDT)"));
 }
 
-TEST_CASE("PlannerServer: exchangeInfo failing keeps the sockets up; fetchers are answered") {
+TEST_CASE("PlannerServer: exchangeInfo failing keeps the sockets up and fetchers are answered") {
   Rig rig(1);
   LogCapture log;
   // Five failures of each kind before the exchange answers.
