@@ -572,14 +572,14 @@ Result<std::unique_ptr<RefusalWatch>> RefusalWatch::Start(zmq::context_t* contex
                                                           zmq::socket_t* socket,
                                                           std::string socket_name) {
   static std::atomic<uint64_t> seq{0};
-  const std::string endpoint = "inproc://qlir-refusal-watch-" + std::to_string(::getpid()) + "-" +
-                               std::to_string(seq++);
+  const std::string endpoint =
+      "inproc://qlir-refusal-watch-" + std::to_string(::getpid()) + "-" + std::to_string(seq++);
   // Refused keys (HANDSHAKE_FAILED_AUTH) are ZAP's to log.
-  if (zmq_socket_monitor(socket->handle(), endpoint.c_str(),
-                         ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0) {
-    return Status::Error("cannot monitor the " + socket_name + " socket: " +
-                         zmq_strerror(zmq_errno()));
+  if (zmq_socket_monitor(
+          socket->handle(), endpoint.c_str(),
+          ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0) {
+    return Status::Error("cannot monitor the " + socket_name +
+                         " socket: " + zmq_strerror(zmq_errno()));
   }
   std::unique_ptr<RefusalWatch> w(new RefusalWatch(context, socket_name));
   try {

@@ -23,7 +23,6 @@
 #include <string_view>
 #include <thread>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "common/status.h"
@@ -141,7 +140,7 @@ class ZapPolicy {
     bool ok = false;
     std::string status_code;  // "200" or "400"
     std::string status_text;
-    std::string user_id;      // the key's name when ok
+    std::string user_id;  // the key's name when ok
   };
   Reply Decide(const Request& request, int64_t now_ms);
 
@@ -212,8 +211,7 @@ class RefusalLog {
 // RefusalLog, every peer whose handshake failed outside ZAP. Destroy before the socket closes.
 class RefusalWatch {
  public:
-  static Result<std::unique_ptr<RefusalWatch>> Start(zmq::context_t* context,
-                                                     zmq::socket_t* socket,
+  static Result<std::unique_ptr<RefusalWatch>> Start(zmq::context_t* context, zmq::socket_t* socket,
                                                      std::string socket_name);
   ~RefusalWatch();
   RefusalWatch(const RefusalWatch&) = delete;

@@ -345,6 +345,8 @@ TEST_CASE("a CURVE server logs a peer without CURVE that it refuses", "[curve]")
   zmq::socket_t plain(client_ctx, zmq::socket_type::dealer);  // no CURVE
   plain.set(zmq::sockopt::linger, 0);
   plain.connect(endpoint);
-  CHECK(logs.WaitFor("refused a peer on the jobs socket from tcp://127.0.0.1"));  // LogCapture waits 20 s by default
+  CHECK(
+      logs.WaitFor("refused a peer on the jobs socket from tcp://127.0.0.1"));  // LogCapture waits
+                                                                                // 20 s by default
   watch->reset();
 }

@@ -9,8 +9,8 @@ namespace qlir {
 SliceKey Endpoint::GridSlice(std::string_view symbol, std::string_view interval, int64_t index,
                              int limit) const {
   const int64_t span = SliceSpanMs(interval, limit);
-  return SliceKey{std::string(symbol), std::string(interval), index * span,
-                  (index + 1) * span - 1, limit};
+  return SliceKey{std::string(symbol), std::string(interval), index * span, (index + 1) * span - 1,
+                  limit};
 }
 
 int64_t Endpoint::GridIndex(std::string_view interval, int64_t t_ms, int limit) const {

@@ -57,8 +57,8 @@ TEST_CASE("the klines endpoint keys, grid, URL, weight and payloads", "[endpoint
             std::to_string(g.start_ms) + "&endTime=" + std::to_string(g.end_ms) + "&limit=1000");
 
   const std::string row = "[" + std::to_string(g.start_ms) +
-                          ",\"1\",\"2\",\"0.5\",\"1.5\",\"10\"," + std::to_string(g.start_ms + 59999) +
-                          ",\"15\",3,\"5\",\"7\",\"0\"]";
+                          ",\"1\",\"2\",\"0.5\",\"1.5\",\"10\"," +
+                          std::to_string(g.start_ms + 59999) + ",\"15\",3,\"5\",\"7\",\"0\"]";
   auto v = e.ValidatePayload("[" + row + "]", g);
   REQUIRE(v.ok());
   CHECK(v->n_items == 1);

@@ -13,11 +13,11 @@ namespace qlir {
 inline constexpr const char* kUserAgent = "qlir-binance-data/1.0 (+https://github.com/qlir)";
 
 struct HttpResponse {
-  int status = 0;              // 0: no HTTP answer (see error)
+  int status = 0;  // 0: no HTTP answer (see error)
   std::string body;
   std::map<std::string, std::string> headers;  // names lower-cased
-  std::string error;           // transport error text (timeout, reset, refused, ...)
-  int64_t date_ms = -1;        // the Date header as ms since epoch, -1 if absent
+  std::string error;     // transport error text (timeout, reset, refused, ...)
+  int64_t date_ms = -1;  // the Date header as ms since epoch, -1 if absent
 };
 
 struct HttpOptions {

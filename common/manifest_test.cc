@@ -73,12 +73,30 @@ TEST_CASE("every truncation and corruption of a manifest is an error naming the 
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error(), Catch::Contains(what));
   };
-  { auto v = j; v.erase("slices"); expect_bad(v, "slices"); }
-  { auto v = j; v["version"] = 2; expect_bad(v, "version"); }
-  { auto v = j; v["limit"] = "1000"; expect_bad(v, "limit"); }
-  { auto v = j; v["slices"]["BTCUSDT:1m:1609459200000-1609465199999:1000"]["status"] = "done";
-    expect_bad(v, "status"); }
-  { auto v = j; v["slices"]["BTCUSDT:1m:1609459200000-1609465199999:1000"].erase("n_items");
-    expect_bad(v, "n_items"); }
+  {
+    auto v = j;
+    v.erase("slices");
+    expect_bad(v, "slices");
+  }
+  {
+    auto v = j;
+    v["version"] = 2;
+    expect_bad(v, "version");
+  }
+  {
+    auto v = j;
+    v["limit"] = "1000";
+    expect_bad(v, "limit");
+  }
+  {
+    auto v = j;
+    v["slices"]["BTCUSDT:1m:1609459200000-1609465199999:1000"]["status"] = "done";
+    expect_bad(v, "status");
+  }
+  {
+    auto v = j;
+    v["slices"]["BTCUSDT:1m:1609459200000-1609465199999:1000"].erase("n_items");
+    expect_bad(v, "n_items");
+  }
   expect_bad(nlohmann::json::array(), "object");
 }

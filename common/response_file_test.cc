@@ -30,6 +30,10 @@ TEST_CASE("truncated or wrong response files are errors", "[response_file]") {
     CHECK_THAT(r.error(), Catch::StartsWith("f.json"));
   }
   CHECK_FALSE(DecodeResponseFile("{\"data\":[]}", "f").ok());
-  CHECK_FALSE(DecodeResponseFile("{\"meta\":{\"url\":1,\"slice\":\"s\",\"fetched_at\":\"t\"},\"data\":[]}", "f").ok());
-  CHECK_FALSE(DecodeResponseFile("{\"meta\":{\"url\":\"u\",\"slice\":\"s\",\"fetched_at\":\"t\"}}", "f").ok());
+  CHECK_FALSE(DecodeResponseFile(
+                  "{\"meta\":{\"url\":1,\"slice\":\"s\",\"fetched_at\":\"t\"},\"data\":[]}", "f")
+                  .ok());
+  CHECK_FALSE(
+      DecodeResponseFile("{\"meta\":{\"url\":\"u\",\"slice\":\"s\",\"fetched_at\":\"t\"}}", "f")
+          .ok());
 }

@@ -38,8 +38,7 @@ TEST_CASE("a stats file is written when due and read back", "[stats]") {
   CHECK(files == 1);
 }
 
-TEST_CASE("a disabled stats file writes nothing and an unwritable one does not throw",
-          "[stats]") {
+TEST_CASE("a disabled stats file writes nothing and an unwritable one does not throw", "[stats]") {
   qlir::testing::ScratchDir dir;
   qlir::StatsFile off("", "planner", "planner", 0);
   CHECK_FALSE(off.enabled());

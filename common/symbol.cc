@@ -40,7 +40,8 @@ Status ValidateSymbol(std::string_view symbol) {
     size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
     if (n == 0 || i + n > symbol.size()) return bad("it is not valid UTF-8");
     for (size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(symbol[i + k]) >> 6) != 2) return bad("it is not valid UTF-8");
+      if ((static_cast<unsigned char>(symbol[i + k]) >> 6) != 2)
+        return bad("it is not valid UTF-8");
     }
     i += n;
   }

@@ -11,9 +11,22 @@ TEST_CASE("ordinary and non-ASCII symbols are accepted", "[symbol]") {
 }
 
 TEST_CASE("symbols that could escape the data root are rejected", "[symbol]") {
-  const std::string bad[] = {"",       "/",       "BTC/USDT", "BTC\\USDT", "..",  ".",
-                             "../etc", "A..B",    "BTC\nX",   "BTC\tX",    std::string(41, 'A'),
-                             "BTC:X",  "BTC USDT", "A&b=1",   std::string("A\0B", 3), "\xff\xfe"};
+  const std::string bad[] = {"",
+                             "/",
+                             "BTC/USDT",
+                             "BTC\\USDT",
+                             "..",
+                             ".",
+                             "../etc",
+                             "A..B",
+                             "BTC\nX",
+                             "BTC\tX",
+                             std::string(41, 'A'),
+                             "BTC:X",
+                             "BTC USDT",
+                             "A&b=1",
+                             std::string("A\0B", 3),
+                             "\xff\xfe"};
   for (const auto& s : bad) {
     INFO(s);
     auto st = qlir::ValidateSymbol(s);

@@ -91,7 +91,8 @@ Result<int64_t> ParseTimeUtc(std::string_view t) {
   if (pos != t.size()) return bad();
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return bad();
   using namespace std::chrono;
-  if (!year_month_day{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}}.ok()) {
+  if (!year_month_day{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}}
+           .ok()) {
     return bad();
   }
   return DaysFromCivil(y, mo, d) * 86400000LL + h * 3600000LL + mi * 60000LL + s * 1000LL + frac;

@@ -5,13 +5,12 @@
 
 #include <cstdint>
 #include <map>
+#include <msgpack.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <msgpack.hpp>
 
 #include "common/status.h"
 
@@ -22,11 +21,11 @@ inline constexpr uint32_t kProtocolVersion = 1;
 inline constexpr int64_t kMaxMessageBytes = 16 * 1024 * 1024;
 
 enum class Type : uint32_t {
-  kReady = 1,          // fetcher -> planner: I have `credits` more free transfer slots
-  kHeartbeat = 2,      // any direction: I am alive
-  kJob = 3,            // planner -> fetcher: fetch this slice
-  kJobDone = 4,        // fetcher -> planner: finished a job (result sent to persister), one credit back
-  kJobReturn = 5,      // fetcher -> planner: giving a job back unfetched (shutting down)
+  kReady = 1,      // fetcher -> planner: I have `credits` more free transfer slots
+  kHeartbeat = 2,  // any direction: I am alive
+  kJob = 3,        // planner -> fetcher: fetch this slice
+  kJobDone = 4,    // fetcher -> planner: finished a job (result sent to persister), one credit back
+  kJobReturn = 5,  // fetcher -> planner: giving a job back unfetched (shutting down)
   kFetchResult = 6,    // fetcher -> persister: the outcome of one fetch
   kHello = 7,          // planner -> persister: subscribe me to durable notices
   kDurable = 8,        // persister -> planner: these slices are durable with this status
@@ -82,15 +81,15 @@ struct FetchResult {
   std::string endpoint;  // "klines"
   std::string key;       // composite key
   std::string url;
-  int32_t http_status = 0;       // 0 when no HTTP answer (network error)
-  int64_t requested_at_ms = 0;   // local clock
-  int64_t completed_at_ms = 0;   // local clock
-  int64_t server_time_ms = 0;    // the exchange's clock at completion (Date header / time)
-  std::string outcome;           // "ok", "partial" or "failed"
-  std::string body;              // raw body when ok/partial
-  std::string error;             // error text when failed
+  int32_t http_status = 0;      // 0 when no HTTP answer (network error)
+  int64_t requested_at_ms = 0;  // local clock
+  int64_t completed_at_ms = 0;  // local clock
+  int64_t server_time_ms = 0;   // the exchange's clock at completion (Date header / time)
+  std::string outcome;          // "ok", "partial" or "failed"
+  std::string body;             // raw body when ok/partial
+  std::string error;            // error text when failed
   int64_t n_items = 0;
-  int64_t first_ts = -1;         // -1: none
+  int64_t first_ts = -1;  // -1: none
   int64_t last_ts = -1;
   uint32_t attempts = 0;
   MSGPACK_DEFINE(endpoint, key, url, http_status, requested_at_ms, completed_at_ms, server_time_ms,

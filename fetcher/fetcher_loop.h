@@ -13,8 +13,9 @@
 //
 // Malformed input: a frame that does not decode, or a message of a type the planner should not
 // send, is logged and dropped. A JOB whose endpoint is not registered (common/endpoint.h) or
-// whose key does not parse is logged and answered with JOB_DONE outcome "failed" and no FETCH_RESULT, so that
-// the planner gets its credit back; nothing can be stored under a key we cannot parse.
+// whose key does not parse is logged and answered with JOB_DONE outcome "failed" and no
+// FETCH_RESULT, so that the planner gets its credit back; nothing can be stored under a key we
+// cannot parse.
 #pragma once
 
 #include <cstdint>

@@ -56,8 +56,8 @@ int main(int argc, char** argv) {
     return kExitCannotStart;
   }
   const HttpOptions http = cl->http;
-  Status s =
-      RunFetcher(cl->fetcher, [http] { return MakeCurlHttpClient(http); }, rate->get(), *signal_fd);
+  Status s = RunFetcher(
+      cl->fetcher, [http] { return MakeCurlHttpClient(http); }, rate->get(), *signal_fd);
   ::close(*signal_fd);
   if (!s.ok()) {
     LogError(s.message());

@@ -74,8 +74,8 @@ TEST_CASE("CURVE flags go together", "[options][curve]") {
   auto off = ParseCommandLine({});
   REQUIRE(off.ok());
   CHECK_FALSE(off->curve.any());
-  auto on = ParseCommandLine({"--curve-secret-key=/k/a.key_secret", "--curve-server-key",
-                              "/k/server.key"});
+  auto on = ParseCommandLine(
+      {"--curve-secret-key=/k/a.key_secret", "--curve-server-key", "/k/server.key"});
   REQUIRE(on.ok());
   CHECK(on->curve.secret_key_file == "/k/a.key_secret");
   CHECK(on->curve.server_key_file == "/k/server.key");

@@ -79,8 +79,8 @@ Status PersisterServer::Bind() {
       return s;
     }
   }
-  for (auto [socket, watch, name] :
-       {std::tuple{&results_, &results_watch_, "results"}, {&control_, &control_watch_, "control"}}) {
+  for (auto [socket, watch, name] : {std::tuple{&results_, &results_watch_, "results"},
+                                     {&control_, &control_watch_, "control"}}) {
     auto w = curve::RefusalWatch::Start(context_, socket, name);
     if (!w.ok()) return w.status();
     *watch = std::move(*w);

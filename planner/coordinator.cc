@@ -4,9 +4,9 @@
 #include <type_traits>
 #include <unordered_set>
 
+#include "common/log.h"
 #include "common/time_util.h"
 #include "planner/completion.h"
-#include "common/log.h"
 
 namespace qlir::planner {
 namespace {
@@ -464,8 +464,12 @@ std::optional<int> Coordinator::Finished(int64_t now) {
 std::vector<std::string> Coordinator::ProgressLines(int64_t now) {
   std::vector<SeriesProgress> series(sync_.size());
   for (uint32_t s = 0; s < sync_.size(); ++s) {
-    series[s] = {universe_.SeriesName(s), sync_[s].ready,   Done(s), universe_.counts(s).total(),
-                 universe_.counts(s).failed, static_cast<int64_t>(leases_.CountSeries(s))};
+    series[s] = {universe_.SeriesName(s),
+                 sync_[s].ready,
+                 Done(s),
+                 universe_.counts(s).total(),
+                 universe_.counts(s).failed,
+                 static_cast<int64_t>(leases_.CountSeries(s))};
   }
   return progress_.Lines(now, series);
 }

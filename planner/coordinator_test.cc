@@ -553,7 +553,7 @@ TEST_CASE("Coordinator: an error STATUS_REPLY is asked again later - the gap dou
 TEST_CASE("Coordinator drops what it does not expect") {
   Rig r(Config(), 1);
   r.Reply(0);
-  r.Fetcher("f1", wire::Durable{"klines", {}});        // wrong socket
+  r.Fetcher("f1", wire::Durable{"klines", {}});         // wrong socket
   r.Fetcher("stranger", wire::JobDone{42, "x", "ok"});  // unknown job
   r.Durable("garbage key", "ok");
   r.Durable(r.Key(0, 0), "weird");

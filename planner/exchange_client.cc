@@ -27,8 +27,8 @@ std::string DescribeAnswer(const HttpResponse& r) {
   return out;
 }
 
-ExchangeClient::ExchangeClient(HttpClient& http, fetcher::SharedRateState* rate,
-                               Clock& clock, ExchangeClientOptions options)
+ExchangeClient::ExchangeClient(HttpClient& http, fetcher::SharedRateState* rate, Clock& clock,
+                               ExchangeClientOptions options)
     : http_(http),
       rate_(rate),
       clock_(clock),

@@ -19,10 +19,10 @@
 #include <string>
 #include <string_view>
 
+#include "common/clock.h"
 #include "common/http_client.h"
 #include "common/status.h"
 #include "fetcher/backoff.h"
-#include "common/clock.h"
 #include "fetcher/shared_rate_state.h"
 
 namespace qlir::planner {

@@ -42,16 +42,16 @@ struct Options {
   // key is allowed) and on the control link, where the planner is a client with the same key
   // pair as the persister (the data server's). Empty: plain sockets.
   curve::Flags curve;
-  bool verbose = false;                              // --verbose (debug lines)
-  bool log_json = false;                             // --log-json (JSON log lines)
-  std::string stats_file;                            // --stats-file (counters, common/stats.h)
-  bool help = false;                                 // --help
+  bool verbose = false;    // --verbose (debug lines)
+  bool log_json = false;   // --log-json (JSON log lines)
+  std::string stats_file;  // --stats-file (counters, common/stats.h)
+  bool help = false;       // --help
   // The plan (planner/plan.h), logged once the stored statuses are in: --plan-only exits 0
   // right after it; --data-root (the persister's) is only read for its free space; the time
   // estimate assumes --plan-weight-per-minute of the IP's budget.
-  bool plan_only = false;                            // --plan-only
-  std::string data_root;                             // --data-root
-  int64_t plan_weight_per_minute = 6000;             // --plan-weight-per-minute
+  bool plan_only = false;                 // --plan-only
+  std::string data_root;                  // --data-root
+  int64_t plan_weight_per_minute = 6000;  // --plan-weight-per-minute
 };
 
 // Parses argv[1..]. Accepts "--flag value" and "--flag=value".

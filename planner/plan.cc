@@ -41,12 +41,11 @@ std::string FormatBytes(int64_t bytes) {
 
 std::vector<std::string> PlanLines(const PlanInput& in, const Plan& p, size_t max_series_lines) {
   std::vector<std::string> lines;
-  std::string head = "plan: " + std::to_string(p.series) + " series, " +
-                     std::to_string(p.slices) + " slices in range, " +
-                     std::to_string(p.to_fetch) + " to fetch: " + std::to_string(p.requests) +
-                     " requests (weight " + std::to_string(p.weight) + "), about " +
-                     FormatDuration(p.duration_ms) + " at " +
-                     std::to_string(in.weight_per_minute) + " weight/min, about " +
+  std::string head = "plan: " + std::to_string(p.series) + " series, " + std::to_string(p.slices) +
+                     " slices in range, " + std::to_string(p.to_fetch) +
+                     " to fetch: " + std::to_string(p.requests) + " requests (weight " +
+                     std::to_string(p.weight) + "), about " + FormatDuration(p.duration_ms) +
+                     " at " + std::to_string(in.weight_per_minute) + " weight/min, about " +
                      FormatBytes(p.disk_bytes) + " on disk";
   if (in.free_bytes) {
     head += " (" + FormatBytes(*in.free_bytes) + " free in " + in.data_root + ")";

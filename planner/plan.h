@@ -29,8 +29,8 @@ struct PlanInput {
   int64_t request_weight = 1;                           // per slice request
   int64_t weight_per_minute = kDefaultWeightPerMinute;  // the budget the time estimate assumes
   int64_t bytes_per_item = kEstimatedBytesPerItem;
-  std::string data_root;                 // empty: unknown (no free-space check)
-  std::optional<int64_t> free_bytes;     // of data_root's file system
+  std::string data_root;              // empty: unknown (no free-space check)
+  std::optional<int64_t> free_bytes;  // of data_root's file system
 };
 
 struct Plan {

@@ -14,13 +14,13 @@
 #include "common/curve.h"
 #include "common/exit_codes.h"
 #include "common/klines/interval.h"
+#include "common/log.h"
 #include "common/time_util.h"
 #include "common/wire.h"
 #include "planner/coordinator.h"
 #include "planner/exchange_client.h"
 #include "planner/exchange_info.h"
 #include "planner/listing_cache.h"
-#include "common/log.h"
 #include "planner/plan.h"
 
 namespace qlir::planner {
@@ -187,11 +187,10 @@ Status Server::Open() {
   // The monitor tells us when the persister connection comes (back): see OnPersisterConnected.
   const std::string mon_ep =
       "inproc://planner-control-monitor-" + std::to_string(reinterpret_cast<uintptr_t>(this));
-  if (zmq_socket_monitor(control_.handle(), mon_ep.c_str(),
-                         ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED |
-                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
+  if (zmq_socket_monitor(
+          control_.handle(), mon_ep.c_str(),
+          ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+              ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
     return Status::Error(std::string("cannot monitor the control socket: ") +
                          zmq_strerror(zmq_errno()));
   }
@@ -764,7 +763,8 @@ Result<int> Server::Serve() {
       };
       const size_t n_items = stop_fd_ >= 0 ? 4 : 3;
       try {
-        zmq::poll(items, n_items, std::chrono::milliseconds(c_->NextWakeMs(clock_.MonotonicNowMs())));
+        zmq::poll(items, n_items,
+                  std::chrono::milliseconds(c_->NextWakeMs(clock_.MonotonicNowMs())));
       } catch (const zmq::error_t& e) {
         if (e.num() == EINTR) continue;  // stop_fd says whether to stop
         throw;

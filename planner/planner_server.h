@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/http_client.h"
 #include "common/status.h"
-#include "common/clock.h"
 #include "planner/options.h"
 #include "planner/universe.h"
 
@@ -42,9 +42,10 @@ Result<Universe> BuildUniverse(const Options& o, const std::vector<SeriesEdges>&
 //   0  --once with every slice done, or stopped by SIGTERM/SIGINT while running for ever;
 //   2  --once done with slices failed for good (each logged, key included), or unknown symbols
 //      skipped (each logged);
-//   3  stopped (SIGTERM/SIGINT, `stop_fd`, the signalfd of common/signals.h, readable) before a --once run was complete;
-//   64 bad usage: an unknown endpoint, no known symbol, --start after the exchange's now;
-//   69 a socket that cannot be bound or connected, a request the exchange refuses for good
+//   3  stopped (SIGTERM/SIGINT, `stop_fd`, the signalfd of common/signals.h, readable) before a
+//   --once run was complete; 64 bad usage: an unknown endpoint, no known symbol, --start after the
+//   exchange's now; 69 a socket that cannot be bound or connected, a request the exchange refuses
+//   for good
 //      (a 4xx other than 408/429/418, e.g. a wrong --base-url), nothing to fetch in the range;
 //   75 --once and the exchange still failing after --give-up-after-ms.
 // An error Status only for an unexpected ZeroMQ failure (exit 1).

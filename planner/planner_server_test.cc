@@ -13,8 +13,8 @@
 #include <thread>
 #include <zmq.hpp>
 
-#include "common/wire.h"
 #include "common/log.h"
+#include "common/wire.h"
 #include "planner/socket_fakes.h"
 #include "tests/fake_http_client.h"
 #include "tests/log_capture.h"

@@ -11,8 +11,8 @@
 #include <vector>
 #include <zmq.hpp>
 
-#include "common/wire.h"
 #include "common/log.h"
+#include "common/wire.h"
 
 namespace qlir::planner::testing {
 

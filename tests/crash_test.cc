@@ -58,7 +58,7 @@ namespace {
 using qlir::testing::CheckReport;
 using qlir::testing::DataRootChecker;
 
-constexpr int64_t kStart = 1704067200000;   // 2024-01-01T00:00:00Z, on the 1m slice grid
+constexpr int64_t kStart = 1704067200000;     // 2024-01-01T00:00:00Z, on the 1m slice grid
 constexpr int64_t kSlice1m = 60000LL * 1000;  // one 1m slice: 1000 candles
 constexpr int64_t kListing = 1502942400000;   // 2017-08-17T04:00Z
 
@@ -91,8 +91,7 @@ class KeepLogs {
     fs::create_directories(to, ec);
     for (const auto& e : fs::recursive_directory_iterator(scratch_, ec)) {
       if (e.path().extension() == ".log") {
-        fs::copy_file(e.path(), to / e.path().filename(), fs::copy_options::overwrite_existing,
-                      ec);
+        fs::copy_file(e.path(), to / e.path().filename(), fs::copy_options::overwrite_existing, ec);
       }
     }
   }
@@ -143,12 +142,28 @@ struct Universe {
   // Planner flags: the range, and short heartbeats and waits so that a dead peer is noticed
   // quickly (a small universe keeps the test short).
   std::vector<std::string> PlannerFlags(std::vector<std::string> extra = {}) const {
-    std::vector<std::string> f = {"--symbols", Symbols(), "--intervals", interval, "--start",
-                                  std::to_string(start), "--end", std::to_string(end),
-                                  "--heartbeat-ms", "300", "--durable-wait-ms", "5000",
-                                  "--lease-timeout-ms", "20000", "--status-retry-ms", "500",
-                                  "--progress-ms", "2000", "--retry-base-ms", "200",
-                                  "--retry-max-ms", "2000"};
+    std::vector<std::string> f = {"--symbols",
+                                  Symbols(),
+                                  "--intervals",
+                                  interval,
+                                  "--start",
+                                  std::to_string(start),
+                                  "--end",
+                                  std::to_string(end),
+                                  "--heartbeat-ms",
+                                  "300",
+                                  "--durable-wait-ms",
+                                  "5000",
+                                  "--lease-timeout-ms",
+                                  "20000",
+                                  "--status-retry-ms",
+                                  "500",
+                                  "--progress-ms",
+                                  "2000",
+                                  "--retry-base-ms",
+                                  "200",
+                                  "--retry-max-ms",
+                                  "2000"};
     f.insert(f.end(), extra.begin(), extra.end());
     return f;
   }
@@ -168,8 +183,8 @@ struct Universe {
   }
 };
 
-Universe MakeUniverse(int slices_per_series, std::vector<std::string> symbols = {"BTCUSDT",
-                                                                                 "ETHUSDT"}) {
+Universe MakeUniverse(int slices_per_series,
+                      std::vector<std::string> symbols = {"BTCUSDT", "ETHUSDT"}) {
   Universe u;
   for (const auto& name : symbols) {
     sim::SymbolSpec s;
@@ -182,9 +197,9 @@ Universe MakeUniverse(int slices_per_series, std::vector<std::string> symbols = 
 }
 
 std::vector<std::string> FetcherFlags(std::vector<std::string> extra = {}) {
-  std::vector<std::string> f = {"--concurrency", "4", "--heartbeat-ms", "300", "--timeout-ms",
-                                "10000", "--backoff-base-ms", "100", "--backoff-max-ms", "1000",
-                                "--reconnect-initial-ms", "100"};
+  std::vector<std::string> f = {"--concurrency",    "4",     "--heartbeat-ms",         "300",
+                                "--timeout-ms",     "10000", "--backoff-base-ms",      "100",
+                                "--backoff-max-ms", "1000",  "--reconnect-initial-ms", "100"};
   f.insert(f.end(), extra.begin(), extra.end());
   return f;
 }
@@ -276,8 +291,8 @@ size_t CountOccurrences(const std::string& text, const std::string& what) {
 
 // Asks a running persister (control socket, STATUS_REQUEST) for the keys it holds as ok, as
 // the planner does. nullopt when it does not answer within timeout_ms.
-std::optional<std::set<std::string>> PersisterOkKeys(const std::string& control,
-                                                     const Universe& u, int timeout_ms = 20000) {
+std::optional<std::set<std::string>> PersisterOkKeys(const std::string& control, const Universe& u,
+                                                     int timeout_ms = 20000) {
   zmq::context_t ctx(1);
   zmq::socket_t s(ctx, zmq::socket_type::dealer);
   s.set(zmq::sockopt::linger, 0);
@@ -299,7 +314,8 @@ std::optional<std::set<std::string>> PersisterOkKeys(const std::string& control,
       if (!s.recv(msg, zmq::recv_flags::dontwait)) continue;
       auto decoded = wire::Decode(msg.to_string_view());
       if (!decoded.ok()) continue;
-      if (auto* reply = std::get_if<wire::StatusReply>(&*decoded); reply && reply->request_id == id) {
+      if (auto* reply = std::get_if<wire::StatusReply>(&*decoded);
+          reply && reply->request_id == id) {
         if (!reply->error.empty()) return std::nullopt;
         for (const auto& st : reply->slices) {
           if (st.status == "ok") ok.insert(st.key);
@@ -400,11 +416,13 @@ TEST_CASE_METHOD(CrashScenario,
     // The nemesis waits for the pipeline to make progress (new windows served, transfers in
     // flight), then a random 0-250 ms, then kills a random fetcher.
     nlohmann::json c;
-    PollUntil([&] {
-      c = sim.Counters();
-      return !planner->running() ||
-             (OkWindows(c) >= served_at_last_kill + 12 && c["in_flight"].get<int64_t>() > 0);
-    }, 60000);
+    PollUntil(
+        [&] {
+          c = sim.Counters();
+          return !planner->running() ||
+                 (OkWindows(c) >= served_at_last_kill + 12 && c["in_flight"].get<int64_t>() > 0);
+        },
+        60000);
     if (!planner->running()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 250));
     const size_t victim = rng() % p.fetchers().size();
@@ -432,13 +450,14 @@ TEST_CASE_METHOD(CrashScenario,
   CHECK(SumOverIps(counters, "418") == 0);
   CHECK(kills > 0);
   CHECK(!rehanded.empty());  // the kills did take jobs away
-  std::printf("crash_test: fetcher storm: kills=%d (sim transfers in flight at the kills: %lld) "
-              "slices=%zu ok=%zu rehanded=%zu windows_served_twice=%lld requests=%lld 418s=%lld "
-              "seconds=%.1f\n",
-              kills, static_cast<long long>(in_flight_at_kills), r.expected, r.ok,
-              rehanded.size(), static_cast<long long>(duplicates),
-              static_cast<long long>(counters["requests"].get<int64_t>()),
-              static_cast<long long>(SumOverIps(counters, "418")), SecondsSince(t0));
+  std::printf(
+      "crash_test: fetcher storm: kills=%d (sim transfers in flight at the kills: %lld) "
+      "slices=%zu ok=%zu rehanded=%zu windows_served_twice=%lld requests=%lld 418s=%lld "
+      "seconds=%.1f\n",
+      kills, static_cast<long long>(in_flight_at_kills), r.expected, r.ok, rehanded.size(),
+      static_cast<long long>(duplicates),
+      static_cast<long long>(counters["requests"].get<int64_t>()),
+      static_cast<long long>(SumOverIps(counters, "418")), SecondsSince(t0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -463,9 +482,8 @@ TEST_CASE_METHOD(CrashScenario,
   while (kills < kWantKills && planner->running()) {
     // It is writing: new response files appear since its (re)start.
     const size_t before = checker.CountResponseFiles();
-    PollUntil([&] {
-      return !planner->running() || checker.CountResponseFiles() >= before + 5;
-    }, 60000);
+    PollUntil([&] { return !planner->running() || checker.CountResponseFiles() >= before + 5; },
+              60000);
     if (!planner->running()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 200));
     p.KillPersister();
@@ -494,13 +512,14 @@ TEST_CASE_METHOD(CrashScenario,
   const auto rehanded = RehandedKeys(scratch.path());
   const int64_t duplicates = CheckRepeatsWereRehanded(counters, rehanded);
   const auto recovery = AllLogs(scratch.path(), "persister");
-  std::printf("crash_test: persister storm: kills=%d slices=%zu ok=%zu ok_at_last_kill=%zu "
-              "temporaries_found_after_kills=%zu removed_at_recovery=%zu indexed_at_recovery=%zu "
-              "rehanded=%zu windows_served_twice=%lld seconds=%.1f\n",
-              kills, r.expected, r.ok, ok_after_kills, temporaries_after_kills,
-              CountOccurrences(recovery, "removed leftover temporary"),
-              CountOccurrences(recovery, "indexed response file missing from the manifest"),
-              rehanded.size(), static_cast<long long>(duplicates), SecondsSince(t0));
+  std::printf(
+      "crash_test: persister storm: kills=%d slices=%zu ok=%zu ok_at_last_kill=%zu "
+      "temporaries_found_after_kills=%zu removed_at_recovery=%zu indexed_at_recovery=%zu "
+      "rehanded=%zu windows_served_twice=%lld seconds=%.1f\n",
+      kills, r.expected, r.ok, ok_after_kills, temporaries_after_kills,
+      CountOccurrences(recovery, "removed leftover temporary"),
+      CountOccurrences(recovery, "indexed response file missing from the manifest"),
+      rehanded.size(), static_cast<long long>(duplicates), SecondsSince(t0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -525,8 +544,7 @@ TEST_CASE_METHOD(CrashScenario,
       REQUIRE(*status == 0);
     } else {
       const size_t target = 40 + rng() % 40;
-      PollUntil([&] { return !planner->running() || OkWindows(sim.Counters()) >= target; },
-                60000);
+      PollUntil([&] { return !planner->running() || OkWindows(sim.Counters()) >= target; }, 60000);
       INFO(p.Logs());
       REQUIRE(planner->running());
       planner->Signal(SIGKILL);
@@ -553,10 +571,11 @@ TEST_CASE_METHOD(CrashScenario,
   CheckReport r = CheckFinal(p.data_root());
   CHECK(durable_at_kill.at(0).size() >= 20);
   CHECK(durable_at_kill.at(1).size() > durable_at_kill.at(0).size());
-  std::printf("crash_test: planner kills: kills=%d durable_at_kills=%zu,%zu "
-              "durable_requested_again=%zu slices=%zu ok=%zu seconds=%.1f\n",
-              kKills, durable_at_kill.at(0).size(), durable_at_kill.at(1).size(),
-              refetched_durable, r.expected, r.ok, SecondsSince(t0));
+  std::printf(
+      "crash_test: planner kills: kills=%d durable_at_kills=%zu,%zu "
+      "durable_requested_again=%zu slices=%zu ok=%zu seconds=%.1f\n",
+      kKills, durable_at_kill.at(0).size(), durable_at_kill.at(1).size(), refetched_durable,
+      r.expected, r.ok, SecondsSince(t0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -594,17 +613,18 @@ TEST_CASE_METHOD(CrashScenario,
     by_kind += " " + kind + "=" + std::to_string(n);
   }
   // Every kind was injected.
-  for (const char* kind : {"server_error", "timeout", "truncated", "malformed", "html", "reset",
-                           "hang"}) {
+  for (const char* kind :
+       {"server_error", "timeout", "truncated", "malformed", "html", "reset", "hang"}) {
     INFO(kind);
     CHECK(faults.count(kind) == 1);
   }
-  std::printf("crash_test: all faults: slices=%zu ok=%zu requests=%lld faults=%lld (%s ) "
-              "429s=%lld 418s=%lld seconds=%.1f\n",
-              r.expected, r.ok, static_cast<long long>(counters["requests"].get<int64_t>()),
-              static_cast<long long>(total_faults), by_kind.c_str(),
-              static_cast<long long>(SumOverIps(counters, "429")),
-              static_cast<long long>(SumOverIps(counters, "418")), SecondsSince(t0));
+  std::printf(
+      "crash_test: all faults: slices=%zu ok=%zu requests=%lld faults=%lld (%s ) "
+      "429s=%lld 418s=%lld seconds=%.1f\n",
+      r.expected, r.ok, static_cast<long long>(counters["requests"].get<int64_t>()),
+      static_cast<long long>(total_faults), by_kind.c_str(),
+      static_cast<long long>(SumOverIps(counters, "429")),
+      static_cast<long long>(SumOverIps(counters, "418")), SecondsSince(t0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -752,12 +772,13 @@ TEST_CASE_METHOD(CrashScenario,
   CHECK(persister_log.find("control: dropped") != std::string::npos);
   REQUIRE(p.StopAll());  // every process still there, and stops cleanly
   CheckReport r = CheckFinal(p.data_root());
-  std::printf("crash_test: garbage: rounds=%d messages=%d (random=%d empty=%d multi_frame=%d "
-              "truncated=%d wrong_type=%d oversized=%d impostor_ready=%d) planner_drop_lines=%zu "
-              "persister_drop_lines=%zu slices=%zu ok=%zu seconds=%.1f\n",
-              rounds, g.total(), g.random, g.empty, g.multi_frame, g.truncated, g.wrong_type,
-              g.oversized, g.impostor_ready, CountOccurrences(planner_log, "dropped"),
-              CountOccurrences(persister_log, "dropped"), r.expected, r.ok, SecondsSince(t0));
+  std::printf(
+      "crash_test: garbage: rounds=%d messages=%d (random=%d empty=%d multi_frame=%d "
+      "truncated=%d wrong_type=%d oversized=%d impostor_ready=%d) planner_drop_lines=%zu "
+      "persister_drop_lines=%zu slices=%zu ok=%zu seconds=%.1f\n",
+      rounds, g.total(), g.random, g.empty, g.multi_frame, g.truncated, g.wrong_type, g.oversized,
+      g.impostor_ready, CountOccurrences(planner_log, "dropped"),
+      CountOccurrences(persister_log, "dropped"), r.expected, r.ok, SecondsSince(t0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -877,9 +898,11 @@ TEST_CASE_METHOD(CrashScenario,
     // Space comes back: it carries on.
     fs::remove(filler);
     const size_t files_after_space = checker.CountResponseFiles();
-    REQUIRE(PollUntil([&] {
-      return !planner->running() || checker.CountResponseFiles() >= files_after_space + 5;
-    }, 60000));
+    REQUIRE(PollUntil(
+        [&] {
+          return !planner->running() || checker.CountResponseFiles() >= files_after_space + 5;
+        },
+        60000));
 
     // Phase 2: the data root turns read-only.
     size_t erofs_lines = 0, ok_when_ro = 0;
@@ -890,9 +913,11 @@ TEST_CASE_METHOD(CrashScenario,
         std::printf("crash_test: read-only phase skipped: %s\n", error.c_str());
       } else {
         const std::string kReadOnly = "Read-only file system";
-        REQUIRE(PollUntil([&] {
-          return CountOccurrences(persister_log(), kReadOnly) >= 3 || !planner->running();
-        }, 60000));
+        REQUIRE(PollUntil(
+            [&] {
+              return CountOccurrences(persister_log(), kReadOnly) >= 3 || !planner->running();
+            },
+            60000));
         REQUIRE(AllRunning(p));
         CheckOkKeysOnDisk(p.control_addr(), u, &checker, &ok_when_ro);
         erofs_lines = CountOccurrences(persister_log(), kReadOnly);
@@ -905,11 +930,12 @@ TEST_CASE_METHOD(CrashScenario,
     REQUIRE(p.StopAll());
     CheckReport r = CheckFinal(checker);
     CHECK(ro_done);
-    std::printf("crash_test: full disk: tmpfs=12m filler=%lld bytes enospc_log_lines=%zu "
-                "ok_when_full=%zu erofs_log_lines=%zu ok_when_read_only=%zu slices=%zu ok=%zu "
-                "seconds=%.1f\n",
-                static_cast<long long>(filled), CountOccurrences(persister_log(), kNoSpace),
-                ok_when_full, erofs_lines, ok_when_ro, r.expected, r.ok, SecondsSince(t0));
+    std::printf(
+        "crash_test: full disk: tmpfs=12m filler=%lld bytes enospc_log_lines=%zu "
+        "ok_when_full=%zu erofs_log_lines=%zu ok_when_read_only=%zu slices=%zu ok=%zu "
+        "seconds=%.1f\n",
+        static_cast<long long>(filled), CountOccurrences(persister_log(), kNoSpace), ok_when_full,
+        erofs_lines, ok_when_ro, r.expected, r.ok, SecondsSince(t0));
   }  // every process stopped before the tmpfs goes
 }
 
@@ -973,8 +999,7 @@ TEST_CASE_METHOD(CrashScenario, "a restarted persister repairs a damaged data ro
 
   const std::string log = AllLogs(scratch.path(), "persister");
   CHECK(log.find("recovery: corrupt manifest moved aside") != std::string::npos);
-  CHECK(log.find("response file damaged (" + response(eth_keys[0]).string()) !=
-        std::string::npos);
+  CHECK(log.find("response file damaged (" + response(eth_keys[0]).string()) != std::string::npos);
   CHECK(log.find(response(eth_keys[1]).string()) != std::string::npos);
   CHECK(log.find(response(eth_keys[2]).string()) != std::string::npos);
   CHECK(CountOccurrences(log, "recovery: removed leftover temporary") == 2);
@@ -1010,10 +1035,11 @@ TEST_CASE_METHOD(CrashScenario, "a restarted persister repairs a damaged data ro
   CHECK(log.find("is not a regular file (a directory?); moved aside") != std::string::npos);
   fs::remove(eth / "responses" / "notes.txt");
   CheckReport r = CheckFinal(checker);
-  std::printf("crash_test: damaged data root: damages=7 (corrupt manifest, truncated response, "
-              "directory, dangling symlink, 2 temporaries, unknown name) refetched=%zu "
-              "slices=%zu ok=%zu seconds=%.1f\n",
-              asked.size(), r.expected, r.ok, SecondsSince(t0));
+  std::printf(
+      "crash_test: damaged data root: damages=7 (corrupt manifest, truncated response, "
+      "directory, dangling symlink, 2 temporaries, unknown name) refetched=%zu "
+      "slices=%zu ok=%zu seconds=%.1f\n",
+      asked.size(), r.expected, r.ok, SecondsSince(t0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1035,12 +1061,18 @@ TEST_CASE_METHOD(
   const fs::path ctl_out = scratch.path() / "ctl.out";
   ::setenv("QLIR_BIN_DIR", QLIR_BINARY_DIR, 1);
   const std::string src = QLIR_SOURCE_DIR;
-  ChildProcess launcher({"/bin/bash", src + "/scripts/start-data-server", "--no-build", "--once",
-                         "--symbols", "BTCUSDT", "--intervals", "1m", "--start",
-                         std::to_string(u.start), "--end", std::to_string(u.end), "--base-url",
-                         sim.base_url(), "--data-root", data.string(), "--fetchers", "2",
-                         "--concurrency", "2", "--run-dir", run.string(), "--port-base",
-                         std::to_string(port_base)},
+  ChildProcess launcher({"/bin/bash",     src + "/scripts/start-data-server",
+                         "--no-build",    "--once",
+                         "--symbols",     "BTCUSDT",
+                         "--intervals",   "1m",
+                         "--start",       std::to_string(u.start),
+                         "--end",         std::to_string(u.end),
+                         "--base-url",    sim.base_url(),
+                         "--data-root",   data.string(),
+                         "--fetchers",    "2",
+                         "--concurrency", "2",
+                         "--run-dir",     run.string(),
+                         "--port-base",   std::to_string(port_base)},
                         scratch.path() / "launcher.log");
   DataRootChecker checker(data, u.Wanted());
   auto logs = [&] {
@@ -1062,12 +1094,14 @@ TEST_CASE_METHOD(
   while (kills < kWantKills && launcher.running()) {
     int pid = 0;
     const size_t before = checker.CountResponseFiles();
-    PollUntil([&] {
-      if (!launcher.running()) return true;
-      if (checker.CountResponseFiles() < before + 8) return false;
-      pid = running_pid("persister:persister");
-      return pid > 0 && pid != last_pid;
-    }, 90000);
+    PollUntil(
+        [&] {
+          if (!launcher.running()) return true;
+          if (checker.CountResponseFiles() < before + 8) return false;
+          pid = running_pid("persister:persister");
+          return pid > 0 && pid != last_pid;
+        },
+        90000);
     if (!launcher.running() || pid <= 0) break;
     if (kills == 0) {
       // A second persister on the same data root is refused, naming the holder.
@@ -1116,11 +1150,11 @@ TEST_CASE_METHOD(
   CheckReport r = CheckFinal(checker);
   auto counters = sim.Counters();
   CHECK(SumOverIps(counters, "418") == 0);
-  std::printf("crash_test: supervised: persister_kills=%d fetcher_kills=%d second_persister=%s "
-              "slices=%zu ok_in_manifest_as_left=%zu files_as_left=%zu ok=%zu "
-              "windows_served_twice=%lld seconds=%.1f\n",
-              kills, fetcher_kills, second_refused ? "refused" : "NOT refused", r.expected,
-              left.ok, left.response_files, r.ok,
-              static_cast<long long>(counters["duplicate_ok_windows"].get<int64_t>()),
-              SecondsSince(t0));
+  std::printf(
+      "crash_test: supervised: persister_kills=%d fetcher_kills=%d second_persister=%s "
+      "slices=%zu ok_in_manifest_as_left=%zu files_as_left=%zu ok=%zu "
+      "windows_served_twice=%lld seconds=%.1f\n",
+      kills, fetcher_kills, second_refused ? "refused" : "NOT refused", r.expected, left.ok,
+      left.response_files, r.ok,
+      static_cast<long long>(counters["duplicate_ok_windows"].get<int64_t>()), SecondsSince(t0));
 }

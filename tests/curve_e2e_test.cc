@@ -144,11 +144,26 @@ TEST_CASE("CURVE: unknown keys get no jobs and nothing they send reaches the dat
     REQUIRE(WaitForLog(scratch.path() / "persister.log", "refused key " + forger_key, 60000));
   }
 
-  const std::vector<std::string> planner_argv = {
-      BinaryPath("planner/planner"), "--once", "--base-url", sim.base_url(), "--jobs-bind",
-      p.jobs_addr(), "--persister", p.control_addr(), "--symbols", "BTCUSDT", "--intervals", "1m",
-      "--start", std::to_string(kStart), "--end", std::to_string(end), "--curve-secret-key",
-      server_secret, "--curve-allow", allow};
+  const std::vector<std::string> planner_argv = {BinaryPath("planner/planner"),
+                                                 "--once",
+                                                 "--base-url",
+                                                 sim.base_url(),
+                                                 "--jobs-bind",
+                                                 p.jobs_addr(),
+                                                 "--persister",
+                                                 p.control_addr(),
+                                                 "--symbols",
+                                                 "BTCUSDT",
+                                                 "--intervals",
+                                                 "1m",
+                                                 "--start",
+                                                 std::to_string(kStart),
+                                                 "--end",
+                                                 std::to_string(end),
+                                                 "--curve-secret-key",
+                                                 server_secret,
+                                                 "--curve-allow",
+                                                 allow};
   ChildProcess planner(planner_argv, scratch.path() / "planner.log");
   {
     INFO(p.Logs());
@@ -209,11 +224,11 @@ TEST_CASE("CURVE: unknown keys get no jobs and nothing they send reaches the dat
   const auto& damaged = m->slices.begin()->second;
   REQUIRE(WriteFileAtomic(*dir / damaged.relative_path, "{\"meta\":").ok());
   auto repair = [&](const std::string& secret, const std::string& log) {
-    ChildProcess tool({BinaryPath("tools/qlir-status/qlir-status"), "verify", "--data-root",
-                         p.data_root().string(), "--json", "--repair", "--persister",
-                         p.control_addr(), "--timeout-ms", "3000", "--curve-secret-key", secret,
-                         "--curve-server-key", server_public},
-                        scratch.path() / log, /*capture_stdout=*/true);
+    ChildProcess tool(
+        {BinaryPath("tools/qlir-status/qlir-status"), "verify", "--data-root",
+         p.data_root().string(), "--json", "--repair", "--persister", p.control_addr(),
+         "--timeout-ms", "3000", "--curve-secret-key", secret, "--curve-server-key", server_public},
+        scratch.path() / log, /*capture_stdout=*/true);
     std::string out;
     while (auto l = tool.ReadLine(60000)) out += *l + "\n";
     auto rc = tool.Wait(60000);

@@ -28,9 +28,9 @@ using qlir::testing::Simulator;
 
 namespace {
 
-constexpr int64_t kStart = 1704067200000;  // 2024-01-01T00:00:00Z
-constexpr int64_t kEth = kStart + 5 * 3600000;       // ETHUSDT listing, inside the range
-constexpr int64_t kGapStart = kStart + 10 * 3600000; // an outage of ETHUSDT, inside the range
+constexpr int64_t kStart = 1704067200000;             // 2024-01-01T00:00:00Z
+constexpr int64_t kEth = kStart + 5 * 3600000;        // ETHUSDT listing, inside the range
+constexpr int64_t kGapStart = kStart + 10 * 3600000;  // an outage of ETHUSDT, inside the range
 constexpr int64_t kGapEnd = kStart + 12 * 3600000;
 
 sim::SymbolSpec Spec(const std::string& symbol, int64_t listing,
@@ -81,8 +81,7 @@ std::set<std::string> KlinesWindows(const nlohmann::json& counters) {
 
 }  // namespace
 
-TEST_CASE("two symbols x 1m and 1s complete byte-identical and a rerun fetches nothing",
-          "[e2e]") {
+TEST_CASE("two symbols x 1m and 1s complete byte-identical and a rerun fetches nothing", "[e2e]") {
   ScratchDir scratch;
   const auto btc = Spec("BTCUSDT", 1502942400000);
   const auto eth = Spec("ETHUSDT", kEth, {{kGapStart, kGapEnd}});
@@ -92,9 +91,9 @@ TEST_CASE("two symbols x 1m and 1s complete byte-identical and a rerun fetches n
   p.StartFetchers(2);
 
   const int64_t end = kStart + 150LL * 1000000 - 1;  // ~150 1s slices and 3 1m slices per symbol
-  const std::vector<std::string> range = {"--symbols", "BTCUSDT,ETHUSDT", "--intervals", "1m,1s",
-                                          "--start", std::to_string(kStart), "--end",
-                                          std::to_string(end)};
+  const std::vector<std::string> range = {"--symbols", "BTCUSDT,ETHUSDT",  "--intervals",
+                                          "1m,1s",     "--start",          std::to_string(kStart),
+                                          "--end",     std::to_string(end)};
   int status = p.RunPlannerOnce(range);
   INFO(p.Logs());
   REQUIRE(status == 0);
@@ -115,8 +114,8 @@ TEST_CASE("two symbols x 1m and 1s complete byte-identical and a rerun fetches n
   CHECK(total > 250);
 
   // ETHUSDT's slices inside its outage are complete with no candles; none is before its listing.
-  auto eth_1s = ParseManifest(*ReadFile(*SeriesDir(p.data_root(), "klines", "ETHUSDT", "1s") /
-                                        "manifest.json"), "eth");
+  auto eth_1s = ParseManifest(
+      *ReadFile(*SeriesDir(p.data_root(), "klines", "ETHUSDT", "1s") / "manifest.json"), "eth");
   REQUIRE(eth_1s.ok());
   int empty = 0;
   for (const auto& [k, e] : eth_1s->slices) {
@@ -241,8 +240,9 @@ TEST_CASE("verify --repair through the real persister refetches a damaged slice"
   auto keys = klines::GenerateKlineSlices("BTCUSDT", "1m", kStart, end);
   REQUIRE(keys.ok());
   const int64_t n = static_cast<int64_t>(keys->size());
-  const std::vector<std::string> range = {"--symbols", "BTCUSDT", "--intervals", "1m", "--start",
-                                          std::to_string(kStart), "--end", std::to_string(end)};
+  const std::vector<std::string> range = {"--symbols", "BTCUSDT",          "--intervals",
+                                          "1m",        "--start",          std::to_string(kStart),
+                                          "--end",     std::to_string(end)};
   std::vector<std::string> with_stats = range;
   with_stats.insert(with_stats.end(), {"--stats-file", (stats / "planner.json").string()});
   REQUIRE(p.RunPlannerOnce(with_stats) == 0);
@@ -265,8 +265,8 @@ TEST_CASE("verify --repair through the real persister refetches a damaged slice"
   // for a fetcher on another machine.
   CHECK(planner_stats["fetchers"].contains("f0"));
   std::string text;
-  CHECK(RunStatusTool(scratch.path(), {"--data-root", p.data_root().string(), "--stats-dir",
-                                       stats.string()},
+  CHECK(RunStatusTool(scratch.path(),
+                      {"--data-root", p.data_root().string(), "--stats-dir", stats.string()},
                       &text) == 0);
   CHECK_THAT(text, Catch::Contains("processes (counters from") &&
                        Catch::Contains("jobs_ok=" + std::to_string(n)) &&
@@ -302,7 +302,7 @@ TEST_CASE("verify --repair through the real persister refetches a damaged slice"
   REQUIRE(p.RunPlannerOnce(range) == 0);
   CHECK(KlinesWindows(sim.Counters()) == std::set<std::string>{victim.composite_key()});
   REQUIRE(p.StopAll());
-  CHECK(RunStatusTool(scratch.path(), {"verify", "--data-root", p.data_root().string()},
-                      &report) == 0);
+  CHECK(RunStatusTool(scratch.path(), {"verify", "--data-root", p.data_root().string()}, &report) ==
+        0);
   CheckSeries(p.data_root(), btc, "1m", kStart, end, WallClockMs());
 }

@@ -136,12 +136,12 @@ class FakeHttpClient : public HttpClient {
 
  private:
   mutable std::mutex mu_;
-  std::map<std::string, HttpResponse> by_url_;      // guarded by mu_
-  std::deque<HttpResponse> queue_;                  // guarded by mu_
+  std::map<std::string, HttpResponse> by_url_;                  // guarded by mu_
+  std::deque<HttpResponse> queue_;                              // guarded by mu_
   std::map<std::string, std::deque<HttpResponse>> queued_for_;  // guarded by mu_
-  HttpResponse unscripted_;                         // guarded by mu_
-  std::function<void(const std::string&)> on_get_;  // guarded by mu_
-  std::vector<std::string> requests_;               // guarded by mu_
+  HttpResponse unscripted_;                                     // guarded by mu_
+  std::function<void(const std::string&)> on_get_;              // guarded by mu_
+  std::vector<std::string> requests_;                           // guarded by mu_
 };
 
 }  // namespace qlir::testing

@@ -8,10 +8,10 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -81,8 +81,8 @@ int ResponseFiles(const fs::path& data) {
   int n = 0;
   std::error_code ec;
   if (!fs::exists(data)) return 0;
-  for (auto it = fs::recursive_directory_iterator(data, ec); it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(data, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_regular_file() && it->path().filename() != "manifest.json" &&
         it->path().filename().string()[0] != '.') {
       ++n;
@@ -93,9 +93,10 @@ int ResponseFiles(const fs::path& data) {
 
 }  // namespace
 
-TEST_CASE("start-data-server --once shows the plan, progress and summary, names unknown "
-          "symbols, exits 2 and stops the persister last",
-          "[launcher]") {
+TEST_CASE(
+    "start-data-server --once shows the plan, progress and summary, names unknown "
+    "symbols, exits 2 and stops the persister last",
+    "[launcher]") {
   ScratchDir scratch;
   Simulator sim(scratch.path(), {"--symbol", "BTCUSDT,listing=1502942400000"});
   const int port_base = FreePortBase();
@@ -103,10 +104,25 @@ TEST_CASE("start-data-server --once shows the plan, progress and summary, names 
   const fs::path run = scratch.path() / "run";
   const fs::path data = scratch.path() / "data";
   RunDirCleanup cleanup(run);
-  const std::vector<std::string> args = {
-      "--once", "--symbols", "BTCUSDT,NOPEUSDT", "--intervals", "1h,1m", "--start", "2024-01-01",
-      "--end", "2024-03-01", "--base-url", sim.base_url(), "--data-root", data.string(),
-      "--fetchers", "2", "--run-dir", run.string(), "--port-base", std::to_string(port_base)};
+  const std::vector<std::string> args = {"--once",
+                                         "--symbols",
+                                         "BTCUSDT,NOPEUSDT",
+                                         "--intervals",
+                                         "1h,1m",
+                                         "--start",
+                                         "2024-01-01",
+                                         "--end",
+                                         "2024-03-01",
+                                         "--base-url",
+                                         sim.base_url(),
+                                         "--data-root",
+                                         data.string(),
+                                         "--fetchers",
+                                         "2",
+                                         "--run-dir",
+                                         run.string(),
+                                         "--port-base",
+                                         std::to_string(port_base)};
   const int st = RunScript("start-data-server", args, scratch.path() / "launcher.log");
   // Read at once after the return: every process has exited, the final flush is on disk.
   const std::vector<int> left = RunDirPids(run);
@@ -221,17 +237,26 @@ TEST_CASE("planner usage errors reach the terminal as ERROR lines with exit 64",
     std::string says;
   };
   const std::vector<Bad> cases = {
-      {{"--intervals", "7m"}, "ERROR planner: bad usage: flag --intervals: unsupported interval '7m'"},
+      {{"--intervals", "7m"},
+       "ERROR planner: bad usage: flag --intervals: unsupported interval '7m'"},
       {{"--symbols", "btcusdt"},
        "ERROR planner: bad usage: --symbols: no known symbol left (unknown: btcusdt); symbols are "
        "upper case"},
       {{"--end", "banana"}, "ERROR planner: bad usage: flag --end"},
-      {{"--start", "2099-06-01"}, "ERROR planner: bad usage: --start 2099-06-01T00:00:00Z is after"},
+      {{"--start", "2099-06-01"},
+       "ERROR planner: bad usage: --start 2099-06-01T00:00:00Z is after"},
   };
   for (const Bad& c : cases) {
-    std::vector<std::string> args = {"--once", "--base-url", sim.base_url(), "--data-root",
-                                     (scratch.path() / "data").string(), "--fetchers", "1",
-                                     "--run-dir", run.string(), "--port-base",
+    std::vector<std::string> args = {"--once",
+                                     "--base-url",
+                                     sim.base_url(),
+                                     "--data-root",
+                                     (scratch.path() / "data").string(),
+                                     "--fetchers",
+                                     "1",
+                                     "--run-dir",
+                                     run.string(),
+                                     "--port-base",
                                      std::to_string(port_base)};
     args.insert(args.end(), c.args.begin(), c.args.end());
     const int st = RunScript("start-data-server", args, scratch.path() / "launcher.log");
@@ -252,10 +277,24 @@ TEST_CASE("a stage that cannot start ends a --once run with its error, never a h
   const fs::path data = scratch.path() / "data";
   RunDirCleanup cleanup(run);
   auto args = [&](int port_base, std::vector<std::string> more) {
-    std::vector<std::string> a = {"--once", "--symbols", "BTCUSDT", "--intervals", "1h",
-                                  "--start", "2024-01-01", "--end", "2024-03-01", "--base-url",
-                                  sim.base_url(), "--data-root", data.string(), "--fetchers", "1",
-                                  "--run-dir", run.string(), "--port-base",
+    std::vector<std::string> a = {"--once",
+                                  "--symbols",
+                                  "BTCUSDT",
+                                  "--intervals",
+                                  "1h",
+                                  "--start",
+                                  "2024-01-01",
+                                  "--end",
+                                  "2024-03-01",
+                                  "--base-url",
+                                  sim.base_url(),
+                                  "--data-root",
+                                  data.string(),
+                                  "--fetchers",
+                                  "1",
+                                  "--run-dir",
+                                  run.string(),
+                                  "--port-base",
                                   std::to_string(port_base)};
     a.insert(a.end(), more.begin(), more.end());
     return a;
@@ -280,14 +319,14 @@ TEST_CASE("a stage that cannot start ends a --once run with its error, never a h
 
   SECTION("another persister holds the data root's lock") {
     fs::create_directories(data);
-    ChildProcess holder({qlir::testing::BinaryPath("persister/persister"), "--data-root",
-                         data.string(), "--results-bind",
-                         "ipc://" + (scratch.path() / "r.ipc").string(), "--control-bind",
-                         "ipc://" + (scratch.path() / "c.ipc").string()},
-                        scratch.path() / "holder.log");
-    REQUIRE(PollFor([&] { return ReadLog(scratch.path() / "holder.log").find("ready") !=
-                                 std::string::npos; },
-                    60000));
+    ChildProcess holder(
+        {qlir::testing::BinaryPath("persister/persister"), "--data-root", data.string(),
+         "--results-bind", "ipc://" + (scratch.path() / "r.ipc").string(), "--control-bind",
+         "ipc://" + (scratch.path() / "c.ipc").string()},
+        scratch.path() / "holder.log");
+    REQUIRE(PollFor(
+        [&] { return ReadLog(scratch.path() / "holder.log").find("ready") != std::string::npos; },
+        60000));
     const int port_base = FreePortBase();
     REQUIRE(port_base > 0);
     const int st = RunScript("start-data-server", args(port_base, {}), scratch.path() / "l.log");
@@ -305,9 +344,9 @@ TEST_CASE("a stage that cannot start ends a --once run with its error, never a h
   SECTION("a fetcher flag passed through -- that the fetcher refuses") {
     const int port_base = FreePortBase();
     REQUIRE(port_base > 0);
-    const int st = RunScript("start-data-server",
-                             args(port_base, {"--", "--no-such-fetcher-flag", "1"}),
-                             scratch.path() / "l.log");
+    const int st =
+        RunScript("start-data-server", args(port_base, {"--", "--no-such-fetcher-flag", "1"}),
+                  scratch.path() / "l.log");
     const std::string out = ReadLog(scratch.path() / "l.log");
     INFO(out);
     INFO(ReadLog(run / "logs" / "fetcher-00.log"));
@@ -348,18 +387,23 @@ TEST_CASE("a read-only data root is refused at once with exit 69", "[launcher]")
   if (!skipped.empty()) QLIR_SKIP(skipped);
 }
 
-TEST_CASE("a run dir belongs to one pipeline, orphans of a killed supervisord are found and "
-          "stopped, the control port stays on loopback",
-          "[launcher]") {
+TEST_CASE(
+    "a run dir belongs to one pipeline, orphans of a killed supervisord are found and "
+    "stopped, the control port stays on loopback",
+    "[launcher]") {
   ScratchDir scratch;
   Simulator sim(scratch.path(), {"--symbol", "BTCUSDT,listing=1502942400000"});
   const fs::path run = scratch.path() / "run";
   RunDirCleanup cleanup(run);
   auto args = [&](int port_base, const std::string& data, const fs::path& run_dir) {
-    return std::vector<std::string>{"--symbols", "BTCUSDT", "--intervals", "1h", "--start",
-                                    "2024-01-01", "--base-url", sim.base_url(), "--data-root",
-                                    (scratch.path() / data).string(), "--fetchers", "1",
-                                    "--bind-host", "0.0.0.0", "--run-dir", run_dir.string(),
+    return std::vector<std::string>{"--symbols",   "BTCUSDT",
+                                    "--intervals", "1h",
+                                    "--start",     "2024-01-01",
+                                    "--base-url",  sim.base_url(),
+                                    "--data-root", (scratch.path() / data).string(),
+                                    "--fetchers",  "1",
+                                    "--bind-host", "0.0.0.0",
+                                    "--run-dir",   run_dir.string(),
                                     "--port-base", std::to_string(port_base)};
   };
   const int port_base = FreePortBase();
@@ -373,12 +417,13 @@ TEST_CASE("a run dir belongs to one pipeline, orphans of a killed supervisord ar
 
   // A second pipeline on the same run dir is refused, naming the holder.
   const int other_base = FreePortBase();
-  const int st = RunScript("start-data-server", args(other_base, "b", run), scratch.path() / "b.log");
+  const int st =
+      RunScript("start-data-server", args(other_base, "b", run), scratch.path() / "b.log");
   std::string out = ReadLog(scratch.path() / "b.log");
   INFO(out);
   CHECK(st == kExitCannotStart);
-  CHECK(out.find("the run dir " + run.string() + " is in use by another pipeline (supervisord pid") !=
-        std::string::npos);
+  CHECK(out.find("the run dir " + run.string() +
+                 " is in use by another pipeline (supervisord pid") != std::string::npos);
   CHECK(out.find("data root " + (scratch.path() / "a").string()) != std::string::npos);
   CHECK(!fs::exists(scratch.path() / "b" / "binance"));
 
@@ -429,9 +474,10 @@ TEST_CASE("a run dir belongs to one pipeline, orphans of a killed supervisord ar
   CHECK(RunDirPids(run2).empty());
 }
 
-TEST_CASE("SIGHUP of a --once launcher and stop-data-server stop the run: exit 3, persister "
-          "last, nothing left",
-          "[launcher]") {
+TEST_CASE(
+    "SIGHUP of a --once launcher and stop-data-server stop the run: exit 3, persister "
+    "last, nothing left",
+    "[launcher]") {
   ScratchDir scratch;
   // Slow answers, so that the run is still going when it is stopped.
   Simulator sim(scratch.path(),
@@ -441,10 +487,27 @@ TEST_CASE("SIGHUP of a --once launcher and stop-data-server stop the run: exit 3
   const fs::path run = scratch.path() / "run";
   const fs::path data = scratch.path() / "data";
   RunDirCleanup cleanup(run);
-  const std::vector<std::string> args = {
-      "--once", "--symbols", "BTCUSDT", "--intervals", "1m", "--start", "2020-01-01", "--end",
-      "2024-01-01", "--base-url", sim.base_url(), "--data-root", data.string(), "--fetchers", "1",
-      "--concurrency", "2", "--run-dir", run.string(), "--port-base", std::to_string(port_base)};
+  const std::vector<std::string> args = {"--once",
+                                         "--symbols",
+                                         "BTCUSDT",
+                                         "--intervals",
+                                         "1m",
+                                         "--start",
+                                         "2020-01-01",
+                                         "--end",
+                                         "2024-01-01",
+                                         "--base-url",
+                                         sim.base_url(),
+                                         "--data-root",
+                                         data.string(),
+                                         "--fetchers",
+                                         "1",
+                                         "--concurrency",
+                                         "2",
+                                         "--run-dir",
+                                         run.string(),
+                                         "--port-base",
+                                         std::to_string(port_base)};
 
   {
     ChildProcess launcher(Script("start-data-server", args), scratch.path() / "hup.log");
@@ -464,8 +527,8 @@ TEST_CASE("SIGHUP of a --once launcher and stop-data-server stop the run: exit 3
   ChildProcess launcher(Script("start-data-server", args), scratch.path() / "once.log");
   const int files_before = ResponseFiles(data);
   REQUIRE(PollFor([&] { return ResponseFiles(data) >= files_before + 2; }, 120000));
-  const int stop = RunScript("stop-data-server", {"--run-dir", run.string()},
-                             scratch.path() / "stop.log");
+  const int stop =
+      RunScript("stop-data-server", {"--run-dir", run.string()}, scratch.path() / "stop.log");
   // stop-data-server returned: everything is gone, and the manifest is whole.
   CHECK(RunDirPids(run).empty());
   CHECK(stop == 0);
@@ -494,9 +557,10 @@ TEST_CASE("SIGHUP of a --once launcher and stop-data-server stop the run: exit 3
   CHECK(fetcher < persister);
 }
 
-TEST_CASE("a data server with --fetchers 0 and --plan-only, fetchers elsewhere, a fetcher "
-          "without CURVE refused, logged by the servers, and quiet",
-          "[launcher][curve]") {
+TEST_CASE(
+    "a data server with --fetchers 0 and --plan-only, fetchers elsewhere, a fetcher "
+    "without CURVE refused, logged by the servers, and quiet",
+    "[launcher][curve]") {
   ScratchDir scratch;
   Simulator sim(scratch.path(), {"--symbol", "BTCUSDT,listing=1502942400000"});
   const fs::path run = scratch.path() / "run";
@@ -506,9 +570,10 @@ TEST_CASE("a data server with --fetchers 0 and --plan-only, fetchers elsewhere, 
   const int port_base = FreePortBase();
   REQUIRE(port_base > 0);
   std::vector<std::string> args = {
-      "--symbols", "BTCUSDT", "--intervals", "1h", "--start", "2024-01-01", "--end",
-      "2024-03-01", "--base-url", sim.base_url(), "--data-root", data.string(),
-      "--run-dir", run.string(), "--port-base", std::to_string(port_base)};
+      "--symbols",  "BTCUSDT",      "--intervals", "1h",
+      "--start",    "2024-01-01",   "--end",       "2024-03-01",
+      "--base-url", sim.base_url(), "--data-root", data.string(),
+      "--run-dir",  run.string(),   "--port-base", std::to_string(port_base)};
 
   // --plan-only: the plan, and nothing fetched.
   {
@@ -529,9 +594,11 @@ TEST_CASE("a data server with --fetchers 0 and --plan-only, fetchers elsewhere, 
     std::vector<std::string> a = args;
     a.insert(a.end(), {"--once", "--fetchers", "0"});
     ChildProcess server(Script("start-data-server", a), scratch.path() / "server.log");
-    REQUIRE(PollFor([&] { return ReadLog(scratch.path() / "server.log").find("plan: 1 series") !=
-                                 std::string::npos; },
-                    60000));
+    REQUIRE(PollFor(
+        [&] {
+          return ReadLog(scratch.path() / "server.log").find("plan: 1 series") != std::string::npos;
+        },
+        60000));
     CHECK(!fs::exists(run / "logs" / "fetcher-00.log"));
     CHECK(RunScript("start-fetchers",
                     {"--planner", "tcp://127.0.0.1:" + std::to_string(port_base), "--persister",
@@ -565,12 +632,20 @@ TEST_CASE("a data server with --fetchers 0 and --plan-only, fetchers elsewhere, 
                      scratch.path() / "plain.log");
   const fs::path planner_log = run / "logs" / "planner.log";
   const fs::path persister_log = run / "logs" / "persister.log";
-  CHECK(PollFor([&] { return ReadLog(planner_log).find("refused a peer on the jobs socket from "
-                                                       "tcp://127.0.0.1") != std::string::npos; },
-                60000));
-  CHECK(PollFor([&] { return ReadLog(persister_log).find("refused a peer on the results socket") !=
-                             std::string::npos; },
-                60000));
+  CHECK(PollFor(
+      [&] {
+        return ReadLog(planner_log)
+                   .find(
+                       "refused a peer on the jobs socket from "
+                       "tcp://127.0.0.1") != std::string::npos;
+      },
+      60000));
+  CHECK(PollFor(
+      [&] {
+        return ReadLog(persister_log).find("refused a peer on the results socket") !=
+               std::string::npos;
+      },
+      60000));
   // Two reconnects at least (3 s of silence, then growing delays).
   CHECK(PollFor([&] { return Count(ReadLog(scratch.path() / "plain.log"), "reconnecting") >= 2; },
                 90000));
@@ -581,9 +656,10 @@ TEST_CASE("a data server with --fetchers 0 and --plan-only, fetchers elsewhere, 
   const std::string plain_log = ReadLog(scratch.path() / "plain.log");
   INFO(plain_log);
   const size_t floods = Count(plain_log, "planner queue full");
-  std::printf("launcher_test: refused fetcher: %zu 'queue full' lines, %zu lines in all, in %.2f "
-              "min\n",
-              floods, Count(plain_log, "\n"), minutes);
+  std::printf(
+      "launcher_test: refused fetcher: %zu 'queue full' lines, %zu lines in all, in %.2f "
+      "min\n",
+      floods, Count(plain_log, "\n"), minutes);
   CHECK(floods <= 1 + static_cast<size_t>(minutes));
   CHECK(Count(plain_log, "\n") < 100);
   // A fetcher with CURVE but a key the data server does not list: refused by ZAP, and its
@@ -632,12 +708,12 @@ TEST_CASE("supervisord restarts a fetcher killed with SIGKILL and stop-data-serv
   REQUIRE(port_base > 0);
   const fs::path run = scratch.path() / "run";
   RunDirCleanup cleanup(run);
-  REQUIRE(RunScript("start-data-server",
-                    {"--symbols", "BTCUSDT", "--intervals", "1h", "--start", "2024-01-01",
-                     "--base-url", sim.base_url(), "--data-root", (scratch.path() / "data").string(),
-                     "--fetchers", "1", "--run-dir", run.string(), "--port-base",
-                     std::to_string(port_base)},
-                    scratch.path() / "launcher.log", 120000) == 0);
+  REQUIRE(
+      RunScript("start-data-server",
+                {"--symbols", "BTCUSDT", "--intervals", "1h", "--start", "2024-01-01", "--base-url",
+                 sim.base_url(), "--data-root", (scratch.path() / "data").string(), "--fetchers",
+                 "1", "--run-dir", run.string(), "--port-base", std::to_string(port_base)},
+                scratch.path() / "launcher.log", 120000) == 0);
   const fs::path tmp = scratch.path() / "ctl.out";
   int first = 0;
   PollFor([&] { return (first = SupervisedPid(run, "fetcher:fetcher-00", tmp)) > 0; }, 30000);
@@ -645,10 +721,12 @@ TEST_CASE("supervisord restarts a fetcher killed with SIGKILL and stop-data-serv
   REQUIRE(first > 0);
   REQUIRE(::kill(first, SIGKILL) == 0);
   int second = 0;
-  PollFor([&] {
-    second = SupervisedPid(run, "fetcher:fetcher-00", tmp);
-    return second > 0 && second != first;
-  }, 30000);
+  PollFor(
+      [&] {
+        second = SupervisedPid(run, "fetcher:fetcher-00", tmp);
+        return second > 0 && second != first;
+      },
+      30000);
   CHECK(second > 0);
   CHECK(second != first);
   CHECK(RunScript("stop-data-server", {"--run-dir", run.string()}, scratch.path() / "stop.log") ==
@@ -666,11 +744,27 @@ TEST_CASE("start-data-server --curve-keys runs every link with CURVE", "[launche
   const fs::path data = scratch.path() / "data";
   const fs::path keys = scratch.path() / "keys";
   RunDirCleanup cleanup(run);
-  const std::vector<std::string> start = {
-      "--once", "--symbols", "BTCUSDT", "--intervals", "1h", "--start", "2024-01-01", "--end",
-      "2024-03-01", "--base-url", sim.base_url(), "--data-root", data.string(), "--fetchers", "1",
-      "--run-dir", run.string(), "--port-base", std::to_string(port_base), "--curve-keys",
-      keys.string()};
+  const std::vector<std::string> start = {"--once",
+                                          "--symbols",
+                                          "BTCUSDT",
+                                          "--intervals",
+                                          "1h",
+                                          "--start",
+                                          "2024-01-01",
+                                          "--end",
+                                          "2024-03-01",
+                                          "--base-url",
+                                          sim.base_url(),
+                                          "--data-root",
+                                          data.string(),
+                                          "--fetchers",
+                                          "1",
+                                          "--run-dir",
+                                          run.string(),
+                                          "--port-base",
+                                          std::to_string(port_base),
+                                          "--curve-keys",
+                                          keys.string()};
 
   // Missing keys: refused before anything starts, with the commands that make them.
   fs::create_directories(keys);

@@ -10,8 +10,8 @@
 // printed, one JSON line per run:
 //   {"bench":"netns_scaling","hosts":2,"slices":120,"seconds":...,"req_per_s":...,...}
 // Where namespaces cannot be made (not root, a container without CAP_SYS_ADMIN) it says why and
-// reports itself skipped (tests/skip.h), never passed. QLIR_NETNS_SLICES and QLIR_NETNS_WEIGHT change the run's size and the
-// exchange's weight limit per second (klines weigh 2).
+// reports itself skipped (tests/skip.h), never passed. QLIR_NETNS_SLICES and QLIR_NETNS_WEIGHT
+// change the run's size and the exchange's weight limit per second (klines weigh 2).
 #include <signal.h>
 
 #include <algorithm>
@@ -128,20 +128,20 @@ TEST_CASE("fetchers on separate hosts each get their own exchange budget", "[net
   auto intruder_keys = curve::GenerateKeyPair();
   REQUIRE(intruder_keys.ok());
   REQUIRE(curve::SaveKeyPair(*intruder_keys, scratch.path() / "intruder", "intruder").ok());
-  const std::vector<std::string> server_curve = {
-      "--curve-secret-key", (keys / "server.key_secret").string(), "--curve-allow",
-      (keys / "fetchers").string()};
+  const std::vector<std::string> server_curve = {"--curve-secret-key",
+                                                 (keys / "server.key_secret").string(),
+                                                 "--curve-allow", (keys / "fetchers").string()};
 
   // The exchange, with a small per-IP budget per one-second window.
   sim::SymbolSpec spec;
   spec.symbol = "BTCUSDT";
   spec.listing_ms = kListing;
-  ChildProcess sim(lan.Exec(*exchange, {BinaryPath("tools/exchange-sim/exchange-sim"), "--listen",
-                                        exchange_ip + ":0", "--window-ms",
-                                        std::to_string(kWindowMs), "--weight-limit",
-                                        std::to_string(weight_limit), "--symbol",
-                                        "BTCUSDT,listing=" + std::to_string(kListing)}),
-                   scratch.path() / "sim.log", /*capture_stdout=*/true);
+  ChildProcess sim(
+      lan.Exec(*exchange, {BinaryPath("tools/exchange-sim/exchange-sim"), "--listen",
+                           exchange_ip + ":0", "--window-ms", std::to_string(kWindowMs),
+                           "--weight-limit", std::to_string(weight_limit), "--symbol",
+                           "BTCUSDT,listing=" + std::to_string(kListing)}),
+      scratch.path() / "sim.log", /*capture_stdout=*/true);
   auto line = sim.ReadLine(30000);
   INFO(ReadLog(scratch.path() / "sim.log"));
   REQUIRE(line);
@@ -168,27 +168,46 @@ TEST_CASE("fetchers on separate hosts each get their own exchange budget", "[net
     REQUIRE(lan.HttpPost(*exchange, exchange_ip, sim_port, "/sim/reset", "{}").ok());
 
     auto persister = std::make_unique<ChildProcess>(
-        lan.Exec(*server, [&] {
-          std::vector<std::string> a = {BinaryPath("persister/persister"), "--data-root",
-                                        data_root.string(), "--results-bind",
-                                        "tcp://" + server_ip + ":5702", "--control-bind",
-                                        "tcp://127.0.0.1:5703"};
-          a.insert(a.end(), server_curve.begin(), server_curve.end());
-          return a;
-        }()),
+        lan.Exec(*server,
+                 [&] {
+                   std::vector<std::string> a = {BinaryPath("persister/persister"),
+                                                 "--data-root",
+                                                 data_root.string(),
+                                                 "--results-bind",
+                                                 "tcp://" + server_ip + ":5702",
+                                                 "--control-bind",
+                                                 "tcp://127.0.0.1:5703"};
+                   a.insert(a.end(), server_curve.begin(), server_curve.end());
+                   return a;
+                 }()),
         run / "persister.log");
     std::vector<std::unique_ptr<ChildProcess>> fetchers;
     for (int k = 0; k < hosts; ++k) {
       const std::string name = "fetch" + std::to_string(k + 1);
       fetchers.push_back(std::make_unique<ChildProcess>(
-          lan.Exec(fetcher_hosts[k],
-                   {BinaryPath("fetcher/fetcher"), "--planner", "tcp://" + server_ip + ":5701",
-                    "--persister", "tcp://" + server_ip + ":5702", "--base-url", base_url,
-                    "--weight-limit", std::to_string(weight_limit), "--weight-window-ms",
-                    std::to_string(kWindowMs), "--window-grace-ms", "100", "--concurrency", "4",
-                    "--rate-state", (run / (name + ".rate")).string(), "--fetcher-id", name,
-                    "--curve-secret-key", (keys / "fetchers" / (name + ".key_secret")).string(),
-                    "--curve-server-key", (keys / "server.key").string()}),
+          lan.Exec(fetcher_hosts[k], {BinaryPath("fetcher/fetcher"),
+                                      "--planner",
+                                      "tcp://" + server_ip + ":5701",
+                                      "--persister",
+                                      "tcp://" + server_ip + ":5702",
+                                      "--base-url",
+                                      base_url,
+                                      "--weight-limit",
+                                      std::to_string(weight_limit),
+                                      "--weight-window-ms",
+                                      std::to_string(kWindowMs),
+                                      "--window-grace-ms",
+                                      "100",
+                                      "--concurrency",
+                                      "4",
+                                      "--rate-state",
+                                      (run / (name + ".rate")).string(),
+                                      "--fetcher-id",
+                                      name,
+                                      "--curve-secret-key",
+                                      (keys / "fetchers" / (name + ".key_secret")).string(),
+                                      "--curve-server-key",
+                                      (keys / "server.key").string()}),
           run / (name + ".log")));
     }
     // The intruder host runs a fetcher too: it must get nothing to do.
@@ -204,11 +223,22 @@ TEST_CASE("fetchers on separate hosts each get their own exchange budget", "[net
                     "--curve-server-key", (keys / "server.key").string()}),
           run / "intruder.log"));
     }
-    std::vector<std::string> planner_argv = {
-        BinaryPath("planner/planner"), "--once", "--base-url", base_url, "--jobs-bind",
-        "tcp://" + server_ip + ":5701", "--persister", "tcp://127.0.0.1:5703", "--symbols",
-        "BTCUSDT", "--intervals", "1s", "--start", std::to_string(kStart), "--end",
-        std::to_string(end)};
+    std::vector<std::string> planner_argv = {BinaryPath("planner/planner"),
+                                             "--once",
+                                             "--base-url",
+                                             base_url,
+                                             "--jobs-bind",
+                                             "tcp://" + server_ip + ":5701",
+                                             "--persister",
+                                             "tcp://127.0.0.1:5703",
+                                             "--symbols",
+                                             "BTCUSDT",
+                                             "--intervals",
+                                             "1s",
+                                             "--start",
+                                             std::to_string(kStart),
+                                             "--end",
+                                             std::to_string(end)};
     planner_argv.insert(planner_argv.end(), server_curve.begin(), server_curve.end());
     const auto t0 = std::chrono::steady_clock::now();
     ChildProcess planner(lan.Exec(*server, planner_argv), run / "planner.log");

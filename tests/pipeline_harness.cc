@@ -1,8 +1,7 @@
 #include "tests/pipeline_harness.h"
 
-#include <signal.h>
-
 #include <httplib.h>
+#include <signal.h>
 
 #include <stdexcept>
 
@@ -46,9 +45,13 @@ Pipeline::Pipeline(const std::filesystem::path& dir, std::string base_url)
 void Pipeline::StartPersister(std::vector<std::string> extra) {
   if (extra.empty()) extra = persister_extra_;
   persister_extra_ = extra;
-  std::vector<std::string> argv = {BinaryPath("persister/persister"), "--data-root",
-                                   data_root_.string(), "--results-bind", results_addr(),
-                                   "--control-bind", control_addr()};
+  std::vector<std::string> argv = {BinaryPath("persister/persister"),
+                                   "--data-root",
+                                   data_root_.string(),
+                                   "--results-bind",
+                                   results_addr(),
+                                   "--control-bind",
+                                   control_addr()};
   argv.insert(argv.end(), extra.begin(), extra.end());
   persister_ = std::make_unique<ChildProcess>(argv, dir_ / "persister.log");
 }
@@ -62,9 +65,15 @@ void Pipeline::StartFetchers(int n, std::vector<std::string> extra) {
 }
 
 void Pipeline::RestartFetcher(size_t i) {
-  std::vector<std::string> argv = {BinaryPath("fetcher/fetcher"), "--planner", jobs_addr(),
-                                   "--persister", results_addr(), "--base-url", base_url_,
-                                   "--rate-state", (dir_ / "rate.state").string()};
+  std::vector<std::string> argv = {BinaryPath("fetcher/fetcher"),
+                                   "--planner",
+                                   jobs_addr(),
+                                   "--persister",
+                                   results_addr(),
+                                   "--base-url",
+                                   base_url_,
+                                   "--rate-state",
+                                   (dir_ / "rate.state").string()};
   argv.insert(argv.end(), fetcher_extra_.begin(), fetcher_extra_.end());
   fetchers_.at(i) = std::make_unique<ChildProcess>(
       argv, dir_ / ("fetcher-" + std::to_string(fetcher_starts_++) + ".log"));

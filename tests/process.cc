@@ -64,7 +64,8 @@ std::optional<std::string> ChildProcess::ReadLine(int timeout_ms) {
     }
     if (stdout_fd_ < 0) return std::nullopt;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now()).count();
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
     if (left <= 0) return std::nullopt;
     pollfd p{stdout_fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;

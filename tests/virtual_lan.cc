@@ -1,12 +1,11 @@
 #include "tests/virtual_lan.h"
 
 #include <fcntl.h>
+#include <httplib.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <httplib.h>
 
 #include <cerrno>
 #include <cstring>
@@ -121,8 +120,7 @@ Result<std::unique_ptr<VirtualLan>> VirtualLan::Create() {
       Run({ip, "netns", "delete", name}, &out);
     }
   }
-  std::unique_ptr<VirtualLan> lan(
-      new VirtualLan("qlir" + std::to_string(::getpid()) + "-", ip));
+  std::unique_ptr<VirtualLan> lan(new VirtualLan("qlir" + std::to_string(::getpid()) + "-", ip));
   lan->switch_ = lan->prefix_ + "switch";
   if (Status s = lan->Ip({"netns", "add", lan->switch_}); !s.ok()) return s;
   lan->namespaces_.push_back(lan->switch_);
@@ -171,8 +169,8 @@ std::vector<std::string> VirtualLan::Exec(const std::string& netns,
   return argv;
 }
 
-Result<std::string> VirtualLan::HttpGet(const std::string& netns, const std::string& host,
-                                        int port, const std::string& path) {
+Result<std::string> VirtualLan::HttpGet(const std::string& netns, const std::string& host, int port,
+                                        const std::string& path) {
   std::string body;
   Status s = InNamespace(netns, [&]() -> Status {
     httplib::Client c(host, port);

@@ -12,10 +12,21 @@ constexpr int64_t kHour = 60 * kMinute;
 constexpr int64_t kDay = 24 * kHour;
 
 constexpr std::array<std::pair<std::string_view, int64_t>, 15> kIntervals = {{
-    {"1s", kSecond},     {"1m", kMinute},      {"3m", 3 * kMinute},  {"5m", 5 * kMinute},
-    {"15m", 15 * kMinute}, {"30m", 30 * kMinute}, {"1h", kHour},       {"2h", 2 * kHour},
-    {"4h", 4 * kHour},   {"6h", 6 * kHour},    {"8h", 8 * kHour},    {"12h", 12 * kHour},
-    {"1d", kDay},        {"3d", 3 * kDay},     {"1w", 7 * kDay},
+    {"1s", kSecond},
+    {"1m", kMinute},
+    {"3m", 3 * kMinute},
+    {"5m", 5 * kMinute},
+    {"15m", 15 * kMinute},
+    {"30m", 30 * kMinute},
+    {"1h", kHour},
+    {"2h", 2 * kHour},
+    {"4h", 4 * kHour},
+    {"6h", 6 * kHour},
+    {"8h", 8 * kHour},
+    {"12h", 12 * kHour},
+    {"1d", kDay},
+    {"3d", 3 * kDay},
+    {"1w", 7 * kDay},
 }};
 
 }  // namespace

@@ -3,9 +3,8 @@
 #include "common/klines/payload.h"
 
 #include <charconv>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace qlir::klines {
 namespace {

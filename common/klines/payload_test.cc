@@ -71,7 +71,8 @@ TEST_CASE("every truncation of the real body is rejected, no crash", "[payload]"
 }
 
 TEST_CASE(
-    "every truncation of the real body's first rows, closed with a bracket, goes through the scanner",
+    "every truncation of the real body's first rows, closed with a bracket, goes through the "
+    "scanner",
     "[payload]") {
   // Appending ']' defeats the cheap end check, so the scanner itself meets every cut point. It
   // must accept exactly "[" + "]" and the cuts right after a row's closing bracket.

@@ -32,8 +32,7 @@ KlineSliceKey GridSlice(std::string_view symbol, std::string_view interval, int6
 // symbol, or start > end, or a negative start.
 Result<std::vector<KlineSliceKey>> GenerateKlineSlices(std::string_view symbol,
                                                        std::string_view interval, int64_t start_ms,
-                                                       int64_t end_ms,
-                                                       int limit = kDefaultLimit);
+                                                       int64_t end_ms, int limit = kDefaultLimit);
 
 // True when the key lies exactly on the grid (what every slice we store must be).
 bool IsGridSlice(const KlineSliceKey& key);

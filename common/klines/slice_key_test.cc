@@ -19,12 +19,25 @@ TEST_CASE("composite key has the documented form and round-trips", "[slice_key]"
 }
 
 TEST_CASE("malformed composite keys are rejected", "[slice_key]") {
-  for (const char* bad : {"", "BTCUSDT", "BTCUSDT:1m", "BTCUSDT:1m:1-2", ":1m:1-2:1000",
-                          "BTCUSDT:1M:1-2:1000", "BTCUSDT:1m:2-1:1000", "BTCUSDT:1m:01-2:1000",
-                          "BTCUSDT:1m:+1-2:1000", "BTCUSDT:1m:-1-2:1000", "BTCUSDT:1m:1-2:1001",
-                          "BTCUSDT:1m:1-2:0", "BTCUSDT:1m:1-2:1000 ", "BTCUSDT:1m:1 -2:1000",
-                          "BTCUSDT:1m:1_2:1000", "BTC/USDT:1m:1-2:1000", "../x:1m:1-2:1000",
-                          "BTCUSDT:1m:1-99999999999999999999:1000", "BTCUSDT:1m:1-2:",
+  for (const char* bad : {"",
+                          "BTCUSDT",
+                          "BTCUSDT:1m",
+                          "BTCUSDT:1m:1-2",
+                          ":1m:1-2:1000",
+                          "BTCUSDT:1M:1-2:1000",
+                          "BTCUSDT:1m:2-1:1000",
+                          "BTCUSDT:1m:01-2:1000",
+                          "BTCUSDT:1m:+1-2:1000",
+                          "BTCUSDT:1m:-1-2:1000",
+                          "BTCUSDT:1m:1-2:1001",
+                          "BTCUSDT:1m:1-2:0",
+                          "BTCUSDT:1m:1-2:1000 ",
+                          "BTCUSDT:1m:1 -2:1000",
+                          "BTCUSDT:1m:1_2:1000",
+                          "BTC/USDT:1m:1-2:1000",
+                          "../x:1m:1-2:1000",
+                          "BTCUSDT:1m:1-99999999999999999999:1000",
+                          "BTCUSDT:1m:1-2:",
                           "BTCUSDT::1-2:1000"}) {
     INFO(bad);
     auto r = ParseCompositeKey(bad);

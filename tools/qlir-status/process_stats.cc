@@ -45,7 +45,8 @@ Result<ProcessStatsReport> ReadProcessStats(const fs::path& dir) {
   report.dir = dir;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    return Status::Error("stats directory " + dir.string() + " does not exist or is not a directory");
+    return Status::Error("stats directory " + dir.string() +
+                         " does not exist or is not a directory");
   }
   std::vector<fs::path> files;
   fs::directory_iterator it(dir, ec);

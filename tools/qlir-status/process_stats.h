@@ -6,10 +6,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 
@@ -18,8 +17,8 @@ namespace qlir::status_tool {
 struct ProcessStats {
   std::string process;  // planner, persister, fetcher
   std::string id;
-  std::string source;   // the file it came from; for a fetcher known via the planner, "planner"
-  int64_t pid = 0;      // 0 when unknown
+  std::string source;  // the file it came from; for a fetcher known via the planner, "planner"
+  int64_t pid = 0;     // 0 when unknown
   std::string host;
   int64_t updated_at_ms = 0;
   nlohmann::json counters = nlohmann::json::object();

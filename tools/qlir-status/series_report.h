@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "common/slice_key.h"
 #include "common/manifest.h"
+#include "common/slice_key.h"
 #include "common/status.h"
 #include "tools/qlir-status/ranges.h"
 #include "tools/qlir-status/series_scan.h"
