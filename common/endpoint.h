@@ -28,6 +28,18 @@ struct PayloadSummary {
   int64_t last_ts = -1;
 };
 
+// What `qlir-status verify` learns from a stored payload (Endpoint::AuditPayload).
+struct PayloadAudit {
+  PayloadSummary summary;  // as ValidatePayload's, when `bad` is empty
+  // Why the payload makes no sense for its slice (the first row at fault); empty when it does.
+  std::string bad;
+  // Rows that make sense but are irregular in a way the exchange itself serves (klines: an open
+  // time off the interval's grid, a close time other than open + interval - 1; see
+  // docs/exchange-rules.md, "Irregular candles"): how many, and the first one described.
+  int64_t irregular_rows = 0;
+  std::string irregular;
+};
+
 class Endpoint {
  public:
   virtual ~Endpoint() = default;
@@ -61,6 +73,10 @@ class Endpoint {
   // Checks a 200 body against the slice it answers; a body that fails is never stored as ok.
   virtual Result<PayloadSummary> ValidatePayload(std::string_view body,
                                                  const SliceKey& key) const = 0;
+  // Checks every item of a stored payload for sense (stricter than ValidatePayload: klines rows
+  // also need low <= open, close <= high, volumes and trade counts not negative, ...). Never
+  // fails: what is wrong is in the result.
+  virtual PayloadAudit AuditPayload(std::string_view body, const SliceKey& key) const = 0;
   // Summarises stored data without a slice to check it against (recovery of unlisted files).
   virtual Result<PayloadSummary> SummarizeData(std::string_view raw) const = 0;
 

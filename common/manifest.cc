@@ -9,6 +9,8 @@
 #include <optional>
 #include <vector>
 
+#include "common/body_digest.h"
+
 namespace qlir {
 
 std::string_view SliceStatusName(SliceStatus s) {
@@ -143,6 +145,10 @@ std::string SerializeManifest(const Manifest& m) {
       AppendOptString(&out, e.completed_at);
       out.append(",\n      \"error\": ");
       AppendOptString(&out, e.error);
+      if (e.digest) {
+        out.append(",\n      \"digest\": ");
+        AppendJsonString(&out, *e.digest);
+      }
       out.append("\n    }");
     }
     out.append("\n  }");
@@ -244,7 +250,7 @@ class ManifestSax : public nlohmann::json_sax<nlohmann::json> {
   static bool IsEntryField(const std::string& k) {
     return k == "slice_id" || k == "relative_path" || k == "status" || k == "http_status" ||
            k == "n_items" || k == "first_ts" || k == "last_ts" || k == "requested_at" ||
-           k == "completed_at" || k == "error";
+           k == "completed_at" || k == "error" || k == "digest";
   }
 
   // Objects and arrays: the three levels of the schema, the rest skipped as unknown fields
@@ -433,6 +439,12 @@ class ManifestSax : public nlohmann::json_sax<nlohmann::json> {
     } else if (k == "error") {
       if (!WantOpt(v, "error", &e.error)) return false;
       entry_fields_ |= 1u << 9;
+    } else if (k == "digest") {
+      // Optional (absent in manifests written before it existed); null reads as absent.
+      if (!WantOpt(v, "digest", &e.digest)) return false;
+      if (e.digest && !IsBodyDigest(*e.digest)) {
+        return Fail(Where() + ": field 'digest' must be 64 lowercase hex characters");
+      }
     }
     return true;
   }

@@ -3,7 +3,10 @@
 //   version, endpoint, symbol, interval, limit,
 //   summary {total_slices, ok_slices, failed_slices, last_evaluated_at},
 //   slices {<composite key>: {slice_id, relative_path, status, http_status, n_items, first_ts,
-//                             last_ts, requested_at, completed_at, error}}
+//                             last_ts, requested_at, completed_at, error[, digest]}}
+// `digest` (common/body_digest.h) is optional: written only when known (stored ok/partial
+// slices), and a manifest without it reads as before. A field the reader does not know is
+// ignored wherever it appears (an older reader skips `digest` the same way).
 // Timestamps are ISO-8601 UTC ending in Z. A text that is not JSON or not this schema yields a
 // Corruption naming the file; never an exception, never a silent reset.
 //
@@ -40,6 +43,9 @@ struct ManifestEntry {
   std::optional<std::string> requested_at;
   std::optional<std::string> completed_at;
   std::optional<std::string> error;
+  // BLAKE2b-256 of the stored `data` bytes, 64 lowercase hex (common/body_digest.h); absent for
+  // pending and failed entries, and for entries of a manifest written before it existed.
+  std::optional<std::string> digest;
   friend bool operator==(const ManifestEntry&, const ManifestEntry&) = default;
 };
 

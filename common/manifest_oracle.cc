@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/body_digest.h"
+
 namespace qlir {
 
 using nlohmann::json;
@@ -87,6 +89,12 @@ Result<Manifest> OracleParseManifest(std::string_view text, std::string_view ori
       e.requested_at = Opt<std::string>(v, "requested_at", w);
       e.completed_at = Opt<std::string>(v, "completed_at", w);
       e.error = Opt<std::string>(v, "error", w);
+      if (v.contains("digest")) {
+        e.digest = Opt<std::string>(v, "digest", w);
+        if (e.digest && !IsBodyDigest(*e.digest)) {
+          throw SchemaError{w + ": field 'digest' must be 64 lowercase hex characters"};
+        }
+      }
       m.slices.emplace(key, std::move(e));
     }
     return m;
@@ -125,6 +133,7 @@ std::string OracleSerializeManifest(const Manifest& m) {
     v["requested_at"] = e.requested_at ? ojson(*e.requested_at) : ojson(nullptr);
     v["completed_at"] = e.completed_at ? ojson(*e.completed_at) : ojson(nullptr);
     v["error"] = e.error ? ojson(*e.error) : ojson(nullptr);
+    if (e.digest) v["digest"] = *e.digest;
     slices[key] = std::move(v);
   }
   j["slices"] = std::move(slices);

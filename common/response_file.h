@@ -22,6 +22,10 @@ struct ResponseMeta {
 struct ResponseFile {
   ResponseMeta meta;
   std::string data;  // the raw JSON bytes of `data`, verbatim
+  // False only when the bytes of `data` could not be located in the file (its key written with
+  // escapes): `data` is then the parsed value re-serialised, the same JSON value but not the
+  // stored bytes, so no digest of it may be trusted or recorded.
+  bool verbatim = true;
 };
 
 // `raw_data` must already be valid JSON (the fetcher validated it).

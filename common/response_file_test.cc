@@ -1,6 +1,8 @@
 #include "common/response_file.h"
 
 #include <catch2/catch.hpp>
+#include <string>
+#include <vector>
 
 #include "tests/testdata.h"
 
@@ -36,4 +38,37 @@ TEST_CASE("truncated or wrong response files are errors", "[response_file]") {
   CHECK_FALSE(
       DecodeResponseFile("{\"meta\":{\"url\":\"u\",\"slice\":\"s\",\"fetched_at\":\"t\"}}", "f")
           .ok());
+}
+
+TEST_CASE("the bytes of data are found in a file framed otherwise", "[response_file]") {
+  const std::string body = "[ [1, \"2.50\" , true,null,-3.5e2,{\"x\":\"]}\\\"\"}] ]";
+  const std::vector<std::string> texts = {
+      // meta after data, spaces and newlines between tokens
+      "{ \"data\" : " + body +
+          " ,\n \"meta\":{\"url\":\"u\",\"slice\":\"s\",\"fetched_at\":\"t\"} }\n",
+      // an extra member, meta fields in another order
+      "{\"x\":[1,{\"data\":0}],\"meta\":{\"slice\":\"s\",\"fetched_at\":\"t\",\"url\":\"u\"},"
+      "\"data\":" +
+          body + "}",
+  };
+  for (const std::string& t : texts) {
+    INFO(t);
+    auto f = DecodeResponseFile(t, "f");
+    REQUIRE(f.ok());
+    CHECK(f->verbatim);
+    CHECK(f->data == body);
+  }
+  // A scalar data, and a key written with an escape (not located: the parsed value, flagged).
+  auto scalar = DecodeResponseFile(
+      "{\"meta\":{\"url\":\"u\",\"slice\":\"s\",\"fetched_at\":\"t\"} ,"
+      "\"data\":  12 }",
+      "f");
+  REQUIRE(scalar.ok());
+  CHECK(scalar->verbatim);
+  CHECK(scalar->data == "12");
+  auto escaped = DecodeResponseFile(
+      "{\"meta\":{\"url\":\"u\",\"slice\":\"s\",\"fetched_at\":\"t\"},\"d\\u0061ta\":[1 ]}", "f");
+  REQUIRE(escaped.ok());
+  CHECK_FALSE(escaped->verbatim);
+  CHECK(escaped->data == "[1]");
 }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <thread>
 
+#include "common/body_digest.h"
 #include "common/data_root.h"
 #include "common/endpoint.h"
 #include "common/json_syntax.h"
@@ -156,6 +157,8 @@ std::optional<Intake::PendingWrite> Intake::Prepare(const wire::FetchResult& r) 
     return std::nullopt;
   }
   w.bytes = EncodeResponseFile(ResponseMeta{r.url, r.key, FormatIsoUtc(fetched_ms)}, r.body);
+  // EncodeResponseFile puts the body verbatim just before the closing "}\n".
+  w.body_offset = w.bytes.size() - 2 - r.body.size();
   return w;
 }
 
@@ -171,6 +174,9 @@ void Intake::WriteBatch() {
   auto work = [&] {
     for (size_t i = next++; i < n; i = next++) {
       PendingWrite& w = pending_[i];
+      // The digest of the body as it goes into the file (docs/on-disk-format.md, `digest`),
+      // computed here so that the batch's threads share the hashing too.
+      w.rec.entry.digest = BodyDigest(std::string_view(w.bytes).substr(w.body_offset, w.body_size));
       w.write_status = disk_->WriteFileAtomic(w.target, w.bytes, /*sync_dir=*/false);
     }
   };

@@ -5,7 +5,8 @@
 //
 // Results: a failure is recorded at once (it has no file). An ok or partial result is checked
 // (the body must be a JSON array; "ok" fetched before its window closed is stored as partial),
-// and its response file joins the batch. WriteBatch writes the batch's files (write_threads at
+// and its response file joins the batch. The entry records the BLAKE2b-256 digest of the body
+// bytes written (common/body_digest.h). WriteBatch writes the batch's files (write_threads at
 // once), then records each in arrival order. Commit fsyncs the directories renamed into and only
 // then releases the DURABLE notices of the batch: nothing is acknowledged before it is durable.
 //
@@ -94,7 +95,8 @@ class Intake {
     SliceRecord rec;
     std::filesystem::path responses;  // empty for a failure (no file)
     std::filesystem::path target;
-    std::string bytes;  // the encoded response file
+    std::string bytes;       // the encoded response file
+    size_t body_offset = 0;  // where the exchange's body starts in `bytes`
     int64_t body_size = 0;
     Status write_status;
   };

@@ -7,7 +7,10 @@
 #include <filesystem>
 #include <variant>
 
+#include "common/atomic_file.h"
+#include "common/body_digest.h"
 #include "common/clock.h"
+#include "common/response_file.h"
 #include "persister/json_manifest_store.h"
 #include "persister/test_util.h"
 #include "tests/test_util.h"
@@ -241,4 +244,39 @@ TEST_CASE("intake: MARK_PENDING sets known slices pending and names what it cann
   CHECK_FALSE(r.intake.OnControl("tool", wire::Heartbeat{"x"}, r.now()));  // not ours: dropped
 }
 
+TEST_CASE("intake: a stored slice records the digest of the body bytes it wrote", "[intake]") {
+  Rig r(2);
+  const auto ok = Slice(1), partial = Slice(2), failed = Slice(3);
+  const wire::FetchResult ok_result = MakeResult(ok, "ok", 7);
+  r.intake.OnResult(ok_result);
+  r.intake.OnResult(MakeResult(partial, "partial", 2));
+  r.intake.OnResult(MakeResult(failed, "failed"));
+  r.intake.WriteBatch();
+  const Manifest* m = r.store.Peek(SeriesId{"klines", "BTCUSDT", "1m"});
+  REQUIRE(m);
+  for (const auto& k : {ok, partial}) {
+    INFO(k.composite_key());
+    auto text = ReadFile(ResponsePath(r.dir.path(), k));
+    REQUIRE(text.ok());
+    auto file = DecodeResponseFile(*text, "f");
+    REQUIRE(file.ok());
+    const ManifestEntry& e = m->slices.at(k.composite_key());
+    REQUIRE(e.digest);
+    CHECK(*e.digest == BodyDigest(file->data));  // the bytes as stored
+  }
+  CHECK(*m->slices.at(ok.composite_key()).digest == BodyDigest(ok_result.body));
+  CHECK(m->slices.at(ok.composite_key()).digest != m->slices.at(partial.composite_key()).digest);
+  CHECK_FALSE(m->slices.at(failed.composite_key()).digest);  // a failure has no file
+  // The manifest written by the store carries it.
+  REQUIRE(r.store.Flush().ok());
+  auto written = ParseManifestFile((testing::SeriesPath(r.dir.path()) / "manifest.json").string());
+  REQUIRE(written.ok());
+  CHECK(written->slices.at(ok.composite_key()).digest == BodyDigest(ok_result.body));
+  // MARK_PENDING: no stored response is vouched for any more.
+  auto ack =
+      r.intake.OnControl("repairer", wire::MarkPending{9, "klines", {ok.composite_key()}}, r.now());
+  REQUIRE(ack);
+  CHECK_FALSE(
+      r.store.Peek(SeriesId{"klines", "BTCUSDT", "1m"})->slices.at(ok.composite_key()).digest);
+}
 }  // namespace qlir::persister

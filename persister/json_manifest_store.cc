@@ -59,7 +59,8 @@ Result<JsonManifestStore::Series*> JsonManifestStore::Load(const SeriesId& id) {
       "loaded " + id.ToString() + ": " + std::to_string(s->manifest.slices.size()) + " slices in " +
           std::to_string(clock_->MonotonicNowMs() - started) + " ms (indexed " +
           std::to_string(r.indexed) + ", set pending " + std::to_string(r.demoted) +
-          ", temporaries removed " + std::to_string(r.temporaries_removed) + ")");
+          ", digests computed " + std::to_string(r.digested) + ", temporaries removed " +
+          std::to_string(r.temporaries_removed) + ")");
   Series* raw = s.get();
   series_.emplace(id, std::move(s));
   if (r.changed) {
@@ -129,6 +130,7 @@ Result<size_t> JsonManifestStore::MarkPending(const SeriesId& id,
     if (it->second.status == SliceStatus::kPending) continue;
     it->second.status = SliceStatus::kPending;
     it->second.error = "marked pending by MARK_PENDING";
+    it->second.digest.reset();  // no stored response is vouched for any more
     changed = true;
     Log(LogLevel::kInfo, key, "marked pending");
   }

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/atomic_file.h"
+#include "common/body_digest.h"
 #include "common/exit_codes.h"
 #include "common/manifest.h"
 #include "persister/json_manifest_store.h"
@@ -271,6 +272,44 @@ TEST_CASE("a series whose responses changed after its manifest is recovered at s
   CHECK(m->slices.size() == 2);
   CHECK(m->slices.at(a.composite_key()).status == SliceStatus::kOk);
   CHECK(m->slices.at(b.composite_key()).status == SliceStatus::kOk);
+}
+
+TEST_CASE("a manifest written before digests is upgraded in place at start", "[server]") {
+  // Nobody asks for the series: the persister upgrades it at start anyway, from its files.
+  auto a = Slice(1), b = Slice(2);
+  Harness h(RealDisk(), 1, [&](const fs::path& data) {
+    WriteResponse(data, a, a.end_ms + 5000, 4);
+    WriteResponse(data, b, b.end_ms + 5000, 2);
+    Manifest m;
+    m.endpoint = "klines";
+    m.symbol = "BTCUSDT";
+    m.interval = "1m";
+    for (const auto& [k, n] : {std::pair{a, 4}, std::pair{b, 2}}) {
+      ManifestEntry e;
+      e.slice_id = k.slice_id();
+      e.relative_path = "responses/" + e.slice_id + ".json";
+      e.status = SliceStatus::kOk;
+      e.n_items = n;
+      e.first_ts = k.start_ms;
+      e.last_ts = k.start_ms + (n - 1) * 60000LL;
+      m.slices[k.composite_key()] = e;
+    }
+    const fs::path manifest = SeriesPath(data) / "manifest.json";
+    REQUIRE(RealDisk()->WriteFileAtomic(manifest, SerializeManifest(m), true).ok());
+    // Not a lagging series (its manifest is newer than responses/): only the upgrade loads it.
+    fs::last_write_time(SeriesPath(data) / "responses",
+                        fs::last_write_time(manifest) - std::chrono::seconds(10));
+  });
+  // The upgrade is done before the server serves anything: a status request sees it.
+  Client c(h.ctx, h.server->results_endpoint(), h.server->control_endpoint());
+  REQUIRE(c.HelloAndStatus());
+  h.Stop();
+  REQUIRE(h.run_status.ok());
+  auto m = ParseManifestFile((SeriesPath(h.data()) / "manifest.json").string());
+  REQUIRE(m.ok());
+  CHECK(m->slices.at(a.composite_key()).digest == BodyDigest(Body(a, 4)));
+  CHECK(m->slices.at(b.composite_key()).digest == BodyDigest(Body(b, 2)));
+  CHECK(m->slices.at(a.composite_key()).status == SliceStatus::kOk);
 }
 
 TEST_CASE("repeats are idempotent and ok is never replaced", "[server]") {

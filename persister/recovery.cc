@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "common/atomic_file.h"
+#include "common/body_digest.h"
 #include "common/data_root.h"
 #include "common/endpoint.h"
 #include "common/log.h"
@@ -63,6 +64,9 @@ Result<std::pair<SliceKey, SliceRecord>> IndexResponse(const Endpoint& endpoint,
     return Status::Error(path.string() + ": slice '" + file->meta.slice +
                          "' belongs to another series");
   }
+  if (!file->verbatim) {
+    return Status::Error(path.string() + ": the bytes of 'data' cannot be located in the file");
+  }
   auto fetched = ParseTimeUtc(file->meta.fetched_at);
   if (!fetched) return Status::Error(path.string() + ": meta.fetched_at: " + fetched.error());
   auto data = endpoint.SummarizeData(file->data);
@@ -76,7 +80,35 @@ Result<std::pair<SliceKey, SliceRecord>> IndexResponse(const Endpoint& endpoint,
   if (data->first_ts >= 0) r.entry.first_ts = data->first_ts;
   if (data->last_ts >= 0) r.entry.last_ts = data->last_ts;
   r.entry.completed_at = file->meta.fetched_at;
+  r.entry.digest = BodyDigest(file->data);
   return std::make_pair(*key, std::move(r));
+}
+
+// The digest of a listed ok/partial entry written before manifests had one: read from its file
+// after checking that the file is the entry's (its slice, and the rows the entry counts), so
+// that a digest never vouches for a file that is not what was recorded. An error says why the
+// file cannot be vouched for (the entry is then fetched again).
+Result<std::string> DigestListedResponse(const Endpoint& endpoint, const fs::path& path,
+                                         const std::string& key, const ManifestEntry& e) {
+  auto text = ReadFile(path);
+  if (!text) return text.status();
+  auto file = DecodeResponseFile(*text, path.string());
+  if (!file) return file.status();
+  if (file->meta.slice != key) {
+    return Status::Error("its meta.slice is '" + file->meta.slice + "'");
+  }
+  if (!file->verbatim) return Status::Error("the bytes of 'data' cannot be located in the file");
+  auto data = endpoint.SummarizeData(file->data);
+  if (!data) return data.status();
+  const std::optional<int64_t> first =
+      data->first_ts >= 0 ? std::optional<int64_t>(data->first_ts) : std::nullopt;
+  const std::optional<int64_t> last =
+      data->last_ts >= 0 ? std::optional<int64_t>(data->last_ts) : std::nullopt;
+  if (data->n_items != e.n_items || first != e.first_ts || last != e.last_ts) {
+    return Status::Error("its rows (" + std::to_string(data->n_items) +
+                         ") do not match the entry (" + std::to_string(e.n_items) + ")");
+  }
+  return BodyDigest(file->data);
 }
 
 // A damaged listed file: full check decodes it and compares its slice.
@@ -115,6 +147,16 @@ void MoveAsideUnreadable(const fs::path& p, int64_t wall_now_ms, RecoveryReport*
 }
 
 }  // namespace
+
+Result<size_t> CountEntriesWithoutDigest(const fs::path& manifest_path) {
+  auto m = ParseManifestFile(manifest_path.string());
+  if (!m) return m.status();
+  size_t n = 0;
+  for (const auto& [key, e] : m->slices) {
+    if ((e.status == SliceStatus::kOk || e.status == SliceStatus::kPartial) && !e.digest) ++n;
+  }
+  return n;
+}
 
 Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& series,
                                       const RecoveryOptions& options) {
@@ -247,6 +289,17 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
                (options.verify == VerifyResponses::kFull && !FullCheckResponse(path, key))) {
       problem = "response file damaged";
     }
+    if (problem.empty() && !e.digest) {
+      // A manifest written before entries had a digest: upgraded in place from the file.
+      auto digest = DigestListedResponse(*endpoint, path, key, e);
+      if (digest) {
+        e.digest = std::move(*digest);
+        ++report.digested;
+        report.changed = true;
+        continue;
+      }
+      problem = "response file cannot be vouched for (" + digest.error() + ")";
+    }
     if (problem.empty()) continue;
     Log(LogLevel::kWarn, key,
         "recovery: " + problem + " (" + path.string() + "), was " +
@@ -255,6 +308,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
     e.n_items = 0;
     e.first_ts.reset();
     e.last_ts.reset();
+    e.digest.reset();
     e.error = problem + " at recovery";
     ++report.demoted;
     report.changed = true;

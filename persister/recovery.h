@@ -9,6 +9,10 @@
 //     slice's end_ms (window still open at the exchange's clock), else ok; n_items, first_ts,
 //     last_ts from its data; http_status and requested_at unknown (null), completed_at =
 //     fetched_at;
+//   - a response file indexed, or a listed ok/partial entry without a digest (a manifest written
+//     before entries had one), gets the BLAKE2b-256 digest of its stored `data` bytes
+//     (common/body_digest.h): the manifest is upgraded in place, nothing is fetched; a listed
+//     file that is not the entry's (another slice, other rows) cannot get one and is demoted;
 //   - an ok or partial entry whose file is missing or damaged becomes pending (fetched again);
 //   - something not a regular file (a directory...) under a response file's name is renamed to
 //     <name>.unreadable-<UTC> (it could never be read, nor replaced by a stored result);
@@ -42,8 +46,9 @@ struct RecoveryOptions {
 };
 
 struct RecoveryReport {
-  size_t indexed = 0;  // response files added to the index
-  size_t demoted = 0;  // ok/partial entries set pending
+  size_t indexed = 0;   // response files added to the index
+  size_t demoted = 0;   // ok/partial entries set pending
+  size_t digested = 0;  // listed entries given the digest they lacked (an old manifest)
   size_t temporaries_removed = 0;
   size_t ignored_names = 0;     // names left alone
   size_t undecodable = 0;       // response files neither listed nor decodable
@@ -58,6 +63,11 @@ struct RecoveredSeries {
   Manifest manifest;
   RecoveryReport report;
 };
+
+// How many ok/partial entries of the manifest at `manifest_path` lack a digest (a manifest
+// written before entries had one; RecoverSeries upgrades it). Reads only; an error when the
+// manifest cannot be read or parsed.
+Result<size_t> CountEntriesWithoutDigest(const std::filesystem::path& manifest_path);
 
 // REQUIRES: the data-root lock is held (recovery removes and renames files).
 Result<RecoveredSeries> RecoverSeries(const std::filesystem::path& series_dir,

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "common/atomic_file.h"
+#include "common/body_digest.h"
 #include "common/data_root.h"
 #include "common/manifest.h"
 #include "common/slice_key.h"
@@ -58,6 +59,8 @@ TEST_CASE("crash between response file and manifest: the file is indexed from it
   CHECK(r->report.changed);
   const ManifestEntry& e = r->manifest.slices.at(closed.composite_key());
   CHECK(e.status == SliceStatus::kOk);
+  CHECK(e.digest == BodyDigest(Body(closed, 5)));  // the file's data bytes
+  CHECK(r->manifest.slices.at(open.composite_key()).digest == BodyDigest(Body(open, 2)));
   CHECK(e.slice_id == closed.slice_id());
   CHECK(e.relative_path == "responses/" + closed.slice_id() + ".json");
   CHECK(e.n_items == 5);
@@ -125,6 +128,7 @@ TEST_CASE("an ok entry whose file is missing or truncated becomes pending", "[re
     e.status = SliceStatus::kOk;
     e.http_status = 200;
     e.n_items = 3;
+    e.digest = BodyDigest(Body(k, 3));  // a current manifest (an old one is upgraded, below)
     m.slices[k.composite_key()] = e;
   }
   WriteText(SeriesPath(root.path()) / "manifest.json", SerializeManifest(m));
@@ -280,4 +284,98 @@ TEST_CASE("a window is partial until fetched after it closed", "[recovery]") {
   SliceKey k{"BTCUSDT", "1m", 0, 100, 1000};
   CHECK_FALSE(k.ClosedAt(100));  // fetched at its last millisecond: partial
   CHECK(k.ClosedAt(101));        // fetched after it: ok
+}
+
+namespace {
+
+// An entry as a manifest written before digests existed holds it: every field but `digest`.
+ManifestEntry OldEntry(const klines::KlineSliceKey& k, SliceStatus status, int n) {
+  ManifestEntry e;
+  e.slice_id = k.slice_id();
+  e.relative_path = "responses/" + e.slice_id + ".json";
+  e.status = status;
+  e.http_status = 200;
+  e.n_items = n;
+  e.first_ts = k.start_ms;
+  e.last_ts = k.start_ms + (n - 1) * 60000LL;
+  e.requested_at = "2025-01-01T00:00:00Z";
+  e.completed_at = "2025-01-01T00:00:01Z";
+  return e;
+}
+
+Manifest OldManifest() {
+  Manifest m;
+  m.endpoint = "klines";
+  m.symbol = "BTCUSDT";
+  m.interval = "1m";
+  m.last_evaluated_at = "2025-01-01T00:00:02Z";
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("a manifest written before digests is upgraded in place from the files, no refetch",
+          "[recovery]") {
+  qlir::testing::ScratchDir root;
+  const auto a = Slice(1), b = Slice(2), other_rows = Slice(3), swapped = Slice(4),
+             pending = Slice(5);
+  Manifest m = OldManifest();
+  m.slices[a.composite_key()] = OldEntry(a, SliceStatus::kOk, 3);
+  m.slices[b.composite_key()] = OldEntry(b, SliceStatus::kPartial, 2);
+  m.slices[other_rows.composite_key()] = OldEntry(other_rows, SliceStatus::kOk, 3);
+  m.slices[swapped.composite_key()] = OldEntry(swapped, SliceStatus::kOk, 3);
+  ManifestEntry p = OldEntry(pending, SliceStatus::kPending, 1);
+  m.slices[pending.composite_key()] = p;
+  WriteResponse(root.path(), a, a.end_ms + 1000, 3);
+  WriteResponse(root.path(), b, b.end_ms - 60000, 2);
+  WriteResponse(root.path(), other_rows, other_rows.end_ms + 1000, 2);  // not what was recorded
+  WriteResponse(root.path(), swapped, swapped.end_ms + 1000, 3);
+  WriteResponse(root.path(), pending, pending.end_ms + 1000, 1);
+  // Another slice's file copied over this one's.
+  const auto file_a = ReadFile(ResponsePath(root.path(), a));
+  REQUIRE(file_a.ok());
+  WriteText(ResponsePath(root.path(), swapped), *file_a);
+  const std::string old_text = SerializeManifest(m);
+  CHECK(old_text.find("digest") == std::string::npos);
+  WriteText(SeriesPath(root.path()) / "manifest.json", old_text);
+  auto lacking = CountEntriesWithoutDigest(SeriesPath(root.path()) / "manifest.json");
+  REQUIRE(lacking.ok());
+  CHECK(*lacking == 4);  // the pending entry needs none
+
+  auto r = Recover(root.path());
+  REQUIRE(r.ok());
+  CHECK(r->report.digested == 2);
+  CHECK(r->report.demoted == 2);
+  CHECK(r->report.indexed == 0);
+  CHECK(r->report.changed);
+  const auto& s = r->manifest.slices;
+  CHECK(s.at(a.composite_key()).digest == BodyDigest(Body(a, 3)));
+  CHECK(s.at(a.composite_key()).status == SliceStatus::kOk);
+  CHECK(s.at(b.composite_key()).digest == BodyDigest(Body(b, 2)));
+  CHECK(s.at(b.composite_key()).status == SliceStatus::kPartial);
+  // Everything else of the upgraded entries is as it was.
+  ManifestEntry upgraded = s.at(a.composite_key());
+  upgraded.digest.reset();
+  CHECK(upgraded == m.slices.at(a.composite_key()));
+  // A file that is not the entry's gets no digest: fetched again.
+  CHECK(s.at(other_rows.composite_key()).status == SliceStatus::kPending);
+  CHECK_FALSE(s.at(other_rows.composite_key()).digest);
+  CHECK(s.at(swapped.composite_key()).status == SliceStatus::kPending);
+  CHECK(s.at(pending.composite_key()) == p);
+
+  // Through the store, the upgrade is written in place at load, and files are untouched.
+  {
+    JsonManifestStore store(root.path(), {}, RealDisk());
+    REQUIRE(store.LoadStatuses(kSeries).ok());
+  }
+  auto written = ParseManifestFile((SeriesPath(root.path()) / "manifest.json").string());
+  REQUIRE(written.ok());
+  CHECK(written->slices.at(a.composite_key()).digest == BodyDigest(Body(a, 3)));
+  CHECK(written->slices.at(b.composite_key()).digest == BodyDigest(Body(b, 2)));
+  CHECK(*ReadFile(ResponsePath(root.path(), a)) == *file_a);
+  CHECK(*CountEntriesWithoutDigest(SeriesPath(root.path()) / "manifest.json") == 0);
+  auto again = Recover(root.path());
+  REQUIRE(again.ok());
+  CHECK_FALSE(again->report.changed);
+  CHECK(again->report.digested == 0);
 }

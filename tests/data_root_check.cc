@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "common/atomic_file.h"
+#include "common/body_digest.h"
 #include "common/data_root.h"
 #include "common/response_file.h"
 #include "common/slice_id.h"
@@ -204,6 +205,10 @@ std::string DataRootChecker::CheckFile(const std::string& key, const ManifestEnt
   if (entry && (entry->n_items != w.n_items || entry->first_ts != w.first_ts ||
                 entry->last_ts != w.last_ts)) {
     return "its n_items/first_ts/last_ts are wrong";
+  }
+  if (entry && entry->digest != BodyDigest(file->data)) {
+    return "its manifest digest is " + entry->digest.value_or("absent") +
+           ", not BLAKE2b-256 of its data";
   }
   return "";
 }

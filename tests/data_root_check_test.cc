@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/atomic_file.h"
+#include "common/body_digest.h"
 #include "common/data_root.h"
 #include "common/response_file.h"
 #include "common/time_util.h"
@@ -49,6 +50,7 @@ struct Root {
       e.n_items = static_cast<int64_t>(rows.size());
       e.first_ts = rows.front()[0].get<int64_t>();
       e.last_ts = rows.back()[0].get<int64_t>();
+      e.digest = BodyDigest(body);  // as the persister records it
       manifest.slices[k.composite_key()] = e;
     }
     WriteManifest();
@@ -111,6 +113,20 @@ TEST_CASE("the oracle finds changed bytes and wrong counts and a missing file",
   CHECK(Root::Names(r, "its data differs from the exchange's: " + k.composite_key()));
   CHECK(Root::Names(r, "n_items/first_ts/last_ts are wrong: " + root.keys[1].composite_key()));
   CHECK(Root::Names(r, "cannot be read"));
+}
+
+TEST_CASE("the oracle finds a manifest digest that is absent or not the data's",
+          "[data_root_check]") {
+  Root root;
+  root.manifest.slices[root.keys[0].composite_key()].digest.reset();
+  root.manifest.slices[root.keys[1].composite_key()].digest = BodyDigest("[]");
+  root.WriteManifest();
+  const CheckReport r = root.Check(/*final=*/false);
+  INFO(r.Text());
+  CHECK(r.ok == 1);
+  CHECK(Root::Names(r, "its manifest digest is absent, not BLAKE2b-256 of its data: " +
+                           root.keys[0].composite_key()));
+  CHECK(Root::Names(r, "not BLAKE2b-256 of its data: " + root.keys[1].composite_key()));
 }
 
 TEST_CASE("the oracle finds unexpected and lost and misnamed and wrongly fetched slices",

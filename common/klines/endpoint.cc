@@ -32,6 +32,9 @@ class KlinesEndpoint final : public Endpoint {
                                          const SliceKey& key) const override {
     return ValidateKlinesPayload(body, key);
   }
+  PayloadAudit AuditPayload(std::string_view body, const SliceKey& key) const override {
+    return AuditKlinesPayload(body, key);
+  }
   Result<PayloadSummary> SummarizeData(std::string_view raw) const override {
     return SummarizeKlinesData(raw);
   }

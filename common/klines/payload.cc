@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/klines/interval.h"
+
 namespace qlir::klines {
 namespace {
 
@@ -48,11 +50,13 @@ class Scanner {
     return ec == std::errc() && p == s_.data() + pos_;
   }
 
-  // A JSON string whose content is a plain decimal: -?[0-9]+(\.[0-9]+)?. No escapes.
-  bool ReadDecimalString() {
+  // A JSON string whose content is a plain decimal: -?[0-9]+(\.[0-9]+)?. No escapes. `text`,
+  // when given, receives the decimal (without quotes).
+  bool ReadDecimalString(std::string_view* text = nullptr) {
     SkipSpace();
     if (pos_ >= s_.size() || s_[pos_] != '"') return false;
     ++pos_;
+    const size_t begin = pos_;
     if (pos_ < s_.size() && s_[pos_] == '-') ++pos_;
     size_t digits = pos_;
     while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
@@ -64,6 +68,7 @@ class Scanner {
       if (pos_ == digits) return false;
     }
     if (pos_ >= s_.size() || s_[pos_] != '"') return false;
+    if (text) *text = s_.substr(begin, pos_ - begin);
     ++pos_;
     return true;
   }
@@ -143,6 +148,140 @@ Result<PayloadSummary> ValidateKlinesPayload(std::string_view body, const KlineS
   sc.SkipSpace();
   if (!sc.AtEnd()) return fail(-1, "unexpected data after the array");
   return summary;
+}
+
+namespace {
+
+// The magnitude of a plain decimal: its integer digits without leading zeros, and its fraction
+// digits without trailing zeros.
+struct DecimalParts {
+  bool negative = false;
+  std::string_view integer;
+  std::string_view fraction;
+  bool IsZero() const { return integer.empty() && fraction.empty(); }
+};
+
+DecimalParts SplitDecimal(std::string_view d) {
+  DecimalParts p;
+  if (!d.empty() && d.front() == '-') {
+    p.negative = true;
+    d.remove_prefix(1);
+  }
+  const size_t dot = d.find('.');
+  p.integer = d.substr(0, dot);
+  p.fraction = dot == std::string_view::npos ? std::string_view() : d.substr(dot + 1);
+  while (!p.integer.empty() && p.integer.front() == '0') p.integer.remove_prefix(1);
+  while (!p.fraction.empty() && p.fraction.back() == '0') p.fraction.remove_suffix(1);
+  if (p.IsZero()) p.negative = false;
+  return p;
+}
+
+int CompareMagnitude(const DecimalParts& a, const DecimalParts& b) {
+  if (a.integer.size() != b.integer.size()) return a.integer.size() < b.integer.size() ? -1 : 1;
+  if (int c = a.integer.compare(b.integer); c != 0) return c < 0 ? -1 : 1;
+  if (int c = a.fraction.compare(b.fraction); c != 0) return c < 0 ? -1 : 1;
+  return 0;
+}
+
+// Open times of `interval_ms` candles lie on multiples of it from the epoch, except weekly ones,
+// which open on Mondays (the epoch was a Thursday; the first Monday is 4 days later).
+bool OnGrid(int64_t open_ms, int64_t interval_ms) {
+  constexpr int64_t kWeekMs = 7 * 86400000LL;
+  const int64_t origin = interval_ms == kWeekMs ? 4 * 86400000LL : 0;
+  int64_t r = (open_ms - origin) % interval_ms;
+  if (r < 0) r += interval_ms;
+  return r == 0;
+}
+
+}  // namespace
+
+int CompareDecimal(std::string_view a, std::string_view b) {
+  const DecimalParts pa = SplitDecimal(a);
+  const DecimalParts pb = SplitDecimal(b);
+  if (pa.negative != pb.negative) return pa.negative ? -1 : 1;
+  const int c = CompareMagnitude(pa, pb);
+  return pa.negative ? -c : c;
+}
+
+PayloadAudit AuditKlinesPayload(std::string_view body, const KlineSliceKey& key) {
+  PayloadAudit audit;
+  // Shape, window, order and limit: the fetcher's own rules, so both agree on them.
+  auto valid = ValidateKlinesPayload(body, key);
+  if (!valid) {
+    audit.bad = valid.error();
+    return audit;
+  }
+  audit.summary = *valid;
+  auto interval = IntervalToMs(key.interval);
+  const int64_t interval_ms = interval.ok() ? *interval : 0;
+  // Second pass over a body known to be well formed: the values of each row.
+  Scanner sc(body);
+  sc.Consume('[');
+  if (sc.Consume(']')) return audit;
+  static const char* kNames[kFields] = {"open time",
+                                        "open",
+                                        "high",
+                                        "low",
+                                        "close",
+                                        "volume",
+                                        "close time",
+                                        "quote volume",
+                                        "trade count",
+                                        "taker buy base volume",
+                                        "taker buy quote volume",
+                                        "unused"};
+  for (int64_t row = 0;; ++row) {
+    sc.Consume('[');
+    int64_t ints[kFields] = {};
+    std::string_view dec[kFields];
+    for (int f = 0; f < kFields; ++f) {
+      if (f > 0) sc.Consume(',');
+      if (IsIntegerField(f)) {
+        sc.ReadInteger(&ints[f]);
+      } else {
+        sc.ReadDecimalString(&dec[f]);
+      }
+    }
+    sc.Consume(']');
+    const int64_t open_time = ints[0];
+    auto bad = [&](const std::string& what) {
+      audit.bad = "klines body for " + key.composite_key() + ": row " + std::to_string(row) +
+                  " (open time " + std::to_string(open_time) + "): " + what;
+    };
+    auto field = [&](int f) { return std::string(kNames[f]) + " " + std::string(dec[f]); };
+    if (CompareDecimal(dec[3], dec[2]) > 0) {
+      bad("low above high: " + field(3) + ", " + field(2));
+    } else if (CompareDecimal(dec[3], dec[1]) > 0 || CompareDecimal(dec[1], dec[2]) > 0) {
+      bad("open outside [low, high]: " + field(1) + ", " + field(3) + ", " + field(2));
+    } else if (CompareDecimal(dec[3], dec[4]) > 0 || CompareDecimal(dec[4], dec[2]) > 0) {
+      bad("close outside [low, high]: " + field(4) + ", " + field(3) + ", " + field(2));
+    } else {
+      for (int f : {5, 7, 9, 10}) {
+        if (CompareDecimal(dec[f], "0") < 0) {
+          bad("negative " + field(f));
+          break;
+        }
+      }
+    }
+    if (!audit.bad.empty()) return audit;
+    // ValidateKlinesPayload refused negative trade counts already.
+    if (interval_ms > 0) {
+      std::string irregular;
+      if (!OnGrid(open_time, interval_ms)) {
+        irregular = "open time off the " + key.interval + " grid";
+      } else if (ints[6] != open_time + interval_ms - 1) {
+        irregular = "close time " + std::to_string(ints[6]) + ", not open time + " + key.interval +
+                    " - 1 = " + std::to_string(open_time + interval_ms - 1);
+      }
+      if (!irregular.empty() && audit.irregular_rows++ == 0) {
+        audit.irregular = "row " + std::to_string(row) + " (open time " +
+                          std::to_string(open_time) + "): " + irregular;
+      }
+    }
+    if (sc.Consume(']')) break;
+    sc.Consume(',');
+  }
+  return audit;
 }
 
 Result<PayloadSummary> SummarizeKlinesData(std::string_view raw_data) {

@@ -28,6 +28,19 @@ using PayloadSummary = qlir::PayloadSummary;
 // the row, field and byte offset at fault.
 Result<PayloadSummary> ValidateKlinesPayload(std::string_view body, const KlineSliceKey& key);
 
+// Every row of a stored body checked for sense against its slice (qlir-status verify): the
+// shape and window rules of ValidateKlinesPayload, and in each row low <= open <= high,
+// low <= close <= high, volume, quote volume, taker buy base and quote volumes not negative
+// (decimals compared exactly, as text), number of trades not negative. Open times off the
+// interval's grid (multiples of the interval from the epoch; Mondays 00:00 UTC for 1w) and close
+// times other than open + interval - 1 are counted as irregular, not bad: the exchange serves
+// such rows in early history (docs/exchange-rules.md, "Irregular candles").
+PayloadAudit AuditKlinesPayload(std::string_view body, const KlineSliceKey& key);
+
+// Exact comparison of two plain decimals as the exchange writes them (-?digits(.digits)?):
+// negative, zero or positive as a < b, a == b, a > b. "1.50" == "1.5", "-0" == "0".
+int CompareDecimal(std::string_view a, std::string_view b);
+
 // A stored body without a slice to check it against (recovery of a file the manifest lacks): a
 // JSON array; n_items is its length, first_ts and last_ts the first field of its first and last
 // rows when that is an integer (else -1). An error when `raw_data` is not a JSON array.

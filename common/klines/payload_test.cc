@@ -3,10 +3,12 @@
 #include <catch2/catch.hpp>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "tests/testdata.h"
 
 using namespace qlir::klines;
+using qlir::PayloadAudit;
 
 namespace {
 
@@ -230,4 +232,121 @@ TEST_CASE("random bytes and random mutations of the real body never crash", "[pa
     if (ValidateKlinesPayload(m, key).ok()) ++accepted;  // e.g. a digit changed inside a price
   }
   CHECK(accepted < 300);
+}
+
+TEST_CASE("decimals compare exactly, as text", "[payload]") {
+  CHECK(CompareDecimal("1.5", "1.50000000") == 0);
+  CHECK(CompareDecimal("-0.000", "0") == 0);
+  CHECK(CompareDecimal("0010.1", "10.10") == 0);
+  CHECK(CompareDecimal("9.99999999", "10.00000000") < 0);
+  CHECK(CompareDecimal("100", "99.99999999") > 0);
+  CHECK(CompareDecimal("28923.63000001", "28923.63") > 0);
+  CHECK(CompareDecimal("-1", "0.00000001") < 0);
+  CHECK(CompareDecimal("-2", "-1.5") < 0);
+  CHECK(CompareDecimal("-0.00000001", "0") < 0);
+  CHECK(CompareDecimal("0.1", "0.09999999999999999999") > 0);  // beyond a double's precision
+}
+
+namespace {
+
+// A 1m row with the given decimals (open, high, low, close, volume, quote, taker base, taker
+// quote) and close time open + 59999 unless given.
+std::string AuditRow(int64_t open, const std::vector<std::string>& v, int64_t close_time = -1) {
+  return "[" + std::to_string(open) + ",\"" + v[0] + "\",\"" + v[1] + "\",\"" + v[2] + "\",\"" +
+         v[3] + "\",\"" + v[4] + "\"," +
+         std::to_string(close_time < 0 ? open + 59999 : close_time) + ",\"" + v[5] + "\",3,\"" +
+         v[6] + "\",\"" + v[7] + "\",\"0\"]";
+}
+
+const std::vector<std::string> kSane = {"10.0", "12.0", "9.0", "11.0",
+                                        "5.0",  "55.0", "2.0", "22.0"};
+
+std::string AuditBody(const std::vector<std::string>& rows) {
+  std::string b = "[";
+  for (size_t i = 0; i < rows.size(); ++i) b += (i ? "," : "") + rows[i];
+  return b + "]";
+}
+
+}  // namespace
+
+TEST_CASE("the audit finds the real body sane and regular", "[payload]") {
+  const PayloadAudit a = AuditKlinesPayload(Fixture(), FixtureKey());
+  CHECK(a.bad.empty());
+  CHECK(a.irregular_rows == 0);
+  CHECK(a.summary.n_items == 500);
+  CHECK(a.summary.first_ts == kFirst);
+  CHECK(a.summary.last_ts == kLast);
+}
+
+TEST_CASE("the audit names a row that makes no sense", "[payload]") {
+  const KlineSliceKey key = MinuteKey();
+  const int64_t t = key.start_ms;
+  struct Case {
+    int field;  // index into kSane
+    std::string value;
+    std::string expect;
+  };
+  const std::vector<Case> cases = {
+      {3, "12.5", "close outside [low, high]"},  // a close raised above the high
+      {3, "8.0", "close outside [low, high]"},
+      {0, "8.5", "open outside [low, high]"},
+      {0, "12.01", "open outside [low, high]"},
+      {2, "12.5", "low above high"},
+      {4, "-5.0", "negative volume"},
+      {5, "-0.00000001", "negative quote volume"},
+      {6, "-2.0", "negative taker buy base volume"},
+      {7, "-22.0", "negative taker buy quote volume"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> v = kSane;
+    v[c.field] = c.value;
+    const std::string body = AuditBody({AuditRow(t, kSane), AuditRow(t + 60000, v)});
+    INFO(body);
+    const PayloadAudit a = AuditKlinesPayload(body, key);
+    CHECK_THAT(a.bad, Catch::Contains(c.expect) &&
+                          Catch::Contains("row 1 (open time " + std::to_string(t + 60000)));
+  }
+  std::vector<std::string> zero = kSane;
+  zero[4] = "-0.00000000";  // zero, however written
+  CHECK(AuditKlinesPayload(AuditBody({AuditRow(t, zero)}), key).bad.empty());
+  std::vector<std::string> flat = {"10", "10", "10", "10", "0", "0", "0", "0"};  // 0 trades
+  CHECK(AuditKlinesPayload(AuditBody({AuditRow(t, flat)}), key).bad.empty());
+  // The shape and window rules of ValidateKlinesPayload hold too.
+  CHECK_THAT(
+      AuditKlinesPayload(AuditBody({AuditRow(t + 60000, kSane), AuditRow(t, kSane)}), key).bad,
+      Catch::Contains("not after the previous one"));
+  CHECK_THAT(AuditKlinesPayload(AuditBody({AuditRow(t, kSane), AuditRow(t, kSane)}), key).bad,
+             Catch::Contains("not after the previous one"));
+  CHECK_THAT(AuditKlinesPayload(AuditBody({AuditRow(key.end_ms + 1, kSane)}), key).bad,
+             Catch::Contains("outside the window"));
+}
+
+TEST_CASE("the audit counts irregular rows without calling them bad", "[payload]") {
+  const KlineSliceKey key = MinuteKey();
+  const int64_t t = key.start_ms;
+  const PayloadAudit off = AuditKlinesPayload(
+      AuditBody({AuditRow(t, kSane), AuditRow(t + 61234, kSane), AuditRow(t + 120000, kSane)}),
+      key);
+  CHECK(off.bad.empty());
+  CHECK(off.irregular_rows == 1);
+  CHECK_THAT(off.irregular, Catch::Contains("row 1") && Catch::Contains("off the 1m grid"));
+  const PayloadAudit close = AuditKlinesPayload(
+      AuditBody({AuditRow(t, kSane, t + 31000), AuditRow(t + 60000, kSane, t + 60000)}), key);
+  CHECK(close.bad.empty());
+  CHECK(close.irregular_rows == 2);
+  CHECK_THAT(close.irregular, Catch::Contains("row 0") && Catch::Contains("close time"));
+  // Weekly candles open on Mondays: 1970-01-05 plus whole weeks.
+  const int64_t week = 7 * 86400000LL;
+  const KlineSliceKey weekly{"BTCUSDT", "1w", 0, 1000 * week - 1, 1000};
+  const int64_t monday = 4 * 86400000LL + 2900 * week;
+  auto weekly_row = [&](int64_t open) {
+    return "[" + std::to_string(open) + ",\"1\",\"1\",\"1\",\"1\",\"0\"," +
+           std::to_string(open + week - 1) + ",\"0\",0,\"0\",\"0\",\"0\"]";
+  };
+  const KlineSliceKey weekly2{"BTCUSDT", "1w", 2000 * week, 3000 * week - 1, 1000};
+  CHECK(AuditKlinesPayload("[" + weekly_row(monday) + "]", weekly2).irregular_rows == 0);
+  CHECK(
+      AuditKlinesPayload("[" + weekly_row(monday - 4 * 86400000LL) + "]", weekly2).irregular_rows ==
+      1);
+  CHECK(AuditKlinesPayload("[]", weekly).irregular_rows == 0);
 }

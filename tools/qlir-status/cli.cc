@@ -22,8 +22,10 @@ std::string UsageText() {
   return "usage: qlir-status [--data-root DIR] [--json] [--symbol S] [--interval I]\n"
          "                   [--stats-dir DIR]   (the processes' counters, e.g. <run-dir>/stats)\n"
          "       qlir-status verify [--data-root DIR] [--json] [--symbol S] [--interval I]\n"
+         "                          [--quick]   (presence, sizes and framing only)\n"
          "                          [--repair [--persister tcp://HOST:5703] [--timeout-ms N]\n"
          "                           [--curve-secret-key FILE [--curve-server-key FILE]]]\n"
+         "verify checks every stored file against its digest and every row for sense.\n"
          "--curve-secret-key: the data server's key pair, for a persister run with CURVE.\n"
          "The data root is --data-root, else $QLIR_DATA_ROOT, else ~/qlir_data.\n"
          "Exit codes: 0 nothing wrong, 1 problems found, 2 could not run, 64 bad usage.\n";
@@ -58,6 +60,9 @@ Result<Options> ParseArgs(const std::vector<std::string>& args) {
     } else if (flag == "--json") {
       QLIR_RETURN_IF_ERROR(no_value());
       o.json = true;
+    } else if (flag == "--quick") {
+      QLIR_RETURN_IF_ERROR(no_value());
+      o.quick = true;
     } else if (flag == "--repair") {
       QLIR_RETURN_IF_ERROR(no_value());
       o.repair = true;
@@ -110,8 +115,9 @@ Result<Options> ParseArgs(const std::vector<std::string>& args) {
   if (o.verify && o.stats_dir) {
     return Status::Error("--stats-dir belongs to 'qlir-status' (status), not to 'verify'");
   }
-  if (!o.verify && (o.repair || o.persister || o.timeout_ms)) {
-    return Status::Error("--repair, --persister and --timeout-ms belong to 'qlir-status verify'");
+  if (!o.verify && (o.repair || o.persister || o.timeout_ms || o.quick)) {
+    return Status::Error(
+        "--quick, --repair, --persister and --timeout-ms belong to 'qlir-status verify'");
   }
   if (!o.repair && (o.persister || o.timeout_ms || o.curve_secret_key || o.curve_server_key)) {
     return Status::Error(
@@ -172,7 +178,7 @@ int RunStatus(const Options& o, const std::filesystem::path& root, std::ostream&
 
 int RunVerify(const Options& o, const std::filesystem::path& root, std::ostream& out,
               std::ostream& err) {
-  auto report = Verify(root, SeriesFilter{o.symbol, o.interval});
+  auto report = Verify(root, SeriesFilter{o.symbol, o.interval}, VerifyOptions{o.quick});
   if (!report) {
     err << "qlir-status verify: " << report.error() << "\n";
     return kExitError;

@@ -174,10 +174,24 @@ std::string RenderVerifyText(const VerifyReport& report) {
   for (const Problem& p : report.problems) {
     out << p.series << "  " << p.key << "  " << ProblemKindName(p.kind) << ": " << p.detail << "\n";
   }
+  for (const Problem& p : report.notices) {
+    out << p.series << "  " << p.key << "  " << ProblemKindName(p.kind) << " (notice): " << p.detail
+        << "\n";
+  }
   out << "verify: " << report.series_checked << " series, " << report.files_checked
-      << " response files read, " << report.problems.size()
-      << (report.problems.size() == 1 ? " problem" : " problems") << " (data root "
-      << report.data_root.string() << ")\n";
+      << (report.quick ? " response files looked at, " : " response files read, ")
+      << report.problems.size() << (report.problems.size() == 1 ? " problem" : " problems")
+      << " (data root " << report.data_root.string() << ")\n";
+  out << "verify: " << (report.quick ? "quick" : "full") << " check of " << report.slices_checked
+      << " stored slices, " << HumanBytes(static_cast<uint64_t>(report.bytes_checked));
+  if (report.quick) {
+    out << ": presence, sizes and framing only (no digest, no rows)";
+  } else {
+    out << ": " << report.digest_checked << " files hashed against their digest, "
+        << report.no_digest << " without a digest (rows only)";
+  }
+  out << ", " << report.notices.size() << (report.notices.size() == 1 ? " notice" : " notices")
+      << "\n";
   if (report.repair) {
     const RepairResult& r = *report.repair;
     if (!r.error.empty()) {
@@ -201,12 +215,25 @@ std::string RenderVerifyJson(const VerifyReport& report) {
                         {"detail", p.detail},
                         {"repairable", p.repairable}});
   }
+  ojson notices = ojson::array();
+  for (const Problem& p : report.notices) {
+    notices.push_back({{"series", p.series},
+                       {"key", p.key},
+                       {"notice", std::string(ProblemKindName(p.kind))},
+                       {"detail", p.detail}});
+  }
   ojson root;
   root["data_root"] = report.data_root.string();
+  root["mode"] = report.quick ? "quick" : "full";
   root["series_checked"] = report.series_checked;
   root["files_checked"] = report.files_checked;
+  root["slices_checked"] = report.slices_checked;
+  root["bytes_checked"] = report.bytes_checked;
+  root["digest_checked"] = report.digest_checked;
+  root["no_digest"] = report.no_digest;
   root["clean"] = report.problems.empty();
   root["problems"] = std::move(problems);
+  root["notices"] = std::move(notices);
   if (report.repair) {
     const RepairResult& r = *report.repair;
     root["repair"] = {{"persister", r.persister},

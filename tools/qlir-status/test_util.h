@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "common/atomic_file.h"
+#include "common/body_digest.h"
 #include "common/data_root.h"
 #include "common/klines/slice_key.h"
 #include "common/manifest.h"
@@ -66,8 +67,8 @@ class SeriesBuilder {
   const std::filesystem::path& dir() const { return dir_; }
   Manifest& manifest() { return m_; }
 
-  // A stored slice (ok or partial) with `rows` rows and its response file. `body` overrides
-  // the data; `meta_slice` overrides meta.slice.
+  // A stored slice (ok or partial) with `rows` rows and its response file, its digest recorded.
+  // `body` overrides the data; `meta_slice` overrides meta.slice.
   ManifestEntry& Stored(int64_t index, SliceStatus status = SliceStatus::kOk, int64_t rows = 3,
                         std::string body = "", std::string meta_slice = "") {
     const klines::KlineSliceKey k = Key(index);
@@ -88,6 +89,7 @@ class SeriesBuilder {
     }
     e.requested_at = "2025-01-01T00:00:00Z";
     e.completed_at = "2025-01-01T00:00:01Z";
+    e.digest = BodyDigest(body);  // as the persister records it
     return m_.slices[key] = e;
   }
 

@@ -1,12 +1,19 @@
 #include "tools/qlir-status/verify.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <set>
 #include <system_error>
 #include <tuple>
 #include <utility>
 
 #include "common/atomic_file.h"
+#include "common/body_digest.h"
 #include "common/data_root.h"
 #include "common/endpoint.h"
 #include "common/manifest.h"
@@ -50,6 +57,12 @@ std::string_view ProblemKindName(ProblemKind kind) {
       return "unknown-file";
     case ProblemKind::kCorruptManifestKept:
       return "corrupt-manifest-kept";
+    case ProblemKind::kDigestMismatch:
+      return "digest-mismatch";
+    case ProblemKind::kNoDigest:
+      return "no-digest";
+    case ProblemKind::kIrregularRows:
+      return "irregular-rows";
   }
   return "unknown";
 }
@@ -68,12 +81,46 @@ namespace {
 
 std::string OptTs(std::optional<int64_t> v) { return v ? std::to_string(*v) : "null"; }
 
+// The framing EncodeResponseFile writes, seen from its two ends: starts with {"meta": and ends
+// with } and its newline (which may go without harm: a truncated, emptied or zero-filled file
+// fails it). Sets *size.
+Status QuickCheckFile(const fs::path& path, int64_t* size) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("cannot open " + path.string() + ": " + std::strerror(errno));
+  struct stat st;
+  Status result = Status::Ok();
+  static constexpr std::string_view kHead = "{\"meta\":";
+  if (::fstat(fd, &st) != 0) {
+    result = Status::IOError("cannot stat " + path.string() + ": " + std::strerror(errno));
+  } else {
+    *size = st.st_size;
+    char head[8];
+    char tail[2];
+    if (!S_ISREG(st.st_mode)) {
+      result = Status::Corruption(path.string() + ": not a regular file");
+    } else if (st.st_size <= static_cast<off_t>(kHead.size() + 2)) {
+      result = Status::Corruption(path.string() + ": " + std::to_string(st.st_size) +
+                                  " bytes, too short to be a response file");
+    } else if (::pread(fd, head, sizeof head, 0) != static_cast<ssize_t>(sizeof head) ||
+               ::pread(fd, tail, sizeof tail, st.st_size - 2) !=
+                   static_cast<ssize_t>(sizeof tail)) {
+      result = Status::IOError("cannot read " + path.string() + ": " + std::strerror(errno));
+    } else if (std::string_view(head, sizeof head) != kHead ||
+               !(tail[1] == '}' || (tail[0] == '}' && tail[1] == '\n'))) {
+      result = Status::Corruption(path.string() + ": not framed as a response file (" +
+                                  std::to_string(st.st_size) + " bytes; truncated?)");
+    }
+  }
+  ::close(fd);
+  return result;
+}
+
 class SeriesVerifier {
  public:
-  SeriesVerifier(const SeriesLocation& loc, int64_t* files_checked)
-      : loc_(loc), files_checked_(files_checked) {}
+  SeriesVerifier(const SeriesLocation& loc, const VerifyOptions& options)
+      : loc_(loc), options_(options) {}
 
-  std::vector<Problem> Run() {
+  SeriesVerification Run() {
     const fs::path manifest_path = loc_.dir / kManifestName;
     std::optional<Manifest> manifest;
     auto text = ReadFile(manifest_path);
@@ -96,12 +143,22 @@ class SeriesVerifier {
     }
     CheckResponsesDir(manifest.has_value());
     CheckSeriesDir();
-    return std::move(problems_);
+    if (counts_.no_digest > 0) {
+      Notice("-", ProblemKind::kNoDigest,
+             std::to_string(counts_.no_digest) +
+                 " stored slices have no digest (a manifest written before digests; the "
+                 "persister adds them at its next start): their rows were checked, not their "
+                 "bytes");
+    }
+    return SeriesVerification{std::move(problems_), std::move(notices_), counts_};
   }
 
  private:
   void Add(std::string key, ProblemKind kind, std::string detail, bool repairable) {
     problems_.push_back({loc_.Name(), std::move(key), kind, std::move(detail), repairable});
+  }
+  void Notice(std::string key, ProblemKind kind, std::string detail) {
+    notices_.push_back({loc_.Name(), std::move(key), kind, std::move(detail), false});
   }
 
   void CheckEntry(const Manifest& m, const std::string& key, const ManifestEntry& e) {
@@ -127,6 +184,7 @@ class SeriesVerifier {
     // A pending entry may keep its old file: MARK_PENDING and the persister's recovery leave
     // it until a new result replaces it, and status already counts the slice as missing.
     if (e.status == SliceStatus::kPending) return;
+    if (e.status != SliceStatus::kFailed) ++counts_.slices_checked;
     if (e.status == SliceStatus::kFailed) {
       // A failed result never replaces a stored one, so the manifest lags behind the file.
       if (exists) {
@@ -142,12 +200,24 @@ class SeriesVerifier {
           true);
       return;
     }
+    if (options_.quick) {
+      int64_t size = 0;
+      Status q = QuickCheckFile(file, &size);
+      ++counts_.files_checked;
+      counts_.bytes_checked += size;
+      if (!q.ok()) {
+        Add(key, q.IsCorruption() ? ProblemKind::kFileCorrupt : ProblemKind::kFileUnreadable,
+            q.message(), true);
+      }
+      return;
+    }
     auto text = ReadFile(file);
-    if (files_checked_) ++*files_checked_;
+    ++counts_.files_checked;
     if (!text) {
       Add(key, ProblemKind::kFileUnreadable, text.error(), true);
       return;
     }
+    counts_.bytes_checked += static_cast<int64_t>(text->size());
     auto f = DecodeResponseFile(*text, file.string());
     if (!f) {
       Add(key, ProblemKind::kFileCorrupt,
@@ -159,22 +229,48 @@ class SeriesVerifier {
           file.string() + ": meta.slice is '" + f->meta.slice + "'", true);
       return;
     }
-    auto summary = FindEndpoint(m.endpoint)->ValidatePayload(f->data, *k);
-    if (!summary) {
-      Add(key, ProblemKind::kBadData, file.string() + ": " + summary.error(), true);
+    // The bytes: the file's data against the digest recorded when it was stored.
+    std::string digest_problem;
+    if (!e.digest) {
+      ++counts_.no_digest;
+    } else if (!f->verbatim) {
+      digest_problem = "the bytes of 'data' cannot be located in the file";
+    } else if (const std::string d = BodyDigest(f->data);
+               ++counts_.digest_checked, d != *e.digest) {
+      digest_problem = "data hashes to " + d + ", the manifest's digest is " + *e.digest;
+    }
+    const std::string digest_too =
+        digest_problem.empty() ? "" : " (and the digest does not match: " + digest_problem + ")";
+    // The rows: each for sense, then their count and ends against the entry.
+    const PayloadAudit audit = FindEndpoint(m.endpoint)->AuditPayload(f->data, *k);
+    if (!audit.bad.empty()) {
+      Add(key, ProblemKind::kBadData, file.string() + ": " + audit.bad + digest_too, true);
       return;
     }
+    const PayloadSummary& summary = audit.summary;
     const std::optional<int64_t> first =
-        summary->n_items > 0 ? std::optional<int64_t>(summary->first_ts) : std::nullopt;
+        summary.n_items > 0 ? std::optional<int64_t>(summary.first_ts) : std::nullopt;
     const std::optional<int64_t> last =
-        summary->n_items > 0 ? std::optional<int64_t>(summary->last_ts) : std::nullopt;
-    if (summary->n_items != e.n_items || first != e.first_ts || last != e.last_ts) {
+        summary.n_items > 0 ? std::optional<int64_t>(summary.last_ts) : std::nullopt;
+    if (summary.n_items != e.n_items || first != e.first_ts || last != e.last_ts) {
       Add(key, ProblemKind::kCountMismatch,
-          file.string() + ": file has n_items " + std::to_string(summary->n_items) + ", first_ts " +
+          file.string() + ": file has n_items " + std::to_string(summary.n_items) + ", first_ts " +
               OptTs(first) + ", last_ts " + OptTs(last) + "; manifest says n_items " +
               std::to_string(e.n_items) + ", first_ts " + OptTs(e.first_ts) + ", last_ts " +
-              OptTs(e.last_ts),
+              OptTs(e.last_ts) + digest_too,
           true);
+      return;
+    }
+    if (!digest_problem.empty()) {
+      Add(key, ProblemKind::kDigestMismatch,
+          file.string() + ": " + digest_problem + " (its rows make sense: a value was changed)",
+          true);
+      return;
+    }
+    if (audit.irregular_rows > 0) {
+      Notice(key, ProblemKind::kIrregularRows,
+             std::to_string(audit.irregular_rows) + " irregular rows, first " + audit.irregular +
+                 (e.digest ? " (the bytes are as stored: the exchange's own)" : ""));
     }
   }
 
@@ -212,8 +308,9 @@ class SeriesVerifier {
     std::string key = "-";
     std::string what = path.string() + ": response file not named by the manifest";
     auto text = ReadFile(path);
-    if (files_checked_) ++*files_checked_;
+    ++counts_.files_checked;
     if (text) {
+      counts_.bytes_checked += static_cast<int64_t>(text->size());
       if (auto f = DecodeResponseFile(*text, path.string()); f) {
         key = f->meta.slice;
         if (SliceId(key) + ".json" != path.filename().string()) {
@@ -261,28 +358,42 @@ class SeriesVerifier {
   }
 
   const SeriesLocation& loc_;
-  int64_t* files_checked_;
+  const VerifyOptions& options_;
   std::set<std::string> named_ids_;
   std::vector<Problem> problems_;
+  std::vector<Problem> notices_;
+  VerifyCounts counts_;
 };
 
 }  // namespace
 
-std::vector<Problem> VerifySeries(const SeriesLocation& loc, int64_t* files_checked) {
-  return SeriesVerifier(loc, files_checked).Run();
+SeriesVerification VerifySeries(const SeriesLocation& loc, const VerifyOptions& options) {
+  return SeriesVerifier(loc, options).Run();
 }
 
-Result<VerifyReport> Verify(const fs::path& root, const SeriesFilter& filter) {
+Result<VerifyReport> Verify(const fs::path& root, const SeriesFilter& filter,
+                            const VerifyOptions& options) {
   auto series = FindSeries(root, filter);
   if (!series) return series.status();
   VerifyReport report;
   report.data_root = root;
+  report.quick = options.quick;
   report.series_checked = static_cast<int64_t>(series->size());
   std::vector<std::vector<Problem>> first_pass;
   first_pass.reserve(series->size());
+  VerifyCounts counts;
   for (const SeriesLocation& loc : *series) {
-    first_pass.push_back(VerifySeries(loc, &report.files_checked));
+    SeriesVerification v = VerifySeries(loc, options);
+    counts.Add(v.counts);
+    first_pass.push_back(std::move(v.problems));
+    // Notices are not confirmed by a second pass: they describe data, not a write in flight.
+    for (Problem& n : v.notices) report.notices.push_back(std::move(n));
   }
+  report.files_checked = counts.files_checked;
+  report.bytes_checked = counts.bytes_checked;
+  report.slices_checked = counts.slices_checked;
+  report.no_digest = counts.no_digest;
+  report.digest_checked = counts.digest_checked;
   // Second pass, after the whole root: a problem that was a write in flight is gone by now.
   for (size_t i = 0; i < series->size(); ++i) {
     if (first_pass[i].empty()) continue;
@@ -293,7 +404,7 @@ Result<VerifyReport> Verify(const fs::path& root, const SeriesFilter& filter) {
     };
     std::set<std::tuple<std::string, ProblemKind, std::string>> seen;
     for (const Problem& p : first_pass[i]) seen.insert(identity(p));
-    for (Problem& p : VerifySeries((*series)[i], nullptr)) {
+    for (Problem& p : VerifySeries((*series)[i], options).problems) {
       if (seen.contains(identity(p))) report.problems.push_back(std::move(p));
     }
   }

@@ -3,6 +3,11 @@
 // tools/qlir-status/README.md lists the checks). Read-only: it never edits, renames or removes a
 // file. Repair goes through the persister (repair.h), the only writer.
 //
+// Full mode (the default) proves the bytes: the file's `data` against the entry's digest
+// (common/body_digest.h), and every row for sense against its slice (Endpoint::AuditPayload),
+// the row count and first/last open times against the entry. Quick mode only looks at presence,
+// sizes and the file's framing (two small reads per file), for roots too big to read whole.
+//
 // Beside a running persister a check can race a write: a response is renamed into place before
 // the manifest that names it is flushed. So a series with problems is checked a second time after
 // the whole root was checked once, and only problems seen in both passes are reported.
@@ -37,6 +42,10 @@ enum class ProblemKind {
   kTempFile,        // a leftover temporary (*.tmp)
   kUnknownFile,     // a name the layout does not know
   kCorruptManifestKept,  // manifest.json.corrupt-*: a damaged manifest the persister set aside
+  kDigestMismatch,       // the file's data does not hash to the entry's digest (bytes changed)
+  // Notices (VerifyReport::notices), not problems:
+  kNoDigest,       // stored entries without a digest (a manifest not upgraded yet): rows only
+  kIrregularRows,  // rows off the grid or with an odd close time, as the exchange serves them
 };
 
 // "file-missing", "bad-data", ...: the problem column of the report.
@@ -58,11 +67,39 @@ struct RepairResult {
   std::string error;       // non-empty when the repair did not go through
 };
 
+struct VerifyOptions {
+  bool quick = false;  // presence, sizes and framing only (no digest, no rows)
+};
+
+// What one pass over one series counted.
+struct VerifyCounts {
+  int64_t files_checked = 0;   // response files read (full) or looked at (quick)
+  int64_t bytes_checked = 0;   // their sizes
+  int64_t slices_checked = 0;  // ok/partial entries checked
+  int64_t digest_checked = 0;  // of those, files whose data was hashed against the digest
+  int64_t no_digest = 0;       // of those, entries without a digest (rows checked only)
+  void Add(const VerifyCounts& o) {
+    digest_checked += o.digest_checked;
+    files_checked += o.files_checked;
+    bytes_checked += o.bytes_checked;
+    slices_checked += o.slices_checked;
+    no_digest += o.no_digest;
+  }
+};
+
 struct VerifyReport {
   std::filesystem::path data_root;
+  bool quick = false;
   int64_t series_checked = 0;
   int64_t files_checked = 0;  // response files read
+  int64_t bytes_checked = 0;
+  int64_t slices_checked = 0;
+  int64_t digest_checked = 0;
+  int64_t no_digest = 0;
   std::vector<Problem> problems;
+  // Worth knowing, not wrong: kNoDigest (one per series) and kIrregularRows (one per slice).
+  // They do not make the root unclean and are never repaired.
+  std::vector<Problem> notices;
   std::optional<RepairResult> repair;
 
   // The distinct keys of repairable problems, sorted.
@@ -70,11 +107,18 @@ struct VerifyReport {
   std::map<std::string, std::vector<std::string>> RepairKeys() const;
 };
 
-// One pass over one series. `files_checked` (may be null) is increased by the files read.
-std::vector<Problem> VerifySeries(const SeriesLocation& loc, int64_t* files_checked);
+struct SeriesVerification {
+  std::vector<Problem> problems;
+  std::vector<Problem> notices;
+  VerifyCounts counts;
+};
+
+// One pass over one series.
+SeriesVerification VerifySeries(const SeriesLocation& loc, const VerifyOptions& options = {});
 
 // Every series under `root` passing `filter`, with the second pass described above. Errors only
 // when the root cannot be listed.
-Result<VerifyReport> Verify(const std::filesystem::path& root, const SeriesFilter& filter);
+Result<VerifyReport> Verify(const std::filesystem::path& root, const SeriesFilter& filter,
+                            const VerifyOptions& options = {});
 
 }  // namespace qlir::status_tool

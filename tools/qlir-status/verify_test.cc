@@ -1,6 +1,7 @@
 #include "tools/qlir-status/verify.h"
 
 #include <catch2/catch.hpp>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -315,6 +316,231 @@ TEST_CASE("a pending entry that keeps its old file (after MARK_PENDING) is not a
   auto r = Verify(dir.path(), {});
   REQUIRE(r.ok());
   CHECK(r->problems.empty());
+}
+
+}  // namespace
+}  // namespace qlir::status_tool
+
+namespace qlir::status_tool {
+namespace {
+
+// Rewrites the data of a stored response file, keeping its meta and framing (valid JSON).
+void EditData(const fs::path& file, const std::function<std::string(std::string)>& edit) {
+  auto text = ReadFile(file);
+  REQUIRE(text.ok());
+  auto f = DecodeResponseFile(*text, file.string());
+  REQUIRE(f.ok());
+  const std::string data = edit(f->data);
+  REQUIRE(data != f->data);
+  testing::WriteRaw(file, EncodeResponseFile(f->meta, data));
+}
+
+// The rows of a klines body as strings, and back.
+std::vector<std::string> Rows(const std::string& data) {
+  auto j = nlohmann::json::parse(data);
+  std::vector<std::string> rows;
+  // Rows are split on the text so that decimals stay as written.
+  size_t pos = 1;
+  for (size_t i = 0; i < j.size(); ++i) {
+    const size_t end = data.find(']', pos);
+    rows.push_back(data.substr(pos, end + 1 - pos));
+    pos = end + 2;
+  }
+  return rows;
+}
+std::string Join(const std::vector<std::string>& rows) {
+  std::string s = "[";
+  for (size_t i = 0; i < rows.size(); ++i) s += (i ? "," : "") + rows[i];
+  return s + "]";
+}
+std::string ReplaceFirst(std::string s, const std::string& from, const std::string& to) {
+  const size_t at = s.find(from);
+  REQUIRE(at != std::string::npos);
+  return s.replace(at, from.size(), to);
+}
+
+// One series, one slice per kind of tampering the issue lists, plus untouched neighbours.
+struct TamperedRoot {
+  ScratchDir dir;
+  SeriesBuilder b{dir.path()};
+  std::map<std::string, std::string> key_of;  // tampering -> key
+
+  TamperedRoot() {
+    for (int i = 0; i < 10; ++i) b.Stored(kBase + i, SliceStatus::kOk, 5);
+    b.Write();
+    auto tamper = [&](int i, const std::string& what) { key_of[what] = b.KeyText(kBase + i); };
+    // Rows are [t,"1.0","2.0","0.5","1.5","10.0",t+59999,"15.0",7,"5.0","7.5","0"].
+    EditData(b.ResponsePath(kBase + 1), [](std::string d) {
+      return ReplaceFirst(d, R"("1.5","10.0")", R"("2.5","10.0")");  // close above the high
+    });
+    tamper(1, "close above high");
+    EditData(b.ResponsePath(kBase + 2), [](std::string d) {
+      return ReplaceFirst(d, R"("10.0")", R"("10.5")");  // a volume: rows still make sense
+    });
+    tamper(2, "volume changed");
+    EditData(b.ResponsePath(kBase + 3), [](std::string d) {
+      auto rows = Rows(d);
+      rows.erase(rows.begin() + 2);
+      return Join(rows);
+    });
+    tamper(3, "row removed");
+    EditData(b.ResponsePath(kBase + 4), [](std::string d) {
+      auto rows = Rows(d);
+      rows.insert(rows.begin() + 2, rows[2]);
+      return Join(rows);
+    });
+    tamper(4, "row duplicated");
+    EditData(b.ResponsePath(kBase + 5), [](std::string d) {
+      auto rows = Rows(d);
+      std::swap(rows[1], rows[3]);
+      return Join(rows);
+    });
+    tamper(5, "rows reordered");
+    {
+      auto text = ReadFile(b.ResponsePath(kBase + 6));
+      REQUIRE(text.ok());
+      testing::WriteRaw(b.ResponsePath(kBase + 6), text->substr(0, text->size() * 2 / 3));
+    }
+    tamper(6, "truncated");
+    fs::remove(b.ResponsePath(kBase + 7));
+    tamper(7, "deleted");
+    fs::copy_file(b.ResponsePath(kBase + 9), b.ResponsePath(kBase + 8),
+                  fs::copy_options::overwrite_existing);
+    tamper(8, "another slice's file");
+  }
+};
+
+TEST_CASE("verify finds every kind of tampering, one repairable line per slice", "[verify]") {
+  TamperedRoot t;
+  auto r = Verify(t.dir.path(), {});
+  REQUIRE(r.ok());
+  const std::string text = RenderVerifyText(*r);
+  INFO(text);
+  std::map<std::string, ProblemKind> kind_of;
+  for (const Problem& p : r->problems) {
+    CHECK(p.repairable);
+    CHECK(kind_of.emplace(p.key, p.kind).second);  // one problem per slice
+  }
+  auto kind = [&](const std::string& what) {
+    INFO(what);
+    REQUIRE(kind_of.contains(t.key_of.at(what)));
+    return kind_of.at(t.key_of.at(what));
+  };
+  CHECK(kind("close above high") == ProblemKind::kBadData);
+  CHECK(kind("volume changed") == ProblemKind::kDigestMismatch);
+  CHECK(kind("row removed") == ProblemKind::kCountMismatch);
+  CHECK(kind("row duplicated") == ProblemKind::kBadData);
+  CHECK(kind("rows reordered") == ProblemKind::kBadData);
+  CHECK(kind("truncated") == ProblemKind::kFileCorrupt);
+  CHECK(kind("deleted") == ProblemKind::kFileMissing);
+  CHECK(kind("another slice's file") == ProblemKind::kSliceMismatch);
+  CHECK(r->problems.size() == 8);  // the two untouched slices are fine
+  CHECK(r->notices.empty());
+  CHECK(r->no_digest == 0);
+  CHECK(r->slices_checked == 10);
+  CHECK(r->RepairKeys()["klines"].size() == 8);
+  // The reasons say what is wrong.
+  CHECK_THAT(text, Catch::Contains(t.key_of["close above high"] + "  bad-data: ") &&
+                       Catch::Contains("close outside [low, high]: close 2.5, low 0.5, high 2.0"));
+  CHECK_THAT(text, Catch::Contains(t.key_of["volume changed"] + "  digest-mismatch: ") &&
+                       Catch::Contains("its rows make sense: a value was changed"));
+  CHECK_THAT(text, Catch::Contains("file has n_items 4") &&
+                       Catch::Contains("(and the digest does not match"));
+  CHECK_THAT(text,
+             Catch::Contains("full check of 10 stored slices") && Catch::Contains("8 problems"));
+  auto j = nlohmann::json::parse(RenderVerifyJson(*r));
+  CHECK(j["mode"] == "full");
+  CHECK(j["clean"] == false);
+  CHECK(j["problems"].size() == 8);
+  CHECK(j["slices_checked"] == 10);
+  CHECK(j["no_digest"] == 0);
+  bool saw_digest = false;
+  for (const auto& p : j["problems"]) {
+    if (p["problem"] == "digest-mismatch") {
+      saw_digest = true;
+      CHECK(p["key"] == t.key_of["volume changed"]);
+      CHECK(p["repairable"] == true);
+    }
+  }
+  CHECK(saw_digest);
+}
+
+TEST_CASE("quick verify sees presence, sizes and framing only", "[verify]") {
+  TamperedRoot t;
+  auto r = Verify(t.dir.path(), {}, VerifyOptions{.quick = true});
+  REQUIRE(r.ok());
+  INFO(RenderVerifyText(*r));
+  std::map<std::string, ProblemKind> kind_of;
+  for (const Problem& p : r->problems) kind_of.emplace(p.key, p.kind);
+  CHECK(kind_of == std::map<std::string, ProblemKind>{
+                       {t.key_of["truncated"], ProblemKind::kFileCorrupt},
+                       {t.key_of["deleted"], ProblemKind::kFileMissing},
+                   });
+  CHECK(r->quick);
+  CHECK(r->files_checked == 9);
+  CHECK(r->bytes_checked > 0);
+  CHECK_THAT(RenderVerifyText(*r), Catch::Contains("quick check of 10 stored slices"));
+  CHECK(nlohmann::json::parse(RenderVerifyJson(*r))["mode"] == "quick");
+}
+
+TEST_CASE("entries without a digest are checked by rows only and counted", "[verify]") {
+  ScratchDir dir;
+  SeriesBuilder b(dir.path());
+  for (int i = 0; i < 4; ++i) b.Stored(kBase + i, SliceStatus::kOk, 5).digest.reset();
+  b.Stored(kBase + 4, SliceStatus::kOk, 5);  // upgraded already
+  b.Write();
+  auto clean = Verify(dir.path(), {});
+  REQUIRE(clean.ok());
+  INFO(RenderVerifyText(*clean));
+  CHECK(clean->problems.empty());
+  CHECK(clean->no_digest == 4);
+  REQUIRE(clean->notices.size() == 1);
+  CHECK(clean->notices[0].kind == ProblemKind::kNoDigest);
+  CHECK_THAT(clean->notices[0].detail, Catch::StartsWith("4 stored slices have no digest"));
+  CHECK_THAT(RenderVerifyText(*clean),
+             Catch::Contains("1 files hashed against their digest, 4 without a digest"));
+  CHECK(nlohmann::json::parse(RenderVerifyJson(*clean))["no_digest"] == 4);
+
+  // Without a digest, a value changed so that rows still make sense cannot be seen; one that
+  // makes no sense is.
+  EditData(b.ResponsePath(kBase),
+           [](std::string d) { return ReplaceFirst(d, R"("10.0")", R"("10.5")"); });
+  EditData(b.ResponsePath(kBase + 1),
+           [](std::string d) { return ReplaceFirst(d, R"("0.5")", R"("2.5")"); });  // low > high
+  auto r = Verify(dir.path(), {});
+  REQUIRE(r.ok());
+  REQUIRE(r->problems.size() == 1);
+  CHECK(r->problems[0].key == b.KeyText(kBase + 1));
+  CHECK(r->problems[0].kind == ProblemKind::kBadData);
+  CHECK_THAT(r->problems[0].detail, Catch::Contains("low above high"));
+}
+
+TEST_CASE("irregular rows the exchange serves are a notice, not a problem", "[verify]") {
+  ScratchDir dir;
+  SeriesBuilder b(dir.path());
+  const klines::KlineSliceKey k = b.Key(kBase);
+  // An open time off the grid (as in February 2018), its close time the last trade's.
+  const std::string body =
+      "[[" + std::to_string(k.start_ms) + R"(,"1.0","2.0","0.5","1.5","10.0",)" +
+      std::to_string(k.start_ms + 59999) + R"(,"15.0",7,"5.0","7.5","0"],[)" +
+      std::to_string(k.start_ms + 94789) + R"(,"1.0","2.0","0.5","1.5","10.0",)" +
+      std::to_string(k.start_ms + 100000) + R"(,"15.0",7,"5.0","7.5","0"]])";
+  ManifestEntry& e = b.Stored(kBase, SliceStatus::kOk, 2, body);
+  e.last_ts = k.start_ms + 94789;
+  b.Write();
+  auto r = Verify(dir.path(), {});
+  REQUIRE(r.ok());
+  INFO(RenderVerifyText(*r));
+  CHECK(r->problems.empty());
+  REQUIRE(r->notices.size() == 1);
+  CHECK(r->notices[0].kind == ProblemKind::kIrregularRows);
+  CHECK(r->notices[0].key == k.composite_key());
+  CHECK_THAT(r->notices[0].detail, Catch::Contains("1 irregular rows, first row 1") &&
+                                       Catch::Contains("off the 1m grid") &&
+                                       Catch::Contains("the exchange's own"));
+  CHECK_THAT(RenderVerifyText(*r),
+             Catch::Contains(k.composite_key() + "  irregular-rows (notice): "));
+  CHECK(r->RepairKeys().empty());
 }
 
 }  // namespace
