@@ -6,10 +6,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <system_error>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "common/atomic_file.h"
 #include "common/body_digest.h"
@@ -148,7 +150,57 @@ void MoveAsideUnreadable(const fs::path& p, int64_t wall_now_ms, RecoveryReport*
 
 }  // namespace
 
+namespace {
+
+// The count of CountEntriesWithoutDigest without parsing, for a manifest as SerializeManifest
+// writes it (every persister start asks, and parsing every manifest would cost seconds per
+// 100,000 slices): a stored entry has `"status": "ok"` or `"status": "partial"`, a digest
+// `"digest": "`, every entry one `"slice_id": "` and one `"status": "`. None of these can occur
+// inside a string (quotes are escaped there). True with *lacking set when the text is in that
+// form and the counts are consistent; false when only a parse can tell.
+bool ScanForMissingDigests(const fs::path& manifest_path, size_t* lacking) {
+  std::ifstream in(manifest_path, std::ios::binary);
+  if (!in) return false;
+  static constexpr std::string_view kHead = "{\n  \"version\": ";
+  static constexpr std::string_view kPatterns[] = {"\"status\": \"ok\"", "\"status\": \"partial\"",
+                                                   "\"digest\": \"", "\"slice_id\": \"",
+                                                   "\"status\": \""};
+  size_t counts[5] = {};
+  std::string buf;
+  std::vector<char> chunk(1 << 20);
+  constexpr size_t kKeep = 32;  // longer than every pattern: a match across two chunks counts once
+  bool first = true;
+  while (in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    const size_t got = static_cast<size_t>(in.gcount());
+    if (got == 0) break;
+    const size_t kept = buf.size();
+    buf.append(chunk.data(), got);
+    if (first && !std::string_view(buf).starts_with(kHead)) return false;
+    first = false;
+    for (int p = 0; p < 5; ++p) {
+      const std::string_view pat = kPatterns[p];
+      // Matches that end inside the new bytes only (those ending in the kept tail were counted).
+      size_t from = kept >= pat.size() ? kept - pat.size() + 1 : 0;
+      for (size_t at = buf.find(pat, from); at != std::string::npos; at = buf.find(pat, at + 1)) {
+        ++counts[p];
+      }
+    }
+    buf.erase(0, buf.size() > kKeep ? buf.size() - kKeep : 0);
+  }
+  if (in.bad() || first) return false;
+  const size_t stored = counts[0] + counts[1];
+  if (counts[3] != counts[4] || counts[2] > stored) return false;
+  *lacking = stored - counts[2];
+  return true;
+}
+
+}  // namespace
+
 Result<size_t> CountEntriesWithoutDigest(const fs::path& manifest_path) {
+  size_t lacking = 0;
+  // Only "none lacking" is taken from the scan; any other answer is the parse's.
+  if (ScanForMissingDigests(manifest_path, &lacking) && lacking == 0) return size_t{0};
   auto m = ParseManifestFile(manifest_path.string());
   if (!m) return m.status();
   size_t n = 0;

@@ -65,8 +65,10 @@ struct RecoveredSeries {
 };
 
 // How many ok/partial entries of the manifest at `manifest_path` lack a digest (a manifest
-// written before entries had one; RecoverSeries upgrades it). Reads only; an error when the
-// manifest cannot be read or parsed.
+// written before entries had one; RecoverSeries upgrades it). Reads only. A text in the form
+// SerializeManifest writes is scanned, not parsed, when the scan shows none lacking (so a
+// damaged one may answer 0: loading the series finds the damage); otherwise it is parsed, and
+// an error when it cannot be read or parsed.
 Result<size_t> CountEntriesWithoutDigest(const std::filesystem::path& manifest_path);
 
 // REQUIRES: the data-root lock is held (recovery removes and renames files).

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
 #include "common/body_digest.h"
@@ -378,4 +379,49 @@ TEST_CASE("a manifest written before digests is upgraded in place from the files
   REQUIRE(again.ok());
   CHECK_FALSE(again->report.changed);
   CHECK(again->report.digested == 0);
+}
+
+TEST_CASE("entries without a digest are counted whatever the manifest's layout", "[recovery]") {
+  qlir::testing::ScratchDir root;
+  const fs::path path = SeriesPath(root.path()) / "manifest.json";
+  Manifest m = OldManifest();
+  for (int i = 1; i <= 5; ++i) {
+    m.slices[Slice(i).composite_key()] =
+        OldEntry(Slice(i), i == 5 ? SliceStatus::kFailed : SliceStatus::kOk, 3);
+  }
+  m.slices[Slice(2).composite_key()].digest = BodyDigest("x");
+  m.slices[Slice(3).composite_key()].status = SliceStatus::kPartial;
+  // An error text that quotes the field names does not count (its quotes are escaped).
+  m.slices[Slice(5).composite_key()].error = R"(weird "status": "ok" "digest": "x")";
+  WriteText(path, SerializeManifest(m));
+  auto n = CountEntriesWithoutDigest(path);
+  REQUIRE(n.ok());
+  CHECK(*n == 3);
+  // Written by another tool, compactly: the same answer.
+  WriteText(path, nlohmann::json::parse(SerializeManifest(m)).dump());
+  n = CountEntriesWithoutDigest(path);
+  REQUIRE(n.ok());
+  CHECK(*n == 3);
+  // Every stored entry with a digest: none, also across the scan's 1 MiB chunks.
+  for (int i = 10; i < 9000; ++i) {
+    ManifestEntry e = OldEntry(Slice(i), SliceStatus::kOk, 3);
+    e.digest = BodyDigest(std::to_string(i));
+    m.slices[Slice(i).composite_key()] = e;
+  }
+  for (int i = 1; i <= 4; ++i) m.slices[Slice(i).composite_key()].digest = BodyDigest("y");
+  const std::string text = SerializeManifest(m);
+  REQUIRE(text.size() > (2u << 20));
+  WriteText(path, text);
+  n = CountEntriesWithoutDigest(path);
+  REQUIRE(n.ok());
+  CHECK(*n == 0);
+  m.slices[Slice(4500).composite_key()].digest.reset();
+  WriteText(path, SerializeManifest(m));
+  n = CountEntriesWithoutDigest(path);
+  REQUIRE(n.ok());
+  CHECK(*n == 1);
+  WriteText(path, "{\n  \"version\": 1, broken \"status\": \"ok\"");
+  CHECK_FALSE(CountEntriesWithoutDigest(path).ok());  // parsed, since the scan cannot say 0
+  fs::remove(path);
+  CHECK_FALSE(CountEntriesWithoutDigest(path).ok());
 }

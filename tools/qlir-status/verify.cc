@@ -235,9 +235,11 @@ class SeriesVerifier {
       ++counts_.no_digest;
     } else if (!f->verbatim) {
       digest_problem = "the bytes of 'data' cannot be located in the file";
-    } else if (const std::string d = BodyDigest(f->data);
-               ++counts_.digest_checked, d != *e.digest) {
-      digest_problem = "data hashes to " + d + ", the manifest's digest is " + *e.digest;
+    } else {
+      ++counts_.digest_checked;
+      if (const std::string d = BodyDigest(f->data); d != *e.digest) {
+        digest_problem = "data hashes to " + d + ", the manifest's digest is " + *e.digest;
+      }
     }
     const std::string digest_too =
         digest_problem.empty() ? "" : " (and the digest does not match: " + digest_problem + ")";
@@ -263,7 +265,8 @@ class SeriesVerifier {
     }
     if (!digest_problem.empty()) {
       Add(key, ProblemKind::kDigestMismatch,
-          file.string() + ": " + digest_problem + " (its rows make sense: a value was changed)",
+          file.string() + ": " + digest_problem +
+              " (its rows make sense: the bytes changed after they were stored)",
           true);
       return;
     }

@@ -443,7 +443,7 @@ TEST_CASE("verify finds every kind of tampering, one repairable line per slice",
   CHECK_THAT(text, Catch::Contains(t.key_of["close above high"] + "  bad-data: ") &&
                        Catch::Contains("close outside [low, high]: close 2.5, low 0.5, high 2.0"));
   CHECK_THAT(text, Catch::Contains(t.key_of["volume changed"] + "  digest-mismatch: ") &&
-                       Catch::Contains("its rows make sense: a value was changed"));
+                       Catch::Contains("its rows make sense: the bytes changed"));
   CHECK_THAT(text, Catch::Contains("file has n_items 4") &&
                        Catch::Contains("(and the digest does not match"));
   CHECK_THAT(text,
