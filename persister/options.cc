@@ -16,7 +16,8 @@ std::string Usage() {
   --flush-ms MS              or after MS milliseconds (default 2000; grows with size)
   --no-adaptive-flush        keep N and MS fixed whatever the manifest's size
   --verify-responses MODE    at load, check that listed files exist (exists), are framed whole
-                             (quick, default: opens each) or decode (full: reads each)
+                             (quick, default: opens each) or decode and match their digest
+                             (full: reads each)
   --write-threads N          response files written at once (default 4; 1: one by one)
   --stats-file PATH          rewrite this JSON file with our counters every 2 s
                              (qlir-status --stats-dir shows them)

@@ -113,12 +113,14 @@ Result<std::string> DigestListedResponse(const Endpoint& endpoint, const fs::pat
   return BodyDigest(file->data);
 }
 
-// A damaged listed file: full check decodes it and compares its slice.
-bool FullCheckResponse(const fs::path& path, const std::string& key) {
+// A damaged listed file: full check decodes it, compares its slice, and its data with the
+// entry's digest when it has one.
+bool FullCheckResponse(const fs::path& path, const std::string& key, const ManifestEntry& e) {
   auto text = ReadFile(path);
   if (!text) return false;
   auto file = DecodeResponseFile(*text, path.string());
-  return file.ok() && file->meta.slice == key;
+  if (!file.ok() || file->meta.slice != key) return false;
+  return !e.digest || (file->verbatim && BodyDigest(file->data) == *e.digest);
 }
 
 void RemoveTemporary(const fs::path& p, RecoveryReport* report) {
@@ -338,7 +340,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
     if (!files.contains(id)) {
       problem = "response file missing";
     } else if ((options.verify == VerifyResponses::kQuick && !QuickCheckResponse(path)) ||
-               (options.verify == VerifyResponses::kFull && !FullCheckResponse(path, key))) {
+               (options.verify == VerifyResponses::kFull && !FullCheckResponse(path, key, e))) {
       problem = "response file damaged";
     }
     if (problem.empty() && !e.digest) {

@@ -36,7 +36,8 @@ namespace qlir::persister {
 enum class VerifyResponses {
   kExists,  // listed entries: the file exists (one directory listing, no file opened)
   kQuick,   // listed entries: the file exists and is framed as EncodeResponseFile writes it
-  kFull,    // listed entries: the file decodes and names its slice (reads every file)
+  kFull,    // listed entries: the file decodes, names its slice, and its data matches the
+            // entry's digest, if any (reads every file)
 };
 
 struct RecoveryOptions {

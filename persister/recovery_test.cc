@@ -425,3 +425,31 @@ TEST_CASE("entries without a digest are counted whatever the manifest's layout",
   fs::remove(path);
   CHECK_FALSE(CountEntriesWithoutDigest(path).ok());
 }
+
+TEST_CASE("full recovery checks a listed file against its digest", "[recovery]") {
+  qlir::testing::ScratchDir root;
+  const auto good = Slice(1), changed = Slice(2);
+  Manifest m = OldManifest();
+  for (const auto& k : {good, changed}) {
+    WriteResponse(root.path(), k, k.end_ms + 1000, 3);
+    ManifestEntry e = OldEntry(k, SliceStatus::kOk, 3);
+    e.digest = BodyDigest(Body(k, 3));
+    m.slices[k.composite_key()] = e;
+  }
+  WriteText(SeriesPath(root.path()) / "manifest.json", SerializeManifest(m));
+  // One value changed inside valid JSON: same framing, same rows, other bytes.
+  auto text = ReadFile(ResponsePath(root.path(), changed));
+  REQUIRE(text.ok());
+  const size_t at = text->find("\"2.0\"");
+  REQUIRE(at != std::string::npos);
+  WriteText(ResponsePath(root.path(), changed), text->replace(at, 5, "\"2.1\""));
+  auto quick = Recover(root.path(), VerifyResponses::kQuick);
+  REQUIRE(quick.ok());
+  CHECK(quick->report.demoted == 0);  // framing only: it cannot tell
+  auto full = Recover(root.path(), VerifyResponses::kFull);
+  REQUIRE(full.ok());
+  CHECK(full->report.demoted == 1);
+  CHECK(full->manifest.slices.at(changed.composite_key()).status == SliceStatus::kPending);
+  CHECK_FALSE(full->manifest.slices.at(changed.composite_key()).digest);
+  CHECK(full->manifest.slices.at(good.composite_key()).status == SliceStatus::kOk);
+}
