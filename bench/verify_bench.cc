@@ -37,7 +37,7 @@ double Now() {
 }
 
 constexpr int64_t kMinuteMs = 60000;
-// 2021-01-01 on the 1m slice grid (60,000,000 ms per slice).
+// 2020-12-04T00:00:00Z on the 1m slice grid (60,000,000 ms per slice).
 constexpr int64_t kFirstIndex = 26784;
 
 bool WritePlain(const fs::path& path, const std::string& bytes) {

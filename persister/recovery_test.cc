@@ -453,3 +453,33 @@ TEST_CASE("full recovery checks a listed file against its digest", "[recovery]")
   CHECK_FALSE(full->manifest.slices.at(changed.composite_key()).digest);
   CHECK(full->manifest.slices.at(good.composite_key()).status == SliceStatus::kOk);
 }
+
+TEST_CASE("the upgrade reads exchange-shaped bodies with the endpoint's own scanner",
+          "[recovery]") {
+  qlir::testing::ScratchDir root;
+  const auto k = Slice(7);
+  std::string body = "[";
+  for (int i = 0; i < 4; ++i) {
+    const int64_t t = k.start_ms + i * 60000LL;
+    body += std::string(i ? "," : "") + "[" + std::to_string(t) +
+            R"(,"10.0","12.0","9.0","11.0","5.0",)" + std::to_string(t + 59999) +
+            R"(,"55.0",3,"2.0","22.0","0"])";
+  }
+  body += "]";
+  const fs::path path = ResponsePath(root.path(), k);
+  fs::create_directories(path.parent_path());
+  WriteText(path, EncodeResponseFile({"u", k.composite_key(), FormatIsoUtc(k.end_ms + 1)}, body));
+  Manifest m = OldManifest();
+  m.slices[k.composite_key()] = OldEntry(k, SliceStatus::kOk, 4);
+  WriteText(SeriesPath(root.path()) / "manifest.json", SerializeManifest(m));
+  auto r = Recover(root.path());
+  REQUIRE(r.ok());
+  CHECK(r->report.digested == 1);
+  CHECK(r->manifest.slices.at(k.composite_key()).digest == BodyDigest(body));
+  // The same file with a row too many for the entry: not vouched for.
+  m.slices[k.composite_key()] = OldEntry(k, SliceStatus::kOk, 5);
+  WriteText(SeriesPath(root.path()) / "manifest.json", SerializeManifest(m));
+  r = Recover(root.path());
+  REQUIRE(r.ok());
+  CHECK(r->report.demoted == 1);
+}
