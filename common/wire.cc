@@ -53,6 +53,10 @@ template <>
 struct TypeFor<Ack> {
   static constexpr Type v = Type::kAck;
 };
+template <>
+struct TypeFor<Pending> {
+  static constexpr Type v = Type::kPending;
+};
 
 template <typename T>
 Result<Message> As(const msgpack::object& payload) {
@@ -93,6 +97,8 @@ std::string_view TypeName(Type t) {
       return "MARK_PENDING";
     case Type::kAck:
       return "ACK";
+    case Type::kPending:
+      return "PENDING";
   }
   return "UNKNOWN";
 }
@@ -158,6 +164,8 @@ Result<Message> Decode(std::string_view bytes) {
         return As<MarkPending>(a[2]);
       case Type::kAck:
         return As<Ack>(a[2]);
+      case Type::kPending:
+        return As<Pending>(a[2]);
     }
     return Status::Error("unknown message type " + std::to_string(a[0].via.u64));
   } catch (const std::exception& e) {

@@ -33,6 +33,7 @@ enum class Type : uint32_t {
   kStatusReply = 10,   // persister -> planner/tool
   kMarkPending = 11,   // tool -> persister: mark these slices pending (verify --repair)
   kAck = 12,           // persister -> tool: reply to kMarkPending
+  kPending = 13,       // persister -> subscribers: these slices are pending again (repair)
 };
 
 struct Ready {
@@ -145,8 +146,18 @@ struct Ack {
   MSGPACK_DEFINE(request_id, error, count)
 };
 
+// Slices the persister set pending again, by MARK_PENDING (verify --repair) or by its own recovery
+// (a response file missing or damaged): a subscribed planner fetches them again. `reason` is one
+// line for the log.
+struct Pending {
+  std::string endpoint;
+  std::vector<std::string> keys;
+  std::string reason;
+  MSGPACK_DEFINE(endpoint, keys, reason)
+};
+
 using Message = std::variant<Ready, Heartbeat, Job, JobDone, JobReturn, FetchResult, Hello, Durable,
-                             StatusRequest, StatusReply, MarkPending, Ack>;
+                             StatusRequest, StatusReply, MarkPending, Ack, Pending>;
 
 Type TypeOf(const Message& m);
 std::string_view TypeName(Type t);

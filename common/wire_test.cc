@@ -25,7 +25,8 @@ TEST_CASE("every wire message round-trips", "[wire]") {
                           StatusRequest{9, "klines", "BTCUSDT", "1m"},
                           StatusReply{9, "klines", "BTCUSDT", "1m", "", {{r.key, "failed"}}},
                           MarkPending{10, "klines", {r.key}},
-                          Ack{10, "", 1}};
+                          Ack{10, "", 1},
+                          Pending{"klines", {r.key}, "verify --repair"}};
   for (const auto& m : msgs) {
     auto d = Decode(Encode(m));
     REQUIRE(d.ok());
@@ -38,6 +39,11 @@ TEST_CASE("every wire message round-trips", "[wire]") {
   CHECK(back.key == r.key);
   CHECK(back.first_ts == 1);
   CHECK(back.last_ts == -1);
+  auto p = Decode(Encode(Pending{"klines", {r.key}, "recovery"}));
+  REQUIRE(p.ok());
+  REQUIRE(std::holds_alternative<Pending>(*p));
+  CHECK(std::get<Pending>(*p).keys == std::vector<std::string>{r.key});
+  CHECK(std::get<Pending>(*p).reason == "recovery");
 }
 
 TEST_CASE("a HEARTBEAT carries counters and one without them still decodes", "[wire]") {

@@ -214,6 +214,47 @@ void Intake::Finish(PendingWrite* w) {
           (failed ? " (" + rec.entry.error.value_or("") + ")" : ""));
   ++counters_["recorded_" + std::string(SliceStatusName(*kept))];
   notices_[w->series.endpoint].push_back({rec.key, std::string(SliceStatusName(*kept))});
+  // Its DURABLE says what the slice is now: a PENDING still held for it would be stale.
+  if (auto it = reopened_.find(w->series.endpoint); it != reopened_.end()) {
+    reopened_size_ -= it->second.erase(rec.key);
+  }
+}
+
+void Intake::Reopen(const std::string& endpoint, const std::string& key,
+                    const std::string& reason) {
+  if (reopened_size_ >= kMaxHeldPending) {
+    ++counters_["pending_notices_dropped"];
+    return;
+  }
+  if (reopened_[endpoint].insert_or_assign(key, reason).second) ++reopened_size_;
+}
+
+void Intake::AppendPendingNotices(std::vector<Outgoing>* out) {
+  for (auto& [endpoint, keys] : store_->TakeRecoveredPending()) {
+    for (const std::string& k : keys) Reopen(endpoint, k, "response file missing or damaged");
+  }
+  if (reopened_.empty() || subscribers_.empty()) return;  // held for a later subscriber
+  for (const auto& [endpoint, keys] : reopened_) {
+    // One notice per reason, at most kSlicesPerNotice keys each.
+    std::map<std::string, std::vector<std::string>> by_reason;
+    for (const auto& [key, reason] : keys) by_reason[reason].push_back(key);
+    for (auto& [reason, list] : by_reason) {
+      counters_["pending_notices"] += static_cast<int64_t>(list.size());
+      LogInfo("telling " + std::to_string(subscribers_.size()) + " subscriber(s) that " +
+              std::to_string(list.size()) + " slice(s) are pending again (" + reason + ")");
+      for (size_t from = 0; from < list.size(); from += kSlicesPerNotice) {
+        wire::Pending p;
+        p.endpoint = endpoint;
+        p.reason = reason;
+        p.keys.assign(list.begin() + static_cast<std::ptrdiff_t>(from),
+                      list.begin() + static_cast<std::ptrdiff_t>(
+                                         std::min(list.size(), from + kSlicesPerNotice)));
+        for (const auto& [peer, expiry] : subscribers_) out->push_back({peer, p});
+      }
+    }
+  }
+  reopened_.clear();
+  reopened_size_ = 0;
 }
 
 std::vector<Intake::Outgoing> Intake::Commit(int64_t now_ms) {
@@ -242,6 +283,7 @@ std::vector<Intake::Outgoing> Intake::Commit(int64_t now_ms) {
     }
   }
   notices_.clear();
+  AppendPendingNotices(&out);
   return out;
 }
 
@@ -336,6 +378,13 @@ wire::Ack Intake::MarkPending(const wire::MarkPending& mp) {
       continue;
     }
     ack.count += *n;
+    // Durable now: tell the subscribers (a running planner fetches them again).
+    for (const std::string& k : keys) {
+      auto st = store_->Lookup(series, k);
+      if (st && *st == SliceStatus::kPending) {
+        Reopen(series.endpoint, k, "marked pending by MARK_PENDING");
+      }
+    }
   }
   if (!ack.error.empty()) LogWarn("MARK_PENDING: " + ack.error);
   return ack;
@@ -352,6 +401,7 @@ Counters Intake::Snapshot() const {
   int64_t waiting = 0;
   for (const auto& [endpoint, slices] : notices_) waiting += static_cast<int64_t>(slices.size());
   c["notices_waiting"] = waiting;
+  c["pending_notices_waiting"] = static_cast<int64_t>(reopened_size_);
   return c;
 }
 

@@ -13,6 +13,13 @@
 // Subscribers: a HELLO or a STATUS_REQUEST subscribes the peer to DURABLE notices for
 // subscription_ms; expired subscribers get nothing. Notices are batched per endpoint, at most
 // kSlicesPerNotice slices per message.
+//
+// Repair: slices set pending again, by MARK_PENDING (verify --repair) or by recovery when a
+// series is loaded (its response file missing or damaged), are announced to every subscriber in
+// PENDING notices, after the DURABLE notices of the same Commit (a result recorded before the
+// mark is announced before it). While nobody is subscribed they are held (up to
+// kMaxHeldPending keys), so a planner that subscribes later still hears of them; a key recorded
+// again meanwhile (its DURABLE says what it is now) is no longer announced.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +53,7 @@ std::string PeerName(std::string_view id);
 class Intake {
  public:
   static constexpr size_t kSlicesPerNotice = 5000;
+  static constexpr size_t kMaxHeldPending = 1000000;
 
   // A message for one control peer (by ZeroMQ routing id).
   struct Outgoing {
@@ -108,6 +116,9 @@ class Intake {
   void Subscribe(const std::string& peer, int64_t now_ms);
   wire::StatusReply AnswerStatus(const wire::StatusRequest& q);
   wire::Ack MarkPending(const wire::MarkPending& mp);
+  // Queues a PENDING notice of `key` (see "Repair" above).
+  void Reopen(const std::string& endpoint, const std::string& key, const std::string& reason);
+  void AppendPendingNotices(std::vector<Outgoing>* out);
 
   const IntakeOptions options_;
   ManifestStore* const store_;
@@ -118,6 +129,9 @@ class Intake {
   std::set<std::filesystem::path> dirs_to_sync_;  // renamed into, not yet fsynced
   // DURABLE notices by endpoint, released once dirs_to_sync_ is empty.
   std::map<std::string, std::vector<wire::SliceState>> notices_;
+  // PENDING notices to send: endpoint -> key -> reason.
+  std::map<std::string, std::map<std::string, std::string>> reopened_;
+  size_t reopened_size_ = 0;
   std::map<std::string, int64_t> subscribers_;  // routing id -> subscription expiry (monotonic)
   std::vector<PendingWrite> pending_;           // this batch's files, in arrival order
   std::set<std::string> pending_keys_;

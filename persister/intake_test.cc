@@ -279,4 +279,101 @@ TEST_CASE("intake: a stored slice records the digest of the body bytes it wrote"
   CHECK_FALSE(
       r.store.Peek(SeriesId{"klines", "BTCUSDT", "1m"})->slices.at(ok.composite_key()).digest);
 }
+
+// The PENDING notices of one Commit: peer -> key -> reason (other messages are skipped).
+std::map<std::string, std::map<std::string, std::string>> PendingByPeer(
+    const std::vector<Intake::Outgoing>& out) {
+  std::map<std::string, std::map<std::string, std::string>> by;
+  for (const Intake::Outgoing& o : out) {
+    const auto* p = std::get_if<wire::Pending>(&o.message);
+    if (!p) continue;
+    CHECK(p->endpoint == "klines");
+    for (const auto& k : p->keys) by[o.peer][k] = p->reason;
+  }
+  return by;
+}
+
+TEST_CASE("intake: slices marked pending are announced to subscribers - after the DURABLEs",
+          "[intake]") {
+  Rig r;
+  r.Hello("planner");
+  for (int i : {1, 2, 3}) r.intake.OnResult(MakeResult(Slice(i), "ok"));
+  r.intake.WriteBatch();
+  CHECK(ByPeer(r.intake.Commit(r.now()))["planner"].size() == 3);
+
+  // A result written but not yet announced (its directory cannot be fsynced), then a mark.
+  r.intake.OnResult(MakeResult(Slice(4), "ok"));
+  r.intake.WriteBatch();
+  r.disk.fail_syncs = true;
+  CHECK(r.intake.Commit(r.now()).empty());
+  auto reply = r.intake.OnControl(
+      "tool",
+      wire::MarkPending{
+          9,
+          "klines",
+          {Slice(1).composite_key(), Slice(4).composite_key(), Slice(7).composite_key()}},
+      r.now());
+  REQUIRE(reply);
+  CHECK(std::get<wire::Ack>(*reply).count == 2);
+  CHECK(r.intake.Commit(r.now()).empty());  // still held with the DURABLE of slice 4
+  r.disk.fail_syncs = false;
+  auto out = r.intake.Commit(r.now());
+  REQUIRE(out.size() == 2);
+  // In order: the DURABLE of slice 4 (recorded before the mark), then the PENDING.
+  CHECK(std::get<wire::Durable>(out[0].message).slices.at(0).key == Slice(4).composite_key());
+  const auto pending = PendingByPeer(out);
+  // Only the keys the persister knows, now pending; the unknown slice 7 is not announced.
+  CHECK(pending.at("planner") == std::map<std::string, std::string>{
+                                     {Slice(1).composite_key(), "marked pending by MARK_PENDING"},
+                                     {Slice(4).composite_key(), "marked pending by MARK_PENDING"}});
+  CHECK(r.intake.Snapshot().at("pending_notices") == 2);
+  CHECK(r.intake.Commit(r.now()).empty());  // announced once
+}
+
+TEST_CASE("intake: with nobody subscribed PENDING is held - unless the slice is stored again",
+          "[intake]") {
+  Rig r;
+  for (int i : {1, 2}) r.intake.OnResult(MakeResult(Slice(i), "ok"));
+  r.intake.WriteBatch();
+  CHECK(r.intake.Commit(r.now()).empty());  // nobody subscribed
+  auto reply = r.intake.OnControl(
+      "tool", wire::MarkPending{9, "klines", {Slice(1).composite_key(), Slice(2).composite_key()}},
+      r.now());
+  REQUIRE(reply);
+  CHECK(r.intake.Commit(r.now()).empty());
+  CHECK(r.intake.Snapshot().at("pending_notices_waiting") == 2);
+  // Slice 2 is fetched again before anyone subscribes: its DURABLE will say ok, no PENDING.
+  r.intake.OnResult(MakeResult(Slice(2), "ok", 4));
+  r.intake.WriteBatch();
+  CHECK(r.intake.Commit(r.now()).empty());
+  r.Hello("late-planner");
+  auto by = PendingByPeer(r.intake.Commit(r.now()));
+  CHECK(by.at("late-planner") == std::map<std::string, std::string>{
+                                     {Slice(1).composite_key(), "marked pending by MARK_PENDING"}});
+}
+
+TEST_CASE("intake: slices recovery sets pending when a series loads are announced", "[intake]") {
+  qlir::testing::ScratchDir dir;
+  ManualClock clock{1735689683000};
+  FaultyDisk disk;
+  {
+    JsonManifestStore store(dir.path(), Rig::StoreOptions(&clock), &disk);
+    Intake intake(IntakeOptions{dir.path(), 1, kSubscriptionMs}, &store, &disk, &clock);
+    for (int i : {1, 2}) intake.OnResult(MakeResult(Slice(i), "ok"));
+    REQUIRE(intake.Drain(clock.MonotonicNowMs()).ok());
+    REQUIRE(store.Flush().ok());
+  }
+  fs::remove(ResponsePath(dir.path(), Slice(2)));  // lost while the persister was down
+  JsonManifestStore store(dir.path(), Rig::StoreOptions(&clock), &disk);
+  Intake intake(IntakeOptions{dir.path(), 1, kSubscriptionMs}, &store, &disk, &clock);
+  CHECK_FALSE(intake.OnControl("planner", wire::Hello{"planner"}, clock.MonotonicNowMs()));
+  // The series loads (and recovers) on its first question.
+  auto reply = intake.OnControl("planner", wire::StatusRequest{1, "klines", "BTCUSDT", "1m"},
+                                clock.MonotonicNowMs());
+  REQUIRE(reply);
+  auto by = PendingByPeer(intake.Commit(clock.MonotonicNowMs()));
+  CHECK(by.at("planner") == std::map<std::string, std::string>{
+                                {Slice(2).composite_key(), "response file missing or damaged"}});
+}
+
 }  // namespace qlir::persister

@@ -61,6 +61,10 @@ Result<JsonManifestStore::Series*> JsonManifestStore::Load(const SeriesId& id) {
           std::to_string(r.indexed) + ", set pending " + std::to_string(r.demoted) +
           ", digests computed " + std::to_string(r.digested) + ", temporaries removed " +
           std::to_string(r.temporaries_removed) + ")");
+  if (!r.demoted_keys.empty()) {
+    auto& keys = recovered_pending_[id.endpoint];
+    keys.insert(keys.end(), r.demoted_keys.begin(), r.demoted_keys.end());
+  }
   Series* raw = s.get();
   series_.emplace(id, std::move(s));
   if (r.changed) {

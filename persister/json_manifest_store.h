@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <utility>
 
 #include "common/clock.h"
 #include "persister/disk.h"
@@ -48,6 +49,9 @@ class JsonManifestStore : public ManifestStore {
   Result<SliceStatus> Record(const SeriesId& series, const SliceRecord& record) override;
   Result<size_t> MarkPending(const SeriesId& series, const std::vector<std::string>& keys,
                              int64_t now_ms) override;
+  std::map<std::string, std::vector<std::string>> TakeRecoveredPending() override {
+    return std::exchange(recovered_pending_, {});
+  }
   Status FlushDue(int64_t now_ms) override;
   Status Flush() override;
   std::optional<int64_t> NextFlushMs() const override;
@@ -81,6 +85,7 @@ class JsonManifestStore : public ManifestStore {
   Clock* const clock_;
   Disk* const disk_;
   std::map<SeriesId, std::unique_ptr<Series>> series_;
+  std::map<std::string, std::vector<std::string>> recovered_pending_;  // see TakeRecoveredPending
   int64_t flushes_ = 0;
 };
 

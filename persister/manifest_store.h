@@ -63,6 +63,11 @@ class ManifestStore {
   virtual Result<size_t> MarkPending(const SeriesId& series, const std::vector<std::string>& keys,
                                      int64_t now_ms) = 0;
 
+  // The keys that recovery set pending (a response file missing or damaged) while loading
+  // series since the last call, by endpoint. The persister tells its subscribers (PENDING,
+  // docs/protocol.md) so that a running planner fetches them again.
+  virtual std::map<std::string, std::vector<std::string>> TakeRecoveredPending() { return {}; }
+
   // Group commit: writes the series whose updates are due at `now_ms` (monotonic ms).
   virtual Status FlushDue(int64_t now_ms) = 0;
   // Writes every series with unwritten updates (shutdown).

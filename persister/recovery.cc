@@ -370,6 +370,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
     e.digest.reset();
     e.error = problem + " at recovery";
     ++report.demoted;
+    report.demoted_keys.push_back(key);
     report.changed = true;
   }
 

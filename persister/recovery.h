@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/manifest.h"
 #include "common/status.h"
@@ -50,6 +51,7 @@ struct RecoveryReport {
   size_t indexed = 0;   // response files added to the index
   size_t demoted = 0;   // ok/partial entries set pending
   size_t digested = 0;  // listed entries given the digest they lacked (an old manifest)
+  std::vector<std::string> demoted_keys;  // their keys (a running planner is told: intake.h)
   size_t temporaries_removed = 0;
   size_t ignored_names = 0;     // names left alone
   size_t undecodable = 0;       // response files neither listed nor decodable

@@ -28,6 +28,7 @@ CoordinatorConfig CoordinatorConfig::FromOptions(const Options& o) {
   c.durable_wait_ms = o.durable_wait_ms;
   c.refresh_ms = o.refresh_ms;
   c.status_retry_ms = o.status_retry_ms;
+  c.resync_ms = o.resync_ms;
   c.progress_ms = o.progress_ms;
   c.retry_base_ms = o.retry_base_ms;
   c.retry_max_ms = o.retry_max_ms;
@@ -180,6 +181,8 @@ void Coordinator::OnPersisterMessage(const wire::Message& m, int64_t now, Outbox
     }
   } else if (const auto* reply = std::get_if<wire::StatusReply>(&m)) {
     OnStatusReply(*reply, now);
+  } else if (const auto* p = std::get_if<wire::Pending>(&m)) {
+    OnPending(*p, now);
   } else {
     LogWarn(std::string("dropped unexpected ") + std::string(wire::TypeName(wire::TypeOf(m))) +
             " on the control socket");
@@ -233,6 +236,65 @@ void Coordinator::OnDurable(SliceRef r, SliceStatus status, int64_t now) {
   }
 }
 
+void Coordinator::Reopen(SliceRef r) {
+  ++slices_reopened_;
+  universe_.set_status(r, SliceStatus::kPending);
+  if (universe_.state(r) == SliceState::kLeased) return;  // its result replaces the damaged one
+  backoff_.OnSuccess(r);                                  // a repaired slice starts afresh
+  Enqueue(r, /*front=*/true);
+}
+
+void Coordinator::OnPending(const wire::Pending& p, int64_t /*now*/) {
+  if (p.endpoint != universe_.endpoint_name()) return;
+  std::map<uint32_t, int64_t> per_series;
+  int64_t outside = 0;
+  for (const std::string& key : p.keys) {
+    auto r = universe_.Find(key);
+    if (!r) {
+      ++outside;
+      continue;
+    }
+    // Not planned yet: the first STATUS_REPLY, made after this mark, will say pending.
+    if (!sync_[r->series].ready) continue;
+    Reopen(*r);
+    ++per_series[r->series];
+  }
+  for (const auto& [s, n] : per_series) {
+    LogInfo("persister: " + std::to_string(n) + " slice(s) of " + universe_.SeriesName(s) +
+            " pending again (" + p.reason + "); fetching them again");
+  }
+  if (outside > 0) {
+    LogDebug("PENDING named " + std::to_string(outside) + " slice(s) outside the range");
+  }
+}
+
+void Coordinator::Reconcile(uint32_t s, const wire::StatusReply& reply, int64_t now) {
+  // The reply follows on the same pipe every notice sent before it, so it is the persister's
+  // state at that point. Leased slices are left to their leases. A slice the reply does not name
+  // keeps its status: the persister never forgets a stored slice (a mark or its recovery sets it
+  // pending), and a fake or a fresh root that names nothing must not undo the run.
+  std::vector<SliceRef> reopen;
+  for (const wire::SliceState& st : reply.slices) {
+    auto r = universe_.Find(st.key);
+    auto status = ParseSliceStatus(st.status);
+    if (!r || r->series != s || !status) continue;
+    if (universe_.state(*r) == SliceState::kLeased) continue;
+    const SliceStatus mine = universe_.status(*r);
+    if (*status == mine) continue;
+    if (*status == SliceStatus::kOk) {
+      OnDurable(*r, SliceStatus::kOk, now);  // a notice we missed
+    } else if (mine == SliceStatus::kOk) {
+      reopen.push_back(*r);
+    }
+  }
+  for (SliceRef r : reopen) Reopen(r);
+  if (!reopen.empty()) {
+    LogInfo("persister: " + std::to_string(reopen.size()) + " slice(s) of " +
+            universe_.SeriesName(s) +
+            " held ok here are pending or failed there; fetching them again");
+  }
+}
+
 void Coordinator::OnStatusReply(const wire::StatusReply& reply, int64_t now) {
   auto s = universe_.FindSeries(reply.symbol, reply.interval);
   if (reply.endpoint != universe_.endpoint_name() || !s) {
@@ -254,6 +316,7 @@ void Coordinator::OnStatusReply(const wire::StatusReply& reply, int64_t now) {
     return;
   }
   sync.want_status = false;
+  sync.synced_at = now;
   if (!sync.ready) {
     int64_t skipped = 0;
     universe_.ApplyStatuses(*s, reply.slices, &skipped);
@@ -298,6 +361,7 @@ void Coordinator::OnStatusReply(const wire::StatusReply& reply, int64_t now) {
     }
   }
   for (const Lease& l : lost) Requeue(l, "result unknown to the restarted persister");
+  Reconcile(*s, reply, now);
 }
 
 void Coordinator::OnPersisterConnected(int64_t now, bool reconnect, Outbox* out) {
@@ -373,7 +437,16 @@ void Coordinator::Tick(int64_t now, Outbox* out) {
     }
     Requeue(l, l.done_at_ms >= 0 ? "no DURABLE after JOB_DONE" : "lease timed out");
   }
-  // After the expiries above, which may want statuses asked.
+  if (config_.resync_ms > 0) {
+    for (uint32_t s = 0; s < sync_.size(); ++s) {
+      const SeriesSync& sync = sync_[s];
+      if (sync.ready && !sync.want_status && now - sync.synced_at >= config_.resync_ms) {
+        LogDebug("asking the statuses of " + universe_.SeriesName(s) + " again (--resync-ms)");
+        AskStatusAgain(s);
+      }
+    }
+  }
+  // After the expiries and resyncs above, which may want statuses asked.
   for (uint32_t s = 0; s < sync_.size(); ++s) {
     SeriesSync& sync = sync_[s];
     if (!sync.want_status) continue;
@@ -514,6 +587,7 @@ Counters Coordinator::StatsCounters() const {
   c["jobs_handed"] = static_cast<int64_t>(jobs_handed_);
   c["jobs_rehanded"] = static_cast<int64_t>(jobs_rehanded_);
   c["durable_notices"] = static_cast<int64_t>(durable_notices_);
+  c["slices_reopened"] = static_cast<int64_t>(slices_reopened_);
   c["failed_for_good"] = static_cast<int64_t>(failed_for_good_.size());
   return c;
 }

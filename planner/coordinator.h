@@ -15,6 +15,13 @@
 // may have been lost rather than the result (a persister restart or a lapsed subscription), so
 // the series' statuses are asked first; the reply settles the lease, or puts the slice back
 // when the persister does not know it; without a reply in another wait the slice goes back.
+//
+// Repair: a PENDING notice (slices the persister set pending again: verify --repair, or its
+// recovery found a response file missing or damaged) puts those slices at the head of the queue
+// at once; a leased one is left to its lease, whose result replaces the damaged one. In case a
+// notice was missed (not subscribed then), every series' statuses are asked again every
+// resync_ms, and any STATUS_REPLY after the first is reconciled: a slice held ok that the
+// persister calls pending or failed is fetched again; one it calls ok is ok.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +55,7 @@ struct CoordinatorConfig {
   int64_t durable_wait_ms = 30000;
   int64_t refresh_ms = 60000;
   int64_t status_retry_ms = 5000;
+  int64_t resync_ms = 600000;  // statuses of every series asked again this often; 0: never
   int64_t progress_ms = 10000;
   int64_t retry_base_ms = 5000;
   int64_t retry_max_ms = 600000;
@@ -147,9 +155,15 @@ class Coordinator {
     bool want_status = true;    // a STATUS_REQUEST is wanted (first one, or a refresh)
     int64_t requested_at = -1;  // last STATUS_REQUEST sent; -1 none
     int errors = 0;             // error replies in a row: the retry gap doubles with each
+    int64_t synced_at = -1;     // last good STATUS_REPLY; -1 none
   };
 
   void OnDurable(SliceRef r, SliceStatus status, int64_t now);
+  void OnPending(const wire::Pending& p, int64_t now);
+  // The persister set r pending again: fetch it again first (unless a lease will settle it).
+  void Reopen(SliceRef r);
+  // A reply after the first: what the persister says of slices no lease covers is the truth.
+  void Reconcile(uint32_t s, const wire::StatusReply& reply, int64_t now);
   void OnStatusReply(const wire::StatusReply& reply, int64_t now);
   // Wants a fresh STATUS_REPLY for a series already planned (to settle leases awaiting DURABLE).
   void AskStatusAgain(uint32_t s);
@@ -189,6 +203,7 @@ class Coordinator {
   uint64_t jobs_handed_ = 0;
   uint64_t jobs_rehanded_ = 0;
   uint64_t durable_notices_ = 0;
+  uint64_t slices_reopened_ = 0;  // set pending again by the persister (PENDING or a reply)
   struct FetcherReport {
     Counters counters;
     int64_t seen_ms = 0;

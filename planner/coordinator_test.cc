@@ -1,6 +1,7 @@
 #include "planner/coordinator.h"
 
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -459,6 +460,103 @@ TEST_CASE("Coordinator: a persister reconnect asks statuses again only when need
   auto third = r.Step();
   REQUIRE(third.size() == 1);
   CHECK(third[0].second.key == jobs[1].second.key);
+}
+
+// Completes every slice of series 0 through one fetcher; returns the keys in grid order.
+std::vector<std::string> CompleteAll(Rig& r, int n) {
+  r.Fetcher("f1", wire::Ready{"F1", static_cast<uint32_t>(n)});
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == static_cast<size_t>(n));
+  std::vector<std::string> keys;
+  for (auto& [id, j] : jobs) {
+    r.Fetcher(id, wire::JobDone{j.job_id, j.key, "ok"});
+    r.Durable(j.key, "ok");
+    keys.push_back(j.key);
+  }
+  REQUIRE(r.c->universe().counts(0).ok == n);
+  return keys;
+}
+
+TEST_CASE("Coordinator: issue18 - PENDING puts repaired slices at the head of the queue at once") {
+  Rig r(Config(), 5);
+  r.Reply(0);
+  const auto keys = CompleteAll(r, 5);
+  CHECK(r.Step().empty());
+  // Another job is out (a partial refresh would do the same) when the persister says three
+  // slices are pending again: one of them is that leased slice.
+  r.c->OnPersisterMessage(wire::Pending{"klines", {keys[0]}, "test"}, r.clock.MonotonicNowMs(),
+                          &r.out);
+  auto leased = r.Step();
+  REQUIRE(leased.size() == 1);
+  CHECK(leased[0].second.key == keys[0]);
+  r.c->OnPersisterMessage(
+      wire::Pending{"klines",
+                    {keys[3], keys[0], keys[1], "BTCUSDT:1m:0-59999999:1000", "garbage"},
+                    "marked pending by MARK_PENDING"},
+      r.clock.MonotonicNowMs(), &r.out);
+  CHECK(r.c->universe().counts(0).ok == 2);
+  CHECK(r.c->universe().counts(0).pending == 3);
+  // The two idle ones go out at once; the leased slice is not handed twice.
+  auto jobs = r.Step();
+  std::set<std::string> handed;
+  for (auto& [id, j] : jobs) handed.insert(j.key);
+  CHECK(handed == std::set<std::string>{keys[1], keys[3]});
+  jobs.push_back(leased[0]);
+  for (auto& [id, j] : jobs) {
+    r.Fetcher(id, wire::JobDone{j.job_id, j.key, "ok"});
+    r.Durable(j.key, "ok");
+  }
+  CHECK(r.c->universe().counts(0).ok == 5);
+  CHECK(r.c->StatsCounters().at("slices_reopened") == 4);
+  CHECK(r.Step().empty());
+}
+
+TEST_CASE("Coordinator: issue18 - a missed PENDING is found by the periodic status resync") {
+  auto config = Config();
+  config.resync_ms = 60000;
+  Rig r(config, 4);
+  r.Reply(0);
+  const auto keys = CompleteAll(r, 4);
+  r.Fetcher("f1", wire::Heartbeat{"F1"});
+  CHECK(r.Step().empty());
+  CHECK(r.StatusRequests() == 0);
+  // A minute later the planner asks again (no notice came: it was not subscribed then).
+  for (int i = 0; i < 60; ++i) {
+    r.clock.Advance(1000);
+    r.Fetcher("f1", wire::Heartbeat{"F1"});
+    CHECK(r.Step().empty());
+    if (r.StatusRequests() > 0) break;
+  }
+  CHECK(r.StatusRequests() == 1);
+  // The persister set keys[1] pending and keys[2] failed; keys[3] it does not name (a reply
+  // that names nothing undoes nothing).
+  r.Reply(0, {{keys[0], "ok"}, {keys[1], "pending"}, {keys[2], "failed"}});
+  CHECK(r.c->universe().counts(0).ok == 2);
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 2);
+  std::set<std::string> handed;
+  for (auto& [id, j] : jobs) handed.insert(j.key);
+  CHECK(handed == std::set<std::string>{keys[1], keys[2]});
+  // An unrequested reply changes nothing.
+  r.Reply(0, {{keys[0], "pending"}});
+  CHECK(r.c->universe().counts(0).ok == 2);
+}
+
+TEST_CASE("Coordinator: issue18 - a resync reply settles a slice whose DURABLE was missed") {
+  auto config = Config();
+  config.resync_ms = 5000;
+  Rig r(config, 2);
+  r.Reply(0, {{r.Key(0, 0), "ok"}, {r.Key(0, 1), "failed"}});
+  CHECK(r.c->universe().counts(0).failed == 1);
+  // No fetcher yet; the failed slice waits in the queue. The persister meanwhile has it ok
+  // (stored by a planner before us, say): the next resync reply settles it.
+  r.clock.Advance(5000);
+  r.Step();
+  CHECK(r.StatusRequests() == 1);
+  r.Reply(0, {{r.Key(0, 0), "ok"}, {r.Key(0, 1), "ok"}});
+  CHECK(r.c->universe().counts(0).ok == 2);
+  r.Fetcher("f1", wire::Ready{"F1", 2});
+  CHECK(r.Step().empty());
 }
 
 // Issue #7: one expired lease made the status reply re-hand every fresh done job of its series

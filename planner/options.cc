@@ -53,6 +53,9 @@ std::string Usage() {
   --retry-base-ms N      first backoff of a failed slice, doubling (default 5000)
   --retry-max-ms N       backoff cap (default 600000)
   --status-retry-ms N    re-send an unanswered STATUS_REQUEST after N ms (default 5000)
+  --resync-ms N          ask every series' statuses again each N ms, so that slices set pending
+                         while no PENDING notice reached us are fetched again (default 600000;
+                         0: never)
   --time-sync-ms N       re-read the exchange clock every N ms (default 600000)
   --exchange-info-ms N   re-read exchangeInfo every N ms: delisted symbols (status BREAK or
                          gone) end at their last candle, and the weight limit is followed
@@ -179,6 +182,7 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
   f.Int("retry-base-ms", &o.retry_base_ms, 1, kMax);
   f.Int("retry-max-ms", &o.retry_max_ms, 1, kMax);
   f.Int("status-retry-ms", &o.status_retry_ms, 1, kMax);
+  f.Int("resync-ms", &o.resync_ms, 0, kMax);
   f.Int("time-sync-ms", &o.time_sync_ms, 1, kMax);
   f.Int("max-failures", &o.max_failures, 1, 1000000);
   f.Int("exchange-info-ms", &o.exchange_info_ms, 1, kMax);

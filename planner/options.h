@@ -30,6 +30,7 @@ struct Options {
   int64_t retry_base_ms = 5000;                      // --retry-base-ms
   int64_t retry_max_ms = 600000;                     // --retry-max-ms
   int64_t status_retry_ms = 5000;                    // --status-retry-ms
+  int64_t resync_ms = 600000;                        // --resync-ms (statuses asked again; 0 off)
   int64_t time_sync_ms = 600000;                     // --time-sync-ms (exchange clock re-sync)
   int64_t exchange_info_ms = 300000;                 // --exchange-info-ms (delistings, limit)
   // --give-up-after-ms: with --once, a request to the exchange still failing this long after
