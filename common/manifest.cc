@@ -149,6 +149,10 @@ std::string SerializeManifest(const Manifest& m) {
         out.append(",\n      \"digest\": ");
         AppendJsonString(&out, *e.digest);
       }
+      if (e.holes_confirmed_at) {
+        out.append(",\n      \"holes_confirmed_at\": ");
+        AppendJsonString(&out, *e.holes_confirmed_at);
+      }
       out.append("\n    }");
     }
     out.append("\n  }");
@@ -250,7 +254,7 @@ class ManifestSax : public nlohmann::json_sax<nlohmann::json> {
   static bool IsEntryField(const std::string& k) {
     return k == "slice_id" || k == "relative_path" || k == "status" || k == "http_status" ||
            k == "n_items" || k == "first_ts" || k == "last_ts" || k == "requested_at" ||
-           k == "completed_at" || k == "error" || k == "digest";
+           k == "completed_at" || k == "error" || k == "digest" || k == "holes_confirmed_at";
   }
 
   // Objects and arrays: the three levels of the schema, the rest skipped as unknown fields
@@ -445,6 +449,9 @@ class ManifestSax : public nlohmann::json_sax<nlohmann::json> {
       if (e.digest && !IsBodyDigest(*e.digest)) {
         return Fail(Where() + ": field 'digest' must be 64 lowercase hex characters");
       }
+    } else if (k == "holes_confirmed_at") {
+      // Optional, like digest; null reads as absent.
+      if (!WantOpt(v, "holes_confirmed_at", &e.holes_confirmed_at)) return false;
     }
     return true;
   }

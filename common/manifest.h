@@ -3,7 +3,8 @@
 //   version, endpoint, symbol, interval, limit,
 //   summary {total_slices, ok_slices, failed_slices, last_evaluated_at},
 //   slices {<composite key>: {slice_id, relative_path, status, http_status, n_items, first_ts,
-//                             last_ts, requested_at, completed_at, error[, digest]}}
+//                             last_ts, requested_at, completed_at, error[, digest]
+//                             [, holes_confirmed_at]}}
 // `digest` (common/body_digest.h) is optional: written only when known (stored ok/partial
 // slices), and a manifest without it reads as before. A field the reader does not know is
 // ignored wherever it appears (an older reader skips `digest` the same way).
@@ -46,6 +47,10 @@ struct ManifestEntry {
   // BLAKE2b-256 of the stored `data` bytes, 64 lowercase hex (common/body_digest.h); absent for
   // pending and failed entries, and for entries of a manifest written before it existed.
   std::optional<std::string> digest;
+  // An ok slice with fewer rows than its window holds, fetched again later with the same rows:
+  // when that second fetch was made (ISO-8601 UTC). The missing candles are the exchange's own
+  // gap, not a damaged download (qlir-status holes). Optional like `digest`.
+  std::optional<std::string> holes_confirmed_at;
   friend bool operator==(const ManifestEntry&, const ManifestEntry&) = default;
 };
 

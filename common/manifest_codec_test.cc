@@ -32,6 +32,7 @@ Manifest Sample(int n) {
     if (i % 11) e.completed_at = "2025-01-01T00:01:24Z";
     if (i % 4 == 2) e.error = "HTTP 500 from Binance";
     if (i % 3 == 1) e.digest = BodyDigest(std::to_string(i));
+    if (i % 6 == 1) e.holes_confirmed_at = "2025-01-01T00:11:24Z";
     m.slices["BTCUSDT:1m:" + std::to_string(1000000 + i) + "-2000000:1000"] = e;
   }
   return m;
@@ -173,6 +174,29 @@ std::string ManifestWithEntry(const std::string& entry_fields) {
 }
 
 }  // namespace
+
+TEST_CASE("holes_confirmed_at: after the digest when known, read with or without it",
+          "[manifest_codec]") {
+  Manifest m = Sample(3);
+  for (auto& [k, e] : m.slices) e.holes_confirmed_at.reset();
+  CHECK(SerializeManifest(m).find("holes_confirmed_at") == std::string::npos);
+  ManifestEntry& e = m.slices.begin()->second;
+  e.digest = BodyDigest("[]");
+  e.holes_confirmed_at = "2026-01-02T03:04:05Z";
+  const std::string with = SerializeManifest(m);
+  CHECK(with == OracleSerializeManifest(m));
+  CHECK(with.find("\",\n      \"holes_confirmed_at\": \"2026-01-02T03:04:05Z\"\n    }") !=
+        std::string::npos);
+  auto back = ParseManifest(with, "m");
+  REQUIRE(back.ok());
+  CHECK(back->slices == m.slices);
+  auto oracle = OracleParseManifest(with, "m");
+  REQUIRE(oracle.ok());
+  CHECK(oracle->slices == m.slices);
+  CHECK_FALSE(
+      ParseManifest(std::string(with).replace(with.find("\"2026-01-02T03:04:05Z\""), 22, "5"), "m")
+          .ok());
+}
 
 TEST_CASE("the digest field: written only when known, read with or without it",
           "[manifest_codec]") {

@@ -95,6 +95,9 @@ Result<Manifest> OracleParseManifest(std::string_view text, std::string_view ori
           throw SchemaError{w + ": field 'digest' must be 64 lowercase hex characters"};
         }
       }
+      if (v.contains("holes_confirmed_at")) {
+        e.holes_confirmed_at = Opt<std::string>(v, "holes_confirmed_at", w);
+      }
       m.slices.emplace(key, std::move(e));
     }
     return m;
@@ -134,6 +137,7 @@ std::string OracleSerializeManifest(const Manifest& m) {
     v["completed_at"] = e.completed_at ? ojson(*e.completed_at) : ojson(nullptr);
     v["error"] = e.error ? ojson(*e.error) : ojson(nullptr);
     if (e.digest) v["digest"] = *e.digest;
+    if (e.holes_confirmed_at) v["holes_confirmed_at"] = *e.holes_confirmed_at;
     slices[key] = std::move(v);
   }
   j["slices"] = std::move(slices);

@@ -10,6 +10,7 @@
 #include "common/flags.h"
 #include "common/symbol.h"
 #include "common/time_util.h"
+#include "tools/qlir-status/holes.h"
 #include "tools/qlir-status/process_stats.h"
 #include "tools/qlir-status/render.h"
 #include "tools/qlir-status/repair.h"
@@ -25,7 +26,9 @@ std::string UsageText() {
          "                          [--quick]   (presence, sizes and framing only)\n"
          "                          [--repair [--persister tcp://HOST:5703] [--timeout-ms N]\n"
          "                           [--curve-secret-key FILE [--curve-server-key FILE]]]\n"
+         "       qlir-status holes [--data-root DIR] [--json] [--symbol S] [--interval I]\n"
          "verify checks every stored file against its digest and every row for sense.\n"
+         "holes lists the candles missing inside closed ok slices, merged into UTC ranges.\n"
          "--curve-secret-key: the data server's key pair, for a persister run with CURVE.\n"
          "The data root is --data-root, else $QLIR_DATA_ROOT, else ~/qlir_data.\n"
          "Exit codes: 0 nothing wrong, 1 problems found, 2 could not run, 64 bad usage.\n";
@@ -34,8 +37,9 @@ std::string UsageText() {
 Result<Options> ParseArgs(const std::vector<std::string>& args) {
   Options o;
   size_t i = 0;
-  if (!args.empty() && (args[0] == "verify" || args[0] == "status")) {
+  if (!args.empty() && (args[0] == "verify" || args[0] == "status" || args[0] == "holes")) {
     o.verify = args[0] == "verify";
+    o.holes = args[0] == "holes";
     ++i;
   }
   for (; i < args.size(); ++i) {
@@ -106,14 +110,15 @@ Result<Options> ParseArgs(const std::vector<std::string>& args) {
       auto n = ParseIntFlag("timeout-ms", *v, 1, std::numeric_limits<int>::max());
       if (!n) return n.status();
       o.timeout_ms = static_cast<int>(*n);
-    } else if (flag == "verify" || flag == "status") {
+    } else if (flag == "verify" || flag == "status" || flag == "holes") {
       return Status::Error("'" + flag + "' must come first");
     } else {
       return Status::Error("unknown argument '" + args[i] + "'");
     }
   }
-  if (o.verify && o.stats_dir) {
-    return Status::Error("--stats-dir belongs to 'qlir-status' (status), not to 'verify'");
+  if ((o.verify || o.holes) && o.stats_dir) {
+    return Status::Error("--stats-dir belongs to 'qlir-status' (status), not to '" +
+                         std::string(o.verify ? "verify" : "holes") + "'");
   }
   if (!o.verify && (o.repair || o.persister || o.timeout_ms || o.quick)) {
     return Status::Error(
@@ -214,6 +219,17 @@ int RunVerify(const Options& o, const std::filesystem::path& root, std::ostream&
   return report->problems.empty() ? kExitOk : kExitProblems;
 }
 
+int RunHoles(const Options& o, const std::filesystem::path& root, std::ostream& out,
+             std::ostream& err) {
+  auto report = BuildHolesLedger(root, SeriesFilter{o.symbol, o.interval});
+  if (!report) {
+    err << "qlir-status holes: " << report.error() << "\n";
+    return kExitError;
+  }
+  out << (o.json ? RenderHolesJson(*report) : RenderHolesText(*report));
+  return report->HasProblem() ? kExitProblems : kExitOk;
+}
+
 }  // namespace
 
 int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -231,6 +247,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     err << "qlir-status: " << root.error() << "\n";
     return kExitError;
   }
+  if (o->holes) return RunHoles(*o, *root, out, err);
   return o->verify ? RunVerify(*o, *root, out, err) : RunStatus(*o, *root, out, err);
 }
 

@@ -26,6 +26,7 @@ inline constexpr int kExitUsage = qlir::kExitUsage;  // bad command line (EX_USA
 
 struct Options {
   bool verify = false;
+  bool holes = false;  // `qlir-status holes`: the ledger of the exchange's holes (holes.h)
   bool help = false;
   std::optional<std::string> data_root;
   bool json = false;
