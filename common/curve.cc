@@ -358,6 +358,57 @@ ZapPolicy::Reply ZapPolicy::Decide(const Request& r, int64_t now_ms) {
   return reply;
 }
 
+Status ReaderThread::Start(zmq::socket_t* socket, std::string what, OnMessage on_message) {
+  socket_ = socket;
+  what_ = std::move(what);
+  on_message_ = std::move(on_message);
+  stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stop_fd_ < 0) return Status::Error(what_ + ": eventfd: " + std::strerror(errno));
+  // Thread creation orders the socket's set-up before its use in the thread.
+  thread_ = std::thread([this] { Serve(); });
+  return Status::Ok();
+}
+
+void ReaderThread::Stop() {
+  if (thread_.joinable()) {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(stop_fd_, &one, sizeof one);
+    thread_.join();
+  }
+  if (stop_fd_ >= 0) ::close(stop_fd_);
+  stop_fd_ = -1;
+}
+
+void ReaderThread::Serve() {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);  // signals belong to the main thread's poll
+  for (;;) {
+    zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0},
+                               {nullptr, stop_fd_, ZMQ_POLLIN, 0}};
+    try {
+      zmq::poll(items, 2, std::chrono::milliseconds(-1));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      if (e.num() != ETERM) Log(LogLevel::kError, "", what_ + ": poll: " + e.what());
+      return;
+    }
+    if (items[1].revents & ZMQ_POLLIN) return;
+    if (!(items[0].revents & ZMQ_POLLIN)) continue;
+    std::vector<zmq::message_t> frames;
+    try {
+      if (!zmq::recv_multipart(*socket_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
+        continue;
+      }
+    } catch (const zmq::error_t& e) {
+      if (e.num() == ETERM) return;
+      Log(LogLevel::kWarn, "", what_ + ": receive: " + e.what());
+      continue;
+    }
+    if (!on_message_(frames)) return;
+  }
+}
+
 ZapHandler::ZapHandler(zmq::context_t* context, ZapPolicy policy)
     : socket_(*context, zmq::socket_type::rep), policy_(std::move(policy)) {}
 
@@ -371,89 +422,54 @@ Result<std::unique_ptr<ZapHandler>> ZapHandler::Start(zmq::context_t* context, Z
     return Status::Error(std::string("cannot bind the ZAP handler on ") + kZapEndpoint + ": " +
                          e.what());
   }
-  h->stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (h->stop_fd_ < 0) {
-    return Status::Error(std::string("ZAP handler: eventfd: ") + std::strerror(errno));
-  }
-  // Thread creation orders the socket's set-up before its use in the thread.
   ZapHandler* raw = h.get();
-  h->thread_ = std::thread([raw] { raw->Serve(); });
+  QLIR_RETURN_IF_ERROR(h->reader_.Start(&h->socket_, "ZAP handler",
+                                        [raw](auto& frames) { return raw->Answer(frames); }));
   return h;
 }
 
 ZapHandler::~ZapHandler() {
-  if (thread_.joinable()) {
-    const uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(stop_fd_, &one, sizeof one);
-    thread_.join();
-  }
-  if (stop_fd_ >= 0) ::close(stop_fd_);
+  reader_.Stop();
   try {
     socket_.close();
   } catch (const zmq::error_t&) {
   }
 }
 
-void ZapHandler::Serve() {
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, nullptr);  // signals belong to the main thread's poll
-  for (;;) {
-    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
-                               {nullptr, stop_fd_, ZMQ_POLLIN, 0}};
-    try {
-      zmq::poll(items, 2, std::chrono::milliseconds(-1));
-    } catch (const zmq::error_t& e) {
-      if (e.num() == EINTR) continue;
-      if (e.num() == ETERM) return;
-      Log(LogLevel::kError, "", std::string("ZAP handler: poll: ") + e.what());
-      return;
+bool ZapHandler::Answer(std::vector<zmq::message_t>& frames) {
+  // RFC 27: version, request id, domain, address, identity, mechanism, credentials...
+  ZapPolicy::Reply reply;
+  std::string version = frames.size() > 0 ? frames[0].to_string() : "";
+  std::string request_id = frames.size() > 1 ? frames[1].to_string() : "";
+  if (frames.size() < 6 || version != "1.0") {
+    reply.status_code = "500";
+    reply.status_text = "malformed ZAP request";
+    Log(LogLevel::kWarn, "",
+        "ZAP handler: malformed request of " + std::to_string(frames.size()) + " frames");
+  } else {
+    ZapPolicy::Request req;
+    req.domain = frames[2].to_string();
+    req.address = frames[3].to_string();
+    req.mechanism = frames[5].to_string();
+    if (req.mechanism == "CURVE" && frames.size() >= 7 && frames[6].size() == 32) {
+      char z85[41] = {0};
+      zmq_z85_encode(z85, static_cast<const uint8_t*>(frames[6].data()), 32);
+      req.client_key = z85;
     }
-    if (items[1].revents & ZMQ_POLLIN) return;
-    if (!(items[0].revents & ZMQ_POLLIN)) continue;
-    std::vector<zmq::message_t> frames;
-    try {
-      if (!zmq::recv_multipart(socket_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
-        continue;
-      }
-    } catch (const zmq::error_t& e) {
-      if (e.num() == ETERM) return;
-      Log(LogLevel::kWarn, "", std::string("ZAP handler: receive: ") + e.what());
-      continue;
-    }
-    // RFC 27: version, request id, domain, address, identity, mechanism, credentials...
-    ZapPolicy::Reply reply;
-    std::string version = frames.size() > 0 ? frames[0].to_string() : "";
-    std::string request_id = frames.size() > 1 ? frames[1].to_string() : "";
-    if (frames.size() < 6 || version != "1.0") {
-      reply.status_code = "500";
-      reply.status_text = "malformed ZAP request";
-      Log(LogLevel::kWarn, "",
-          "ZAP handler: malformed request of " + std::to_string(frames.size()) + " frames");
-    } else {
-      ZapPolicy::Request req;
-      req.domain = frames[2].to_string();
-      req.address = frames[3].to_string();
-      req.mechanism = frames[5].to_string();
-      if (req.mechanism == "CURVE" && frames.size() >= 7 && frames[6].size() == 32) {
-        char z85[41] = {0};
-        zmq_z85_encode(z85, static_cast<const uint8_t*>(frames[6].data()), 32);
-        req.client_key = z85;
-      }
-      reply = policy_.Decide(req, WallClockMs());
-    }
-    try {
-      socket_.send(zmq::buffer(std::string("1.0")), zmq::send_flags::sndmore);
-      socket_.send(zmq::buffer(request_id), zmq::send_flags::sndmore);
-      socket_.send(zmq::buffer(reply.status_code), zmq::send_flags::sndmore);
-      socket_.send(zmq::buffer(reply.status_text), zmq::send_flags::sndmore);
-      socket_.send(zmq::buffer(reply.user_id), zmq::send_flags::sndmore);
-      socket_.send(zmq::buffer(std::string()), zmq::send_flags::none);  // no metadata
-    } catch (const zmq::error_t& e) {
-      if (e.num() == ETERM) return;
-      Log(LogLevel::kWarn, "", std::string("ZAP handler: send: ") + e.what());
-    }
+    reply = policy_.Decide(req, WallClockMs());
   }
+  try {
+    socket_.send(zmq::buffer(std::string("1.0")), zmq::send_flags::sndmore);
+    socket_.send(zmq::buffer(request_id), zmq::send_flags::sndmore);
+    socket_.send(zmq::buffer(reply.status_code), zmq::send_flags::sndmore);
+    socket_.send(zmq::buffer(reply.status_text), zmq::send_flags::sndmore);
+    socket_.send(zmq::buffer(reply.user_id), zmq::send_flags::sndmore);
+    socket_.send(zmq::buffer(std::string()), zmq::send_flags::none);  // no metadata
+  } catch (const zmq::error_t& e) {
+    if (e.num() == ETERM) return false;
+    Log(LogLevel::kWarn, "", std::string("ZAP handler: send: ") + e.what());
+  }
+  return true;
 }
 
 HandshakeWatch::HandshakeWatch(zmq::context_t* context, std::string peer,
@@ -588,60 +604,31 @@ Result<std::unique_ptr<RefusalWatch>> RefusalWatch::Start(zmq::context_t* contex
   } catch (const zmq::error_t& e) {
     return Status::Error("cannot watch the " + socket_name + " socket: " + e.what());
   }
-  w->stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (w->stop_fd_ < 0) {
-    return Status::Error(std::string("refusal watch: eventfd: ") + std::strerror(errno));
-  }
   RefusalWatch* raw = w.get();
-  w->thread_ = std::thread([raw] { raw->Serve(); });
+  QLIR_RETURN_IF_ERROR(w->reader_.Start(&w->events_, "refusal watch", [raw](auto& frames) {
+    raw->OnEvent(frames);
+    return true;
+  }));
   return w;
 }
 
 RefusalWatch::~RefusalWatch() {
-  if (thread_.joinable()) {
-    const uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(stop_fd_, &one, sizeof one);
-    thread_.join();
-  }
-  if (stop_fd_ >= 0) ::close(stop_fd_);
+  reader_.Stop();
   try {
     events_.close();
   } catch (const zmq::error_t&) {
   }
 }
 
-void RefusalWatch::Serve() {
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, nullptr);  // signals belong to the main thread's poll
-  for (;;) {
-    zmq::pollitem_t items[] = {{events_.handle(), 0, ZMQ_POLLIN, 0},
-                               {nullptr, stop_fd_, ZMQ_POLLIN, 0}};
-    try {
-      zmq::poll(items, 2, std::chrono::milliseconds(-1));
-    } catch (const zmq::error_t& e) {
-      if (e.num() == EINTR) continue;
-      return;
-    }
-    if (items[1].revents & ZMQ_POLLIN) return;
-    if (!(items[0].revents & ZMQ_POLLIN)) continue;
-    std::vector<zmq::message_t> frames;
-    try {
-      if (!zmq::recv_multipart(events_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
-        continue;
-      }
-    } catch (const zmq::error_t&) {
-      return;
-    }
-    if (frames.empty() || frames[0].size() < 6) continue;
-    uint16_t event = 0;
-    std::memcpy(&event, frames[0].data(), sizeof event);
-    // For a bound socket the event's address is the peer's (tcp://host:port).
-    const std::string address = frames.size() > 1 ? frames[1].to_string() : std::string();
-    const std::string line =
-        log_.Refused(event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, address, WallClockMs());
-    if (!line.empty()) Log(LogLevel::kWarn, "", line);
-  }
+void RefusalWatch::OnEvent(const std::vector<zmq::message_t>& frames) {
+  if (frames.empty() || frames[0].size() < 6) return;
+  uint16_t event = 0;
+  std::memcpy(&event, frames[0].data(), sizeof event);
+  // For a bound socket the event's address is the peer's (tcp://host:port).
+  const std::string address = frames.size() > 1 ? frames[1].to_string() : std::string();
+  const std::string line =
+      log_.Refused(event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, address, WallClockMs());
+  if (!line.empty()) Log(LogLevel::kWarn, "", line);
 }
 
 }  // namespace qlir::curve

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -160,6 +161,32 @@ class ZapPolicy {
   int64_t refused_ = 0;
 };
 
+// One thread reading whole messages from one socket until stopped (ZapHandler and RefusalWatch
+// run on it): every signal is blocked in it (they belong to the main thread's poll); Stop, or the
+// destructor, wakes it through an eventfd and joins it. `on_message` runs in the thread and
+// returns false to end it (the context is terminating).
+class ReaderThread {
+ public:
+  using OnMessage = std::function<bool(std::vector<zmq::message_t>& frames)>;
+  ReaderThread() = default;
+  ~ReaderThread() { Stop(); }
+  ReaderThread(const ReaderThread&) = delete;
+  ReaderThread& operator=(const ReaderThread&) = delete;
+
+  // `what` names the thread in log lines. REQUIRES: `socket` outlives Stop().
+  Status Start(zmq::socket_t* socket, std::string what, OnMessage on_message);
+  void Stop();
+
+ private:
+  void Serve();
+
+  zmq::socket_t* socket_ = nullptr;  // used only by the thread once it runs
+  std::string what_;
+  OnMessage on_message_;
+  int stop_fd_ = -1;  // eventfd: written by Stop
+  std::thread thread_;
+};
+
 // Answers ZAP requests for one context on inproc://zeromq.zap.01, in a thread of its own (all
 // signals blocked there), until destroyed. With CURVE and no handler bound, libzmq lets every
 // client in: start this before any CURVE server socket of `context` binds.
@@ -173,12 +200,12 @@ class ZapHandler {
 
  private:
   ZapHandler(zmq::context_t* context, ZapPolicy policy);
-  void Serve();
+  // Answers one request (RFC 27); false when the context is terminating.
+  bool Answer(std::vector<zmq::message_t>& frames);
 
   zmq::socket_t socket_;  // REP, used only by the thread once it runs
   ZapPolicy policy_;      // used only by the thread
-  int stop_fd_ = -1;      // eventfd: written by the destructor
-  std::thread thread_;
+  ReaderThread reader_;
 };
 
 // A server's view of the handshakes it refused that no ZAP handler saw: a peer speaking another
@@ -219,12 +246,11 @@ class RefusalWatch {
 
  private:
   RefusalWatch(zmq::context_t* context, std::string socket_name);
-  void Serve();
+  void OnEvent(const std::vector<zmq::message_t>& frames);
 
   zmq::socket_t events_;  // PAIR connected to the monitor; used only by the thread
   RefusalLog log_;        // used only by the thread
-  int stop_fd_ = -1;
-  std::thread thread_;
+  ReaderThread reader_;
 };
 
 }  // namespace qlir::curve

@@ -1,9 +1,10 @@
 #include "common/json_syntax.h"
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+
+#include "common/json.h"
 
 using qlir::IsValidJson;
 

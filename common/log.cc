@@ -4,9 +4,9 @@
 
 #include <cstdio>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/json.h"
 #include "common/time_util.h"
 
 namespace qlir {

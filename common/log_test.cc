@@ -1,9 +1,10 @@
 #include "common/log.h"
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "common/json.h"
 
 namespace qlir {
 namespace {

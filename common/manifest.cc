@@ -5,11 +5,11 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
 
 #include "common/body_digest.h"
+#include "common/json.h"
 
 namespace qlir {
 

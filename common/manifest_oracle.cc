@@ -1,6 +1,6 @@
 #include "common/manifest_oracle.h"
 
-#include <nlohmann/json.hpp>
+#include "common/json.h"
 
 #include "common/body_digest.h"
 

@@ -1,7 +1,8 @@
 #include "common/manifest.h"
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
+
+#include "common/json.h"
 
 using namespace qlir;
 

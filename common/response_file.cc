@@ -1,9 +1,9 @@
 #include "common/response_file.h"
 
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 
+#include "common/json.h"
 #include "common/json_syntax.h"
 
 namespace qlir {

@@ -13,9 +13,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/json.h"
 #include "common/status.h"
 
 namespace qlir {

@@ -1,7 +1,6 @@
 #include "fetcher/fetch_job.h"
 
-#include <nlohmann/json.hpp>
-
+#include "common/json.h"
 #include "common/log.h"
 
 namespace qlir::fetcher {

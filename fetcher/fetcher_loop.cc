@@ -50,10 +50,12 @@ struct Pending {
 
 class Fetcher {
  public:
-  Fetcher(const FetcherOptions& options, const HttpClientFactory& make_http, SharedRateState* rate)
+  Fetcher(const FetcherOptions& options, const HttpClientFactory& make_http, SharedRateState* rate,
+          Clock& clock)
       : options_(options),
         make_http_(make_http),
         rate_(rate),
+        clock_(clock),
         backoff_(options.backoff_base_ms, options.backoff_max_ms, std::random_device{}()),
         link_(PlannerLinkOptions{options.fetcher_id, options.heartbeat_ms, options.liveness,
                                  options.reconnect_initial_ms, options.reconnect_max_ms, kMaxHeld},
@@ -94,7 +96,7 @@ class Fetcher {
   int64_t learned_window_ms_ = 0;
   int64_t learned_at_ms_ = 0;
   static constexpr int64_t kRelearnMs = 300000;
-  RealClock clock_;
+  Clock& clock_;  // time, and the sleeps that a stop wakes (workers' backoff and rate waits)
   Backoff backoff_;
 
   zmq::context_t ctx_{1};
@@ -314,7 +316,7 @@ void Fetcher::OnPlannerMessage(const wire::Message& m) {
 }
 
 void Fetcher::OnJob(const wire::Job& job) {
-  const int64_t wall = WallClockMs();
+  const int64_t wall = clock_.WallNowMs();
   if (job.weight_limit > 0 && job.weight_window_ms >= 1000 &&
       (job.weight_limit != learned_limit_ || job.weight_window_ms != learned_window_ms_ ||
        wall - learned_at_ms_ >= kRelearnMs)) {
@@ -585,8 +587,8 @@ Status Fetcher::Run(int stop_fd) {
 }  // namespace
 
 Status RunFetcher(const FetcherOptions& options, const HttpClientFactory& make_http,
-                  SharedRateState* rate, int stop_fd) {
-  Fetcher f(options, make_http, rate);
+                  SharedRateState* rate, Clock& clock, int stop_fd) {
+  Fetcher f(options, make_http, rate, clock);
   Status s = f.Run(stop_fd);
   return s;
 }

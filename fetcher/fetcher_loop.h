@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 
+#include "common/clock.h"
 #include "common/curve.h"
 #include "common/http_client.h"
 #include "common/stats.h"
@@ -61,7 +62,9 @@ using HttpClientFactory = std::function<std::unique_ptr<HttpClient>()>;
 // eventfd). Then: jobs not started are handed back (JOB_RETURN), jobs in hand are finished or
 // handed back, results are flushed (up to linger_ms), and it returns Ok.
 // Errors only for a setup failure (bad endpoint, no eventfd). `rate` must outlive the call.
+// Every reading of time and every sleep goes through `clock` (main passes a RealClock); the stop
+// calls clock.RequestStop(), which wakes the workers' sleeps.
 Status RunFetcher(const FetcherOptions& options, const HttpClientFactory& make_http,
-                  SharedRateState* rate, int stop_fd);
+                  SharedRateState* rate, Clock& clock, int stop_fd);
 
 }  // namespace qlir::fetcher

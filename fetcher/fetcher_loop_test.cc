@@ -24,17 +24,11 @@ constexpr int64_t kIndex = 2787552;  // 1m slice of 10 starting 2023-01-01 00:00
 
 FetcherOptions Options(const FakePlanner& planner, const FakePersister& persister,
                        const KlinesServer& http, int concurrency = 2) {
-  FetcherOptions o;
-  o.planner = planner.endpoint();
-  o.persister = persister.endpoint();
-  o.fetcher_id = "test-fetcher";
-  o.concurrency = concurrency;
+  FetcherOptions o =
+      TestFetcherOptions(planner, persister, http.base_url(), "test-fetcher", concurrency);
   o.heartbeat_ms = 500;
-  o.reconnect_initial_ms = 50;
-  o.backoff_base_ms = 1;
   o.backoff_max_ms = 5;
   o.linger_ms = 1000;
-  o.job.base_url = http.base_url();
   o.job.max_attempts = 3;
   return o;
 }

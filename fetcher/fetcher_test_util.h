@@ -236,7 +236,23 @@ class KlinesServer {
   std::map<std::string, int> requests_;                // guarded by mu_
 };
 
-// RunFetcher in a thread; Stop() signals its eventfd and joins.
+// Options of a fetcher under test against these fakes: quick reconnects and backoff, the caller
+// sets what its case needs on top.
+inline FetcherOptions TestFetcherOptions(const FakePlanner& planner, const FakePersister& persister,
+                                         std::string base_url, std::string fetcher_id,
+                                         int concurrency) {
+  FetcherOptions o;
+  o.planner = planner.endpoint();
+  o.persister = persister.endpoint();
+  o.fetcher_id = std::move(fetcher_id);
+  o.concurrency = concurrency;
+  o.reconnect_initial_ms = 50;
+  o.backoff_base_ms = 1;
+  o.job.base_url = std::move(base_url);
+  return o;
+}
+
+// RunFetcher in a thread on the real clock; Stop() signals its eventfd and joins.
 class InThreadFetcher {
  public:
   InThreadFetcher(FetcherOptions options, std::string rate_path, HttpOptions http = {},
@@ -249,7 +265,7 @@ class InThreadFetcher {
         return;
       }
       status_ = RunFetcher(
-          options, [http] { return MakeCurlHttpClient(http); }, state->get(), stop_fd_);
+          options, [http] { return MakeCurlHttpClient(http); }, state->get(), clock_, stop_fd_);
       done_ = true;
     });
   }
@@ -267,6 +283,7 @@ class InThreadFetcher {
 
  private:
   int stop_fd_;
+  RealClock clock_;
   std::thread thread_;
   Status status_;
   std::atomic<bool> done_{false};

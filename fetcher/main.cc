@@ -56,8 +56,9 @@ int main(int argc, char** argv) {
     return kExitCannotStart;
   }
   const HttpOptions http = cl->http;
+  RealClock clock;
   Status s = RunFetcher(
-      cl->fetcher, [http] { return MakeCurlHttpClient(http); }, rate->get(), *signal_fd);
+      cl->fetcher, [http] { return MakeCurlHttpClient(http); }, rate->get(), clock, *signal_fd);
   ::close(*signal_fd);
   if (!s.ok()) {
     LogError(s.message());

@@ -6,9 +6,9 @@
 
 #include <catch2/catch.hpp>
 #include <deque>
-#include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/json.h"
 #include "common/klines/payload.h"
 #include "common/time_util.h"
 #include "fetcher/fetcher_test_util.h"
@@ -160,16 +160,10 @@ DriveResult Drive(FakePlanner& planner, FakePersister& persister,
 
 FetcherOptions Options(const FakePlanner& planner, const FakePersister& persister, const Sim& sim,
                        int concurrency) {
-  FetcherOptions o;
-  o.planner = planner.endpoint();
-  o.persister = persister.endpoint();
-  o.fetcher_id = "sim-fetcher";
-  o.concurrency = concurrency;
+  FetcherOptions o =
+      TestFetcherOptions(planner, persister, sim.base_url(), "sim-fetcher", concurrency);
   o.heartbeat_ms = 1000;
-  o.reconnect_initial_ms = 50;
-  o.backoff_base_ms = 1;
   o.backoff_max_ms = 20;
-  o.job.base_url = sim.base_url();
   o.job.max_attempts = 12;
   return o;
 }

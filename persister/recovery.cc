@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <system_error>
 #include <unordered_map>
 #include <unordered_set>
@@ -17,6 +16,7 @@
 #include "common/body_digest.h"
 #include "common/data_root.h"
 #include "common/endpoint.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/response_file.h"
 #include "common/slice_id.h"

@@ -2,11 +2,11 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
 #include "common/body_digest.h"
 #include "common/data_root.h"
+#include "common/json.h"
 #include "common/manifest.h"
 #include "common/slice_key.h"
 #include "persister/json_manifest_store.h"

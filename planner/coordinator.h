@@ -26,12 +26,12 @@
 
 #include <cstdint>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/json.h"
 #include "common/stats.h"
 #include "common/wire.h"
 #include "planner/backoff.h"

@@ -1,6 +1,6 @@
 #include "planner/exchange_info.h"
 
-#include <nlohmann/json.hpp>
+#include "common/json.h"
 
 namespace qlir::planner {
 namespace {

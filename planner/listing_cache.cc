@@ -1,10 +1,10 @@
 #include "planner/listing_cache.h"
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <system_error>
 
 #include "common/atomic_file.h"
+#include "common/json.h"
 
 namespace qlir::planner {
 

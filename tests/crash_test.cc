@@ -47,16 +47,10 @@
 
 namespace fs = std::filesystem;
 using namespace qlir;
-using qlir::testing::BinaryPath;
-using qlir::testing::ChildProcess;
-using qlir::testing::Pipeline;
-using qlir::testing::ScratchDir;
-using qlir::testing::Simulator;
+using namespace qlir::testing;
 
 namespace {
 
-using qlir::testing::CheckReport;
-using qlir::testing::DataRootChecker;
 
 constexpr int64_t kStart = 1704067200000;     // 2024-01-01T00:00:00Z, on the 1m slice grid
 constexpr int64_t kSlice1m = 60000LL * 1000;  // one 1m slice: 1000 candles

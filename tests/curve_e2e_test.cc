@@ -7,7 +7,6 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "common/atomic_file.h"
 #include "common/curve.h"
 #include "common/data_root.h"
+#include "common/json.h"
 #include "common/klines/slice_key.h"
 #include "common/manifest.h"
 #include "common/response_file.h"
@@ -28,12 +28,7 @@
 
 namespace fs = std::filesystem;
 using namespace qlir;
-using qlir::testing::BinaryPath;
-using qlir::testing::ChildProcess;
-using qlir::testing::Pipeline;
-using qlir::testing::ReadLog;
-using qlir::testing::ScratchDir;
-using qlir::testing::Simulator;
+using namespace qlir::testing;
 
 namespace {
 

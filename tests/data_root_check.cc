@@ -1,12 +1,12 @@
 #include "tests/data_root_check.h"
 
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <system_error>
 
 #include "common/atomic_file.h"
 #include "common/body_digest.h"
 #include "common/data_root.h"
+#include "common/json.h"
 #include "common/response_file.h"
 #include "common/slice_id.h"
 #include "common/time_util.h"

@@ -5,12 +5,12 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/atomic_file.h"
 #include "common/body_digest.h"
 #include "common/data_root.h"
+#include "common/json.h"
 #include "common/response_file.h"
 #include "common/time_util.h"
 #include "tests/test_util.h"

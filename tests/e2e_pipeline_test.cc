@@ -22,9 +22,7 @@
 
 namespace fs = std::filesystem;
 using namespace qlir;
-using qlir::testing::Pipeline;
-using qlir::testing::ScratchDir;
-using qlir::testing::Simulator;
+using namespace qlir::testing;
 
 namespace {
 

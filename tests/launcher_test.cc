@@ -11,13 +11,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "common/atomic_file.h"
 #include "common/data_root.h"
 #include "common/exit_codes.h"
+#include "common/json.h"
 #include "common/manifest.h"
 #include "tests/pipeline_harness.h"
 #include "tests/process.h"
@@ -27,19 +27,26 @@
 
 namespace fs = std::filesystem;
 using namespace qlir;
-using qlir::testing::ChildProcess;
-using qlir::testing::FreePortBase;
-using qlir::testing::PollFor;
-using qlir::testing::ReadLog;
-using qlir::testing::RunDirCleanup;
-using qlir::testing::RunDirPids;
-using qlir::testing::ScratchDir;
-using qlir::testing::Simulator;
-using qlir::testing::SupervisedPid;
+using namespace qlir::testing;
 
 namespace {
 
 const std::string kSrc = QLIR_SOURCE_DIR;
+
+// start-data-server's arguments for a run against `sim` with its data root, run dir and ports,
+// then `more` (what to fetch, --once, --fetchers ...).
+std::vector<std::string> LaunchArgs(const Simulator& sim, const fs::path& data, const fs::path& run,
+                                    int port_base, const std::vector<std::string>& more) {
+  std::vector<std::string> a = {
+      "--base-url", sim.base_url(), "--data-root", data.string(),
+      "--run-dir",  run.string(),   "--port-base", std::to_string(port_base)};
+  a.insert(a.end(), more.begin(), more.end());
+  return a;
+}
+
+// The small range most cases fetch: two months of BTCUSDT 1h (two slices).
+const std::vector<std::string> kTwoMonths = {
+    "--symbols", "BTCUSDT", "--intervals", "1h", "--start", "2024-01-01", "--end", "2024-03-01"};
 
 std::vector<std::string> Script(const std::string& name, std::vector<std::string> args) {
   ::setenv("QLIR_BIN_DIR", QLIR_BINARY_DIR, 1);
@@ -104,25 +111,10 @@ TEST_CASE(
   const fs::path run = scratch.path() / "run";
   const fs::path data = scratch.path() / "data";
   RunDirCleanup cleanup(run);
-  const std::vector<std::string> args = {"--once",
-                                         "--symbols",
-                                         "BTCUSDT,NOPEUSDT",
-                                         "--intervals",
-                                         "1h,1m",
-                                         "--start",
-                                         "2024-01-01",
-                                         "--end",
-                                         "2024-03-01",
-                                         "--base-url",
-                                         sim.base_url(),
-                                         "--data-root",
-                                         data.string(),
-                                         "--fetchers",
-                                         "2",
-                                         "--run-dir",
-                                         run.string(),
-                                         "--port-base",
-                                         std::to_string(port_base)};
+  const std::vector<std::string> args =
+      LaunchArgs(sim, data, run, port_base,
+                 {"--once", "--symbols", "BTCUSDT,NOPEUSDT", "--intervals", "1h,1m", "--start",
+                  "2024-01-01", "--end", "2024-03-01", "--fetchers", "2"});
   const int st = RunScript("start-data-server", args, scratch.path() / "launcher.log");
   // Read at once after the return: every process has exited, the final flush is on disk.
   const std::vector<int> left = RunDirPids(run);
@@ -277,25 +269,8 @@ TEST_CASE("a stage that cannot start ends a --once run with its error, never a h
   const fs::path data = scratch.path() / "data";
   RunDirCleanup cleanup(run);
   auto args = [&](int port_base, std::vector<std::string> more) {
-    std::vector<std::string> a = {"--once",
-                                  "--symbols",
-                                  "BTCUSDT",
-                                  "--intervals",
-                                  "1h",
-                                  "--start",
-                                  "2024-01-01",
-                                  "--end",
-                                  "2024-03-01",
-                                  "--base-url",
-                                  sim.base_url(),
-                                  "--data-root",
-                                  data.string(),
-                                  "--fetchers",
-                                  "1",
-                                  "--run-dir",
-                                  run.string(),
-                                  "--port-base",
-                                  std::to_string(port_base)};
+    std::vector<std::string> a = LaunchArgs(sim, data, run, port_base, kTwoMonths);
+    a.insert(a.end(), {"--once", "--fetchers", "1"});
     a.insert(a.end(), more.begin(), more.end());
     return a;
   };
@@ -487,27 +462,10 @@ TEST_CASE(
   const fs::path run = scratch.path() / "run";
   const fs::path data = scratch.path() / "data";
   RunDirCleanup cleanup(run);
-  const std::vector<std::string> args = {"--once",
-                                         "--symbols",
-                                         "BTCUSDT",
-                                         "--intervals",
-                                         "1m",
-                                         "--start",
-                                         "2020-01-01",
-                                         "--end",
-                                         "2024-01-01",
-                                         "--base-url",
-                                         sim.base_url(),
-                                         "--data-root",
-                                         data.string(),
-                                         "--fetchers",
-                                         "1",
-                                         "--concurrency",
-                                         "2",
-                                         "--run-dir",
-                                         run.string(),
-                                         "--port-base",
-                                         std::to_string(port_base)};
+  const std::vector<std::string> args =
+      LaunchArgs(sim, data, run, port_base,
+                 {"--once", "--symbols", "BTCUSDT", "--intervals", "1m", "--start", "2020-01-01",
+                  "--end", "2024-01-01", "--fetchers", "1", "--concurrency", "2"});
 
   {
     ChildProcess launcher(Script("start-data-server", args), scratch.path() / "hup.log");
@@ -569,11 +527,7 @@ TEST_CASE(
   RunDirCleanup cleanup(run), fcleanup(frun);
   const int port_base = FreePortBase();
   REQUIRE(port_base > 0);
-  std::vector<std::string> args = {
-      "--symbols",  "BTCUSDT",      "--intervals", "1h",
-      "--start",    "2024-01-01",   "--end",       "2024-03-01",
-      "--base-url", sim.base_url(), "--data-root", data.string(),
-      "--run-dir",  run.string(),   "--port-base", std::to_string(port_base)};
+  std::vector<std::string> args = LaunchArgs(sim, data, run, port_base, kTwoMonths);
 
   // --plan-only: the plan, and nothing fetched.
   {
@@ -744,27 +698,8 @@ TEST_CASE("start-data-server --curve-keys runs every link with CURVE", "[launche
   const fs::path data = scratch.path() / "data";
   const fs::path keys = scratch.path() / "keys";
   RunDirCleanup cleanup(run);
-  const std::vector<std::string> start = {"--once",
-                                          "--symbols",
-                                          "BTCUSDT",
-                                          "--intervals",
-                                          "1h",
-                                          "--start",
-                                          "2024-01-01",
-                                          "--end",
-                                          "2024-03-01",
-                                          "--base-url",
-                                          sim.base_url(),
-                                          "--data-root",
-                                          data.string(),
-                                          "--fetchers",
-                                          "1",
-                                          "--run-dir",
-                                          run.string(),
-                                          "--port-base",
-                                          std::to_string(port_base),
-                                          "--curve-keys",
-                                          keys.string()};
+  std::vector<std::string> start = LaunchArgs(sim, data, run, port_base, kTwoMonths);
+  start.insert(start.end(), {"--once", "--fetchers", "1", "--curve-keys", keys.string()});
 
   // Missing keys: refused before anything starts, with the commands that make them.
   fs::create_directories(keys);

@@ -22,13 +22,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "common/atomic_file.h"
 #include "common/curve.h"
 #include "common/data_root.h"
+#include "common/json.h"
 #include "common/klines/slice_key.h"
 #include "common/manifest.h"
 #include "common/response_file.h"
@@ -42,11 +42,7 @@
 
 namespace fs = std::filesystem;
 using namespace qlir;
-using qlir::testing::BinaryPath;
-using qlir::testing::ChildProcess;
-using qlir::testing::ReadLog;
-using qlir::testing::ScratchDir;
-using qlir::testing::VirtualLan;
+using namespace qlir::testing;
 
 namespace {
 

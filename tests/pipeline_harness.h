@@ -4,10 +4,10 @@
 
 #include <filesystem>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "common/json.h"
 #include "tests/process.h"
 
 namespace qlir::testing {

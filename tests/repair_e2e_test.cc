@@ -11,7 +11,6 @@
 #include <functional>
 #include <iostream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
@@ -19,6 +18,7 @@
 
 #include "common/atomic_file.h"
 #include "common/data_root.h"
+#include "common/json.h"
 #include "common/klines/slice_key.h"
 #include "common/response_file.h"
 #include "common/time_util.h"

@@ -25,11 +25,7 @@
 
 namespace fs = std::filesystem;
 using namespace qlir;
-using qlir::testing::ChildProcess;
-using qlir::testing::Pipeline;
-using qlir::testing::ReadLog;
-using qlir::testing::ScratchDir;
-using qlir::testing::Simulator;
+using namespace qlir::testing;
 
 namespace {
 

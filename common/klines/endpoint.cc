@@ -1,7 +1,6 @@
 #include "common/klines/endpoint.h"
 
-#include <nlohmann/json.hpp>
-
+#include "common/json.h"
 #include "common/klines/interval.h"
 #include "common/klines/payload.h"
 #include "common/klines/slice_key.h"

@@ -3,9 +3,9 @@
 #include "common/klines/payload.h"
 
 #include <charconv>
-#include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/json.h"
 #include "common/klines/interval.h"
 
 namespace qlir::klines {

@@ -1,8 +1,8 @@
 #include "tools/exchange-sim/api.h"
 
 #include <charconv>
-#include <nlohmann/json.hpp>
 
+#include "common/json.h"
 #include "common/klines/interval.h"
 
 namespace qlir::sim {

@@ -1,8 +1,8 @@
 #include "tools/exchange-sim/api.h"
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 
+#include "common/json.h"
 #include "tools/exchange-sim/config.h"
 
 namespace qlir::sim {

@@ -1,8 +1,8 @@
 #include "tools/exchange-sim/candles.h"
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 
+#include "common/json.h"
 #include "common/time_util.h"
 
 namespace qlir::sim {

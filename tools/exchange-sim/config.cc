@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/flags.h"
+#include "common/json.h"
 #include "common/symbol.h"
 #include "common/time_util.h"
 

@@ -1,6 +1,6 @@
 #include "tools/exchange-sim/counters.h"
 
-#include <nlohmann/json.hpp>
+#include "common/json.h"
 
 namespace qlir::sim {
 

@@ -1,7 +1,8 @@
 #include "tools/exchange-sim/faults.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
+
+#include "common/json.h"
 
 namespace qlir::sim {
 namespace {

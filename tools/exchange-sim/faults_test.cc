@@ -2,7 +2,8 @@
 
 #include <catch2/catch.hpp>
 #include <map>
-#include <nlohmann/json.hpp>
+
+#include "common/json.h"
 
 namespace qlir::sim {
 namespace {

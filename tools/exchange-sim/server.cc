@@ -14,10 +14,10 @@
 #include <cstdio>
 #include <ctime>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 
+#include "common/json.h"
 #include "tools/exchange-sim/api.h"
 #include "tools/exchange-sim/counters.h"
 

@@ -14,10 +14,10 @@
 
 #include <catch2/catch.hpp>
 #include <cerrno>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/exit_codes.h"
+#include "common/json.h"
 #include "common/time_util.h"
 #include "tools/exchange-sim/api.h"
 

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <limits>
-#include <nlohmann/json.hpp>
 
 #include "common/curve.h"
 #include "common/data_root.h"
 #include "common/endpoint.h"
 #include "common/flags.h"
+#include "common/json.h"
 #include "common/symbol.h"
 #include "common/time_util.h"
 #include "tools/qlir-status/holes.h"

@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "common/json.h"
 #include "common/wire.h"
 #include "tools/qlir-status/test_util.h"
 

@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "common/atomic_file.h"
 #include "common/data_root.h"
 #include "common/endpoint.h"
+#include "common/json.h"
 #include "common/response_file.h"
 #include "common/time_util.h"
 #include "tools/qlir-status/ranges.h"

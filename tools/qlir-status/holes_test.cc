@@ -1,8 +1,8 @@
 #include "tools/qlir-status/holes.h"
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 
+#include "common/json.h"
 #include "tools/qlir-status/test_util.h"
 
 namespace qlir::status_tool {

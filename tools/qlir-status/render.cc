@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <vector>
 
+#include "common/json.h"
 #include "common/time_util.h"
 
 namespace qlir::status_tool {

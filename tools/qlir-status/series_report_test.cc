@@ -1,9 +1,9 @@
 #include "tools/qlir-status/series_report.h"
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/json.h"
 #include "tools/qlir-status/cli.h"
 #include "tools/qlir-status/render.h"
 #include "tools/qlir-status/test_util.h"

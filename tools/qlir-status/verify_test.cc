@@ -3,11 +3,11 @@
 #include <catch2/catch.hpp>
 #include <functional>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <thread>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "common/json.h"
 #include "common/wire.h"
 #include "tools/qlir-status/render.h"
 #include "tools/qlir-status/repair.h"
