@@ -1,8 +1,7 @@
 #include "common/manifest_oracle.h"
 
-#include "common/json.h"
-
 #include "common/body_digest.h"
+#include "common/json.h"
 
 namespace qlir {
 

@@ -51,7 +51,6 @@ using namespace qlir::testing;
 
 namespace {
 
-
 constexpr int64_t kStart = 1704067200000;     // 2024-01-01T00:00:00Z, on the 1m slice grid
 constexpr int64_t kSlice1m = 60000LL * 1000;  // one 1m slice: 1000 candles
 constexpr int64_t kListing = 1502942400000;   // 2017-08-17T04:00Z
