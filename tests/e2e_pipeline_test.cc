@@ -211,21 +211,6 @@ TEST_CASE("listing found by the planner and the open tail slice stored as partia
   }
 }
 
-namespace {
-
-// Runs qlir-status with `args`; returns its exit code, its stdout in *out.
-int RunStatusTool(const fs::path& dir, std::vector<std::string> args, std::string* out) {
-  args.insert(args.begin(), std::string(QLIR_BINARY_DIR) + "/tools/qlir-status/qlir-status");
-  static int runs = 0;
-  const fs::path log = dir / ("qlir-status-" + std::to_string(runs++) + ".out");
-  qlir::testing::ChildProcess tool(args, log);
-  auto st = tool.Wait(60000);
-  *out = qlir::testing::ReadLog(log);
-  return st ? *st : -1;
-}
-
-}  // namespace
-
 TEST_CASE("verify --repair through the real persister refetches a damaged slice", "[e2e]") {
   ScratchDir scratch;
   const auto btc = Spec("BTCUSDT", 1502942400000);

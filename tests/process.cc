@@ -106,4 +106,15 @@ std::string ReadLog(const std::filesystem::path& p) {
   return s;
 }
 
+int RunStatusTool(const std::filesystem::path& dir, std::vector<std::string> args,
+                  std::string* out) {
+  args.insert(args.begin(), BinaryPath("tools/qlir-status/qlir-status"));
+  static int runs = 0;
+  const std::filesystem::path log = dir / ("qlir-status-" + std::to_string(runs++) + ".out");
+  ChildProcess tool(args, log);
+  auto st = tool.Wait(60000);
+  *out = ReadLog(log);
+  return st ? *st : -1;
+}
+
 }  // namespace qlir::testing

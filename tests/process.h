@@ -41,4 +41,9 @@ std::string BinaryPath(const std::string& rel);
 // Log file contents, for failure messages.
 std::string ReadLog(const std::filesystem::path& p);
 
+// Runs the built qlir-status with `args` (output files named after `dir`); returns its exit code
+// (-1 when it did not end within 60 s) and its stdout in *out.
+int RunStatusTool(const std::filesystem::path& dir, std::vector<std::string> args,
+                  std::string* out);
+
 }  // namespace qlir::testing

@@ -29,6 +29,7 @@
 namespace fs = std::filesystem;
 using namespace qlir;
 using qlir::testing::Pipeline;
+using qlir::testing::RunStatusTool;
 using qlir::testing::ScratchDir;
 using qlir::testing::Simulator;
 
@@ -36,17 +37,6 @@ namespace {
 
 constexpr int64_t kStart = 1704067200000;  // 2024-01-01T00:00:00Z
 constexpr int64_t kListing = 1502942400000;
-
-// Runs qlir-status with `args`; returns its exit code, its stdout in *out.
-int RunStatusTool(const fs::path& dir, std::vector<std::string> args, std::string* out) {
-  args.insert(args.begin(), std::string(QLIR_BINARY_DIR) + "/tools/qlir-status/qlir-status");
-  static int runs = 0;
-  const fs::path log = dir / ("qlir-status-" + std::to_string(runs++) + ".out");
-  qlir::testing::ChildProcess tool(args, log);
-  auto st = tool.Wait(60000);
-  *out = qlir::testing::ReadLog(log);
-  return st ? *st : -1;
-}
 
 // Polls `done` every 250 ms until it holds or `deadline_ms` passed; returns the time it took,
 // or -1 when it never held. A deadline, not a timed assertion: the figure is only printed.
