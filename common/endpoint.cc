@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "common/funding/endpoint.h"
 #include "common/klines/endpoint.h"
 
 namespace qlir {
@@ -29,6 +30,7 @@ bool Endpoint::IsGridSlice(const SliceKey& key) const {
 const std::vector<const Endpoint*>& AllEndpoints() {
   static const std::vector<const Endpoint*> kAll = {
       &klines::TheKlinesEndpoint(),
+      &funding::TheFundingEndpoint(),
   };
   return kAll;
 }

@@ -89,6 +89,30 @@ class Endpoint {
   virtual std::string LastItemUrl(std::string_view base_url, std::string_view symbol,
                                   std::string_view interval) const = 0;
   virtual Result<std::optional<int64_t>> ParseEdgeItem(std::string_view body) const = 0;
+
+  // Where the endpoint lives and what it spends. The defaults are the spot REST API's (klines);
+  // an endpoint of another market (USD-M futures: common/funding/) overrides them.
+  //
+  // The exchange's own host, used when no --base-url is given (a simulator stands in for it).
+  virtual std::string_view default_base_url() const { return "https://api.binance.com"; }
+  // The market's exchangeInfo (symbols, status, REQUEST_WEIGHT) and server-time paths.
+  virtual std::string_view exchange_info_path() const { return "/api/v3/exchangeInfo"; }
+  virtual std::string_view time_path() const { return "/api/v3/time"; }
+  // The series parameter used when none is given (--intervals).
+  virtual std::string_view default_interval() const { return "1m"; }
+  // A limit of its own that each slice request (and each listing request) spends, counted in
+  // requests, instead of the host's request weight (docs/exchange-rules.md, "Rate limits").
+  // nullopt: the request spends request_weight() of the host's REQUEST_WEIGHT budget.
+  struct OwnLimit {
+    std::string_view name;  // names the rate state ("fundingRate")
+    int64_t limit = 0;      // requests per window
+    int64_t window_ms = 0;
+  };
+  virtual std::optional<OwnLimit> own_limit() const { return std::nullopt; }
+  // True when a slice holds one item per grid step of SliceSpanMs / limit (klines: one candle
+  // per interval), so that fewer items in a closed window are holes (qlir-status holes). False
+  // when items are events at the exchange's own times (funding).
+  virtual bool items_on_grid() const { return true; }
 };
 
 // The registered endpoint called `name`, or nullptr.

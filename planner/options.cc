@@ -35,12 +35,14 @@ bool ValidEndpoint(const std::string& e) {
 std::string Usage() {
   return R"(usage: planner --symbols A,B [flags]
   --symbols A,B          symbols to keep complete (required)
-  --endpoint NAME        the endpoint to keep complete (default klines; the only one so far)
-  --intervals 1m,1s      kline intervals (default 1m)
+  --endpoint NAME        the endpoint to keep complete: klines (default) or fundingRate
+                         (USD-M futures funding rates, from https://fapi.binance.com)
+  --intervals 1m,1s      kline intervals (default 1m); fundingRate has the one series 1h
   --start T|listing      first time: YYYY-MM-DD[THH:MM[:SS]], ms since epoch, or `listing`
                          (the symbol's first candle; default)
   --end T|now            last time (default now, following the exchange clock for ever)
-  --base-url URL         exchange REST base (default https://api.binance.com)
+  --base-url URL         exchange REST base (default the endpoint's host: https://api.binance.com
+                         for klines, https://fapi.binance.com for fundingRate)
   --jobs-bind EP         jobs ROUTER endpoint (default tcp://127.0.0.1:5701)
   --persister EP         persister control endpoint (default tcp://127.0.0.1:5703)
   --once                 exit when the range is complete: 0 all ok, 2 some failed for good
@@ -88,6 +90,8 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
   Options o;
   o.rate_state = "/tmp/qlir-rate-" + std::to_string(::getuid()) + ".state";
   bool have_symbols = false;
+  bool have_intervals = false;
+  bool have_base_url = false;
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   FlagSet f;
   f.Switch("once", &o.once);
@@ -115,6 +119,7 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
   });
   f.Value("intervals", [&](const std::string& v) -> Status {
     o.intervals.clear();
+    have_intervals = true;
     std::set<std::string> seen;
     for (const std::string& s : SplitList(v)) {
       if (seen.insert(s).second) o.intervals.push_back(s);
@@ -146,6 +151,7 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
       return Status::Error("flag --base-url: expected http:// or https://, got '" + v + "'");
     }
     o.base_url = v;
+    have_base_url = true;
     return Status::Ok();
   });
   auto endpoint_flag = [](const std::string& name, std::string* out) {
@@ -203,9 +209,13 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
   if (!have_symbols) return Status::Error("flag --symbols is required");
   const Endpoint* endpoint = FindEndpoint(o.endpoint);
   if (!endpoint) return Status::Error("flag --endpoint: " + UnknownEndpointMessage(o.endpoint));
+  // Unless given, the endpoint's own series and host (fundingRate: 1h, the futures host).
+  if (!have_intervals) o.intervals = {std::string(endpoint->default_interval())};
+  if (!have_base_url) o.base_url = std::string(endpoint->default_base_url());
   for (const std::string& interval : o.intervals) {
-    if (!endpoint->ValidateInterval(interval).ok()) {
-      return Status::Error("flag --intervals: unsupported interval '" + interval + "'");
+    if (Status s = endpoint->ValidateInterval(interval); !s.ok()) {
+      return Status::Error("flag --intervals: unsupported interval '" + interval + "' (" +
+                           s.message() + ")");
     }
   }
   if (o.start_ms && o.end_ms && *o.start_ms > *o.end_ms) {

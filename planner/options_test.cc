@@ -69,10 +69,25 @@ TEST_CASE("Options: every flag - both spellings") {
         "/tmp/s.json");
 }
 
+TEST_CASE("Options: fundingRate defaults to its one series and the futures host") {
+  auto o = ParseOptions({"--symbols", "BTCUSDT", "--endpoint", "fundingRate"});
+  REQUIRE(o.ok());
+  CHECK(o->intervals == std::vector<std::string>{"1h"});
+  CHECK(o->base_url == "https://fapi.binance.com");
+  CHECK(ParseOptions({"--symbols", "A"})->base_url == "https://api.binance.com");
+  CHECK(ParseOptions(
+            {"--symbols", "A", "--endpoint", "fundingRate", "--base-url", "http://127.0.0.1:9"})
+            ->base_url == "http://127.0.0.1:9");
+  auto bad = ParseOptions({"--symbols", "A", "--endpoint", "fundingRate", "--intervals", "8h"});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().find("unsupported interval '8h'") != std::string::npos);
+}
+
 TEST_CASE("Options: an unknown endpoint is refused with the known ones named") {
   auto o = ParseOptions({"--symbols", "A", "--endpoint", "trades"});
   REQUIRE_FALSE(o.ok());
-  CHECK(o.error().find("unknown endpoint 'trades' (known: klines)") != std::string::npos);
+  CHECK(o.error().find("unknown endpoint 'trades' (known: klines, fundingRate)") !=
+        std::string::npos);
   CHECK_FALSE(ParseOptions({"--symbols", "A", "--stats-file", ""}).ok());
 }
 
