@@ -282,3 +282,14 @@ ApiError BackendTimeout() {
 }
 
 }  // namespace qlir::sim
+
+namespace qlir::sim {
+
+ApiError FundingTooManyRequests(const RateLimitConfig& limits) {
+  return ApiError{429, -1003,
+                  "Too many requests; current limit of fundingRate is " +
+                      std::to_string(limits.weight_limit) + " requests per " +
+                      std::to_string(limits.window_ms / 1000) + " SECOND."};
+}
+
+}  // namespace qlir::sim

@@ -63,6 +63,8 @@ inline constexpr int kWeightTime = 1;
 // The -1003 bodies of a 429 and a 418.
 ApiError TooManyRequests(const RateLimitConfig& limits);
 ApiError Banned(int64_t banned_until_ms);
+// The -1003 body of a 429 on /fapi/v1/fundingRate (its limit in requests).
+ApiError FundingTooManyRequests(const RateLimitConfig& limits);
 // 504 {"code":-1007,...}
 ApiError BackendTimeout();
 

@@ -375,7 +375,8 @@ std::string LimitsToJson(const RateLimitConfig& limits) {
 
 std::string UsageText() {
   return R"(Usage: exchange-sim [flags]
-A local stand-in for Binance's public spot REST API (ping, time, exchangeInfo, klines).
+A local stand-in for Binance's public spot REST API (ping, time, exchangeInfo, klines) and USD-M
+futures funding rates (/fapi/v1 ping, time, exchangeInfo, fundingRate).
 Prints "listening on HOST:PORT" once ready; exits 0 on SIGTERM/SIGINT. See README.md.
 
   --listen HOST:PORT        address to listen on; port 0 picks a free one (127.0.0.1:0)
@@ -385,6 +386,9 @@ Prints "listening on HOST:PORT" once ready; exits 0 on SIGTERM/SIGINT. See READM
   --weight-limit N          request weight per IP and window (6000)
   --window-ms N             rate-limit window length, aligned to the clock (60000)
   --ban-after N             429s tolerated per window before an IP ban (10)
+  --futures-weight-limit N  futures (/fapi) request weight per IP and window (2400)
+  --funding-limit N         /fapi/v1/fundingRate requests per IP and funding window (500)
+  --funding-window-ms N     the funding limit's window, aligned to the clock (300000)
   --ban-ms N                ban length (120000)
   --seed N                  fault seed (1)
   --fault-server-error P    probability of 502/503 with an HTML body (0)
@@ -397,7 +401,8 @@ Prints "listening on HOST:PORT" once ready; exits 0 on SIGTERM/SIGINT. See READM
   --hang-ms N               how long a hanging request hangs (30000)
   --latency-ms N            fixed latency added to faulty endpoints (0)
   --jitter-ms N             plus uniform 0..N ms (0)
-  --fault-endpoints LIST    comma list of ping,time,exchangeInfo,klines (klines)
+  --fault-endpoints LIST    comma list of ping,time,exchangeInfo,klines,fundingRate
+                            (klines)
   --threads N               worker threads; each open connection holds one (128)
   --keep-alive-s N          idle keep-alive timeout in seconds (5)
   --help                    this text
@@ -438,6 +443,9 @@ Result<SimConfig> ParseFlags(const std::vector<std::string>& args) {
   f.Int("weight-limit", &c.limits.weight_limit, 1, kMaxWeight);
   f.Int("window-ms", &c.limits.window_ms, 1, kMaxWindowMs);
   f.Int("ban-after", &c.limits.ban_after, 0, kMaxWeight);
+  f.Int("futures-weight-limit", &c.futures_limits.weight_limit, 1, kMaxWeight);
+  f.Int("funding-limit", &c.funding_limits.weight_limit, 1, kMaxWeight);
+  f.Int("funding-window-ms", &c.funding_limits.window_ms, 1, kMaxWindowMs);
   f.Int("ban-ms", &c.limits.ban_ms, 0, kMaxBanMs);
   f.Int("seed", &c.faults.seed, 0, INT64_MAX);
   auto prob = [](const std::string& name, double* out) {
@@ -470,6 +478,11 @@ Result<SimConfig> ParseFlags(const std::vector<std::string>& args) {
   f.Int("keep-alive-s", &c.keep_alive_s, 1, 3600);
   QLIR_RETURN_IF_ERROR(f.Parse(args));
   QLIR_RETURN_IF_ERROR(c.faults.Validate());
+  c.futures_limits.window_ms = c.limits.window_ms;
+  for (RateLimitConfig* l : {&c.futures_limits, &c.funding_limits}) {
+    l->ban_after = c.limits.ban_after;
+    l->ban_ms = c.limits.ban_ms;
+  }
   c.symbols = have_file              ? std::move(file_symbols)
               : flag_symbols.empty() ? DefaultSymbols()
                                      : std::vector<SymbolSpec>{};

@@ -19,6 +19,10 @@ struct SimConfig {
   int port = 0;  // 0: pick a free port
   std::vector<SymbolSpec> symbols;
   RateLimitConfig limits;
+  // USD-M futures (funding.h): the futures REQUEST_WEIGHT (exchangeInfo, time, ping on /fapi)
+  // and fundingRate's own limit in requests; their ban settings are --ban-after and --ban-ms.
+  RateLimitConfig futures_limits{2400, 60'000, 120'000, 10};
+  RateLimitConfig funding_limits{500, 300'000, 120'000, 10};
   FaultConfig faults;
   int threads = 128;     // worker threads; each open connection holds one
   int keep_alive_s = 5;  // idle keep-alive connections are closed after this

@@ -20,6 +20,7 @@
 #include "common/json.h"
 #include "tools/exchange-sim/api.h"
 #include "tools/exchange-sim/counters.h"
+#include "tools/exchange-sim/funding.h"
 
 namespace qlir::sim {
 namespace {
@@ -27,20 +28,32 @@ namespace {
 constexpr const char* kJson = "application/json;charset=UTF-8";
 constexpr const char* kHtml = "text/html";
 
+// Which limit a path spends: the spot weight, the futures weight, or fundingRate's own.
+enum class Market { kSpot, kFutures, kFunding };
+
 struct Endpoint {
-  const char* name;
+  const char* name;  // also the fault endpoint name
   int weight;
+  Market market;
 };
 
 const Endpoint* FindEndpoint(const std::string& path) {
-  static const Endpoint kPing{"ping", kWeightPing};
-  static const Endpoint kTime{"time", kWeightTime};
-  static const Endpoint kInfo{"exchangeInfo", kWeightExchangeInfo};
-  static const Endpoint kKlines{"klines", kWeightKlines};
+  static const Endpoint kPing{"ping", kWeightPing, Market::kSpot};
+  static const Endpoint kTime{"time", kWeightTime, Market::kSpot};
+  static const Endpoint kInfo{"exchangeInfo", kWeightExchangeInfo, Market::kSpot};
+  static const Endpoint kKlines{"klines", kWeightKlines, Market::kSpot};
+  static const Endpoint kFPing{"ping", 1, Market::kFutures};
+  static const Endpoint kFTime{"time", 1, Market::kFutures};
+  static const Endpoint kFInfo{"exchangeInfo", 1, Market::kFutures};
+  static const Endpoint kFunding{"fundingRate", 1, Market::kFunding};
   if (path == "/api/v3/klines") return &kKlines;
   if (path == "/api/v3/ping") return &kPing;
   if (path == "/api/v3/time") return &kTime;
   if (path == "/api/v3/exchangeInfo") return &kInfo;
+  if (path == "/fapi/v1/fundingRate") return &kFunding;
+  if (path == "/fapi/v1/ping") return &kFPing;
+  if (path == "/fapi/v1/time") return &kFTime;
+  if (path == "/fapi/v1/exchangeInfo") return &kFInfo;
   return nullptr;
 }
 
@@ -117,7 +130,12 @@ std::string CanonicalQuery(const httplib::Params& params) {
 }  // namespace
 
 struct SimServer::Impl {
-  Impl(SimConfig c, const Clock* clk) : config(std::move(c)), clock(clk), limiter(config.limits) {
+  Impl(SimConfig c, const Clock* clk)
+      : config(std::move(c)),
+        clock(clk),
+        limiter(config.limits),
+        futures_limiter(config.futures_limits),
+        funding_limiter(config.funding_limits) {
     faults = std::make_shared<const FaultConfig>(config.faults);
     symbols = std::make_shared<const std::vector<SymbolSpec>>(config.symbols);
   }
@@ -144,7 +162,9 @@ struct SimServer::Impl {
 
   const SimConfig config;
   const Clock* const clock;
-  RateLimiter limiter;
+  RateLimiter limiter;          // spot REQUEST_WEIGHT
+  RateLimiter futures_limiter;  // futures REQUEST_WEIGHT (/fapi)
+  RateLimiter funding_limiter;  // /fapi/v1/fundingRate, in requests
   Counters counters;
   httplib::Server http;
   std::thread thread;
@@ -231,13 +251,24 @@ void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& 
     return;
   }
   const bool is_klines = std::string_view(ep->name) == "klines";
+  const bool is_funding = ep->market == Market::kFunding;
   if (is_klines) {
     rec.klines = true;
     rec.window_key = KlinesWindowKey(req.params);
+  } else if (is_funding) {
+    rec.klines = true;  // counted per window like klines
+    rec.window_key = FundingWindowKey(req.params);
   }
 
-  const AdmitResult admit = limiter.Admit(rec.ip, ep->weight, now);
-  res.set_header("X-MBX-USED-WEIGHT-1M", std::to_string(admit.used_weight));
+  // fundingRate spends its own limit; its answers carry the futures used weight, as the
+  // exchange's do (a header that says nothing about the funding limit).
+  RateLimiter& lim = ep->market == Market::kSpot      ? limiter
+                     : ep->market == Market::kFutures ? futures_limiter
+                                                      : funding_limiter;
+  const AdmitResult admit = lim.Admit(rec.ip, ep->weight, now);
+  res.set_header(
+      "X-MBX-USED-WEIGHT-1M",
+      std::to_string(is_funding ? futures_limiter.UsedWeight(rec.ip, now) : admit.used_weight));
   if (admit.admission == Admission::kBanned) {
     res.set_header("Retry-After", std::to_string(admit.retry_after_s));
     send_error(Banned(admit.banned_until_ms));
@@ -251,7 +282,8 @@ void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& 
   rec.weight = ep->weight;
   if (admit.admission == Admission::kLimited) {
     res.set_header("Retry-After", std::to_string(admit.retry_after_s));
-    send_error(TooManyRequests(limiter.config()));
+    send_error(is_funding ? FundingTooManyRequests(funding_limiter.config())
+                          : TooManyRequests(lim.config()));
     rec.status = 429;
     rec.limited = true;
     counters.Record(rec);
@@ -309,6 +341,18 @@ void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& 
       const KlinesRequest& kr = std::get<KlinesRequest>(parsed);
       AppendKlinesJson(*kr.spec, kr.window, now, &body);
     }
+  } else if (is_funding) {
+    std::variant<std::string, ApiError> answer =
+        FundingRateAnswer(req.params, DefaultFuturesContracts(), now);
+    if (const ApiError* e = std::get_if<ApiError>(&answer)) {
+      status = e->http_status;
+      body = e->Json();
+      rec.api_error = true;
+    } else {
+      body = std::move(std::get<std::string>(answer));
+    }
+  } else if (ep->market == Market::kFutures && std::string_view(ep->name) == "exchangeInfo") {
+    body = FuturesExchangeInfo(DefaultFuturesContracts(), futures_limiter.config(), now);
   } else if (std::string_view(ep->name) == "exchangeInfo") {
     std::variant<std::string, ApiError> info =
         ExchangeInfo(req.params, *CurrentSymbols(), limiter.config(), now);
@@ -353,7 +397,7 @@ void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& 
       break;
     default:
       res.status = status;
-      rec.klines_ok = is_klines && status == 200;
+      rec.klines_ok = (is_klines || is_funding) && status == 200;
       // What set_content does, minus its copy of a body of up to ~170 kB.
       res.body = std::move(body);
       res.set_header("Content-Type", kJson);
@@ -385,6 +429,8 @@ void SimServer::Impl::HandleSimPost(const httplib::Request& req, httplib::Respon
   if (req.path == "/sim/reset") {
     counters.Reset();
     limiter.Reset();
+    futures_limiter.Reset();
+    funding_limiter.Reset();
     res.set_content("{}", kJson);
   } else if (req.path == "/sim/faults") {
     std::lock_guard<std::mutex> lock(faults_mu);

@@ -621,3 +621,57 @@ TEST_CASE("binary: prints the port serves exits 0 on SIGTERM - bad flags exit 64
 
 }  // namespace
 }  // namespace qlir::sim
+
+namespace qlir::sim {
+namespace {
+
+TEST_CASE("futures: exchangeInfo and fundingRate over HTTP, funding's own limit of requests") {
+  SimConfig config;
+  config.funding_limits.weight_limit = 3;
+  config.funding_limits.window_ms = 300'000;
+  config.funding_limits.ban_after = 2;
+  config.limits.weight_limit = 1;  // the spot budget is not the futures' nor funding's
+  TestServer s(config, T("2026-09-01T00:02:00Z"));
+  auto c = s.Client();
+  httplib::Result info = c->Get("/fapi/v1/exchangeInfo");
+  REQUIRE(info);
+  CHECK(info->status == 200);
+  const auto j = nlohmann::json::parse(info->body);
+  CHECK(j["rateLimits"][0]["limit"] == 2400);
+  CHECK(j["symbols"][0]["contractType"] == "PERPETUAL");
+  httplib::Result t = c->Get("/fapi/v1/time");
+  REQUIRE(t);
+  CHECK(t->status == 200);
+  CHECK(t->get_header_value("X-MBX-USED-WEIGHT-1M") == "2");  // futures weight: 1 + 1
+
+  const std::string url =
+      "/fapi/v1/fundingRate?symbol=BTCUSDT&startTime=1785600000000&endTime=1789199999999"
+      "&limit=1000";
+  for (int i = 0; i < 3; ++i) {
+    httplib::Result r = c->Get(url);
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    // The header carries the futures weight, not the funding requests.
+    CHECK(r->get_header_value("X-MBX-USED-WEIGHT-1M") == "2");
+    const auto rows = nlohmann::json::parse(r->body);
+    CHECK(rows.size() == 92);  // every 8 h from 2026-08-01T16:00 up to now, 2026-09-01T00:00
+  }
+  httplib::Result limited = c->Get(url);
+  REQUIRE(limited);
+  CHECK(limited->status == 429);
+  CHECK(limited->get_header_value("Retry-After") == "180");  // to the end of the 5-minute window
+  CHECK(nlohmann::json::parse(limited->body)["code"] == -1003);
+  // Other endpoints are not limited by it.
+  CHECK(c->Get("/fapi/v1/ping")->status == 200);
+  CHECK(c->Get(url)->status == 429);
+  CHECK(c->Get(url)->status == 418);  // kept going after two 429s
+  s.clock().Advance(120'000 + 180'000);
+  CHECK(c->Get(url)->status == 200);
+  const nlohmann::json counters = s.Counters();
+  CHECK(counters["ips"]["127.0.0.1"]["429"] == 2);
+  CHECK(counters["ips"]["127.0.0.1"]["418"] == 1);
+  CHECK(counters["windows"]["BTCUSDT:1h:1785600000000-1789199999999:1000"]["ok"] == 4);
+}
+
+}  // namespace
+}  // namespace qlir::sim
