@@ -47,20 +47,23 @@ void ObserveRate(const FetchJobDeps& deps, int64_t sent_ms, const HttpResponse& 
   if (!s.ok()) Log(LogLevel::kWarn, key, s.message());
 }
 
-// The exchange's clock: GET /api/v3/time, when a response carried no Date header.
-Result<int64_t> FetchServerTime(const FetchJobOptions& options, const FetchJobDeps& deps,
-                                const std::string& key, JobStats* stats) {
+// The exchange's clock: GET /api/v3/time (the endpoint's time path), when a response carried no
+// Date header. Spent from the job's budget (for fundingRate, one of its requests: more cautious
+// than the futures weight it really costs).
+Result<int64_t> FetchServerTime(const Endpoint& endpoint, const FetchJobOptions& options,
+                                const FetchJobDeps& deps, const std::string& key, JobStats* stats) {
   Result<bool> got = AcquireWeight(deps, kTimeWeight, key);
   if (!got.ok()) return got.status();
   if (!*got) return Status::Error("stopped");
-  std::string base = options.base_url;
+  std::string base = BaseUrlFor(options, endpoint);
   while (!base.empty() && base.back() == '/') base.pop_back();
   const int64_t sent = deps.clock->WallNowMs();
-  HttpResponse r = deps.http->Get(base + "/api/v3/time");
+  const std::string path(endpoint.time_path());
+  HttpResponse r = deps.http->Get(base + path);
   Count(r, stats);
   ObserveRate(deps, sent, r, key);
   if (r.status != 200) {
-    return Status::Error("GET /api/v3/time: " +
+    return Status::Error("GET " + path + ": " +
                          (r.status == 0 ? r.error : DescribeHttpError(r.status, r.body)));
   }
   try {
@@ -70,10 +73,15 @@ Result<int64_t> FetchServerTime(const FetchJobOptions& options, const FetchJobDe
     }
   } catch (const nlohmann::json::exception&) {
   }
-  return Status::Error("GET /api/v3/time: no serverTime in '" + Printable(r.body, 100) + "'");
+  return Status::Error("GET " + path + ": no serverTime in '" + Printable(r.body, 100) + "'");
 }
 
 }  // namespace
+
+std::string BaseUrlFor(const FetchJobOptions& options, const Endpoint& endpoint) {
+  if (options.base_url == klines::kDefaultBaseUrl) return std::string(endpoint.default_base_url());
+  return options.base_url;
+}
 
 std::string DescribeHttpError(int status, const std::string& body) {
   std::string out = "HTTP " + std::to_string(status);
@@ -128,7 +136,7 @@ Classification Classify(const HttpResponse& response, const Endpoint& endpoint,
 JobOutcome RunFetchJob(const Endpoint& endpoint, const SliceKey& key,
                        const FetchJobOptions& options, const FetchJobDeps& deps) {
   const std::string ck = key.composite_key();
-  const std::string url = endpoint.BuildUrl(options.base_url, key);
+  const std::string url = endpoint.BuildUrl(BaseUrlFor(options, endpoint), key);
   JobOutcome out;
   wire::FetchResult& r = out.result;
   r.endpoint = std::string(endpoint.name());
@@ -206,7 +214,7 @@ JobOutcome RunFetchJob(const Endpoint& endpoint, const SliceKey& key,
 
     int64_t server_time = resp.date_ms;
     if (server_time < 0) {
-      Result<int64_t> t = FetchServerTime(options, deps, ck, &out.stats);
+      Result<int64_t> t = FetchServerTime(endpoint, options, deps, ck, &out.stats);
       if (!t.ok()) {
         if (deps.clock->StopRequested()) return hand_back();
         if (auto end = retry_after_failure("no server time: " + t.error())) return *end;

@@ -17,7 +17,7 @@
 
 namespace qlir::fetcher {
 
-inline constexpr int64_t kTimeWeight = 1;  // GET /api/v3/time
+inline constexpr int64_t kTimeWeight = 1;  // GET /api/v3/time (and /fapi/v1/time)
 
 enum class Verdict {
   kOk,           // 200 and a valid body
@@ -42,6 +42,9 @@ Classification Classify(const HttpResponse& response, const Endpoint& endpoint,
 std::string DescribeHttpError(int status, const std::string& body);
 
 struct FetchJobOptions {
+  // --base-url. Left at the spot host, each endpoint goes to its own exchange host
+  // (Endpoint::default_base_url: fundingRate to https://fapi.binance.com); set to anything else
+  // (a simulator, a mirror), every endpoint's requests go there.
   std::string base_url = std::string(klines::kDefaultBaseUrl);
   int max_attempts = 5;
 };
@@ -70,6 +73,9 @@ struct JobOutcome {
   wire::FetchResult result;  // when !handed_back
   JobStats stats;
 };
+
+// The base URL a job of `endpoint` uses under `options` (see FetchJobOptions::base_url).
+std::string BaseUrlFor(const FetchJobOptions& options, const Endpoint& endpoint);
 
 // Runs the job until it has a result (ok, partial or failed) or a stop is requested while it
 // waits (then handed_back). A request in flight is always finished first. Blocking; call from a

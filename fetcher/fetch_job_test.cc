@@ -265,3 +265,15 @@ TEST_CASE("the real 500-row body passes through a job", "[fetch_job]") {
   CHECK(o.result.n_items == 500);
   CHECK(o.result.body == body);
 }
+
+TEST_CASE("each endpoint goes to its own exchange host unless --base-url names another",
+          "[fetch_job]") {
+  const qlir::Endpoint& klines = *qlir::FindEndpoint("klines");
+  const qlir::Endpoint& funding = *qlir::FindEndpoint("fundingRate");
+  FetchJobOptions o;
+  CHECK(BaseUrlFor(o, klines) == "https://api.binance.com");
+  CHECK(BaseUrlFor(o, funding) == "https://fapi.binance.com");
+  o.base_url = "http://127.0.0.1:9";
+  CHECK(BaseUrlFor(o, klines) == "http://127.0.0.1:9");
+  CHECK(BaseUrlFor(o, funding) == "http://127.0.0.1:9");
+}

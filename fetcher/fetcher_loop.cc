@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -55,6 +56,7 @@ class Fetcher {
       : options_(options),
         make_http_(make_http),
         rate_(rate),
+        rates_(rate->path(), rate->limiter().options(), rate),
         clock_(clock),
         backoff_(options.backoff_base_ms, options.backoff_max_ms, std::random_device{}()),
         link_(PlannerLinkOptions{options.fetcher_id, options.heartbeat_ms, options.liveness,
@@ -91,10 +93,16 @@ class Fetcher {
 
   const FetcherOptions options_;
   const HttpClientFactory make_http_;
-  SharedRateState* const rate_;
-  int64_t learned_limit_ = 0;  // the last limit a JOB carried (applied to rate_)
-  int64_t learned_window_ms_ = 0;
-  int64_t learned_at_ms_ = 0;
+  SharedRateState* const rate_;  // the spot host's request weight (--rate-state)
+  // Every budget by exchange host and limit (rate_ among them): a job spends the one of its
+  // endpoint (RateStateSet::Requests).
+  RateStateSet rates_;
+  struct Learned {
+    int64_t limit = 0;  // the last limit a JOB carried (applied to that state)
+    int64_t window_ms = 0;
+    int64_t at_ms = 0;
+  };
+  std::map<SharedRateState*, Learned> learned_;  // main thread only
   static constexpr int64_t kRelearnMs = 300000;
   Clock& clock_;  // time, and the sleeps that a stop wakes (workers' backoff and rate waits)
   Backoff backoff_;
@@ -131,6 +139,7 @@ class Fetcher {
 void Fetcher::WorkerMain() {
   std::unique_ptr<HttpClient> http = make_http_();
   FetchJobDeps deps{http.get(), rate_, &clock_, &backoff_};
+  std::map<const Endpoint*, SharedRateState*> budgets;
   for (;;) {
     WorkItem item;
     {
@@ -144,6 +153,14 @@ void Fetcher::WorkerMain() {
     if (clock_.StopRequested()) {
       outcome.handed_back = true;
     } else {
+      // The budget of the job's endpoint on its exchange host (fundingRate: its own limit).
+      auto budget = budgets.find(item.endpoint);
+      if (budget == budgets.end()) {
+        Result<SharedRateState*> b = rates_.Requests(*item.endpoint);
+        if (!b.ok()) Log(LogLevel::kWarn, item.job.key, b.error() + "; using " + rate_->path());
+        budget = budgets.emplace(item.endpoint, b.ok() ? *b : rate_).first;
+      }
+      deps.rate = budget->second;
       outcome = RunFetchJob(*item.endpoint, item.key, options_.job, deps);
     }
     {
@@ -317,23 +334,32 @@ void Fetcher::OnPlannerMessage(const wire::Message& m) {
 
 void Fetcher::OnJob(const wire::Job& job) {
   const int64_t wall = clock_.WallNowMs();
-  if (job.weight_limit > 0 && job.weight_window_ms >= 1000 &&
-      (job.weight_limit != learned_limit_ || job.weight_window_ms != learned_window_ms_ ||
-       wall - learned_at_ms_ >= kRelearnMs)) {
+  // The request-weight limit the planner read from the exchangeInfo of the job's host, for that
+  // host's weight state (an unknown endpoint is refused below).
+  const Endpoint* job_endpoint = FindEndpoint(job.endpoint);
+  Result<SharedRateState*> weight_state =
+      job_endpoint ? rates_.Weight(*job_endpoint) : Result<SharedRateState*>(rate_);
+  if (!weight_state.ok()) Log(LogLevel::kWarn, "", weight_state.error());
+  Learned& learned = learned_[weight_state.ok() ? *weight_state : rate_];
+  if (weight_state.ok() && job.weight_limit > 0 && job.weight_window_ms >= 1000 &&
+      (job.weight_limit != learned.limit || job.weight_window_ms != learned.window_ms ||
+       wall - learned.at_ms >= kRelearnMs)) {
     // The limit the planner read from exchangeInfo: shared with every fetcher on the host.
     // Stored again every kRelearnMs, so that a limit a 429 lowered (a 429 may come from
     // another of the exchange's limits) does not stay lowered for ever.
-    Status s = rate_->Learn(wall, job.weight_limit, job.weight_window_ms);
+    Status s = (*weight_state)->Learn(wall, job.weight_limit, job.weight_window_ms);
     if (s.ok()) {
       const bool changed =
-          job.weight_limit != learned_limit_ || job.weight_window_ms != learned_window_ms_;
-      learned_limit_ = job.weight_limit;
-      learned_window_ms_ = job.weight_window_ms;
-      learned_at_ms_ = wall;
+          job.weight_limit != learned.limit || job.weight_window_ms != learned.window_ms;
+      learned.limit = job.weight_limit;
+      learned.window_ms = job.weight_window_ms;
+      learned.at_ms = wall;
       if (changed) {
         Log(LogLevel::kInfo, "",
             "exchange weight limit " + std::to_string(job.weight_limit) + " per " +
-                std::to_string(job.weight_window_ms) + " ms (from the planner)");
+                std::to_string(job.weight_window_ms) + " ms (from the planner)" +
+                ((*weight_state)->path() == rate_->path() ? ""
+                                                          : ", in " + (*weight_state)->path()));
       }
     } else {
       Log(LogLevel::kWarn, "", s.message());

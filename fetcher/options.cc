@@ -16,11 +16,14 @@ Status CheckEndpoint(const std::string& flag, const std::string& v) {
 
 std::string Usage() {
   return R"(usage: fetcher [flags]
-Takes jobs (klines slices) from the planner, fetches them from the exchange, sends results to the persister.
+Takes jobs (slices of klines or fundingRate) from the planner, fetches them from the exchange, sends
+results to the persister.
   --planner=ENDPOINT            planner job ROUTER (default tcp://127.0.0.1:5701)
   --persister=ENDPOINT          persister results PULL (default tcp://127.0.0.1:5702)
   --concurrency=N               transfer slots / credits (default 4)
-  --base-url=URL                exchange REST base (default https://api.binance.com)
+  --base-url=URL                exchange REST base for every endpoint (default: each endpoint's
+                                host, https://api.binance.com for klines, https://fapi.binance.com
+                                for fundingRate)
   --connect-timeout-ms=MS       HTTP connect timeout (default 5000)
   --timeout-ms=MS               HTTP total timeout per request (default 30000)
   --max-attempts=N              attempts before a job is reported failed (default 5)
@@ -36,7 +39,8 @@ Takes jobs (klines slices) from the planner, fetches them from the exchange, sen
                                 only with --pace=off)
   --pace=on|off                 spread the budget evenly over each window, so that other
                                 programs on the IP keep their share (default on)
-  --rate-state=PATH             state shared by fetchers on this host (default /tmp/qlir-rate-<uid>.state)
+  --rate-state=PATH             state shared by fetchers on this host (default /tmp/qlir-rate-<uid>.state);
+                                other hosts' and limits' states beside it (PATH.fapi.binance.com.fundingRate)
   --fetcher-id=ID               name in READY and logs (default <host>:<pid>)
   --heartbeat-ms=MS             heartbeat interval (default 1000)
   --stats-file=PATH             rewrite this JSON file with our counters every 2 s (they also go

@@ -138,9 +138,11 @@ RateObservation RateLimiter::ObservationFrom(int status,
                                              int64_t window_ms) const {
   RateObservation obs;
   obs.status = status;
-  auto it = headers.find(UsedWeightHeader(window_ms > 0 ? window_ms : options_.window_ms));
-  if (it == headers.end()) it = headers.find("x-mbx-used-weight-1m");
-  if (it != headers.end()) obs.used_weight = ParseNonNegative(it->second);
+  if (options_.read_used_weight) {
+    auto it = headers.find(UsedWeightHeader(window_ms > 0 ? window_ms : options_.window_ms));
+    if (it == headers.end()) it = headers.find("x-mbx-used-weight-1m");
+    if (it != headers.end()) obs.used_weight = ParseNonNegative(it->second);
+  }
   if (auto ra = headers.find("retry-after"); ra != headers.end()) {
     obs.retry_after_s = ParseNonNegative(ra->second);
   }

@@ -60,6 +60,10 @@ struct RateLimiterOptions {
   bool pace = false;
   int64_t pace_burst_permille = 50;   // weight allowed at once at the window's start
   int64_t pace_margin_permille = 10;  // left unspent at the window's end, for others' lag
+  // Read the X-MBX-USED-WEIGHT-* header. Off for a limit the header does not count (fundingRate's
+  // requests per 5 minutes: its answers carry the futures weight, which says nothing about it);
+  // such a limit is kept by our own reservations and the exchange's 429s alone.
+  bool read_used_weight = true;
 };
 
 // What one HTTP response tells the limiter.

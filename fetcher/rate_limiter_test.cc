@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "common/clock.h"
@@ -258,4 +260,46 @@ TEST_CASE("a learned limit replaces the assumed one, and a 429 within it lowers 
   rl.Learn(s, kT0 + 20000, 0, 10000);
   rl.Learn(s, kT0 + 20000, 100, 10);
   CHECK(rl.Limit(s) == 149);
+}
+
+TEST_CASE("an own limit in requests (fundingRate: 500 per 5 minutes): used fully, never exceeded",
+          "[rate_limiter]") {
+  // The options the fetcher gives fundingRate's own limit: paced, and blind to the used-weight
+  // header, which on the futures host counts the futures weight, not the funding requests.
+  RateLimiterOptions o{.weight_limit = 500, .window_ms = 300000, .pace = true};
+  o.read_used_weight = false;
+  RateLimiter rl(o);
+  constexpr int64_t kWindow = 300000;
+  const int64_t t0 = kT0 / kWindow * kWindow + kWindow;
+  RateState s;
+  std::vector<int64_t> sent;
+  const std::map<std::string, std::string> futures_header{{"x-mbx-used-weight-1m", "2399"}};
+  for (int64_t t = t0; t < t0 + 3 * kWindow; t += 10) {
+    while (rl.Reserve(s, t, 1) == 0) {
+      sent.push_back(t);
+      // Each answer carries the futures weight header: it must not count here.
+      rl.Observe(s, t + 5, t, rl.ObservationFrom(200, futures_header));
+    }
+  }
+  // Any 5-minute interval, wherever the exchange's windows fall: at most 495 (500 less the 1%
+  // margin); three windows' worth sent: the limit used at 99%.
+  size_t lo = 0, peak = 0;
+  for (size_t hi = 0; hi < sent.size(); ++hi) {
+    while (sent[hi] - sent[lo] >= kWindow) ++lo;
+    peak = std::max(peak, hi - lo + 1);
+  }
+  INFO("sent " << sent.size() << " peak " << peak);
+  CHECK(peak <= 495);
+  CHECK(sent.size() >= 3 * 494);
+  CHECK(rl.ObservationFrom(200, futures_header).used_weight == std::nullopt);
+
+  // A 429 pauses for Retry-After and does not lower the limit (no header to prove it lower).
+  RateState p;
+  REQUIRE(rl.Reserve(p, t0 + 1000, 1) == 0);
+  rl.Observe(p, t0 + 1010, t0 + 1000,
+             rl.ObservationFrom(429, {{"retry-after", "120"}, {"x-mbx-used-weight-1m", "3"}}));
+  CHECK(p.pause_until_ms == t0 + 1010 + 120000);
+  CHECK(p.limit == 0);
+  CHECK(rl.Reserve(p, t0 + 2000, 1) == 120000 - 990);
+  CHECK(rl.Reserve(p, t0 + 1010 + 120000, 1) == 0);
 }

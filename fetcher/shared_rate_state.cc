@@ -129,4 +129,54 @@ Result<RateState> SharedRateState::Read() {
   return copy;
 }
 
+std::string HostOf(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
+  return std::string(url.substr(0, url.find_first_of("/?#")));
+}
+
+std::string RateStatePath(const std::string& base, std::string_view exchange_host,
+                          std::string_view limit) {
+  if (exchange_host == "api.binance.com" && limit == kWeightLimitName) return base;
+  std::string path = base + ".";
+  for (char c : exchange_host) path += (c == '/' || c == ':') ? '_' : c;
+  path += ".";
+  path += limit;
+  return path;
+}
+
+RateLimiterOptions RateStateSet::OwnOptions(const Endpoint::OwnLimit& own) const {
+  RateLimiterOptions o = weight_options_;
+  o.weight_limit = own.limit;
+  o.window_ms = own.window_ms;
+  o.max_weight = 0;
+  o.read_used_weight = false;
+  return o;
+}
+
+Result<SharedRateState*> RateStateSet::Get(const std::string& path,
+                                           const RateLimiterOptions& options) {
+  if (adopted_ && adopted_->path() == path) return adopted_;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = states_.find(path);
+  if (it != states_.end()) return it->second.get();
+  auto opened = SharedRateState::Open(path, options);
+  if (!opened.ok()) return opened.status();
+  SharedRateState* s = opened->get();
+  states_.emplace(path, std::move(*opened));
+  return s;
+}
+
+Result<SharedRateState*> RateStateSet::Weight(const Endpoint& endpoint) {
+  return Get(RateStatePath(base_, HostOf(endpoint.default_base_url()), kWeightLimitName),
+             weight_options_);
+}
+
+Result<SharedRateState*> RateStateSet::Requests(const Endpoint& endpoint) {
+  auto own = endpoint.own_limit();
+  if (!own) return Weight(endpoint);
+  return Get(RateStatePath(base_, HostOf(endpoint.default_base_url()), own->name),
+             OwnOptions(*own));
+}
+
 }  // namespace qlir::fetcher

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/endpoint.h"
 #include "common/status.h"
 #include "fetcher/rate_limiter.h"
 
@@ -57,6 +58,50 @@ class SharedRateState {
   // flock belongs to the open file description, which all our threads share: the mutex keeps
   // two threads of this process from both "holding" it.
   std::mutex mu_;
+};
+
+// Rate state is kept per exchange host and per limit (docs/exchange-rules.md, "Rate limits" and
+// "Funding rate history"): the spot host's REQUEST_WEIGHT, the futures host's REQUEST_WEIGHT and
+// fundingRate's own 500 requests per 5 minutes are separate budgets of one IP. Each has its own
+// file beside `base` (--rate-state): the spot host's request weight keeps `base` itself (the file
+// every earlier version used), any other is `base` + "." + host + "." + limit, e.g.
+// /tmp/qlir-rate-0.state.fapi.binance.com.fundingRate. The host is the endpoint's exchange host
+// (Endpoint::default_base_url), not --base-url, which may be a simulator standing in for it.
+std::string RateStatePath(const std::string& base, std::string_view exchange_host,
+                          std::string_view limit);
+// "fapi.binance.com" from "https://fapi.binance.com".
+std::string HostOf(std::string_view url);
+inline constexpr std::string_view kWeightLimitName = "weight";
+
+// Every budget one process spends, opened on first use and kept for the process's life.
+// Thread-safe.
+class RateStateSet {
+ public:
+  // `weight_options`: the limiter options of every host's request weight (its limit is learned
+  // from exchangeInfo); an endpoint's own limit takes the same pacing with its own limit and
+  // window, and never reads the used-weight header.
+  // `adopted`, when given, is the state already open at its path (not owned).
+  RateStateSet(std::string base_path, RateLimiterOptions weight_options,
+               SharedRateState* adopted = nullptr)
+      : base_(std::move(base_path)), weight_options_(weight_options), adopted_(adopted) {}
+
+  // The request weight of the endpoint's exchange host (exchangeInfo, time, and klines).
+  Result<SharedRateState*> Weight(const Endpoint& endpoint);
+  // The budget a slice (or listing) request of the endpoint spends: its own limit when it has
+  // one, else its host's request weight.
+  Result<SharedRateState*> Requests(const Endpoint& endpoint);
+  // The options of an endpoint's own limit.
+  RateLimiterOptions OwnOptions(const Endpoint::OwnLimit& own) const;
+  const std::string& base() const { return base_; }
+
+ private:
+  Result<SharedRateState*> Get(const std::string& path, const RateLimiterOptions& options);
+
+  const std::string base_;
+  const RateLimiterOptions weight_options_;
+  SharedRateState* const adopted_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<SharedRateState>> states_;  // by path; guarded by mu_
 };
 
 }  // namespace qlir::fetcher

@@ -141,3 +141,48 @@ TEST_CASE("threads and processes never over-reserve", "[shared_rate_state]") {
   CHECK(st->used == 1000);
   CHECK(*(*s)->Reserve(kT0 + 10, 2) > 0);
 }
+
+TEST_CASE("rate state per exchange host and per limit: spot weight, futures weight, funding",
+          "[shared_rate_state]") {
+  ScratchDir dir;
+  const std::string base = (dir.path() / "rate.state").string();
+  CHECK(HostOf("https://fapi.binance.com") == "fapi.binance.com");
+  CHECK(HostOf("http://127.0.0.1:8080/x") == "127.0.0.1:8080");
+  CHECK(RateStatePath(base, "api.binance.com", "weight") == base);
+  CHECK(RateStatePath(base, "fapi.binance.com", "weight") == base + ".fapi.binance.com.weight");
+  CHECK(RateStatePath(base, "fapi.binance.com", "fundingRate") ==
+        base + ".fapi.binance.com.fundingRate");
+
+  const qlir::Endpoint& klines = *qlir::FindEndpoint("klines");
+  const qlir::Endpoint& funding = *qlir::FindEndpoint("fundingRate");
+  RateLimiterOptions o{.weight_limit = 6000, .window_ms = 60000};
+  auto spot = SharedRateState::Open(base, o);
+  REQUIRE(spot.ok());
+  RateStateSet set(base, o, spot->get());
+  // klines spends the spot host's weight: the state already open at --rate-state.
+  CHECK(*set.Weight(klines) == spot->get());
+  CHECK(*set.Requests(klines) == spot->get());
+  // fundingRate spends its own limit; the futures host's weight is a third state.
+  SharedRateState* own = *set.Requests(funding);
+  SharedRateState* futures = *set.Weight(funding);
+  CHECK(own->path() == base + ".fapi.binance.com.fundingRate");
+  CHECK(futures->path() == base + ".fapi.binance.com.weight");
+  CHECK(*set.Requests(funding) == own);  // opened once
+  CHECK(own->limiter().options().weight_limit == 500);
+  CHECK(own->limiter().options().window_ms == 300000);
+  CHECK_FALSE(own->limiter().options().read_used_weight);
+
+  // 500 funding requests in a 5-minute window (unpaced options here), then a wait; the spot
+  // and futures budgets are untouched.
+  const int64_t t = kT0 / 300000 * 300000;
+  for (int i = 0; i < 500; ++i) REQUIRE(*own->Reserve(t, 1) == 0);
+  CHECK(*own->Reserve(t, 1) == 300000);
+  CHECK((*spot)->Read()->used == 0);
+  CHECK(futures->Read()->used == 0);
+  // Another process sees the same funding count (the file).
+  RateStateSet other(base, o);
+  CHECK(*(*other.Requests(funding))->Reserve(t + 1, 1) == 299999);
+  REQUIRE(futures->Learn(t, 2400, 60000).ok());
+  CHECK((*spot)->Read()->limit == 0);  // the futures limit stays on the futures host
+  CHECK(futures->Read()->limit == 2400);
+}

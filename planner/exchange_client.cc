@@ -41,12 +41,13 @@ ExchangeClientCounters ExchangeClient::counters() const {
   return counters_;
 }
 
-bool ExchangeClient::Reserve(const std::string& what, int64_t weight) {
-  if (!rate_) return !clock_.StopRequested();
+bool ExchangeClient::Reserve(const std::string& what, int64_t weight,
+                             fetcher::SharedRateState* budget) {
+  if (!budget) return !clock_.StopRequested();
   bool logged = false;
   for (;;) {
     if (clock_.StopRequested()) return false;
-    Result<int64_t> wait = rate_->Reserve(clock_.WallNowMs(), weight);
+    Result<int64_t> wait = budget->Reserve(clock_.WallNowMs(), weight);
     if (!wait.ok()) {
       // The state file cannot be used: send anyway (the headers still pace the fetchers).
       LogWarn(what + ": " + wait.error());
@@ -63,11 +64,17 @@ bool ExchangeClient::Reserve(const std::string& what, int64_t weight) {
 
 Fetched ExchangeClient::Get(const std::string& what, const std::string& url, int64_t weight,
                             const std::function<Status(const HttpResponse&)>& check) {
+  return Get(what, url, weight, check, rate_);
+}
+
+Fetched ExchangeClient::Get(const std::string& what, const std::string& url, int64_t weight,
+                            const std::function<Status(const HttpResponse&)>& check,
+                            fetcher::SharedRateState* budget) {
   Fetched f;
   int64_t first_failure = -1;
   int retries = 0;
   for (;;) {
-    if (!Reserve(what, weight)) {
+    if (!Reserve(what, weight, budget)) {
       f.kind = Fetched::kStopped;
       f.error = "stopped";
       return f;
@@ -76,8 +83,8 @@ Fetched ExchangeClient::Get(const std::string& what, const std::string& url, int
     f.response = http_.Get(url);
     ++f.attempts;
     const HttpResponse& r = f.response;
-    if (rate_) {
-      Status s = rate_->ObserveResponse(clock_.WallNowMs(), sent, r.status, r.headers);
+    if (budget) {
+      Status s = budget->ObserveResponse(clock_.WallNowMs(), sent, r.status, r.headers);
       if (!s.ok()) LogWarn(what + ": " + s.message());
     }
     {
@@ -125,7 +132,7 @@ Fetched ExchangeClient::Get(const std::string& what, const std::string& url, int
     int64_t delay = 0;
     if (limited) {
       // The shared state holds the pause (Retry-After): the next Reserve waits it out.
-      if (!rate_) {
+      if (!budget) {
         auto ra = r.headers.find("retry-after");
         delay = r.status == 418 ? 120000 : 60000;
         if (ra != r.headers.end()) {
@@ -143,8 +150,9 @@ Fetched ExchangeClient::Get(const std::string& what, const std::string& url, int
     }
     LogWarn(what + ": attempt " + std::to_string(f.attempts) + " failed (GET " + url + ": " + why +
             "); " +
-            (limited && rate_ ? std::string("waiting for Retry-After, as every fetcher on the host")
-                              : "retrying in " + std::to_string(delay) + " ms"));
+            (limited && budget
+                 ? std::string("waiting for Retry-After, as every fetcher on the host")
+                 : "retrying in " + std::to_string(delay) + " ms"));
     if (delay > 0 && !clock_.SleepMs(delay)) {
       f.kind = Fetched::kStopped;
       f.error = "stopped";

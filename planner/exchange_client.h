@@ -61,14 +61,19 @@ class ExchangeClient {
   // log lines ("exchangeInfo", "listing of BTCUSDT/1m").
   Fetched Get(const std::string& what, const std::string& url, int64_t weight,
               const std::function<Status(const HttpResponse&)>& check);
+  // The same against another budget of the host (an endpoint's own limit, e.g. fundingRate's
+  // requests per 5 minutes); null: none.
+  Fetched Get(const std::string& what, const std::string& url, int64_t weight,
+              const std::function<Status(const HttpResponse&)>& check,
+              fetcher::SharedRateState* budget);
 
   fetcher::SharedRateState* rate() { return rate_; }
   Clock& clock() { return clock_; }
   ExchangeClientCounters counters() const;
 
  private:
-  // Waits until `weight` is reserved; false when stopped.
-  bool Reserve(const std::string& what, int64_t weight);
+  // Waits until `weight` is reserved in `budget`; false when stopped.
+  bool Reserve(const std::string& what, int64_t weight, fetcher::SharedRateState* budget);
 
   HttpClient& http_;
   fetcher::SharedRateState* rate_;
