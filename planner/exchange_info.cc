@@ -39,6 +39,13 @@ Result<ExchangeInfo> ParseExchangeInfo(std::string_view json) {
     ExchangeInfo info;
     for (const auto& s : j["symbols"]) {
       if (s.is_object() && s.contains("symbol") && s["symbol"].is_string()) {
+        // The futures exchangeInfo also lists delivery contracts (contractType CURRENT_QUARTER,
+        // ...), which have no funding: fundingRate, the one futures endpoint, keeps perpetuals
+        // only (a spot symbol has no contractType).
+        if (s.contains("contractType") && s["contractType"].is_string() &&
+            s["contractType"].get<std::string>() != "PERPETUAL") {
+          continue;
+        }
         std::string status = "TRADING";
         if (s.contains("status") && s["status"].is_string())
           status = s["status"].get<std::string>();

@@ -33,9 +33,10 @@ struct ExchangeInfo {
   }
 };
 
-// An exchangeInfo body: `symbols[].symbol` and `.status` (a symbol without status counts as
-// TRADING), and the REQUEST_WEIGHT entry of `rateLimits` (interval SECOND, MINUTE, HOUR or
-// DAY times intervalNum). Errors: not JSON, no symbols array.
+// An exchangeInfo body, spot (/api/v3) or USD-M futures (/fapi/v1): `symbols[].symbol` and
+// `.status` (a symbol without status counts as TRADING; a futures contract whose contractType is
+// not PERPETUAL is left out), and the REQUEST_WEIGHT entry of `rateLimits` (interval SECOND,
+// MINUTE, HOUR or DAY times intervalNum). Errors: not JSON, no symbols array.
 Result<ExchangeInfo> ParseExchangeInfo(std::string_view json);
 
 // serverTime of a /api/v3/time body.

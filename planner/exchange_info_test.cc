@@ -11,6 +11,23 @@
 namespace qlir::planner {
 namespace {
 
+TEST_CASE("exchangeInfo of USD-M futures: perpetuals only, their status, the futures weight") {
+  auto i = ParseExchangeInfo(
+      R"({"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":2400},
+                        {"rateLimitType":"ORDERS","interval":"MINUTE","intervalNum":1,"limit":1200}],
+          "symbols":[{"symbol":"BTCUSDT","contractType":"PERPETUAL","status":"TRADING","onboardDate":1567965300000},
+                     {"symbol":"BTCUSDT_260327","contractType":"CURRENT_QUARTER","status":"TRADING"},
+                     {"symbol":"LUNAUSDT","contractType":"PERPETUAL","status":"SETTLING"}]})");
+  REQUIRE(i.ok());
+  CHECK(i->Trading("BTCUSDT"));
+  CHECK(i->status.count("BTCUSDT_260327") == 0);
+  CHECK(i->status.at("LUNAUSDT") == "SETTLING");
+  CHECK_FALSE(i->Trading("LUNAUSDT"));
+  REQUIRE(i->weight);
+  CHECK(i->weight->limit == 2400);
+  CHECK(i->weight->window_ms == 60000);
+}
+
 TEST_CASE("exchangeInfo: statuses and the REQUEST_WEIGHT limit - survives garbage") {
   auto i = ParseExchangeInfo(
       R"({"rateLimits":[{"rateLimitType":"RAW_REQUESTS","interval":"MINUTE","intervalNum":5,"limit":9},

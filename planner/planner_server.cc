@@ -126,7 +126,12 @@ class Server {
   Clock& clock_;
   int stop_fd_;
   std::unique_ptr<Coordinator> c_;
-  std::unique_ptr<fetcher::SharedRateState> rate_;
+  // The host's budgets, shared with the fetchers (fetcher/shared_rate_state.h): rate_ is the
+  // request weight of the endpoint's exchange host (exchangeInfo, time, and klines' listing
+  // requests), listing_rate_ what a listing request spends (fundingRate: its own limit).
+  std::unique_ptr<fetcher::RateStateSet> rates_;
+  fetcher::SharedRateState* rate_ = nullptr;
+  fetcher::SharedRateState* listing_rate_ = nullptr;
   RealClock wait_clock_;  // the background's waits; RequestStop() ends them
   std::unique_ptr<ExchangeClient> exchange_;
   Background background_;
@@ -403,9 +408,11 @@ Startup Server::RunStartup() {
     while (!b.empty() && b.back() == '/') b.pop_back();
     return b;
   }();
+  // The market's paths (spot /api/v3, futures /fapi/v1).
+  const std::string info_path(endpoint->exchange_info_path()), time_path(endpoint->time_path());
   // 1. Which symbols exist, their status, and the weight limit.
   ExchangeInfo info;
-  Fetched f = exchange_->Get("exchangeInfo", base + "/api/v3/exchangeInfo", kExchangeInfoWeight,
+  Fetched f = exchange_->Get("exchangeInfo", base + info_path, kExchangeInfoWeight,
                              [&](const HttpResponse& r) {
                                auto i = ParseExchangeInfo(r.body);
                                if (!i) return i.status();
@@ -430,7 +437,7 @@ Startup Server::RunStartup() {
   // 2. The exchange's clock.
   int64_t server_ms = 0;
   st.local_before = clock_.MonotonicNowMs();
-  f = exchange_->Get("time", base + "/api/v3/time", kTimeWeight, [&](const HttpResponse& r) {
+  f = exchange_->Get("time", base + time_path, kTimeWeight, [&](const HttpResponse& r) {
     auto t = ParseServerTime(r.body);
     if (!t) return t.status();
     server_ms = *t;
@@ -458,13 +465,15 @@ Startup Server::RunStartup() {
       const std::string name = symbol + "/" + interval;
       auto edge = [&](const std::string& what, const std::string& url,
                       std::optional<int64_t>* out) -> bool {
-        Fetched g = exchange_->Get(what + " of " + name, url, endpoint->request_weight(),
-                                   [&](const HttpResponse& r) {
-                                     auto t = endpoint->ParseEdgeItem(r.body);
-                                     if (!t) return t.status();
-                                     *out = *t;
-                                     return Status::Ok();
-                                   });
+        Fetched g = exchange_->Get(
+            what + " of " + name, url, endpoint->request_weight(),
+            [&](const HttpResponse& r) {
+              auto t = endpoint->ParseEdgeItem(r.body);
+              if (!t) return t.status();
+              *out = *t;
+              return Status::Ok();
+            },
+            listing_rate_);
         if (g.ok()) return true;
         if (g.kind == Fetched::kFinal) {
           LogError("cannot find the " + what + " of " + name + ": " + g.error + "; skipped");
@@ -587,17 +596,17 @@ void Server::MaybeRefresh(int64_t now) {
   while (!base.empty() && base.back() == '/') base.pop_back();
   background_.Launch([this, sync_due, info_due, series, base]() -> std::function<void()> {
     const Endpoint* endpoint = FindEndpoint(o_.endpoint);
+    const std::string info_path(endpoint->exchange_info_path()), time_path(endpoint->time_path());
     std::optional<int64_t> server_ms;
     int64_t before = 0, after = 0;
     if (sync_due) {
       before = clock_.MonotonicNowMs();
-      Fetched f =
-          exchange_->Get("time", base + "/api/v3/time", kTimeWeight, [&](const HttpResponse& r) {
-            auto t = ParseServerTime(r.body);
-            if (!t) return t.status();
-            server_ms = *t;
-            return Status::Ok();
-          });
+      Fetched f = exchange_->Get("time", base + time_path, kTimeWeight, [&](const HttpResponse& r) {
+        auto t = ParseServerTime(r.body);
+        if (!t) return t.status();
+        server_ms = *t;
+        return Status::Ok();
+      });
       after = clock_.MonotonicNowMs();
       if (f.attempts > 1) before = after - 1;
       if (!f.ok() && f.kind != Fetched::kStopped) {
@@ -609,7 +618,7 @@ void Server::MaybeRefresh(int64_t now) {
     std::vector<uint32_t> reopened;
     if (info_due) {
       ExchangeInfo got;
-      Fetched f = exchange_->Get("exchangeInfo", base + "/api/v3/exchangeInfo", kExchangeInfoWeight,
+      Fetched f = exchange_->Get("exchangeInfo", base + info_path, kExchangeInfoWeight,
                                  [&](const HttpResponse& r) {
                                    auto i = ParseExchangeInfo(r.body);
                                    if (!i) return i.status();
@@ -627,14 +636,16 @@ void Server::MaybeRefresh(int64_t now) {
                                           : " has status " + it->second) +
                   ": finding the last candle of " + s.symbol + "/" + s.interval);
           std::optional<int64_t> last;
-          Fetched g = exchange_->Get("last candle of " + s.symbol + "/" + s.interval,
-                                     endpoint->LastItemUrl(base, s.symbol, s.interval),
-                                     endpoint->request_weight(), [&](const HttpResponse& r) {
-                                       auto t = endpoint->ParseEdgeItem(r.body);
-                                       if (!t) return t.status();
-                                       last = *t;
-                                       return Status::Ok();
-                                     });
+          Fetched g = exchange_->Get(
+              "last candle of " + s.symbol + "/" + s.interval,
+              endpoint->LastItemUrl(base, s.symbol, s.interval), endpoint->request_weight(),
+              [&](const HttpResponse& r) {
+                auto t = endpoint->ParseEdgeItem(r.body);
+                if (!t) return t.status();
+                last = *t;
+                return Status::Ok();
+              },
+              listing_rate_);
           if (g.ok() && last) {
             ended.emplace_back(s.id, *last);
           } else if (!g.ok() && g.kind != Fetched::kStopped) {
@@ -663,17 +674,23 @@ Result<int> Server::Serve() {
     return kExitCannotStart;
   }
   LogInfo("jobs socket bound at " + o_.jobs_bind + "; persister at " + o_.persister);
-  auto rate = fetcher::SharedRateState::Open(o_.rate_state, fetcher::RateLimiterOptions{});
-  if (rate.ok()) {
-    rate_ = std::move(*rate);
+  // Per exchange host and limit, as the fetchers keep them (--rate-state is the spot host's).
+  rates_ = std::make_unique<fetcher::RateStateSet>(o_.rate_state, fetcher::RateLimiterOptions{});
+  const Endpoint& endpoint = *FindEndpoint(o_.endpoint);
+  auto rate = rates_->Weight(endpoint);
+  auto listing = rates_->Requests(endpoint);
+  if (rate.ok() && listing.ok()) {
+    rate_ = *rate;
+    listing_rate_ = *listing;
   } else {
-    LogWarn("no shared weight budget with the fetchers: " + rate.error());
+    LogWarn("no shared weight budget with the fetchers: " +
+            (rate.ok() ? listing.error() : rate.error()));
   }
   ExchangeClientOptions eo;
   eo.backoff_base_ms = std::min<int64_t>(1000, o_.exchange_backoff_max_ms);
   eo.backoff_max_ms = o_.exchange_backoff_max_ms;
   eo.give_up_after_ms = o_.once ? o_.give_up_after_ms : 0;
-  exchange_ = std::make_unique<ExchangeClient>(http_, rate_.get(), wait_clock_, eo);
+  exchange_ = std::make_unique<ExchangeClient>(http_, rate_, wait_clock_, eo);
   // Start-up (exchangeInfo, time, listings) off this thread: the sockets stay up meanwhile.
   Startup startup;
   bool started = false;

@@ -73,6 +73,9 @@ SeriesHoles LedgerOf(const SeriesLocation& loc, const Manifest& m,
     out.error = UnknownEndpointMessage(loc.endpoint);
     return out;
   }
+  // Events at the exchange's own times (fundingRate): a closed window holds what it holds, so
+  // there is no count to miss and no ledger of holes.
+  if (!endpoint->items_on_grid()) return out;
   // The series' first and last stored candles, from every stored slice.
   for (const auto& [key, e] : m.slices) {
     if (e.status != SliceStatus::kOk && e.status != SliceStatus::kPartial) continue;
