@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/endpoint.h"
 #include "common/exit_codes.h"
 #include "common/http_client.h"
 #include "common/log.h"
@@ -55,8 +56,25 @@ int main(int argc, char** argv) {
     LogError(rate.error());
     return kExitCannotStart;
   }
-  const HttpOptions http = cl->http;
   RealClock clock;
+  if (cl->funding_limit > 0 || cl->funding_window_ms > 0) {
+    // Another fundingRate limit than the exchange's (a simulator's): every process on the host
+    // uses it once it is in the shared state.
+    const Endpoint& funding = *FindEndpoint("fundingRate");
+    RateStateSet set(cl->rate_state_path, cl->rate, rate->get());
+    auto own = set.Requests(funding);
+    const auto stated = funding.own_limit();
+    Status learned =
+        own.ok() ? (*own)->Learn(
+                       clock.WallNowMs(), cl->funding_limit > 0 ? cl->funding_limit : stated->limit,
+                       cl->funding_window_ms > 0 ? cl->funding_window_ms : stated->window_ms)
+                 : own.status();
+    if (!learned.ok()) {
+      LogError(learned.message());
+      return kExitCannotStart;
+    }
+  }
+  const HttpOptions http = cl->http;
   Status s = RunFetcher(
       cl->fetcher, [http] { return MakeCurlHttpClient(http); }, rate->get(), clock, *signal_fd);
   ::close(*signal_fd);

@@ -41,6 +41,10 @@ results to the persister.
                                 programs on the IP keep their share (default on)
   --rate-state=PATH             state shared by fetchers on this host (default /tmp/qlir-rate-<uid>.state);
                                 other hosts' and limits' states beside it (PATH.fapi.binance.com.fundingRate)
+  --funding-limit=N             fundingRate requests per window, for a simulator whose limit is
+                                not the exchange's 500 (stored in the host's funding state at
+                                start; default: 500)
+  --funding-window-ms=MS        that limit's window (default 300000)
   --fetcher-id=ID               name in READY and logs (default <host>:<pid>)
   --heartbeat-ms=MS             heartbeat interval (default 1000)
   --stats-file=PATH             rewrite this JSON file with our counters every 2 s (they also go
@@ -86,6 +90,8 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
     return Status::Ok();
   });
   f.String("rate-state", &cl.rate_state_path);
+  f.Int("funding-limit", &cl.funding_limit, 1, 1000000);
+  f.Int("funding-window-ms", &cl.funding_window_ms, 1000, 86400000);
   f.String("fetcher-id", &cl.fetcher.fetcher_id);
   f.String("stats-file", &cl.fetcher.stats_file);
   f.String("curve-secret-key", &cl.curve.secret_key_file);

@@ -19,6 +19,10 @@ struct CommandLine {
   HttpOptions http;
   curve::Flags curve;           // loaded into fetcher.curve by main
   std::string rate_state_path;  // default /tmp/qlir-rate-<uid>.state
+  // --funding-limit, --funding-window-ms: fundingRate's limit when it is not the exchange's 500
+  // per 300000 ms (a simulator with another); stored in the shared state at start. 0: unset.
+  int64_t funding_limit = 0;
+  int64_t funding_window_ms = 0;
   bool verbose = false;
   bool log_json = false;
   bool help = false;

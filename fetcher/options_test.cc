@@ -85,3 +85,13 @@ TEST_CASE("CURVE flags go together", "[options][curve]") {
   CHECK_FALSE(ParseCommandLine({"--curve-server-key", "/k/server.key"}).ok());
   CHECK_FALSE(ParseCommandLine({"--curve-allow", "/k"}).ok());  // a server's flag
 }
+
+TEST_CASE("fetcher flags: fundingRate's limit for a simulator with another") {
+  auto cl = ParseCommandLine({"--funding-limit=40", "--funding-window-ms=20000"});
+  REQUIRE(cl.ok());
+  CHECK(cl->funding_limit == 40);
+  CHECK(cl->funding_window_ms == 20000);
+  CHECK(ParseCommandLine({})->funding_limit == 0);
+  CHECK_FALSE(ParseCommandLine({"--funding-limit=0"}).ok());
+  CHECK_FALSE(ParseCommandLine({"--funding-window-ms=999"}).ok());
+}

@@ -104,12 +104,16 @@ SeriesCheck CheckSeries(const fs::path& root, const std::string& symbol, int64_t
 TEST_CASE("fundingRate: four perpetuals complete from one planner run, 8 h -> 4 h included",
           "[e2e][funding]") {
   ScratchDir scratch;
-  // The simulator's real limits for fundingRate (500 requests per 5 minutes), with faults on it.
-  Simulator sim(scratch.path(), {"--fault-endpoints", "fundingRate", "--fault-server-error", "0.05",
+  // fundingRate's own limit made small (10 requests per 2 s, on the simulator and the fetchers,
+  // which store it in the host's funding state for the planner too), so the run spans several
+  // windows of it; faults on it.
+  Simulator sim(scratch.path(), {"--funding-limit", "10", "--funding-window-ms", "2000",
+                                 "--fault-endpoints", "fundingRate", "--fault-server-error", "0.05",
                                  "--fault-truncated", "0.05", "--fault-reset", "0.03"});
   Pipeline p(scratch.path(), sim.base_url());
   p.StartPersister();
-  p.StartFetchers(2, {"--backoff-base-ms", "50", "--backoff-max-ms", "500"});
+  p.StartFetchers(2, {"--backoff-base-ms", "50", "--backoff-max-ms", "500", "--funding-limit", "10",
+                      "--funding-window-ms", "2000"});
 
   const std::vector<std::string> symbols = {"BTCUSDT", "ETHUSDT", "SOLUSDT", "HYPEUSDT"};
   int status = p.RunPlannerOnce({"--endpoint", "fundingRate", "--symbols",
@@ -168,6 +172,7 @@ TEST_CASE("fundingRate: four perpetuals complete from one planner run, 8 h -> 4 
   const nlohmann::json counters = sim.Counters();
   INFO(counters.dump());
   CHECK(counters["ips"]["127.0.0.1"]["418"] == 0);
+  CHECK(counters["ips"]["127.0.0.1"]["429"] == 0);
   CHECK(counters["duplicate_ok_windows"] == 0);
   // The faults fired (they are a pure function of the seed and the request) and were retried.
   CHECK(counters["ips"]["127.0.0.1"]["faults"].size() > 0);
