@@ -341,6 +341,9 @@ bool Server::MaybeLogPlan() {
   plan_logged_ = true;
   in.request_weight = u.endpoint().request_weight();
   in.weight_per_minute = o_.plan_weight_per_minute;
+  // An endpoint with its own limit (fundingRate: 500 requests per 5 minutes) goes at that pace.
+  if (auto own = u.endpoint().own_limit())
+    in.weight_per_minute = own->limit * 60000 / own->window_ms;
   in.data_root = o_.data_root;
   in.free_bytes = FreeBytes(o_.data_root);
   const Plan plan = MakePlan(in);

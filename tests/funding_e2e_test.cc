@@ -193,6 +193,8 @@ TEST_CASE(
   int status = p.RunPlannerOnce(flags);
   INFO(p.Logs());
   REQUIRE(status == 0);
+  // The plan's time is at fundingRate's own pace: 500 requests per 5 minutes.
+  CHECK_THAT(p.Logs(), Catch::Contains("at 100 weight/min"));
   REQUIRE(p.StopAll());
   const int64_t now = WallClockMs();
   SeriesCheck c = CheckSeries(p.data_root(), "HYPEUSDT", 0, now, now);
