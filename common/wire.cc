@@ -57,6 +57,10 @@ template <>
 struct TypeFor<Pending> {
   static constexpr Type v = Type::kPending;
 };
+template <>
+struct TypeFor<Recheck> {
+  static constexpr Type v = Type::kRecheck;
+};
 
 template <typename T>
 Result<Message> As(const msgpack::object& payload) {
@@ -99,6 +103,8 @@ std::string_view TypeName(Type t) {
       return "ACK";
     case Type::kPending:
       return "PENDING";
+    case Type::kRecheck:
+      return "RECHECK";
   }
   return "UNKNOWN";
 }
@@ -166,6 +172,8 @@ Result<Message> Decode(std::string_view bytes) {
         return As<Ack>(a[2]);
       case Type::kPending:
         return As<Pending>(a[2]);
+      case Type::kRecheck:
+        return As<Recheck>(a[2]);
     }
     return Status::Error("unknown message type " + std::to_string(a[0].via.u64));
   } catch (const std::exception& e) {

@@ -34,6 +34,7 @@ enum class Type : uint32_t {
   kMarkPending = 11,   // tool -> persister: mark these slices pending (verify --repair)
   kAck = 12,           // persister -> tool: reply to kMarkPending
   kPending = 13,       // persister -> subscribers: these slices are pending again (repair)
+  kRecheck = 14,       // persister -> subscribers: fetch these ok slices with holes once more
 };
 
 struct Ready {
@@ -156,8 +157,18 @@ struct Pending {
   MSGPACK_DEFINE(endpoint, keys, reason)
 };
 
+// Stored ok slices with holes (candles missing inside their window, common/holes.h) that the
+// persister wants fetched once more, to tell the exchange's own gaps from a damaged download: a
+// subscribed planner hands them out as ordinary jobs, behind new work. The persister compares
+// the second answer with the stored one (docs/protocol.md, RECHECK).
+struct Recheck {
+  std::string endpoint;
+  std::vector<std::string> keys;
+  MSGPACK_DEFINE(endpoint, keys)
+};
+
 using Message = std::variant<Ready, Heartbeat, Job, JobDone, JobReturn, FetchResult, Hello, Durable,
-                             StatusRequest, StatusReply, MarkPending, Ack, Pending>;
+                             StatusRequest, StatusReply, MarkPending, Ack, Pending, Recheck>;
 
 Type TypeOf(const Message& m);
 std::string_view TypeName(Type t);

@@ -26,7 +26,8 @@ TEST_CASE("every wire message round-trips", "[wire]") {
                           StatusReply{9, "klines", "BTCUSDT", "1m", "", {{r.key, "failed"}}},
                           MarkPending{10, "klines", {r.key}},
                           Ack{10, "", 1},
-                          Pending{"klines", {r.key}, "verify --repair"}};
+                          Pending{"klines", {r.key}, "verify --repair"},
+                          Recheck{"klines", {r.key}}};
   for (const auto& m : msgs) {
     auto d = Decode(Encode(m));
     REQUIRE(d.ok());
@@ -44,6 +45,50 @@ TEST_CASE("every wire message round-trips", "[wire]") {
   REQUIRE(std::holds_alternative<Pending>(*p));
   CHECK(std::get<Pending>(*p).keys == std::vector<std::string>{r.key});
   CHECK(std::get<Pending>(*p).reason == "recovery");
+}
+
+TEST_CASE("RECHECK round-trips, and a malformed one is an error, never an exception", "[wire]") {
+  const Recheck rc{"klines",
+                   {"BTCUSDT:1m:1609459200000-1609519199999:1000",
+                    "ETHUSDT:1m:1609459200000-1609519199999:1000"}};
+  const std::string bytes = Encode(rc);
+  auto d = Decode(bytes);
+  REQUIRE(d.ok());
+  REQUIRE(std::holds_alternative<Recheck>(*d));
+  CHECK(TypeOf(*d) == Type::kRecheck);
+  CHECK(TypeName(Type::kRecheck) == "RECHECK");
+  CHECK(std::get<Recheck>(*d).endpoint == "klines");
+  CHECK(std::get<Recheck>(*d).keys == rc.keys);
+  for (size_t n = 0; n < bytes.size(); ++n) CHECK_FALSE(Decode(bytes.substr(0, n)).ok());
+  CHECK_FALSE(Decode(bytes + "x").ok());
+  // Type 14 with payloads of the wrong shape: keys not strings, keys not an array, no array.
+  auto with_payload = [](auto&& pack_payload) {
+    msgpack::sbuffer b;
+    msgpack::packer<msgpack::sbuffer> pk(b);
+    pk.pack_array(3);
+    pk.pack(static_cast<uint32_t>(Type::kRecheck));
+    pk.pack(kProtocolVersion);
+    pack_payload(pk);
+    return Decode(std::string_view(b.data(), b.size()));
+  };
+  CHECK_FALSE(with_payload([](auto& pk) {
+                pk.pack_array(2);
+                pk.pack(std::string("klines"));
+                pk.pack_array(1);
+                pk.pack(42);
+              }).ok());
+  CHECK_FALSE(with_payload([](auto& pk) {
+                pk.pack_array(2);
+                pk.pack(std::string("klines"));
+                pk.pack(std::string("BTCUSDT"));
+              }).ok());
+  CHECK_FALSE(with_payload([](auto& pk) { pk.pack(7); }).ok());
+  std::mt19937 rng(14);
+  for (int i = 0; i < 5000; ++i) {
+    std::string s = bytes;
+    s[rng() % s.size()] = static_cast<char>(rng());
+    (void)Decode(s);  // must not throw or crash (ASan/UBSan watch)
+  }
 }
 
 TEST_CASE("a HEARTBEAT carries counters and one without them still decodes", "[wire]") {

@@ -53,7 +53,14 @@ std::string PeerName(std::string_view id) {
 }
 
 Intake::Intake(IntakeOptions options, ManifestStore* store, Disk* disk, Clock* clock)
-    : options_(std::move(options)), store_(store), disk_(disk), clock_(clock) {}
+    : options_(std::move(options)),
+      store_(store),
+      disk_(disk),
+      clock_(clock),
+      rechecks_(RecheckOptions{.data_root = options_.data_root,
+                               .confirm_after_ms = options_.confirm_holes_after_ms,
+                               .scan_every_ms = options_.recheck_scan_every_ms},
+                store) {}
 
 Status Intake::EnsureResponsesDir(const fs::path& dir) {
   if (created_dirs_.contains(dir)) return Status::Ok();
@@ -130,7 +137,15 @@ std::optional<Intake::PendingWrite> Intake::Prepare(const wire::FetchResult& r) 
     Log(LogLevel::kError, r.key, "cannot load series, result not stored: " + existing.error());
     return std::nullopt;
   }
-  if (!Supersedes(e.status, *existing)) {
+  bool overwrite = false;
+  if (e.status == SliceStatus::kOk && rechecks_.AwaitsAnswer(r.key)) {
+    rechecks_.OnAnswered(r.key);
+    if (*existing == SliceStatus::kOk) {
+      if (AnswerRecheck(series, r)) return std::nullopt;
+      overwrite = true;  // the exchange's answer changed: stored as a normal ok result
+    }
+  }
+  if (!overwrite && !Supersedes(e.status, *existing)) {
     // The stored result wins (ok is final; a failure never replaces a stored response).
     ++counters_["results_superseded"];
     notices_[endpoint_name].push_back({r.key, std::string(SliceStatusName(**existing))});
@@ -139,6 +154,7 @@ std::optional<Intake::PendingWrite> Intake::Prepare(const wire::FetchResult& r) 
   PendingWrite w;
   w.series = series;
   w.rec = std::move(rec);
+  w.overwrite = overwrite;
   if (w.rec.entry.status == SliceStatus::kFailed) {
     Finish(&w);  // a failure has no file: record it at once
     return std::nullopt;
@@ -203,7 +219,7 @@ void Intake::Finish(PendingWrite* w) {
     counters_["bytes_written"] += w->body_size;
     dirs_to_sync_.insert(w->responses);
   }
-  auto kept = store_->Record(w->series, rec);
+  auto kept = w->overwrite ? store_->Overwrite(w->series, rec) : store_->Record(w->series, rec);
   if (!kept) {
     Log(LogLevel::kError, rec.key, "cannot record result: " + kept.error());
     return;
@@ -213,11 +229,47 @@ void Intake::Finish(PendingWrite* w) {
       std::string(failed ? "recorded " : "stored ") + std::string(SliceStatusName(*kept)) +
           (failed ? " (" + rec.entry.error.value_or("") + ")" : ""));
   ++counters_["recorded_" + std::string(SliceStatusName(*kept))];
+  if (*kept == SliceStatus::kOk) rechecks_.OnRecorded(w->series);
   notices_[w->series.endpoint].push_back({rec.key, std::string(SliceStatusName(*kept))});
   // Its DURABLE says what the slice is now: a PENDING still held for it would be stale.
   if (auto it = reopened_.find(w->series.endpoint); it != reopened_.end()) {
     reopened_size_ -= it->second.erase(rec.key);
   }
+}
+
+bool Intake::AnswerRecheck(const SeriesId& series, const wire::FetchResult& r) {
+  const Manifest* m = store_->Peek(series);
+  const ManifestEntry* stored = nullptr;
+  if (m) {
+    if (auto it = m->slices.find(r.key); it != m->slices.end()) stored = &it->second;
+  }
+  const std::string digest = BodyDigest(r.body);
+  if (stored && stored->digest == digest) {
+    const int64_t rows = stored->n_items;
+    SliceRecord confirmed{r.key, *stored};
+    const int64_t at = r.completed_at_ms > 0 ? r.completed_at_ms : clock_->WallNowMs();
+    confirmed.entry.holes_confirmed_at = FormatIsoUtc(at);
+    auto kept = store_->Overwrite(series, confirmed);
+    if (!kept) {
+      Log(LogLevel::kError, r.key, "cannot record the confirmation of holes: " + kept.error());
+      return true;  // nothing else to store: the body is the one on disk
+    }
+    ++counters_["holes_confirmed"];
+    Log(LogLevel::kInfo, r.key,
+        "holes confirmed: a second fetch returned the same " + std::to_string(rows) +
+            " rows (digest " + digest.substr(0, 16) + "...)");
+    notices_[series.endpoint].push_back({r.key, std::string(SliceStatusName(*kept))});
+    return true;
+  }
+  ++counters_["recheck_changed"];
+  Log(LogLevel::kWarn, r.key,
+      "slice changed at the exchange: a second fetch returned " + std::to_string(r.n_items) +
+          " rows (digest " + digest.substr(0, 16) + "...), the stored answer has " +
+          (stored ? std::to_string(stored->n_items) + " (digest " +
+                        stored->digest.value_or("none").substr(0, 16) + "...)"
+                  : std::string("none")) +
+          "; storing the new answer, its holes unconfirmed");
+  return false;
 }
 
 void Intake::Reopen(const std::string& endpoint, const std::string& key,
@@ -284,7 +336,26 @@ std::vector<Intake::Outgoing> Intake::Commit(int64_t now_ms) {
   }
   notices_.clear();
   AppendPendingNotices(&out);
+  AppendRecheckNotices(&out, now_ms);
   return out;
+}
+
+void Intake::AppendRecheckNotices(std::vector<Outgoing>* out, int64_t now_ms) {
+  if (!rechecks_.enabled() || subscribers_.empty()) return;  // held for a later subscriber
+  for (const auto& [endpoint, keys] : rechecks_.TakeDue(now_ms, clock_->WallNowMs())) {
+    counters_["recheck_notices"] += static_cast<int64_t>(keys.size());
+    LogInfo("asking " + std::to_string(subscribers_.size()) + " subscriber(s) to fetch " +
+            std::to_string(keys.size()) +
+            " stored slice(s) with holes once more, to confirm the holes");
+    for (size_t from = 0; from < keys.size(); from += kSlicesPerNotice) {
+      wire::Recheck rc;
+      rc.endpoint = endpoint;
+      rc.keys.assign(keys.begin() + static_cast<std::ptrdiff_t>(from),
+                     keys.begin() + static_cast<std::ptrdiff_t>(
+                                        std::min(keys.size(), from + kSlicesPerNotice)));
+      for (const auto& [peer, expiry] : subscribers_) out->push_back({peer, rc});
+    }
+  }
 }
 
 Result<std::vector<Intake::Outgoing>> Intake::Drain(int64_t now_ms) {
@@ -402,6 +473,12 @@ Counters Intake::Snapshot() const {
   for (const auto& [endpoint, slices] : notices_) waiting += static_cast<int64_t>(slices.size());
   c["notices_waiting"] = waiting;
   c["pending_notices_waiting"] = static_cast<int64_t>(reopened_size_);
+  if (rechecks_.enabled()) {
+    for (const auto& [name, value] : rechecks_.Snapshot()) c[name] = value;
+    for (const char* name : {"holes_confirmed", "recheck_changed", "recheck_notices"}) {
+      c.emplace(name, 0);
+    }
+  }
   return c;
 }
 

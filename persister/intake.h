@@ -20,6 +20,16 @@
 // mark is announced before it). While nobody is subscribed they are held (up to
 // kMaxHeldPending keys), so a planner that subscribes later still hears of them; a key recorded
 // again meanwhile (its DURABLE says what it is now) is no longer announced.
+//
+// Holes confirmed by a second fetch: with confirm_holes_after_ms > 0, ok slices with holes and
+// no holes_confirmed_at are announced in RECHECK notices once due (hole_rechecks.h: due time,
+// once per stored body per run, batched and rate-bounded), after the PENDING notices of a
+// Commit, only while someone is subscribed. When the ok result of an announced slice comes back
+// and the stored slice is still ok: the same body (digest) keeps the file and sets
+// holes_confirmed_at to the second fetch's completion (written with the manifest's next group
+// commit); another body means the exchange's answer changed: it is stored as a normal ok result
+// (new file, digest, n_items, unconfirmed), and one line says so. A failed second fetch changes
+// nothing stored (a failure never replaces ok).
 #pragma once
 
 #include <cstdint>
@@ -35,6 +45,7 @@
 #include "common/status.h"
 #include "common/wire.h"
 #include "persister/disk.h"
+#include "persister/hole_rechecks.h"
 #include "persister/manifest_store.h"
 
 namespace qlir::persister {
@@ -45,6 +56,11 @@ struct IntakeOptions {
   // safe to call from that many threads (RealDisk is).
   int write_threads = 1;
   int64_t subscription_ms = 10000;  // a HELLO subscribes for this long
+  // ok slices with holes are fetched again this long after their completed_at to confirm
+  // them; 0: never (the persister's flag --confirm-holes-after-ms, default 10 minutes).
+  int64_t confirm_holes_after_ms = 0;
+  // Only for tests: the gap between two rounds of hole rechecks (0: hole_rechecks.h's default).
+  int64_t recheck_scan_every_ms = 0;
 };
 
 // A ZeroMQ routing id as hex, for logs.
@@ -106,6 +122,7 @@ class Intake {
     std::string bytes;       // the encoded response file
     size_t body_offset = 0;  // where the exchange's body starts in `bytes`
     int64_t body_size = 0;
+    bool overwrite = false;  // a recheck's changed answer: replaces the stored ok slice
     Status write_status;
   };
 
@@ -119,6 +136,10 @@ class Intake {
   // Queues a PENDING notice of `key` (see "Repair" above).
   void Reopen(const std::string& endpoint, const std::string& key, const std::string& reason);
   void AppendPendingNotices(std::vector<Outgoing>* out);
+  void AppendRecheckNotices(std::vector<Outgoing>* out, int64_t now_ms);
+  // The ok answer to a recheck of a slice stored ok: true when it confirmed the holes (nothing
+  // to write); false when the answer changed (then stored as a normal result, overwriting).
+  bool AnswerRecheck(const SeriesId& series, const wire::FetchResult& r);
 
   const IntakeOptions options_;
   ManifestStore* const store_;
@@ -135,6 +156,7 @@ class Intake {
   std::map<std::string, int64_t> subscribers_;  // routing id -> subscription expiry (monotonic)
   std::vector<PendingWrite> pending_;           // this batch's files, in arrival order
   std::set<std::string> pending_keys_;
+  HoleRechecks rechecks_;
   Counters counters_;
 };
 

@@ -5,12 +5,18 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <map>
+#include <set>
+#include <string>
 #include <variant>
+#include <vector>
 
 #include "common/atomic_file.h"
 #include "common/body_digest.h"
 #include "common/clock.h"
+#include "common/manifest.h"
 #include "common/response_file.h"
+#include "common/time_util.h"
 #include "persister/json_manifest_store.h"
 #include "persister/test_util.h"
 #include "tests/test_util.h"
@@ -34,8 +40,16 @@ struct Rig {
   Intake intake;
 
   explicit Rig(int write_threads = 1)
+      : Rig(IntakeOptions{
+            .data_root = {}, .write_threads = write_threads, .subscription_ms = kSubscriptionMs}) {}
+  // options.data_root is the scratch directory whatever it holds.
+  explicit Rig(IntakeOptions options)
       : store(dir.path(), StoreOptions(&clock), &disk),
-        intake(IntakeOptions{dir.path(), write_threads, kSubscriptionMs}, &store, &disk, &clock) {}
+        intake(WithRoot(std::move(options), dir.path()), &store, &disk, &clock) {}
+  static IntakeOptions WithRoot(IntakeOptions o, const fs::path& root) {
+    o.data_root = root;
+    return o;
+  }
 
   static JsonStoreOptions StoreOptions(Clock* clock) {
     JsonStoreOptions o;
@@ -374,6 +388,261 @@ TEST_CASE("intake: slices recovery sets pending when a series loads are announce
   auto by = PendingByPeer(intake.Commit(clock.MonotonicNowMs()));
   CHECK(by.at("planner") == std::map<std::string, std::string>{
                                 {Slice(2).composite_key(), "response file missing or damaged"}});
+}
+
+// Holes confirmed by a second fetch (issue 18, point 4): RECHECK notices, and what the answer does.
+namespace {
+
+constexpr int64_t kConfirmAfterMs = 600000;
+
+// An ok result of `k` whose rows open at the given candle indexes of its window, completed (by
+// our clock) at `completed_ms`.
+wire::FetchResult WithRows(const klines::KlineSliceKey& k, const std::vector<int>& rows,
+                           int64_t completed_ms) {
+  wire::FetchResult r = MakeResult(k, "ok");
+  std::string b = "[";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i) b += ",";
+    b += "[" + std::to_string(k.start_ms + rows[i] * 60000LL) +
+         ",\"1.0\",\"2.0\",\"0.5\",\"1.5\",\"10\"]";
+  }
+  r.body = b + "]";
+  r.n_items = static_cast<int64_t>(rows.size());
+  r.first_ts = k.start_ms + rows.front() * 60000LL;
+  r.last_ts = k.start_ms + rows.back() * 60000LL;
+  r.requested_at_ms = completed_ms - 1000;
+  r.completed_at_ms = completed_ms;
+  return r;
+}
+
+std::vector<int> Candles(std::initializer_list<std::pair<int, int>> ranges) {
+  std::vector<int> out;
+  for (auto [from, to] : ranges) {
+    for (int i = from; i <= to; ++i) out.push_back(i);
+  }
+  return out;
+}
+
+// Slice 2 lacks candles 10-989 (the exchange's gap); slice 3 is the newest data (3 candles,
+// nothing missing before its last one).
+const std::vector<int> kGapRows = Candles({{0, 9}, {990, 999}});
+
+struct RecheckRig : Rig {
+  RecheckRig()
+      : Rig(IntakeOptions{.data_root = {},
+                          .write_threads = 1,
+                          .subscription_ms = kSubscriptionMs,
+                          .confirm_holes_after_ms = kConfirmAfterMs,
+                          .recheck_scan_every_ms = 1000}) {}
+  // Stores slice 2 (with holes) and slice 3 (without), completed now.
+  void StoreGapAndTail() {
+    intake.OnResult(WithRows(Slice(2), kGapRows, clock.WallNowMs()));
+    intake.OnResult(WithRows(Slice(3), {0, 1, 2}, clock.WallNowMs()));
+    intake.WriteBatch();
+  }
+  // Advances the clock and commits with "p1" subscribed; returns the keys RECHECK named to p1.
+  std::vector<std::string> AdvanceAndCommit(int64_t ms,
+                                            std::vector<Intake::Outgoing>* all = nullptr) {
+    clock.Advance(ms);
+    Hello("p1");
+    auto out = intake.Commit(now());
+    std::vector<std::string> keys;
+    for (const Intake::Outgoing& o : out) {
+      if (const auto* rc = std::get_if<wire::Recheck>(&o.message)) {
+        CHECK(o.peer == "p1");
+        CHECK(rc->endpoint == "klines");
+        keys.insert(keys.end(), rc->keys.begin(), rc->keys.end());
+      }
+    }
+    if (all) *all = std::move(out);
+    return keys;
+  }
+  ManifestEntry Entry(const klines::KlineSliceKey& k) {
+    const Manifest* m = store.Peek(SeriesId{"klines", "BTCUSDT", "1m"});
+    REQUIRE(m);
+    return m->slices.at(k.composite_key());
+  }
+  std::string StoredData(const klines::KlineSliceKey& k) {
+    auto text = ReadFile(ResponsePath(dir.path(), k));
+    REQUIRE(text.ok());
+    auto decoded = DecodeResponseFile(*text, "test");
+    REQUIRE(decoded.ok());
+    return std::string(decoded->data);
+  }
+};
+
+std::map<std::string, std::string> DurableOf(const std::vector<Intake::Outgoing>& out) {
+  std::map<std::string, std::string> by;
+  for (const Intake::Outgoing& o : out) {
+    if (const auto* d = std::get_if<wire::Durable>(&o.message)) {
+      for (const auto& s : d->slices) by[s.key] = s.status;
+    }
+  }
+  return by;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "intake: issue18 - a slice with holes is rechecked once, confirm_after after it was stored",
+    "[intake][recheck]") {
+  RecheckRig r;
+  r.Hello("p1");
+  r.StoreGapAndTail();
+  const std::string gap = Slice(2).composite_key();
+  CHECK(r.AdvanceAndCommit(0).empty());
+  CHECK(r.AdvanceAndCommit(kConfirmAfterMs - kSubscriptionMs - 1000).empty());  // not due yet
+  // Due, but nobody is subscribed (the subscription lapsed): held.
+  r.clock.Advance(kSubscriptionMs + 1000);
+  CHECK(r.intake.Commit(r.now()).empty());
+  CHECK(r.AdvanceAndCommit(0) == std::vector<std::string>{gap});  // the slice without holes: never
+  // Once per run: not again, however long nobody answers.
+  CHECK(r.AdvanceAndCommit(1000).empty());
+  CHECK(r.AdvanceAndCommit(10 * kConfirmAfterMs).empty());
+
+  // The second fetch returns the same rows: the file is kept, the holes are confirmed.
+  const ManifestEntry before = r.Entry(Slice(2));
+  const std::string data_before = r.StoredData(Slice(2));
+  const int writes = r.disk.writes;
+  const int64_t second_ms = r.clock.WallNowMs() + 3000;
+  r.intake.OnResult(WithRows(Slice(2), kGapRows, second_ms));
+  r.intake.WriteBatch();
+  std::vector<Intake::Outgoing> out;
+  CHECK(r.AdvanceAndCommit(0, &out).empty());
+  CHECK(DurableOf(out) == std::map<std::string, std::string>{{gap, "ok"}});
+  CHECK(r.disk.writes == writes);
+  CHECK(r.StoredData(Slice(2)) == data_before);
+  ManifestEntry after = r.Entry(Slice(2));
+  CHECK(after.holes_confirmed_at == FormatIsoUtc(second_ms));
+  after.holes_confirmed_at.reset();
+  CHECK(after == before);  // nothing else changed (completed_at is still the first fetch's)
+  CHECK_FALSE(r.Entry(Slice(3)).holes_confirmed_at);
+  const Counters c = r.intake.Snapshot();
+  CHECK(c.at("holes_confirmed") == 1);
+  CHECK(c.at("recheck_changed") == 0);
+  CHECK(c.at("rechecks_announced") == 1);
+  CHECK(c.at("recheck_notices") == 1);
+  // Written with the manifest: durable once flushed, and read back as stored.
+  REQUIRE(r.store.Flush().ok());
+  auto m = ParseManifestFile((testing::SeriesPath(r.dir.path()) / "manifest.json").string());
+  REQUIRE(m.ok());
+  CHECK(m->slices.at(gap).holes_confirmed_at == FormatIsoUtc(second_ms));
+  // A confirmed slice is not asked about again.
+  CHECK(r.AdvanceAndCommit(10 * kConfirmAfterMs).empty());
+}
+
+TEST_CASE("intake: issue18 - a recheck that returns other rows stores them, unconfirmed",
+          "[intake][recheck]") {
+  RecheckRig r;
+  r.Hello("p1");
+  r.StoreGapAndTail();
+  const std::string gap = Slice(2).composite_key();
+  REQUIRE(r.AdvanceAndCommit(kConfirmAfterMs) == std::vector<std::string>{gap});
+  // The exchange has filled part of its gap meanwhile.
+  const auto rows = Candles({{0, 499}, {990, 999}});
+  const wire::FetchResult changed = WithRows(Slice(2), rows, r.clock.WallNowMs());
+  r.intake.OnResult(changed);
+  r.intake.WriteBatch();
+  std::vector<Intake::Outgoing> out;
+  CHECK(r.AdvanceAndCommit(0, &out).empty());
+  CHECK(DurableOf(out) == std::map<std::string, std::string>{{gap, "ok"}});
+  const ManifestEntry e = r.Entry(Slice(2));
+  CHECK(e.status == SliceStatus::kOk);
+  CHECK(e.n_items == 510);
+  CHECK(e.digest == BodyDigest(changed.body));
+  CHECK(e.completed_at == FormatIsoUtc(changed.completed_at_ms));
+  CHECK_FALSE(e.holes_confirmed_at);
+  CHECK(r.StoredData(Slice(2)) == changed.body);
+  CHECK(r.intake.Snapshot().at("recheck_changed") == 1);
+  CHECK(r.intake.Snapshot().at("holes_confirmed") == 0);
+  // A new body: rechecked in its turn, confirm_after after it was stored.
+  CHECK(r.AdvanceAndCommit(kConfirmAfterMs - 1000).empty());
+  CHECK(r.AdvanceAndCommit(1000) == std::vector<std::string>{gap});
+  // An ok result of a slice nobody asked about still never replaces a stored ok one.
+  r.intake.OnResult(WithRows(Slice(3), {0, 1}, r.clock.WallNowMs()));
+  r.intake.WriteBatch();
+  r.AdvanceAndCommit(0);
+  CHECK(r.Entry(Slice(3)).n_items == 3);
+}
+
+TEST_CASE("intake: issue18 - a failed recheck leaves the stored ok slice untouched",
+          "[intake][recheck]") {
+  RecheckRig r;
+  r.Hello("p1");
+  r.StoreGapAndTail();
+  const std::string gap = Slice(2).composite_key();
+  REQUIRE(r.AdvanceAndCommit(kConfirmAfterMs) == std::vector<std::string>{gap});
+  const ManifestEntry before = r.Entry(Slice(2));
+  const std::string data_before = r.StoredData(Slice(2));
+  r.intake.OnResult(MakeResult(Slice(2), "failed"));
+  // A body that is not JSON is a failure too.
+  wire::FetchResult garbage = WithRows(Slice(2), kGapRows, r.clock.WallNowMs());
+  garbage.body = "<html>maintenance</html>";
+  r.intake.OnResult(garbage);
+  r.intake.WriteBatch();
+  std::vector<Intake::Outgoing> out;
+  CHECK(r.AdvanceAndCommit(0, &out).empty());
+  CHECK(DurableOf(out) == std::map<std::string, std::string>{{gap, "ok"}});
+  CHECK(r.Entry(Slice(2)) == before);
+  CHECK(r.StoredData(Slice(2)) == data_before);
+  // Not asked again in this run.
+  CHECK(r.AdvanceAndCommit(10 * kConfirmAfterMs).empty());
+}
+
+TEST_CASE("intake: issue18 - with confirm_holes_after_ms 0 nothing is rechecked",
+          "[intake][recheck]") {
+  Rig r;  // the default: off
+  r.Hello("p1");
+  r.intake.OnResult(WithRows(Slice(2), kGapRows, r.clock.WallNowMs()));
+  r.intake.WriteBatch();
+  r.intake.Commit(r.now());
+  r.clock.Advance(10 * kConfirmAfterMs);
+  r.Hello("p1");
+  for (const Intake::Outgoing& o : r.intake.Commit(r.now())) {
+    CHECK_FALSE(std::holds_alternative<wire::Recheck>(o.message));
+  }
+  CHECK_FALSE(r.intake.Snapshot().contains("rechecks_announced"));
+}
+
+TEST_CASE("hole rechecks: rounds are rate-bounded and files are read once per body",
+          "[intake][recheck]") {
+  Rig r;  // stores the slices; the rechecks are driven directly
+  for (int i : {1, 2, 3}) r.intake.OnResult(WithRows(Slice(i), kGapRows, r.clock.WallNowMs()));
+  r.intake.OnResult(WithRows(Slice(5), Candles({{0, 999}}), r.clock.WallNowMs()));  // full
+  r.intake.WriteBatch();
+  HoleRechecks h(RecheckOptions{.data_root = r.dir.path(),
+                                .confirm_after_ms = kConfirmAfterMs,
+                                .scan_every_ms = 1000,
+                                .max_per_round = 2},
+                 &r.store);
+  auto keys_of = [](const std::map<std::string, std::vector<std::string>>& due) {
+    std::set<std::string> keys;
+    for (const auto& [endpoint, list] : due) {
+      CHECK(endpoint == "klines");
+      keys.insert(list.begin(), list.end());
+    }
+    return keys;
+  };
+  CHECK(h.TakeDue(r.now(), r.clock.WallNowMs()).empty());  // the series loaded: scanned, not due
+  CHECK(h.Snapshot().at("recheck_candidates") == 3);
+  CHECK(h.Snapshot().at("recheck_files_read") == 3);  // only the short slices 1-3 are opened
+  r.clock.Advance(kConfirmAfterMs);
+  auto first = keys_of(h.TakeDue(r.now(), r.clock.WallNowMs()));
+  CHECK(first.size() == 2);
+  CHECK(h.Snapshot().at("recheck_due") == 1);
+  CHECK(h.TakeDue(r.now(), r.clock.WallNowMs()).empty());  // one round per scan_every_ms
+  r.clock.Advance(1000);
+  h.OnRecorded(SeriesId{"klines", "BTCUSDT", "1m"});  // rescanned, from the cache
+  auto second = keys_of(h.TakeDue(r.now(), r.clock.WallNowMs()));
+  CHECK(second.size() == 1);
+  first.insert(second.begin(), second.end());
+  CHECK(first == std::set<std::string>{Slice(1).composite_key(), Slice(2).composite_key(),
+                                       Slice(3).composite_key()});
+  for (const std::string& k : first) CHECK(h.AwaitsAnswer(k));
+  r.clock.Advance(1000);
+  CHECK(h.TakeDue(r.now(), r.clock.WallNowMs()).empty());
+  CHECK(h.Snapshot().at("rechecks_announced") == 3);
+  CHECK(h.Snapshot().at("recheck_files_read") == 3);
 }
 
 }  // namespace qlir::persister

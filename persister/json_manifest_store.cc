@@ -99,11 +99,21 @@ void JsonManifestStore::MarkDirty(Series* s) {
 }
 
 Result<SliceStatus> JsonManifestStore::Record(const SeriesId& id, const SliceRecord& r) {
+  return Put(id, r, /*overwrite=*/false);
+}
+
+Result<SliceStatus> JsonManifestStore::Overwrite(const SeriesId& id, const SliceRecord& r) {
+  return Put(id, r, /*overwrite=*/true);
+}
+
+Result<SliceStatus> JsonManifestStore::Put(const SeriesId& id, const SliceRecord& r,
+                                           bool overwrite) {
   auto loaded = Load(id);
   if (!loaded) return loaded.status();
   Series* s = *loaded;
   auto it = s->manifest.slices.find(r.key);
-  if (it != s->manifest.slices.end() && !Supersedes(r.entry.status, it->second.status)) {
+  if (!overwrite && it != s->manifest.slices.end() &&
+      !Supersedes(r.entry.status, it->second.status)) {
     return it->second.status;
   }
   ManifestEntry e = r.entry;
@@ -206,6 +216,13 @@ std::optional<int64_t> JsonManifestStore::NextFlushMs() const {
     if (due && (!next || *due < *next)) next = due;
   }
   return next;
+}
+
+std::vector<SeriesId> JsonManifestStore::LoadedSeries() const {
+  std::vector<SeriesId> out;
+  out.reserve(series_.size());
+  for (const auto& [id, s] : series_) out.push_back(id);
+  return out;
 }
 
 const Manifest* JsonManifestStore::Peek(const SeriesId& id) const {

@@ -47,6 +47,7 @@ class JsonManifestStore : public ManifestStore {
   Result<std::optional<SliceStatus>> Lookup(const SeriesId& series,
                                             const std::string& key) override;
   Result<SliceStatus> Record(const SeriesId& series, const SliceRecord& record) override;
+  Result<SliceStatus> Overwrite(const SeriesId& series, const SliceRecord& record) override;
   Result<size_t> MarkPending(const SeriesId& series, const std::vector<std::string>& keys,
                              int64_t now_ms) override;
   std::map<std::string, std::vector<std::string>> TakeRecoveredPending() override {
@@ -56,8 +57,9 @@ class JsonManifestStore : public ManifestStore {
   Status Flush() override;
   std::optional<int64_t> NextFlushMs() const override;
 
-  // For tests and the benchmark: the in-memory manifest of a loaded series (nullptr if not).
-  const Manifest* Peek(const SeriesId& series) const;
+  std::vector<SeriesId> LoadedSeries() const override;
+  // Also for tests and the benchmark.
+  const Manifest* Peek(const SeriesId& series) const override;
   // Thresholds for a manifest of `size` slices (see the file comment).
   int64_t FlushEveryFor(size_t size) const;
   int64_t FlushMsFor(size_t size) const;
@@ -75,6 +77,7 @@ class JsonManifestStore : public ManifestStore {
   };
 
   Result<Series*> Load(const SeriesId& series);
+  Result<SliceStatus> Put(const SeriesId& id, const SliceRecord& r, bool overwrite);
   void MarkDirty(Series* s);
   Status WriteSeries(const SeriesId& id, Series* s);
   std::optional<int64_t> DueAt(const Series& s) const;

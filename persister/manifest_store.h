@@ -58,6 +58,16 @@ class ManifestStore {
   // Not durable until Flush (or a due FlushDue) returns ok.
   virtual Result<SliceStatus> Record(const SeriesId& series, const SliceRecord& record) = 0;
 
+  // Records `record` whatever is stored, ok included: the answer to a second fetch of a stored
+  // ok slice with holes (persister/hole_rechecks.h), which either confirms them (the same entry
+  // with holes_confirmed_at) or replaces an answer the exchange has changed. REQUIRES as Record.
+  virtual Result<SliceStatus> Overwrite(const SeriesId& series, const SliceRecord& record) = 0;
+
+  // The series loaded so far, and the in-memory manifest of a loaded one (nullptr otherwise),
+  // valid until the store is next changed: what the hole rechecks read.
+  virtual std::vector<SeriesId> LoadedSeries() const = 0;
+  virtual const Manifest* Peek(const SeriesId& series) const = 0;
+
   // Sets the given slices pending (verify --repair), returns how many are pending now; keys
   // unknown to the store are ignored. Durable when it returns.
   virtual Result<size_t> MarkPending(const SeriesId& series, const std::vector<std::string>& keys,

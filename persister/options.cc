@@ -19,6 +19,11 @@ std::string Usage() {
                              (quick, default: opens each) or decode and match their digest
                              (full: reads each)
   --write-threads N          response files written at once (default 4; 1: one by one)
+  --confirm-holes-after-ms MS
+                             fetch an ok slice with holes (candles missing inside its window)
+                             once more this long after it was stored, and mark its holes
+                             confirmed when the exchange answers the same (default 600000,
+                             10 minutes; 0: never)
   --stats-file PATH          rewrite this JSON file with our counters every 2 s
                              (qlir-status --stats-dir shows them)
   --curve-secret-key FILE    the data server's CURVE key pair (NAME.key_secret,
@@ -35,6 +40,7 @@ Flags take "--flag value" or "--flag=value".
 Result<Options> ParseOptions(const std::vector<std::string>& args) {
   Options o;
   o.server.write_threads = 4;
+  o.server.confirm_holes_after_ms = 600000;
   bool no_adaptive = false;
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   FlagSet f;
@@ -55,6 +61,7 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
   f.Int("flush-every", &o.store.flush_every, 0, kMax);
   f.Int("flush-ms", &o.store.flush_ms, 0, kMax);
   f.Int("write-threads", &o.server.write_threads, 1, 64);
+  f.Int("confirm-holes-after-ms", &o.server.confirm_holes_after_ms, 0, kMax);
   f.Value("verify-responses", [&](const std::string& v) -> Status {
     if (v == "exists") {
       o.store.verify = VerifyResponses::kExists;

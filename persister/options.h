@@ -16,7 +16,8 @@ namespace qlir::persister {
 struct Options {
   std::optional<std::string> data_root;  // --data-root; else $QLIR_DATA_ROOT, else ~/qlir_data
   ServerOptions server;                  // --results-bind, --control-bind, --write-threads,
-                                         // --stats-file (curve and data_root filled by main)
+                                         // --stats-file, --confirm-holes-after-ms (curve and
+                                         // data_root filled by main)
   JsonStoreOptions store;                // --flush-every, --flush-ms, --no-adaptive-flush,
                                          // --verify-responses
   curve::Flags curve;                    // --curve-secret-key, --curve-allow

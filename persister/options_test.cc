@@ -20,6 +20,7 @@ TEST_CASE("persister options: defaults", "[options]") {
   CHECK(o->server.results_bind == "tcp://127.0.0.1:5702");
   CHECK(o->server.control_bind == "tcp://127.0.0.1:5703");
   CHECK(o->server.write_threads == 4);
+  CHECK(o->server.confirm_holes_after_ms == 600000);
   CHECK(o->server.stats_file.empty());
   CHECK(o->store.flush_every == 1000);
   CHECK(o->store.flush_ms == 2000);
@@ -47,6 +48,8 @@ TEST_CASE("persister options: every flag, as --flag value and as --flag=value", 
                                            "full",
                                            "--write-threads",
                                            "1",
+                                           "--confirm-holes-after-ms",
+                                           "0",
                                            "--stats-file",
                                            "/s.json",
                                            "--curve-secret-key",
@@ -63,6 +66,7 @@ TEST_CASE("persister options: every flag, as --flag value and as --flag=value", 
                                            "--no-adaptive-flush",
                                            "--verify-responses=full",
                                            "--write-threads=1",
+                                           "--confirm-holes-after-ms=0",
                                            "--stats-file=/s.json",
                                            "--curve-secret-key=/k/server.key_secret",
                                            "--curve-allow=/k/fetchers",
@@ -79,6 +83,7 @@ TEST_CASE("persister options: every flag, as --flag value and as --flag=value", 
     CHECK_FALSE(o->store.adaptive);
     CHECK(o->store.verify == VerifyResponses::kFull);
     CHECK(o->server.write_threads == 1);
+    CHECK(o->server.confirm_holes_after_ms == 0);
     CHECK(o->server.stats_file == "/s.json");
     CHECK(o->curve.secret_key_file == "/k/server.key_secret");
     CHECK(o->curve.allow_path == "/k/fetchers");
@@ -95,6 +100,8 @@ TEST_CASE("persister options: bad flags are errors naming the flag", "[options]"
   CHECK(Err({"--flush-ms", "soon"}).find("--flush-ms") != std::string::npos);
   CHECK(Err({"--write-threads", "0"}).find("--write-threads") != std::string::npos);
   CHECK(Err({"--write-threads=65"}).find("--write-threads") != std::string::npos);
+  CHECK(Err({"--confirm-holes-after-ms", "-1"}).find("--confirm-holes-after-ms") !=
+        std::string::npos);
   CHECK(Err({"--verify-responses", "some"}).find("--verify-responses") != std::string::npos);
   CHECK(Err({"--data-root"}).find("needs a value") != std::string::npos);
   CHECK(Err({"--data-root="}).find("--data-root") != std::string::npos);

@@ -35,7 +35,10 @@ PersisterServer::PersisterServer(ServerOptions options, zmq::context_t* context,
       context_(context),
       store_(store),
       clock_(options_.clock ? options_.clock : &real_clock_),
-      intake_(IntakeOptions{options_.data_root, options_.write_threads, options_.subscription_ms},
+      intake_(IntakeOptions{.data_root = options_.data_root,
+                            .write_threads = options_.write_threads,
+                            .subscription_ms = options_.subscription_ms,
+                            .confirm_holes_after_ms = options_.confirm_holes_after_ms},
               store, disk, clock_),
       results_(*context_, zmq::socket_type::pull),
       control_(*context_, zmq::socket_type::router),
@@ -157,10 +160,14 @@ void PersisterServer::Send(const std::vector<Intake::Outgoing>& out) {
       zmq::message_t body(bytes.data(), bytes.size());
       if (!control_.send(id, zmq::send_flags::sndmore | zmq::send_flags::dontwait) ||
           !control_.send(body, zmq::send_flags::dontwait)) {
-        LogWarn("subscriber " + PeerName(o.peer) + " is not reading; DURABLE notice dropped");
+        LogWarn("subscriber " + PeerName(o.peer) + " is not reading; " +
+                std::string(wire::TypeName(wire::TypeOf(o.message))) + " notice dropped");
       }
     } catch (const zmq::error_t& e) {
-      if (e.num() != EHOSTUNREACH) LogWarn(std::string("cannot send DURABLE: ") + e.what());
+      if (e.num() != EHOSTUNREACH) {
+        LogWarn("cannot send " + std::string(wire::TypeName(wire::TypeOf(o.message))) + ": " +
+                e.what());
+      }
       intake_.OnPeerGone(o.peer);
     }
   }

@@ -3,7 +3,7 @@
 // or a control message means, and what to send back, is the Intake's (intake.h).
 //   results: PULL, bound; FETCH_RESULT from fetchers.
 //   control: ROUTER, bound; HELLO (subscribe to DURABLE for 10 s), STATUS_REQUEST ->
-//            STATUS_REPLY, MARK_PENDING -> ACK.
+//            STATUS_REPLY, MARK_PENDING -> ACK; to subscribers DURABLE, PENDING and RECHECK.
 // Bad frames (not decodable, wrong type on a socket, invalid claims) are logged and dropped.
 //
 // Durability guarantee (what DURABLE means):
@@ -51,6 +51,9 @@ struct ServerOptions {
   // safe to call from that many threads (RealDisk is).
   int write_threads = 1;
   int64_t subscription_ms = 10000;  // a HELLO subscribes for this long
+  // ok slices with holes fetched again this long after they were stored, to confirm the holes
+  // (intake.h); 0: never. main sets --confirm-holes-after-ms (default 10 minutes).
+  int64_t confirm_holes_after_ms = 0;
   int linger_ms = 200;
   std::string stats_file;  // when set, counters are rewritten there every 2 s (common/stats.h)
   // CURVE on both sockets (common/curve.h): results let in the allow-list's keys, control only

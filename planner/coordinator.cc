@@ -93,11 +93,16 @@ void Coordinator::Delay(SliceRef r, int64_t due) {
 }
 
 void Coordinator::Requeue(const Lease& l, const char* why) {
+  const bool recheck = recheck_jobs_.erase(l.job_id) > 0;
   if (!universe_.Contains(l.slice)) return;
   LogWarn(std::string("re-handing job ") + std::to_string(l.job_id) + " (" + why + ", fetcher " +
           ledger_.fetcher_id(l.fetcher) + ") key=" + universe_.Key(l.slice));
   universe_.set_state(l.slice, SliceState::kIdle);
-  if (universe_.status(l.slice) == SliceStatus::kOk) return;
+  if (universe_.status(l.slice) == SliceStatus::kOk) {
+    // A recheck whose lease was lost goes back to the head of its own queue.
+    if (recheck && recheck_wanted_.insert(l.slice).second) recheck_queue_.push_front(l.slice);
+    return;
+  }
   ++jobs_rehanded_;
   Enqueue(l.slice, /*front=*/true);
 }
@@ -183,6 +188,8 @@ void Coordinator::OnPersisterMessage(const wire::Message& m, int64_t now, Outbox
     OnStatusReply(*reply, now);
   } else if (const auto* p = std::get_if<wire::Pending>(&m)) {
     OnPending(*p, now);
+  } else if (const auto* rc = std::get_if<wire::Recheck>(&m)) {
+    OnRecheck(*rc);
   } else {
     LogWarn(std::string("dropped unexpected ") + std::string(wire::TypeName(wire::TypeOf(m))) +
             " on the control socket");
@@ -192,7 +199,10 @@ void Coordinator::OnPersisterMessage(const wire::Message& m, int64_t now, Outbox
 void Coordinator::OnDurable(SliceRef r, SliceStatus status, int64_t now) {
   universe_.set_status(r, status);
   auto lease = leases_.ReleaseSlice(r);
-  if (lease) universe_.set_state(r, SliceState::kIdle);
+  if (lease) {
+    universe_.set_state(r, SliceState::kIdle);
+    recheck_jobs_.erase(lease->job_id);
+  }
   if (!sync_[r.series].ready) return;  // the snapshot will plan it
   const SliceState st = universe_.state(r);
   const std::string key = universe_.Key(r);
@@ -265,6 +275,32 @@ void Coordinator::OnPending(const wire::Pending& p, int64_t /*now*/) {
   }
   if (outside > 0) {
     LogDebug("PENDING named " + std::to_string(outside) + " slice(s) outside the range");
+  }
+}
+
+void Coordinator::OnRecheck(const wire::Recheck& rc) {
+  if (rc.endpoint != universe_.endpoint_name()) return;
+  std::map<uint32_t, int64_t> per_series;
+  int64_t skipped = 0;
+  for (const std::string& key : rc.keys) {
+    auto r = universe_.Find(key);
+    // Only a slice held ok and not otherwise scheduled: anything else is fetched anyway, and
+    // the persister compares whatever ok answer comes next.
+    if (!r || !sync_[r->series].ready || universe_.status(*r) != SliceStatus::kOk ||
+        universe_.state(*r) != SliceState::kIdle || !recheck_wanted_.insert(*r).second) {
+      ++skipped;
+      continue;
+    }
+    recheck_queue_.push_back(*r);
+    ++per_series[r->series];
+  }
+  for (const auto& [s, n] : per_series) {
+    LogInfo("persister: " + std::to_string(n) + " slice(s) of " + universe_.SeriesName(s) +
+            " with holes to fetch once more to confirm them (after any other job)");
+  }
+  if (skipped > 0) {
+    LogDebug("RECHECK named " + std::to_string(skipped) +
+             " slice(s) outside the range, not ok here, or already scheduled");
   }
 }
 
@@ -501,18 +537,35 @@ void Coordinator::Dispatch(int64_t now, Outbox* out) {
       universe_.set_state(r, SliceState::kIdle);
       continue;
     }
-    const std::string identity = *ledger_.TakeCredit();
-    const uint64_t job_id = next_job_id_++;
-    leases_.Add(Lease{job_id, r, identity, now, -1, {}});
-    universe_.set_state(r, SliceState::kLeased);
-    wire::Job job{job_id, universe_.endpoint_name(), universe_.Key(r), weight_limit_,
-                  weight_window_ms_};
-    LogDebug("job " + std::to_string(job_id) + " to fetcher " + ledger_.fetcher_id(identity) +
-             " key=" + job.key);
-    out->to_fetchers.emplace_back(identity, std::move(job));
-    ledger_.OnSent(identity, now);
-    ++jobs_handed_;
+    Hand(r, now, out);
   }
+  // Rechecks only once nothing else waits.
+  while (queue_.empty() && !recheck_queue_.empty() && ledger_.AnyCredit()) {
+    const SliceRef r = recheck_queue_.front();
+    recheck_queue_.pop_front();
+    recheck_wanted_.erase(r);
+    if (!universe_.Contains(r) || universe_.status(r) != SliceStatus::kOk ||
+        universe_.state(r) != SliceState::kIdle) {
+      continue;  // no longer ok here, or scheduled otherwise meanwhile
+    }
+    recheck_jobs_.insert(Hand(r, now, out));
+    ++rechecks_handed_;
+  }
+}
+
+uint64_t Coordinator::Hand(SliceRef r, int64_t now, Outbox* out) {
+  const std::string identity = *ledger_.TakeCredit();
+  const uint64_t job_id = next_job_id_++;
+  leases_.Add(Lease{job_id, r, identity, now, -1, {}});
+  universe_.set_state(r, SliceState::kLeased);
+  wire::Job job{job_id, universe_.endpoint_name(), universe_.Key(r), weight_limit_,
+                weight_window_ms_};
+  LogDebug("job " + std::to_string(job_id) + " to fetcher " + ledger_.fetcher_id(identity) +
+           " key=" + job.key);
+  out->to_fetchers.emplace_back(identity, std::move(job));
+  ledger_.OnSent(identity, now);
+  ++jobs_handed_;
+  return job_id;
 }
 
 int64_t Coordinator::NextWakeMs(int64_t now) const {
@@ -530,6 +583,7 @@ std::optional<int> Coordinator::Finished(int64_t now) {
   for (size_t s = 0; s < sync_.size(); ++s) ready[s] = sync_[s].ready;
   Completion c = CheckCompletion(universe_, ready, backoff_, exchange_.Now(now));
   if (!c.complete) return std::nullopt;
+  if (!recheck_queue_.empty() || !recheck_jobs_.empty()) return std::nullopt;
   failed_for_good_ = std::move(c.failed_for_good);
   return failed_for_good_.empty() ? 0 : 2;
 }
@@ -588,6 +642,9 @@ Counters Coordinator::StatsCounters() const {
   c["jobs_rehanded"] = static_cast<int64_t>(jobs_rehanded_);
   c["durable_notices"] = static_cast<int64_t>(durable_notices_);
   c["slices_reopened"] = static_cast<int64_t>(slices_reopened_);
+  c["rechecks_waiting"] = static_cast<int64_t>(recheck_queue_.size());
+  c["rechecks_in_flight"] = static_cast<int64_t>(recheck_jobs_.size());
+  c["rechecks_handed"] = static_cast<int64_t>(rechecks_handed_);
   c["failed_for_good"] = static_cast<int64_t>(failed_for_good_.size());
   return c;
 }

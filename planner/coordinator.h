@@ -22,12 +22,23 @@
 // notice was missed (not subscribed then), every series' statuses are asked again every
 // resync_ms, and any STATUS_REPLY after the first is reconciled: a slice held ok that the
 // persister calls pending or failed is fetched again; one it calls ok is ok.
+//
+// Holes confirmed by a second fetch: a RECHECK notice names stored ok slices with holes that the
+// persister wants fetched once more. They wait in their own queue, behind every other job: one
+// is handed out only when the job queue is empty, as an ordinary job (through the fetchers and
+// the exchange's weight budget). The slice stays ok here, only leased while in flight; its
+// DURABLE ends the lease as usual (the persister compares the answer with what it stores). A
+// recheck whose lease is lost goes back to the head of that queue; with --once the run is not
+// finished while rechecks wait or are in flight.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -138,6 +149,8 @@ class Coordinator {
   const CreditLedger& ledger() const { return ledger_; }
   const FailureBackoff& backoff() const { return backoff_; }
   size_t queued() const { return queue_.size(); }
+  size_t rechecks_waiting() const { return recheck_queue_.size(); }
+  size_t rechecks_in_flight() const { return recheck_jobs_.size(); }
   bool ready(uint32_t series) const { return sync_[series].ready; }
   int64_t exchange_now(int64_t now) const { return exchange_.Now(now); }
   // Counters for the stats file (common/stats.h): slices by status, queue depths, leases,
@@ -160,6 +173,9 @@ class Coordinator {
 
   void OnDurable(SliceRef r, SliceStatus status, int64_t now);
   void OnPending(const wire::Pending& p, int64_t now);
+  void OnRecheck(const wire::Recheck& rc);
+  // Leases r to a fetcher with credit. REQUIRES: ledger_.AnyCredit().
+  uint64_t Hand(SliceRef r, int64_t now, Outbox* out);
   // The persister set r pending again: fetch it again first (unless a lease will settle it).
   void Reopen(SliceRef r);
   // A reply after the first: what the persister says of slices no lease covers is the truth.
@@ -204,6 +220,11 @@ class Coordinator {
   uint64_t jobs_rehanded_ = 0;
   uint64_t durable_notices_ = 0;
   uint64_t slices_reopened_ = 0;  // set pending again by the persister (PENDING or a reply)
+  // RECHECK: ok slices to fetch once more, behind every other job (see the file comment).
+  std::deque<SliceRef> recheck_queue_;
+  std::unordered_set<SliceRef, SliceRefHash> recheck_wanted_;  // what recheck_queue_ holds
+  std::set<uint64_t> recheck_jobs_;                            // job ids of rechecks in flight
+  uint64_t rechecks_handed_ = 0;
   struct FetcherReport {
     Counters counters;
     int64_t seen_ms = 0;

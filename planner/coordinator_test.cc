@@ -511,6 +511,82 @@ TEST_CASE("Coordinator: issue18 - PENDING puts repaired slices at the head of th
   CHECK(r.Step().empty());
 }
 
+TEST_CASE(
+    "Coordinator: issue18 - RECHECK hands ok slices out again behind new work - they stay ok") {
+  Rig r(Config(), 6);
+  r.Reply(0, {{r.Key(0, 0), "ok"}, {r.Key(0, 1), "ok"}, {r.Key(0, 2), "ok"}});  // 3-5 missing
+  const auto now = [&] { return r.clock.MonotonicNowMs(); };
+  // Two ok slices (one named twice), a slice not ok here, one outside the range, garbage.
+  r.c->OnPersisterMessage(wire::Recheck{"klines",
+                                        {r.Key(0, 1), r.Key(0, 2), r.Key(0, 3),
+                                         "BTCUSDT:1m:0-59999999:1000", "garbage", r.Key(0, 1)}},
+                          now(), &r.out);
+  r.c->OnPersisterMessage(wire::Recheck{"aggTrades", {r.Key(0, 0)}}, now(), &r.out);
+  CHECK(r.c->rechecks_waiting() == 2);
+  r.Fetcher("f1", wire::Ready{"F1", 2});
+  // New work first.
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 2);
+  CHECK(jobs[0].second.key == r.Key(0, 3));
+  CHECK(jobs[1].second.key == r.Key(0, 4));
+  for (auto& [id, j] : jobs) {
+    r.Fetcher(id, wire::JobDone{j.job_id, j.key, "ok"});
+    r.Durable(j.key, "ok");
+  }
+  // The last new slice, then the first recheck as soon as nothing else waits.
+  jobs = r.Step();
+  REQUIRE(jobs.size() == 2);
+  CHECK(jobs[0].second.key == r.Key(0, 5));
+  CHECK(jobs[1].second.key == r.Key(0, 1));
+  const SliceRef one{0, r.c->universe().first_index(0) + 1};
+  CHECK(r.c->universe().status(one) == SliceStatus::kOk);  // ok here, only in flight
+  CHECK(r.c->universe().state(one) == SliceState::kLeased);
+  CHECK(r.c->rechecks_in_flight() == 1);
+  CHECK(r.c->rechecks_waiting() == 1);
+  // The fetcher gives the recheck back: it goes to the head of the rechecks, not lost.
+  r.Fetcher("f1", wire::JobReturn{jobs[1].second.job_id, jobs[1].second.key});
+  CHECK(r.c->rechecks_in_flight() == 0);
+  CHECK(r.c->rechecks_waiting() == 2);
+  r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "ok"});
+  r.Durable(jobs[0].second.key, "ok");
+  jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].second.key == r.Key(0, 1));
+  r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "ok"});
+  r.Durable(jobs[0].second.key, "ok");
+  jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].second.key == r.Key(0, 2));
+  // A failed second fetch: the persister keeps its ok and says so.
+  r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "failed"});
+  r.Durable(jobs[0].second.key, "ok");
+  CHECK(r.Step().empty());
+  CHECK(r.c->universe().counts(0).ok == 6);
+  CHECK(r.c->backoff().failures({0, r.c->universe().first_index(0) + 2}) == 0);
+  const Counters c = r.c->StatsCounters();
+  CHECK(c.at("rechecks_handed") == 3);
+  CHECK(c.at("rechecks_in_flight") == 0);
+  CHECK(c.at("rechecks_waiting") == 0);
+  CHECK(c.at("slices_reopened") == 0);
+}
+
+TEST_CASE("Coordinator: issue18 - with --once the run waits for the rechecks it was sent") {
+  auto config = Config();
+  config.once = true;
+  Rig r(config, 2);
+  r.Reply(0, {{r.Key(0, 0), "ok"}, {r.Key(0, 1), "ok"}});
+  CHECK(r.c->Finished(r.clock.MonotonicNowMs()) == 0);
+  r.c->OnPersisterMessage(wire::Recheck{"klines", {r.Key(0, 1)}}, r.clock.MonotonicNowMs(), &r.out);
+  CHECK_FALSE(r.c->Finished(r.clock.MonotonicNowMs()));
+  r.Fetcher("f1", wire::Ready{"F1", 1});
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  CHECK_FALSE(r.c->Finished(r.clock.MonotonicNowMs()));
+  r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "ok"});
+  r.Durable(jobs[0].second.key, "ok");
+  CHECK(r.c->Finished(r.clock.MonotonicNowMs()) == 0);
+}
+
 TEST_CASE("Coordinator: issue18 - a missed PENDING is found by the periodic status resync") {
   auto config = Config();
   config.resync_ms = 60000;

@@ -202,6 +202,7 @@ TEST_CASE("start-data-server refuses bad flags before starting anything", "[laun
       {{"--fetchers", "zero"}, "--fetchers"},
       {{"--bogus"}, "--bogus"},
       {{"--max-weight-per-minute", "banana"}, "--max-weight-per-minute"},
+      {{"--confirm-holes-after-ms", "soon"}, "--confirm-holes-after-ms"},
       {{"--port-base", "70000"}, "--port-base"},
       {{"--symbols"}, "--symbols needs a value"},
   };

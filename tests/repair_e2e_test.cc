@@ -2,7 +2,9 @@
 // persister, fetchers and a planner running for ever (no --once); stored response files are
 // damaged in every way the issue lists, the real `qlir-status verify --repair` asks the running
 // persister to mark them pending, and the running planner fetches them again, with nothing
-// restarted, until every slice is ok again and holds the exchange's bytes.
+// restarted, until every slice is ok again and holds the exchange's bytes. Also the ledger of
+// holes: a gap of the simulator appears with its exact range, unconfirmed, and is confirmed by
+// the persister's second fetch (--confirm-holes-after-ms) with the pipeline running for ever.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -20,6 +22,7 @@
 #include "common/data_root.h"
 #include "common/json.h"
 #include "common/klines/slice_key.h"
+#include "common/manifest.h"
 #include "common/response_file.h"
 #include "common/time_util.h"
 #include "tests/data_root_check.h"
@@ -264,4 +267,135 @@ TEST_CASE("the ledger of holes shows a gap of the simulator's data with its exac
         0);
   CHECK_THAT(text, Catch::Contains(FormatIsoUtc(gap_start) + " .. " + FormatIsoUtc(gap_end - 1) +
                                    "  800 candles unconfirmed"));
+}
+
+TEST_CASE("a hole of the simulator is confirmed by a second fetch - running for ever",
+          "[e2e][holes][recheck]") {
+  // Phase 1 (--once, the persister's default delay of 10 minutes): the ledger shows a gap of the
+  // simulator unconfirmed. Phase 2 (--confirm-holes-after-ms 1000, the planner running for ever
+  // over a range two slices longer, the last holding a second gap): the first gap's slices, stored
+  // long enough ago, are due as soon as the persister loads them; the second gap's slice is stored
+  // in this run and rechecked at least a second later. Both end confirmed with their exact
+  // ranges, each at the cost of one more request per slice with holes.
+  ScratchDir scratch;
+  const int64_t end1 = kStart + 4LL * 60000000 - 1;
+  const int64_t end2 = kStart + 6LL * 60000000 - 1;
+  auto keys = klines::GenerateKlineSlices("BTCUSDT", "1m", kStart, end2);
+  REQUIRE(keys.ok());
+  // Grid slices: 5 meet the first range (0-4), 7 the second (0-6).
+  REQUIRE(keys->size() == 7);
+  const std::set<size_t> with_holes = {1, 2, 6};
+  const size_t first_new = 5;
+  const int64_t gap1_start = (*keys)[1].start_ms + 500 * 60000;  // across slices 1 and 2
+  const int64_t gap1_end = (*keys)[2].start_ms + 300 * 60000;
+  const int64_t gap2_start = (*keys)[6].start_ms + 100 * 60000;  // inside slice 6
+  const int64_t gap2_end = (*keys)[6].start_ms + 200 * 60000;
+  Simulator sim(
+      scratch.path(),
+      {"--symbol", "BTCUSDT,listing=" + std::to_string(kListing) +
+                       ",gap=" + std::to_string(gap1_start) + "/" + std::to_string(gap1_end) +
+                       ",gap=" + std::to_string(gap2_start) + "/" + std::to_string(gap2_end)});
+  Pipeline p(scratch.path(), sim.base_url());
+  auto ledger = [&] {
+    std::string text;
+    const int rc = RunStatusTool(scratch.path(),
+                                 {"holes", "--data-root", p.data_root().string(), "--json"}, &text);
+    INFO(text);
+    REQUIRE(rc == 0);
+    const auto j = nlohmann::json::parse(text);
+    REQUIRE(j["series"].size() == 1);
+    return j["series"][0];
+  };
+
+  p.StartPersister();
+  p.StartFetchers(1);
+  INFO(p.Logs());
+  REQUIRE(p.RunPlannerOnce({"--symbols", "BTCUSDT", "--intervals", "1m", "--start",
+                            std::to_string(kStart), "--end", std::to_string(end1)}) == 0);
+  REQUIRE(p.StopAll());
+  {
+    const auto s = ledger();
+    REQUIRE(s["holes"].size() == 1);
+    CHECK(s["holes"][0]["start_ms"] == gap1_start);
+    CHECK(s["holes"][0]["end_ms"] == gap1_end - 1);
+    CHECK(s["holes"][0]["confirmed"] == false);
+    CHECK(s["holes"][0]["confirmed_at"].is_null());
+  }
+  const auto windows_before = sim.Counters()["windows"];
+
+  constexpr int64_t kDelayMs = 1000;
+  p.StartPersister({"--confirm-holes-after-ms", std::to_string(kDelayMs)});
+  p.StartFetchers(1);
+  auto planner =
+      p.StartPlanner({"--symbols", "BTCUSDT", "--intervals", "1m", "--start",
+                      std::to_string(kStart), "--end", std::to_string(end2), "--resync-ms", "0"},
+                     /*once=*/false);
+  nlohmann::json s;
+  const int64_t waited_ms = WaitFor(
+      [&] {
+        s = ledger();
+        if (s["ok_slices"] != keys->size() || s["holes"].size() != 2) return false;
+        for (const auto& h : s["holes"]) {
+          if (h["confirmed"] != true) return false;
+        }
+        return true;
+      },
+      180000);
+  INFO(s.dump(2));
+  INFO(p.Logs());
+  REQUIRE(waited_ms >= 0);
+  const auto& h1 = s["holes"][0];
+  const auto& h2 = s["holes"][1];
+  CHECK(h1["start_ms"] == gap1_start);
+  CHECK(h1["end_ms"] == gap1_end - 1);
+  CHECK(h1["candles"] == 800);
+  CHECK(h1["slices"] ==
+        nlohmann::json::array({(*keys)[1].composite_key(), (*keys)[2].composite_key()}));
+  CHECK(h2["start_ms"] == gap2_start);
+  CHECK(h2["end_ms"] == gap2_end - 1);
+  CHECK(h2["candles"] == 100);
+  CHECK(h2["slices"] == nlohmann::json::array({(*keys)[6].composite_key()}));
+  CHECK(s["missing_candles"] == 900);
+
+  // The second gap's slice was stored in this run and rechecked no sooner than the delay after.
+  auto manifest = ParseManifestFile(
+      (*SeriesDir(p.data_root(), "klines", "BTCUSDT", "1m") / "manifest.json").string());
+  REQUIRE(manifest.ok());
+  const ManifestEntry& e6 = manifest->slices.at((*keys)[6].composite_key());
+  REQUIRE(e6.completed_at);
+  REQUIRE(e6.holes_confirmed_at);
+  const int64_t stored_ms = *ParseTimeUtc(*e6.completed_at);
+  const int64_t confirmed_ms = *ParseTimeUtc(*e6.holes_confirmed_at);
+  CHECK(confirmed_ms >= stored_ms + kDelayMs);
+  // Only the slices with holes carry a confirmation.
+  for (size_t i = 0; i < keys->size(); ++i) {
+    INFO(i);
+    CHECK(manifest->slices.at((*keys)[i].composite_key()).holes_confirmed_at.has_value() ==
+          with_holes.contains(i));
+  }
+
+  // One more request for each slice with holes, and for no other window.
+  const auto windows = sim.Counters()["windows"];
+  int64_t rechecks = 0;
+  for (size_t i = 0; i < keys->size(); ++i) {
+    const std::string key = (*keys)[i].composite_key();
+    INFO(key);
+    REQUIRE(windows.contains(key));
+    const int before =
+        windows_before.contains(key) ? windows_before[key]["requests"].get<int>() : 0;
+    const int fetched = windows[key]["requests"].get<int>() - before;
+    const int recheck = with_holes.contains(i) ? 1 : 0;
+    CHECK(fetched == (i >= first_new ? 1 : 0) + recheck);
+    rechecks += fetched - (i >= first_new ? 1 : 0);
+  }
+  CHECK_THAT(qlir::testing::ReadLog(p.dir() / "persister.log"), Catch::Contains("holes confirmed"));
+  std::cout << "recheck_e2e: 3 slices with holes (900 candles) confirmed " << waited_ms
+            << " ms after the for-ever planner started; slice 6 stored at " << *e6.completed_at
+            << ", confirmed at " << *e6.holes_confirmed_at << " (delay flag " << kDelayMs << " ms, "
+            << (confirmed_ms - stored_ms - kDelayMs) << " ms after it, second precision); "
+            << rechecks << " refetch requests\n";
+  CHECK(planner->running());
+  planner->Signal(SIGTERM);
+  CHECK(planner->Wait(30000) == 0);
+  CHECK(p.StopAll());
 }

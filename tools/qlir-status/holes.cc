@@ -5,11 +5,10 @@
 #include <set>
 #include <sstream>
 
-#include "common/atomic_file.h"
 #include "common/data_root.h"
 #include "common/endpoint.h"
+#include "common/holes.h"
 #include "common/json.h"
-#include "common/response_file.h"
 #include "common/time_util.h"
 #include "tools/qlir-status/ranges.h"
 
@@ -18,11 +17,6 @@ namespace qlir::status_tool {
 namespace fs = std::filesystem;
 
 namespace {
-
-int64_t FloorTo(int64_t t, int64_t step) {
-  return t >= 0 ? t / step * step : -((-t + step - 1) / step) * step;
-}
-int64_t CeilTo(int64_t t, int64_t step) { return -FloorTo(-t, step); }
 
 // One missing candle, before merging.
 struct Missing {
@@ -47,22 +41,6 @@ bool HolesReport::HasProblem() const {
   });
 }
 
-Result<std::vector<int64_t>> RowOpenTimes(std::string_view data) {
-  auto rows = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
-  if (rows.is_discarded() || !rows.is_array())
-    return Status::Corruption("data is not a JSON array");
-  std::vector<int64_t> out;
-  out.reserve(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const auto& row = rows[i];
-    if (!row.is_array() || row.empty() || !row[0].is_number_integer()) {
-      return Status::Corruption("row " + std::to_string(i) + " has no integer open time");
-    }
-    out.push_back(row[0].get<int64_t>());
-  }
-  return out;
-}
-
 SeriesHoles LedgerOf(const SeriesLocation& loc, const Manifest& m,
                      const std::function<Result<std::string>(const std::string& key,
                                                              const ManifestEntry& e)>& read_data) {
@@ -74,17 +52,12 @@ SeriesHoles LedgerOf(const SeriesLocation& loc, const Manifest& m,
     return out;
   }
   // Events at the exchange's own times (fundingRate): a closed window holds what it holds, so
-  // there is no count to miss and no ledger of holes.
+  // there is no count to miss and no ledger of holes (common/holes.h says the same).
   if (!endpoint->items_on_grid()) return out;
-  // The series' first and last stored candles, from every stored slice.
-  for (const auto& [key, e] : m.slices) {
-    if (e.status != SliceStatus::kOk && e.status != SliceStatus::kPartial) continue;
-    if (e.n_items <= 0 || !e.first_ts || !e.last_ts) continue;
-    if (out.first_candle_ms < 0 || *e.first_ts < out.first_candle_ms) {
-      out.first_candle_ms = *e.first_ts;
-    }
-    out.last_candle_ms = std::max(out.last_candle_ms, *e.last_ts);
-  }
+  // The series' first and last stored candles, from every stored slice (common/holes.h).
+  const StoredCandles stored = StoredCandleSpan(m);
+  out.first_candle_ms = stored.first_ms;
+  out.last_candle_ms = stored.last_ms;
   // ok slices by their window's start (the manifest's order is by key text).
   std::vector<std::pair<SliceKey, const std::pair<const std::string, ManifestEntry>*>> ok;
   for (const auto& kv : m.slices) {
@@ -104,36 +77,16 @@ SeriesHoles LedgerOf(const SeriesLocation& loc, const Manifest& m,
   std::vector<Missing> missing;
   for (const auto& [key, kv] : ok) {
     const ManifestEntry& e = kv->second;
-    // The window clipped to the stored candles: nothing is missing before the listing or after
-    // the last candle.
-    const int64_t lo = CeilTo(std::max(key.start_ms, out.first_candle_ms), step);
-    const int64_t hi = FloorTo(std::min(key.end_ms, out.last_candle_ms), step);
-    if (hi < lo) continue;
-    const int64_t expected = (hi - lo) / step + 1;
-    if (e.n_items >= expected) continue;
-    auto data = read_data(kv->first, e);
-    if (!data) {
-      out.unreadable.push_back(kv->first + ": " + data.error());
+    // The rule is common/holes.h's, shared with the persister's rechecks.
+    auto found =
+        SliceMissingCandles(*endpoint, key, e, stored, [&]() { return read_data(kv->first, e); });
+    if (!found) {
+      out.unreadable.push_back(kv->first + ": " + found.error());
       continue;
     }
-    auto times = RowOpenTimes(*data);
-    if (!times) {
-      out.unreadable.push_back(kv->first + ": " + times.error());
-      continue;
-    }
-    std::sort(times->begin(), times->end());
-    // A grid candle is there when a row opens within its interval (early history has rows off
-    // the grid: docs/exchange-rules.md, "Irregular candles").
-    size_t i = 0;
-    int64_t found = 0;
-    for (int64_t t = lo; t <= hi; t += step) {
-      while (i < times->size() && (*times)[i] < t) ++i;
-      if (i < times->size() && (*times)[i] < t + step) continue;
-      missing.push_back({t, &kv->first, &e.holes_confirmed_at});
-      ++found;
-    }
-    if (found > 0) ++out.slices_with_holes;
-    out.missing_candles += found;
+    for (int64_t t : *found) missing.push_back({t, &kv->first, &e.holes_confirmed_at});
+    if (!found->empty()) ++out.slices_with_holes;
+    out.missing_candles += static_cast<int64_t>(found->size());
   }
   // Consecutive missing candles with the same confirmation make one range.
   for (const Missing& x : missing) {
@@ -175,12 +128,7 @@ Result<HolesReport> BuildHolesLedger(const fs::path& root, const SeriesFilter& f
     }
     report.series.push_back(
         LedgerOf(loc, *m, [&](const std::string&, const ManifestEntry& e) -> Result<std::string> {
-          const fs::path file = loc.dir / e.relative_path;
-          auto text = ReadFile(file);
-          if (!text) return text.status();
-          auto decoded = DecodeResponseFile(*text, file.string());
-          if (!decoded) return decoded.status();
-          return std::string(decoded->data);
+          return ReadStoredData(loc.dir, e);
         }));
   }
   return report;

@@ -6,8 +6,10 @@
 // same window returned the same rows, so the candles are missing at the exchange, not in a
 // damaged download.
 //
-// A slice whose n_items covers its (clipped) window is not opened; the others' response files are
-// read for their open times. Read-only, like the rest of qlir-status.
+// Which candles a slice lacks is common/holes.h's rule (shared with the persister, which fetches
+// such slices again to confirm them); this file merges them into ranges. A slice whose n_items
+// covers its (clipped) window is not opened; the others' response files are read for their open
+// times. Read-only, like the rest of qlir-status.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/holes.h"
 #include "common/manifest.h"
 #include "common/status.h"
 #include "tools/qlir-status/series_scan.h"
@@ -54,9 +57,7 @@ struct HolesReport {
   bool HasProblem() const;
 };
 
-// The open times of a klines response's rows (field 0 of each row), in file order. An error when
-// `data` is not a JSON array of arrays starting with an integer.
-Result<std::vector<int64_t>> RowOpenTimes(std::string_view data);
+using ::qlir::RowOpenTimes;  // common/holes.h
 
 // The ledger of one series from its manifest; `read_data(key, entry)` returns a slice's stored
 // `data` (the response file's body). Exposed for tests.
