@@ -30,7 +30,8 @@ StoredCandles StoredCandleSpan(const Manifest& m) {
 
 std::optional<CandleWindow> ExpectedCandles(const Endpoint& endpoint, const SliceKey& key,
                                             const StoredCandles& stored) {
-  if (stored.empty() || key.limit <= 0) return std::nullopt;
+  // Events at the exchange's own times (funding) are not a grid: fewer of them are no holes.
+  if (!endpoint.items_on_grid() || stored.empty() || key.limit <= 0) return std::nullopt;
   const int64_t step = endpoint.SliceSpanMs(key.interval, key.limit) / key.limit;
   if (step <= 0) return std::nullopt;
   CandleWindow w;

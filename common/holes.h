@@ -7,7 +7,8 @@
 // (the listing) or after the last one (a delisting, or simply the newest data). A grid candle is
 // there when a row opens within its interval (early history has rows off the grid:
 // docs/exchange-rules.md, "Irregular candles"). An entry whose n_items covers its clipped window
-// has none, and its rows need not be read.
+// has none, and its rows need not be read. Only endpoints whose items sit on a grid
+// (Endpoint::items_on_grid, klines) have holes.
 #pragma once
 
 #include <cstdint>
@@ -44,7 +45,8 @@ struct CandleWindow {
   friend bool operator==(const CandleWindow&, const CandleWindow&) = default;
 };
 // `key`'s window clipped to `stored`; nullopt when it must hold no candle (outside the stored
-// span, or nothing stored).
+// span, or nothing stored) or when the endpoint's items are not on a grid
+// (Endpoint::items_on_grid: funding events).
 std::optional<CandleWindow> ExpectedCandles(const Endpoint& endpoint, const SliceKey& key,
                                             const StoredCandles& stored);
 

@@ -53,6 +53,10 @@ TEST_CASE("holes: the window is clipped to the stored candles - full slices are 
   CHECK_FALSE(ExpectedCandles(klines, Key(4), stored));  // before the listing
   CHECK_FALSE(ExpectedCandles(klines, Key(7), stored));  // after the last candle
   CHECK_FALSE(ExpectedCandles(klines, a, StoredCandles{}));
+  // Funding events are not on a grid: never holes.
+  const Endpoint* funding = FindEndpoint("fundingRate");
+  REQUIRE(funding);
+  CHECK_FALSE(ExpectedCandles(*funding, a, stored));
   int reads = 0;
   auto never = [&]() -> Result<std::string> {
     ++reads;

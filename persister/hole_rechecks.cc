@@ -41,7 +41,7 @@ bool HoleRechecks::Scan(const SeriesId& id, Series* s, size_t* reads_left) {
   const Manifest* m = store_->Peek(id);
   const Endpoint* endpoint = FindEndpoint(id.endpoint);
   auto dir = SeriesDir(options_.data_root, id.endpoint, id.symbol, id.interval);
-  if (!m || !endpoint || !dir) {
+  if (!m || !endpoint || !dir || !endpoint->items_on_grid()) {
     s->known.clear();
     s->candidates.clear();
     s->dirty = false;
