@@ -1,6 +1,6 @@
 // HoleRechecks: which stored slices the persister asks to have fetched once more, to confirm
-// their holes (README.md, "qlir-status holes"; issue 18). Fed the store, `now` and what was
-// recorded; no socket (the Intake sends the RECHECK notices it returns, docs/protocol.md).
+// their holes (README.md, "Holes confirmed by a second fetch"; issue 18). Fed the store, `now` and
+// what was recorded; no socket (the Intake sends the RECHECK notices it returns, docs/protocol.md).
 //
 // A slice is due when it is `ok`, has holes by the rule of common/holes.h (the one qlir-status
 // holes uses), carries no holes_confirmed_at, and its completed_at lies at least
