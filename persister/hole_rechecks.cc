@@ -28,6 +28,12 @@ void HoleRechecks::OnRecorded(const SeriesId& series) {
   series_[series].dirty = true;
 }
 
+void HoleRechecks::OnAsked(const SeriesId& series) {
+  if (!enabled()) return;
+  series_[series].dirty = true;
+  round_wanted_ = true;
+}
+
 bool HoleRechecks::AwaitsAnswer(const std::string& key) const {
   auto it = asked_.find(key);
   return it != asked_.end() && !it->second.answered;
@@ -101,7 +107,7 @@ std::map<std::string, std::vector<std::string>> HoleRechecks::TakeDue(int64_t mo
   std::map<std::string, std::vector<std::string>> out;
   if (!enabled()) return out;
   // Called every round of the server's loop: the list of series is looked at every 250 ms.
-  if (mono_ms < next_round_ms_ && mono_ms < next_series_check_ms_) return out;
+  if (!round_wanted_ && mono_ms < next_round_ms_ && mono_ms < next_series_check_ms_) return out;
   next_series_check_ms_ = mono_ms + 250;
   const std::vector<SeriesId> loaded = store_->LoadedSeries();
   bool new_series = false;
@@ -112,7 +118,8 @@ std::map<std::string, std::vector<std::string>> HoleRechecks::TakeDue(int64_t mo
     }
   }
   // A series just loaded is scanned at once (a planner with --once may not wait long).
-  if (!new_series && mono_ms < next_round_ms_) return out;
+  if (!round_wanted_ && !new_series && mono_ms < next_round_ms_) return out;
+  round_wanted_ = false;
   next_round_ms_ = mono_ms + scan_every_ms_;
   size_t reads_left = options_.max_reads_per_round;
   for (auto& [id, s] : series_) {

@@ -48,6 +48,9 @@ class HoleRechecks {
 
   // A slice of `series` was recorded (or overwritten): the series is scanned again next round.
   void OnRecorded(const SeriesId& series);
+  // A planner asked for the statuses of `series` (loading it): a round runs at the next TakeDue,
+  // so that its due slices follow the reply at once (a planner with --once waits only briefly).
+  void OnAsked(const SeriesId& series);
 
   // The keys to announce now, by endpoint: nothing before the next round is due (`mono_ms`,
   // monotonic), else the round's scan and at most max_per_round keys due at `wall_ms`. Keys
@@ -91,6 +94,7 @@ class HoleRechecks {
   std::map<std::string, Asked> asked_;  // by key
   int64_t next_round_ms_ = 0;
   int64_t next_series_check_ms_ = 0;
+  bool round_wanted_ = false;  // OnAsked
   int64_t due_now_ = 0;
   Counters counters_;
 };

@@ -406,10 +406,12 @@ wire::StatusReply Intake::AnswerStatus(const wire::StatusRequest& q) {
   } else if (!endpoint->ValidateInterval(q.interval).ok()) {
     reply.error = "unsupported interval '" + q.interval + "'";
   } else {
-    auto statuses = store_->LoadStatuses(SeriesId{q.endpoint, q.symbol, q.interval});
+    const SeriesId series{q.endpoint, q.symbol, q.interval};
+    auto statuses = store_->LoadStatuses(series);
     if (!statuses) {
       reply.error = statuses.error();
     } else {
+      rechecks_.OnAsked(series);  // its due slices follow the reply in this round's Commit
       reply.slices.reserve(statuses->size());
       for (const auto& [k, st] : *statuses) {
         reply.slices.push_back({k, std::string(SliceStatusName(st))});

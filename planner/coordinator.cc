@@ -347,6 +347,7 @@ void Coordinator::OnStatusReply(const wire::StatusReply& reply, int64_t now) {
     return;
   }
   sync.errors = 0;
+  last_status_reply_ms_ = now;
   if (!sync.want_status) {
     LogDebug("unrequested STATUS_REPLY for " + name + " ignored");
     return;
@@ -584,6 +585,10 @@ std::optional<int> Coordinator::Finished(int64_t now) {
   Completion c = CheckCompletion(universe_, ready, backoff_, exchange_.Now(now));
   if (!c.complete) return std::nullopt;
   if (!recheck_queue_.empty() || !recheck_jobs_.empty()) return std::nullopt;
+  // Notices that follow a reply on the same pipe (RECHECK) are waited for one heartbeat.
+  if (last_status_reply_ms_ >= 0 && now - last_status_reply_ms_ < config_.heartbeat_ms) {
+    return std::nullopt;
+  }
   failed_for_good_ = std::move(c.failed_for_good);
   return failed_for_good_.empty() ? 0 : 2;
 }

@@ -29,7 +29,8 @@
 // the exchange's weight budget). The slice stays ok here, only leased while in flight; its
 // DURABLE ends the lease as usual (the persister compares the answer with what it stores). A
 // recheck whose lease is lost goes back to the head of that queue; with --once the run is not
-// finished while rechecks wait or are in flight.
+// finished while rechecks wait or are in flight, nor within heartbeat_ms of a STATUS_REPLY (the
+// persister sends the RECHECK of a series it has just loaded right behind its reply).
 #pragma once
 
 #include <cstdint>
@@ -215,6 +216,7 @@ class Coordinator {
   int64_t started_ms_ = 0;
   int64_t last_hello_ms_ = -1;
   int64_t persister_lost_at_ms_ = -1;  // see OnPersisterLost
+  int64_t last_status_reply_ms_ = -1;  // the last good STATUS_REPLY; -1 none
   int64_t last_progress_ms_ = -1;
   uint64_t jobs_handed_ = 0;
   uint64_t jobs_rehanded_ = 0;

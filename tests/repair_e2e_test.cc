@@ -7,6 +7,7 @@
 // the persister's second fetch (--confirm-holes-after-ms) with the pipeline running for ever.
 #include <signal.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -272,11 +273,12 @@ TEST_CASE("the ledger of holes shows a gap of the simulator's data with its exac
 TEST_CASE("a hole of the simulator is confirmed by a second fetch - running for ever",
           "[e2e][holes][recheck]") {
   // Phase 1 (--once, the persister's default delay of 10 minutes): the ledger shows a gap of the
-  // simulator unconfirmed. Phase 2 (--confirm-holes-after-ms 1000, the planner running for ever
-  // over a range two slices longer, the last holding a second gap): the first gap's slices, stored
-  // long enough ago, are due as soon as the persister loads them; the second gap's slice is stored
-  // in this run and rechecked at least a second later. Both end confirmed with their exact
-  // ranges, each at the cost of one more request per slice with holes.
+  // simulator unconfirmed. Phase 1b (--confirm-holes-after-ms 1000, --once again): its slices,
+  // stored long enough ago, are due as soon as the persister loads them, and the run waits for
+  // their second fetch: confirmed. Phase 2 (the same delay, the planner running for ever over a
+  // range two slices longer, the last holding a second gap): that slice is stored in this run
+  // and rechecked at least the delay later. Both end confirmed with their exact ranges, each at
+  // the cost of one more request per slice with holes.
   ScratchDir scratch;
   const int64_t end1 = kStart + 4LL * 60000000 - 1;
   const int64_t end2 = kStart + 6LL * 60000000 - 1;
@@ -321,9 +323,42 @@ TEST_CASE("a hole of the simulator is confirmed by a second fetch - running for 
     CHECK(s["holes"][0]["confirmed"] == false);
     CHECK(s["holes"][0]["confirmed_at"].is_null());
   }
+  constexpr int64_t kDelayMs = 1000;
+  const fs::path manifest_path =
+      *SeriesDir(p.data_root(), "klines", "BTCUSDT", "1m") / "manifest.json";
+  // Phase 1b: a run with --once, once the stored slices are older than the delay: the persister
+  // names them right behind its STATUS_REPLY, and the planner waits for their second fetch.
+  {
+    auto m = ParseManifestFile(manifest_path.string());
+    REQUIRE(m.ok());
+    int64_t newest = 0;
+    for (const auto& [key, e] : m->slices)
+      newest = std::max(newest, *ParseTimeUtc(*e.completed_at));
+    REQUIRE(WaitFor([&] { return WallClockMs() >= newest + kDelayMs + 1000; }, 10000) >= 0);
+  }
+  const auto windows_once = sim.Counters()["windows"];
+  p.StartPersister({"--confirm-holes-after-ms", std::to_string(kDelayMs)});
+  p.StartFetchers(1);
+  REQUIRE(p.RunPlannerOnce({"--symbols", "BTCUSDT", "--intervals", "1m", "--start",
+                            std::to_string(kStart), "--end", std::to_string(end1)}) == 0);
+  REQUIRE(p.StopAll());
+  {
+    const auto s = ledger();
+    REQUIRE(s["holes"].size() == 1);
+    CHECK(s["holes"][0]["start_ms"] == gap1_start);
+    CHECK(s["holes"][0]["end_ms"] == gap1_end - 1);
+    CHECK(s["holes"][0]["confirmed"] == true);
+    const auto windows = sim.Counters()["windows"];
+    for (size_t i = 0; i < first_new; ++i) {
+      const std::string key = (*keys)[i].composite_key();
+      INFO(key);
+      CHECK(windows[key]["requests"].get<int>() - windows_once[key]["requests"].get<int>() ==
+            (with_holes.contains(i) ? 1 : 0));
+    }
+  }
   const auto windows_before = sim.Counters()["windows"];
 
-  constexpr int64_t kDelayMs = 1000;
+  // Phase 2: running for ever over two more slices; the new gap is rechecked after the delay.
   p.StartPersister({"--confirm-holes-after-ms", std::to_string(kDelayMs)});
   p.StartFetchers(1);
   auto planner =
@@ -358,8 +393,7 @@ TEST_CASE("a hole of the simulator is confirmed by a second fetch - running for 
   CHECK(s["missing_candles"] == 900);
 
   // The second gap's slice was stored in this run and rechecked no sooner than the delay after.
-  auto manifest = ParseManifestFile(
-      (*SeriesDir(p.data_root(), "klines", "BTCUSDT", "1m") / "manifest.json").string());
+  auto manifest = ParseManifestFile(manifest_path.string());
   REQUIRE(manifest.ok());
   const ManifestEntry& e6 = manifest->slices.at((*keys)[6].composite_key());
   REQUIRE(e6.completed_at);
@@ -384,13 +418,14 @@ TEST_CASE("a hole of the simulator is confirmed by a second fetch - running for 
     const int before =
         windows_before.contains(key) ? windows_before[key]["requests"].get<int>() : 0;
     const int fetched = windows[key]["requests"].get<int>() - before;
-    const int recheck = with_holes.contains(i) ? 1 : 0;
+    const int recheck = with_holes.contains(i) && i >= first_new ? 1 : 0;
     CHECK(fetched == (i >= first_new ? 1 : 0) + recheck);
     rechecks += fetched - (i >= first_new ? 1 : 0);
   }
   CHECK_THAT(qlir::testing::ReadLog(p.dir() / "persister.log"), Catch::Contains("holes confirmed"));
-  std::cout << "recheck_e2e: 3 slices with holes (900 candles) confirmed " << waited_ms
-            << " ms after the for-ever planner started; slice 6 stored at " << *e6.completed_at
+  std::cout << "recheck_e2e: the --once run confirmed slices 1 and 2; slice 6 (100 candles "
+               "missing) confirmed "
+            << waited_ms << " ms after the for-ever planner started; stored at " << *e6.completed_at
             << ", confirmed at " << *e6.holes_confirmed_at << " (delay flag " << kDelayMs << " ms, "
             << (confirmed_ms - stored_ms - kDelayMs) << " ms after it, second precision); "
             << rechecks << " refetch requests\n";
