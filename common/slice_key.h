@@ -6,7 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
+
+#include "common/status.h"
 
 namespace qlir {
 
@@ -28,5 +32,27 @@ struct SliceKey {
   friend bool operator==(const SliceKey&, const SliceKey&) = default;
   friend auto operator<=>(const SliceKey&, const SliceKey&) = default;
 };
+
+// What ParseSliceKey leaves to the endpoint (common/endpoint.h): the symbol and interval it
+// accepts and its largest limit.
+struct SliceKeyRules {
+  // Named in the "expected ..." error of a key that does not have four fields.
+  std::string_view shape = "SYMBOL:interval:start-end:limit";
+  int max_limit = 1000;
+  // Judges symbol and interval right after the split, before any number is read, so the
+  // endpoint's reason comes first for a key with several faults; may be empty.
+  std::function<Status(std::string_view symbol, std::string_view interval)> check_series;
+};
+
+// The structural parse of a composite key, the one place it is written. The key splits on its
+// last three colons (a symbol may not contain ':'); the series must pass rules.check_series, and
+// neither symbol nor interval may be empty nor the symbol hold ':'; start, end and limit are
+// canonical non-negative integers (digits only, no sign, no leading zero except "0", fits int64);
+// the limit is 1..rules.max_limit and start <= end. Errors read
+// "malformed composite key '<key>': <reason>".
+Result<SliceKey> ParseSliceKey(std::string_view key, const SliceKeyRules& rules = {});
+
+// Digits only, no sign, no leading zero (except "0" itself), fits int64.
+bool ParseCanonicalInt(std::string_view s, int64_t* out);
 
 }  // namespace qlir

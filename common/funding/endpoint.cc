@@ -1,41 +1,13 @@
 #include "common/funding/endpoint.h"
 
-#include <charconv>
-
 #include "common/funding/payload.h"
 #include "common/json.h"
+#include "common/slice_key.h"
 #include "common/symbol.h"
+#include "common/url.h"
 
 namespace qlir::funding {
 namespace {
-
-// Digits only, no sign, no leading zero (except "0" itself), fits int64.
-bool ParseCanonicalInt(std::string_view s, int64_t* out) {
-  if (s.empty() || s.size() > 19) return false;
-  if (s.size() > 1 && s[0] == '0') return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
-// RFC 3986 percent-encoding of everything but unreserved characters.
-std::string PercentEncode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 std::string SeriesUrl(std::string_view base_url, std::string_view symbol) {
   while (!base_url.empty() && base_url.back() == '/') base_url.remove_suffix(1);
@@ -59,32 +31,15 @@ class FundingEndpoint final : public Endpoint {
     return interval == kInterval ? kIntervalMs * limit : 0;
   }
   Result<SliceKey> ParseKey(std::string_view key) const override {
-    auto bad = [&](const char* why) {
-      return Status::Error("malformed composite key '" + std::string(key) + "': " + why);
+    SliceKeyRules rules;
+    rules.shape = "SYMBOL:1h:start-end:limit";
+    rules.max_limit = kDefaultLimit;
+    rules.check_series = [](std::string_view symbol, std::string_view interval) {
+      if (Status s = ValidateSymbol(symbol); !s.ok()) return s;
+      if (interval != kInterval) return Status::Error("the interval field of fundingRate is '1h'");
+      return Status::Ok();
     };
-    const size_t c3 = key.rfind(':');
-    if (c3 == std::string_view::npos || c3 == 0) return bad("expected SYMBOL:1h:start-end:limit");
-    const size_t c2 = key.rfind(':', c3 - 1);
-    if (c2 == std::string_view::npos || c2 == 0) return bad("expected SYMBOL:1h:start-end:limit");
-    const size_t c1 = key.rfind(':', c2 - 1);
-    if (c1 == std::string_view::npos) return bad("expected SYMBOL:1h:start-end:limit");
-    SliceKey k;
-    k.symbol = std::string(key.substr(0, c1));
-    k.interval = std::string(key.substr(c1 + 1, c2 - c1 - 1));
-    const std::string_view range = key.substr(c2 + 1, c3 - c2 - 1);
-    const std::string_view limit = key.substr(c3 + 1);
-    if (Status s = ValidateSymbol(k.symbol); !s.ok()) return bad(s.message().c_str());
-    if (k.interval != kInterval) return bad("the interval field of fundingRate is '1h'");
-    const size_t dash = range.find('-');
-    if (dash == std::string_view::npos) return bad("expected start-end");
-    int64_t lim = 0;
-    if (!ParseCanonicalInt(range.substr(0, dash), &k.start_ms)) return bad("bad start");
-    if (!ParseCanonicalInt(range.substr(dash + 1), &k.end_ms)) return bad("bad end");
-    if (!ParseCanonicalInt(limit, &lim)) return bad("bad limit");
-    if (lim < 1 || lim > kDefaultLimit) return bad("limit must be 1..1000");
-    if (k.start_ms > k.end_ms) return bad("start after end");
-    k.limit = static_cast<int>(lim);
-    return k;
+    return ParseSliceKey(key, rules);
   }
   // startTime and endTime are inclusive; the answer is ascending from startTime, at most limit.
   std::string BuildUrl(std::string_view base_url, const SliceKey& key) const override {
