@@ -1045,8 +1045,12 @@ TEST_CASE_METHOD(
     "under supervisord the persister killed with SIGKILL is restarted and the run completes",
     "[crash]") {
   Open("supervised persister kills", "supervised");
+  // Long enough that three kill cycles (8 new files, supervisord's startsecs, a restart: about
+  // 5 s each) fit well inside the run even on a loaded machine: 250 slices at 400 +- 400 ms
+  // over 2 x 2 transfers is about 40 s. With 150 slices at 200 ms the run sometimes ended after
+  // two kills.
   Simulator& sim =
-      Serve(MakeUniverse(150, {"BTCUSDT"}), {"--latency-ms", "200", "--jitter-ms", "200"});
+      Serve(MakeUniverse(250, {"BTCUSDT"}), {"--latency-ms", "400", "--jitter-ms", "400"});
   const int port_base = qlir::testing::FreePortBase();
   REQUIRE(port_base > 0);
   const fs::path run = scratch.path() / "run";

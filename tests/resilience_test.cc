@@ -4,9 +4,7 @@
 // with SIGKILL while the fetchers spend the whole budget; hundreds of series under a limit that
 // only exchangeInfo states. Limits and windows are scaled down (10 s windows) to keep it short.
 // Waits poll with deadlines; nothing asserts on timing.
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -20,6 +18,7 @@
 #include <vector>
 
 #include "tests/pipeline_harness.h"
+#include "tests/supervisor_util.h"
 #include "tests/test_util.h"
 #include "tools/exchange-sim/faults.h"
 
@@ -93,22 +92,6 @@ uint64_t SeedFailingFirst(sim::FaultConfig c, sim::FaultKind kind) {
   return 0;
 }
 
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
 }  // namespace
 
 TEST_CASE("start-up survives each fault kind on exchangeInfo, time and the listing requests",
@@ -158,7 +141,8 @@ TEST_CASE("start-up survives each fault kind on exchangeInfo, time and the listi
 TEST_CASE("a pipeline left running while the exchange is unreachable catches up without help",
           "[resilience]") {
   ScratchDir dir;
-  const int port = FreePort();
+  // A port nothing listens on, below the ephemeral range, so no connection takes it meanwhile.
+  const int port = qlir::testing::FreePortBase();
   REQUIRE(port > 0);
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
   Pipeline p(dir.path(), base);

@@ -2,8 +2,10 @@
 // a free port range on loopback, and the pid and state of a supervised program.
 #pragma once
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -35,12 +37,34 @@ inline bool PortFree(int port) {
   return ok;
 }
 
-// P with P, P+1 and P+2 free on loopback (the launcher's --port-base), or 0.
+// P with P..P+3 free on loopback (the launcher's --port-base uses P, P+1, P+2), or 0.
+// The block lies below the kernel's ephemeral range, where the outgoing connections of every
+// other test take ports at random, and is claimed with a lock file held until this process ends,
+// so that the tests scripts/test runs at the same time never pick the same block.
 inline int FreePortBase() {
-  std::mt19937 rng(static_cast<unsigned>(::getpid()));
+  static std::vector<int> claims;  // open lock files: a claim lasts as long as the process
+  int ephemeral_low = 32768;
+  if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> ephemeral_low;
+  const int lo = 10000, hi = ephemeral_low - 4;
+  if (hi <= lo) return 0;
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "qlir-test-ports";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::filesystem::permissions(dir, std::filesystem::perms::all, ec);
+  std::mt19937 rng(static_cast<unsigned>(::getpid()) ^ static_cast<unsigned>(claims.size()));
   for (int i = 0; i < 500; ++i) {
-    int p = 20000 + static_cast<int>(rng() % 40000);
-    if (PortFree(p) && PortFree(p + 1) && PortFree(p + 2)) return p;
+    const int p = lo + static_cast<int>(rng() % static_cast<unsigned>((hi - lo) / 4)) * 4;
+    const int fd = ::open((dir / std::to_string(p)).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      continue;
+    }
+    if (PortFree(p) && PortFree(p + 1) && PortFree(p + 2) && PortFree(p + 3)) {
+      claims.push_back(fd);
+      return p;
+    }
+    ::close(fd);
   }
   return 0;
 }
