@@ -10,17 +10,9 @@ namespace {
 
 constexpr const char* kDigitsRange = "'^[0-9]{1,20}$'";
 
-ApiError Error(int code, std::string msg) { return ApiError{400, code, std::move(msg)}; }
-
 ApiError Mandatory(const std::string& name) {
-  return Error(-1102,
-               "Mandatory parameter '" + name + "' was not sent, was empty/null, or malformed.");
-}
-
-// The value of a parameter sent once, or nullopt.
-const std::string* Find(const Params& p, const std::string& key) {
-  auto it = p.find(key);
-  return it == p.end() ? nullptr : &it->second;
+  return BadRequest(
+      -1102, "Mandatory parameter '" + name + "' was not sent, was empty/null, or malformed.");
 }
 
 bool AllDigits(const std::string& s) {
@@ -58,7 +50,7 @@ std::optional<ApiError> CheckDuplicatesAndUnknown(const Params& params,
   size_t read = 0;
   for (auto it = params.begin(); it != params.end(); it = params.upper_bound(it->first)) {
     if (params.count(it->first) > 1)
-      return Error(-1101, "Duplicate values for a parameter detected.");
+      return BadRequest(-1101, "Duplicate values for a parameter detected.");
   }
   for (const auto& [key, value] : params) {
     for (const char* k : known) {
@@ -69,8 +61,9 @@ std::optional<ApiError> CheckDuplicatesAndUnknown(const Params& params,
     }
   }
   if (read != params.size()) {
-    return Error(-1104, "Not all sent parameters were read; read '" + std::to_string(read) +
-                            "' parameter(s) but was sent '" + std::to_string(params.size()) + "'.");
+    return BadRequest(-1104, "Not all sent parameters were read; read '" + std::to_string(read) +
+                                 "' parameter(s) but was sent '" + std::to_string(params.size()) +
+                                 "'.");
   }
   return std::nullopt;
 }
@@ -105,6 +98,13 @@ nlohmann::ordered_json SymbolJson(const SymbolSpec& s, int64_t now_ms) {
 
 }  // namespace
 
+ApiError BadRequest(int code, std::string msg) { return ApiError{400, code, std::move(msg)}; }
+
+const std::string* FindParam(const Params& p, const std::string& key) {
+  auto it = p.find(key);
+  return it == p.end() ? nullptr : &it->second;
+}
+
 std::string ApiError::Json() const {
   nlohmann::ordered_json j = {{"code", code}, {"msg", msg}};
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
@@ -116,35 +116,35 @@ std::variant<KlinesRequest, ApiError> ParseKlinesParams(const Params& params,
           params, {"symbol", "interval", "startTime", "endTime", "limit", "timeZone"})) {
     return *e;
   }
-  const std::string* symbol = Find(params, "symbol");
+  const std::string* symbol = FindParam(params, "symbol");
   if (symbol == nullptr || symbol->empty()) return Mandatory("symbol");
-  const std::string* interval = Find(params, "interval");
+  const std::string* interval = FindParam(params, "interval");
   if (interval == nullptr || interval->empty()) return Mandatory("interval");
   for (const char* name : {"startTime", "endTime", "limit", "timeZone"}) {
-    const std::string* v = Find(params, name);
+    const std::string* v = FindParam(params, name);
     if (v != nullptr && v->empty())
-      return Error(-1105, std::string("Parameter '") + name + "' was empty.");
+      return BadRequest(-1105, std::string("Parameter '") + name + "' was empty.");
   }
   for (const char* name : {"startTime", "endTime", "limit"}) {
-    const std::string* v = Find(params, name);
+    const std::string* v = FindParam(params, name);
     if (v != nullptr && !AllDigits(*v)) {
-      return Error(-1100, std::string("Illegal characters found in parameter '") + name +
-                              "'; legal range is " + kDigitsRange + ".");
+      return BadRequest(-1100, std::string("Illegal characters found in parameter '") + name +
+                                   "'; legal range is " + kDigitsRange + ".");
     }
   }
   KlinesRequest r;
   r.spec = FindSymbol(symbols, *symbol);
-  if (r.spec == nullptr) return Error(-1121, "Invalid symbol.");
+  if (r.spec == nullptr) return BadRequest(-1121, "Invalid symbol.");
   Result<int64_t> iv = klines::IntervalToMs(*interval);
-  if (!iv.ok()) return Error(-1120, "Invalid interval.");
+  if (!iv.ok()) return BadRequest(-1120, "Invalid interval.");
   r.interval = *interval;
   r.window.interval_ms = *iv;
 
   auto invalid = [](const char* name) {
-    return Error(-1130, std::string("Data sent for parameter '") + name + "' is not valid.");
+    return BadRequest(-1130, std::string("Data sent for parameter '") + name + "' is not valid.");
   };
   auto number = [&](const char* name, std::optional<int64_t>* out) -> bool {
-    const std::string* v = Find(params, name);
+    const std::string* v = FindParam(params, name);
     if (v == nullptr) return true;
     int64_t n = 0;
     auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
@@ -158,18 +158,19 @@ std::variant<KlinesRequest, ApiError> ParseKlinesParams(const Params& params,
   r.window.limit = limit ? static_cast<int>(*limit) : 500;
   if (!number("startTime", &r.window.start_ms)) return invalid("startTime");
   if (!number("endTime", &r.window.end_ms)) return invalid("endTime");
-  if (const std::string* tz = Find(params, "timeZone"); tz != nullptr && !IsZeroTimeZone(*tz)) {
+  if (const std::string* tz = FindParam(params, "timeZone");
+      tz != nullptr && !IsZeroTimeZone(*tz)) {
     return invalid("timeZone");
   }
   if (r.window.start_ms && r.window.end_ms && *r.window.start_ms > *r.window.end_ms) {
-    return Error(-1023, "Start time is greater than end time.");
+    return BadRequest(-1023, "Start time is greater than end time.");
   }
   return r;
 }
 
 std::string KlinesWindowKey(const Params& params) {
   auto get = [&](const char* key) {
-    const std::string* v = Find(params, key);
+    const std::string* v = FindParam(params, key);
     return v == nullptr ? std::string() : *v;
   };
   return get("symbol") + ":" + get("interval") + ":" + get("startTime") + "-" + get("endTime") +
@@ -183,26 +184,26 @@ std::variant<std::string, ApiError> ExchangeInfo(const Params& params,
           params, {"symbol", "symbols", "permissions", "showPermissionSets", "symbolStatus"})) {
     return *e;
   }
-  const std::string* one = Find(params, "symbol");
-  const std::string* many = Find(params, "symbols");
-  const std::string* status = Find(params, "symbolStatus");
+  const std::string* one = FindParam(params, "symbol");
+  const std::string* many = FindParam(params, "symbols");
+  const std::string* status = FindParam(params, "symbolStatus");
   if ((one != nullptr && many != nullptr) ||
       (status != nullptr && (one != nullptr || many != nullptr))) {
-    return Error(-1128, "Combination of optional parameters invalid.");
+    return BadRequest(-1128, "Combination of optional parameters invalid.");
   }
   if (status != nullptr && *status != "TRADING" && *status != "HALT" && *status != "BREAK" &&
       *status != "END_OF_DAY" && *status != "CANCEL_ONLY") {
-    return Error(-1122, "Invalid symbolStatus.");
+    return BadRequest(-1122, "Invalid symbolStatus.");
   }
   for (const char* name : {"symbol", "symbols"}) {
-    const std::string* v = Find(params, name);
+    const std::string* v = FindParam(params, name);
     if (v != nullptr && v->empty())
-      return Error(-1105, std::string("Parameter '") + name + "' was empty.");
+      return BadRequest(-1105, std::string("Parameter '") + name + "' was empty.");
   }
   std::vector<const SymbolSpec*> chosen;
   if (one != nullptr) {
     const SymbolSpec* s = FindSymbol(symbols, *one);
-    if (s == nullptr) return Error(-1121, "Invalid symbol.");
+    if (s == nullptr) return BadRequest(-1121, "Invalid symbol.");
     chosen.push_back(s);
   } else if (many != nullptr) {
     nlohmann::json list;
@@ -212,14 +213,14 @@ std::variant<std::string, ApiError> ExchangeInfo(const Params& params,
       list = nullptr;
     }
     if (!list.is_array() || list.empty()) {
-      return Error(-1100,
-                   "Illegal characters found in parameter 'symbols'; legal range is "
-                   "'^\\[(\"[A-Z0-9-_.]{1,20}\"(,\"[A-Z0-9-_.]{1,20}\"){0,}){0,1}\\]$'.");
+      return BadRequest(-1100,
+                        "Illegal characters found in parameter 'symbols'; legal range is "
+                        "'^\\[(\"[A-Z0-9-_.]{1,20}\"(,\"[A-Z0-9-_.]{1,20}\"){0,}){0,1}\\]$'.");
     }
     for (const auto& name : list) {
       const SymbolSpec* s =
           name.is_string() ? FindSymbol(symbols, name.get<std::string>()) : nullptr;
-      if (s == nullptr) return Error(-1121, "Invalid symbol.");
+      if (s == nullptr) return BadRequest(-1121, "Invalid symbol.");
       chosen.push_back(s);
     }
   } else {

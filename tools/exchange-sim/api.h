@@ -34,6 +34,11 @@ struct ApiError {
   std::string Json() const;
 };
 
+// An HTTP 400 with the exchange's error code and message.
+ApiError BadRequest(int code, std::string msg);
+// The value of a parameter, or nullptr when it was not sent.
+const std::string* FindParam(const Params& p, const std::string& key);
+
 struct KlinesRequest {
   const SymbolSpec* spec = nullptr;  // points into the symbol list given to ParseKlinesParams
   std::string interval;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/klines/interval.h"
+#include "tools/exchange-sim/mix.h"
 
 namespace qlir::sim {
 namespace {
@@ -22,23 +23,9 @@ constexpr int64_t kFarMs = 4'000'000'000'000'000;
 constexpr int64_t kPpm = 1'000'000;
 constexpr int64_t kUnits = 100'000'000;  // 1e8: units per whole asset
 
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 uint64_t Hash(uint64_t a, uint64_t b) { return SplitMix64(SplitMix64(a) ^ b); }
 
-uint64_t SymbolSeed(std::string_view symbol) {
-  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
-  for (unsigned char c : symbol) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return SplitMix64(h);
-}
+uint64_t SymbolSeed(std::string_view symbol) { return SplitMix64(Fnv1a(symbol)); }
 
 int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;

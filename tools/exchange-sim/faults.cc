@@ -3,25 +3,10 @@
 #include <algorithm>
 
 #include "common/json.h"
+#include "tools/exchange-sim/mix.h"
 
 namespace qlir::sim {
 namespace {
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-uint64_t HashText(std::string_view s) {
-  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 // A uniform double in [0, 1) from 53 bits.
 double Unit(uint64_t h) { return static_cast<double>(h >> 11) * 0x1.0p-53; }
@@ -80,7 +65,7 @@ Status FaultConfig::Validate() const {
 }
 
 FaultDecision DecideFault(const FaultConfig& c, std::string_view request_key, uint64_t attempt) {
-  const uint64_t base = SplitMix64(SplitMix64(c.seed ^ HashText(request_key)) ^ attempt);
+  const uint64_t base = SplitMix64(SplitMix64(c.seed ^ Fnv1a(request_key)) ^ attempt);
   FaultDecision d;
   const double u = Unit(SplitMix64(base ^ 1));
   const std::pair<FaultKind, double> kinds[] = {{FaultKind::kServerError, c.server_error},

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "common/json.h"
+#include "tools/exchange-sim/mix.h"
 
 namespace qlir::sim {
 namespace {
@@ -13,17 +14,8 @@ constexpr int64_t kHour = 3600000;
 constexpr int64_t kMaxJitterMs = 50;
 constexpr int64_t kMarkPriceFrom = 1698739200000;  // 2023-10-31T08:00Z
 
-uint64_t Mix(uint64_t x) {  // splitmix64
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
 uint64_t Hash(const std::string& symbol, int64_t slot, uint64_t salt) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : symbol) h = (h ^ c) * 1099511628211ULL;
-  return Mix(h ^ Mix(static_cast<uint64_t>(slot) ^ salt));
+  return SplitMix64(Fnv1a(symbol) ^ SplitMix64(static_cast<uint64_t>(slot) ^ salt));
 }
 
 // units of 1e-8 as a decimal with 8 fraction digits: -12345 -> "-0.00012345".
@@ -48,13 +40,6 @@ FundingEvent EventAt(const FuturesContract& c, int64_t slot) {
                             static_cast<int64_t>(Hash(c.symbol, slot, 3) % spread));
   }
   return e;
-}
-
-ApiError Error(int code, std::string msg) { return ApiError{400, code, std::move(msg)}; }
-
-const std::string* Find(const Params& p, const std::string& key) {
-  auto it = p.find(key);
-  return it == p.end() ? nullptr : &it->second;
 }
 
 int64_t Ms(const char* iso_utc_ymdh) {  // "YYYY-MM-DDTHH:MM"
@@ -150,52 +135,56 @@ std::variant<std::string, ApiError> FundingRateAnswer(const Params& params,
                                                       int64_t now_ms) {
   for (auto it = params.begin(); it != params.end(); it = params.upper_bound(it->first)) {
     if (params.count(it->first) > 1) {
-      return Error(-1101, "Duplicate values for a parameter detected.");
+      return BadRequest(-1101, "Duplicate values for a parameter detected.");
     }
   }
   size_t read = 0;
   for (const char* k : {"symbol", "startTime", "endTime", "limit"}) read += params.count(k);
   if (read != params.size()) {
-    return Error(-1104, "Not all sent parameters were read; read '" + std::to_string(read) +
-                            "' parameter(s) but was sent '" + std::to_string(params.size()) + "'.");
+    return BadRequest(-1104, "Not all sent parameters were read; read '" + std::to_string(read) +
+                                 "' parameter(s) but was sent '" + std::to_string(params.size()) +
+                                 "'.");
   }
-  const std::string* symbol = Find(params, "symbol");
+  const std::string* symbol = FindParam(params, "symbol");
   if (symbol == nullptr || symbol->empty()) {
-    return Error(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
+    return BadRequest(-1102,
+                      "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
   }
   std::optional<int64_t> values[3];
   const char* names[3] = {"startTime", "endTime", "limit"};
   for (int i = 0; i < 3; ++i) {
-    const std::string* v = Find(params, names[i]);
+    const std::string* v = FindParam(params, names[i]);
     if (v == nullptr) continue;
-    if (v->empty()) return Error(-1105, std::string("Parameter '") + names[i] + "' was empty.");
+    if (v->empty())
+      return BadRequest(-1105, std::string("Parameter '") + names[i] + "' was empty.");
     if (v->size() > 20 || v->find_first_not_of("0123456789") != std::string::npos) {
-      return Error(-1100, std::string("Illegal characters found in parameter '") + names[i] +
-                              "'; legal range is '^[0-9]{1,20}$'.");
+      return BadRequest(-1100, std::string("Illegal characters found in parameter '") + names[i] +
+                                   "'; legal range is '^[0-9]{1,20}$'.");
     }
   }
   const FuturesContract* c = nullptr;
   for (const FuturesContract& x : contracts) {
     if (x.symbol == *symbol && x.contract_type == "PERPETUAL") c = &x;
   }
-  if (c == nullptr) return Error(-1121, "Invalid symbol.");
+  if (c == nullptr) return BadRequest(-1121, "Invalid symbol.");
   for (int i = 0; i < 3; ++i) {
-    const std::string* v = Find(params, names[i]);
+    const std::string* v = FindParam(params, names[i]);
     if (v == nullptr) continue;
     int64_t n = 0;
     auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
     if (ec != std::errc() || p != v->data() + v->size()) {
-      return Error(-1130, std::string("Data sent for parameter '") + names[i] + "' is not valid.");
+      return BadRequest(-1130,
+                        std::string("Data sent for parameter '") + names[i] + "' is not valid.");
     }
     values[i] = n;
   }
   if (values[0] && *values[0] == 0) values[0].reset();  // startTime=0 reads as absent
   const int64_t limit = values[2].value_or(100);
   if (limit < 1 || limit > 1000) {
-    return Error(-1130, "Data sent for parameter 'limit' is not valid.");
+    return BadRequest(-1130, "Data sent for parameter 'limit' is not valid.");
   }
   if (values[0] && values[1] && *values[0] > *values[1]) {
-    return Error(-1023, "Start time is greater than end time.");
+    return BadRequest(-1023, "Start time is greater than end time.");
   }
   const int64_t end = values[1].value_or(INT64_MAX);
   std::vector<FundingEvent> events;
@@ -257,7 +246,7 @@ std::string FuturesExchangeInfo(const std::vector<FuturesContract>& contracts,
 
 std::string FundingWindowKey(const Params& params) {
   auto get = [&](const char* key) {
-    const std::string* v = Find(params, key);
+    const std::string* v = FindParam(params, key);
     return v == nullptr ? std::string() : *v;
   };
   return get("symbol") + ":1h:" + get("startTime") + "-" + get("endTime") + ":" + get("limit");
