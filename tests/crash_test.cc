@@ -1046,11 +1046,11 @@ TEST_CASE_METHOD(
     "[crash]") {
   Open("supervised persister kills", "supervised");
   // Long enough that three kill cycles (8 new files, supervisord's startsecs, a restart: about
-  // 5 s each) fit well inside the run even on a loaded machine: 250 slices at 400 +- 400 ms
-  // over 2 x 2 transfers is about 40 s. With 150 slices at 200 ms the run sometimes ended after
-  // two kills.
+  // 5 s each) fit well inside the run even on a loaded machine: 200 slices at 300 +- 300 ms
+  // over 2 x 2 transfers is about 25 s alone. With 150 slices at 200 ms the run sometimes ended
+  // after two kills.
   Simulator& sim =
-      Serve(MakeUniverse(250, {"BTCUSDT"}), {"--latency-ms", "400", "--jitter-ms", "400"});
+      Serve(MakeUniverse(200, {"BTCUSDT"}), {"--latency-ms", "300", "--jitter-ms", "300"});
   const int port_base = qlir::testing::FreePortBase();
   REQUIRE(port_base > 0);
   const fs::path run = scratch.path() / "run";
