@@ -147,4 +147,24 @@ TEST_CASE("holes: RowOpenTimes reads field 0 of every row and refuses other shap
   CHECK_FALSE(RowOpenTimes("[1,").ok());
 }
 
+TEST_CASE("holes: counts of a thousand candles and more print with thousands separators",
+          "[holes]") {
+  ScratchDir dir;
+  SeriesBuilder b(dir.path());
+  // kBase full; kBase+1 keeps candles 0..9 only; kBase+2 starts at candle 200: one hole of
+  // 990 + 200 = 1190 candles.
+  b.Stored(kBase, SliceStatus::kOk, 1000);
+  StoredBody(b, kBase + 1, BodyWithout(b, kBase + 1, 10, 1000), 10, 0, 9);
+  StoredBody(b, kBase + 2, BodyWithout(b, kBase + 2, 0, 200), 800, 200, 999);
+  b.Write();
+  auto r = BuildHolesLedger(dir.path(), {});
+  REQUIRE(r.ok());
+  const std::string text = RenderHolesText(*r);
+  INFO(text);
+  REQUIRE(r->series.size() == 1);
+  CHECK(r->series[0].missing_candles == 1190);
+  CHECK_THAT(text, Catch::Contains("1,190 candles unconfirmed"));
+  CHECK_THAT(text, Catch::Contains("1,190 candles missing in 2 of 3"));
+}
+
 }  // namespace qlir::status_tool
