@@ -113,6 +113,30 @@ class Endpoint {
   // per interval), so that fewer items in a closed window are holes (qlir-status holes). False
   // when items are events at the exchange's own times (funding).
   virtual bool items_on_grid() const { return true; }
+
+  // What a slice's window counts (docs/on-disk-format.md, "Slice keys"). kTime: milliseconds
+  // since the epoch (klines, fundingRate). kId: the exchange's item ids (aggTrades: the slice of
+  // grid index k holds ids [k*limit, k*limit + limit - 1]); the key's start and end, and
+  // PayloadSummary's first_ts and last_ts, are then ids, and "now" on the axis is the series'
+  // newest id, learned from LastItemUrl, not the exchange clock.
+  enum class Axis { kTime, kId };
+  virtual Axis axis() const { return Axis::kTime; }
+  // Whether a 200 answer for `key` that holds `summary`, fetched at the exchange's time
+  // `server_ms`, is final (ok) rather than partial (fetched again later). Time axis: the window
+  // had closed (SliceKey::ClosedAt). An id-axis endpoint decides from the items: every id of
+  // the window is there.
+  virtual bool Final(const SliceKey& key, const PayloadSummary& summary, int64_t server_ms) const {
+    (void)summary;
+    return key.ClosedAt(server_ms);
+  }
+  // Id axis only: the GET URL whose answer's first item is the series' first item at or after
+  // t_ms (ParseEdgeItem reads its id; nullopt: nothing at or after t_ms yet). This is how a time
+  // given by the user (--start, --end) becomes an id. Time axis: never called; empty.
+  virtual std::string ItemAtTimeUrl(std::string_view base_url, std::string_view symbol,
+                                    std::string_view interval, int64_t t_ms) const {
+    (void)base_url, (void)symbol, (void)interval, (void)t_ms;
+    return {};
+  }
 };
 
 // The registered endpoint called `name`, or nullptr.

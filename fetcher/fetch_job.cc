@@ -223,7 +223,7 @@ JobOutcome RunFetchJob(const Endpoint& endpoint, const SliceKey& key,
       server_time = *t;
     }
     r.server_time_ms = server_time;
-    r.outcome = key.ClosedAt(server_time) ? "ok" : "partial";
+    r.outcome = endpoint.Final(key, c.summary, server_time) ? "ok" : "partial";
     r.body = std::move(resp.body);
     r.error.clear();
     r.n_items = c.summary.n_items;

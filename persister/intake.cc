@@ -118,10 +118,14 @@ std::optional<Intake::PendingWrite> Intake::Prepare(const wire::FetchResult& r) 
       e.status = SliceStatus::kFailed;
       e.error = "body is not a valid JSON array";
     } else {
-      if (e.status == SliceStatus::kOk && !key->ClosedAt(fetched_s_ms)) {
+      if (e.status == SliceStatus::kOk &&
+          !endpoint->Final(*key, {r.n_items, r.first_ts, r.last_ts}, fetched_s_ms)) {
         Log(LogLevel::kWarn, r.key,
-            "result claims ok but was fetched at " + FormatIsoUtc(fetched_ms) +
-                ", before its window closed; storing as partial");
+            endpoint->axis() == Endpoint::Axis::kTime
+                ? "result claims ok but was fetched at " + FormatIsoUtc(fetched_ms) +
+                      ", before its window closed; storing as partial"
+                : "result claims ok but holds " + std::to_string(r.n_items) +
+                      " items, not every id of its window; storing as partial");
         e.status = SliceStatus::kPartial;
       }
       e.n_items = r.n_items;

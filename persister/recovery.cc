@@ -77,7 +77,7 @@ Result<std::pair<SliceKey, SliceRecord>> IndexResponse(const Endpoint& endpoint,
   r.key = file->meta.slice;
   r.entry.slice_id = expected_id;
   r.entry.relative_path = ResponseRelativePath(expected_id);
-  r.entry.status = key->ClosedAt(*fetched) ? SliceStatus::kOk : SliceStatus::kPartial;
+  r.entry.status = endpoint.Final(*key, *data, *fetched) ? SliceStatus::kOk : SliceStatus::kPartial;
   r.entry.n_items = data->n_items;
   if (data->first_ts >= 0) r.entry.first_ts = data->first_ts;
   if (data->last_ts >= 0) r.entry.last_ts = data->last_ts;
