@@ -4,6 +4,12 @@ namespace qlir::planner {
 
 Completion CheckCompletion(const Universe& u, const std::vector<bool>& ready,
                            const FailureBackoff& backoff, int64_t exchange_now_ms) {
+  return CheckCompletion(u, ready, backoff,
+                         std::vector<int64_t>(u.series_count(), exchange_now_ms));
+}
+
+Completion CheckCompletion(const Universe& u, const std::vector<bool>& ready,
+                           const FailureBackoff& backoff, const std::vector<int64_t>& axis_now) {
   Completion c;
   const std::vector<SliceRef> ffg = backoff.FailedForGoodList();
   for (uint32_t s = 0; s < u.series_count(); ++s) {
@@ -14,7 +20,7 @@ Completion CheckCompletion(const Universe& u, const std::vector<bool>& ready,
     int64_t open_partial = 0;
     for (int64_t i = u.end_index(s) - 1; i >= u.first_index(s); --i) {
       SliceRef r{s, i};
-      if (!u.IsOpen(r, exchange_now_ms)) break;
+      if (!u.IsOpen(r, axis_now[s])) break;
       if (u.status(r) == SliceStatus::kPartial) ++open_partial;
     }
     if (n.partial > open_partial) return c;  // a closed slice is only partial

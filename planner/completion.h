@@ -20,6 +20,11 @@ struct Completion {
 };
 
 // `ready[s]` is false while series s has no status snapshot yet (then nothing is complete).
+// `axis_now[s]` is where series s stands on its endpoint's axis (Coordinator::AxisNow): the
+// exchange clock, or one past the newest item id.
+Completion CheckCompletion(const Universe& u, const std::vector<bool>& ready,
+                           const FailureBackoff& backoff, const std::vector<int64_t>& axis_now);
+// Every series on the exchange clock (time-axis endpoints).
 Completion CheckCompletion(const Universe& u, const std::vector<bool>& ready,
                            const FailureBackoff& backoff, int64_t exchange_now_ms);
 

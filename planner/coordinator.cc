@@ -40,6 +40,7 @@ Coordinator::Coordinator(CoordinatorConfig config, Universe universe, ExchangeCl
     : config_(std::move(config)),
       universe_(std::move(universe)),
       exchange_(exchange_clock),
+      newest_item_(universe_.series_count(), -1),
       leases_(config_.lease_timeout_ms, config_.durable_wait_ms),
       ledger_(config_.heartbeat_ms),
       backoff_(config_.retry_base_ms, config_.retry_max_ms, config_.max_failures),
@@ -62,9 +63,36 @@ void Coordinator::Start(int64_t now, Outbox* out) {
 void Coordinator::EndSeries(uint32_t s, int64_t last_ms, int64_t now) {
   ends_[s] = SeriesEnd{now, last_ms};
   const int64_t dropped = universe_.TruncateAfter(s, last_ms);
-  LogInfo("series " + universe_.SeriesName(s) + " ends at its last candle " +
-          FormatIsoUtc(last_ms) + ": no longer extended or refreshed once complete" +
+  LogInfo("series " + universe_.SeriesName(s) + " ends at its last " +
+          (universe_.endpoint().axis() == Endpoint::Axis::kId
+               ? "item, id " + std::to_string(last_ms)
+               : "candle " + FormatIsoUtc(last_ms)) +
+          ": no longer extended or refreshed once complete" +
           (dropped ? " (" + std::to_string(dropped) + " slices after it dropped)" : ""));
+}
+
+void Coordinator::SetNewestItem(uint32_t s, int64_t newest_id) {
+  if (s >= newest_item_.size() || newest_id <= newest_item_[s]) return;
+  const int64_t was = newest_item_[s] + 1, is = newest_id + 1;  // AxisNow before and after
+  newest_item_[s] = newest_id;
+  // A partial tail waiting for its refresh that the new ids closed is fetched now: it can be
+  // whole at last.
+  const int64_t span = universe_.span_ms(s);
+  for (int64_t i = std::max(universe_.first_index(s), was / span - 1);
+       i < universe_.end_index(s) && i <= is / span; ++i) {
+    const SliceRef r{s, i};
+    const int64_t close = universe_.CloseTimeMs(r);
+    if (was < close && is >= close && universe_.state(r) == SliceState::kDelayed &&
+        universe_.status(r) == SliceStatus::kPartial) {
+      universe_.set_state(r, SliceState::kIdle);
+      Enqueue(r, /*front=*/false);
+    }
+  }
+}
+
+int64_t Coordinator::AxisNow(uint32_t s, int64_t now) const {
+  if (universe_.endpoint().axis() == Endpoint::Axis::kTime) return exchange_.Now(now);
+  return newest_item_[s] + 1;
 }
 
 void Coordinator::ReopenSeries(uint32_t s) {
@@ -113,10 +141,16 @@ void Coordinator::Plan(SliceRef r) {
 
 int64_t Coordinator::PartialDelay(SliceRef r, int64_t now) const {
   const int64_t floor = std::min(kMinRefetchMs, config_.refresh_ms);
-  const int64_t exch_now = exchange_.Now(now);
+  const int64_t axis_now = AxisNow(r.series, now);
   const int64_t close = universe_.CloseTimeMs(r);
-  int64_t d =
-      exch_now >= close ? floor : std::min(config_.refresh_ms, close - exch_now + kCloseGraceMs);
+  int64_t d;
+  if (axis_now >= close) {
+    d = floor;
+  } else if (universe_.endpoint().axis() == Endpoint::Axis::kId) {
+    d = config_.refresh_ms;  // ids come at the market's pace: look again at the next refresh
+  } else {
+    d = std::min(config_.refresh_ms, close - axis_now + kCloseGraceMs);
+  }
   return std::max(d, floor);
 }
 
@@ -508,10 +542,13 @@ void Coordinator::Tick(int64_t now, Outbox* out) {
     Enqueue(r, /*front=*/false);
   }
   if (!config_.once) {
+    const bool ids = universe_.endpoint().axis() == Endpoint::Axis::kId;
     const int64_t target = config_.end_ms ? std::min(*config_.end_ms, exch_now) : exch_now;
     for (uint32_t s = 0; s < sync_.size(); ++s) {
       if (ends_[s].ended_at_ms >= 0) continue;  // delisted: no candle will come
-      auto [first_new, added] = universe_.ExtendTo(s, target);
+      // An id series with --end was cut at the id of that time when it was built.
+      if (ids && (config_.end_ms || newest_item_[s] < 0)) continue;
+      auto [first_new, added] = universe_.ExtendTo(s, ids ? newest_item_[s] : target);
       if (added == 0) continue;
       LogDebug("range of " + universe_.SeriesName(s) + " grew by " + std::to_string(added) +
                " slices");
@@ -582,7 +619,9 @@ std::optional<int> Coordinator::Finished(int64_t now) {
   if (!config_.once) return std::nullopt;
   std::vector<bool> ready(sync_.size());
   for (size_t s = 0; s < sync_.size(); ++s) ready[s] = sync_[s].ready;
-  Completion c = CheckCompletion(universe_, ready, backoff_, exchange_.Now(now));
+  std::vector<int64_t> axis_now(sync_.size());
+  for (uint32_t s = 0; s < sync_.size(); ++s) axis_now[s] = AxisNow(s, now);
+  Completion c = CheckCompletion(universe_, ready, backoff_, axis_now);
   if (!c.complete) return std::nullopt;
   if (!recheck_queue_.empty() || !recheck_jobs_.empty()) return std::nullopt;
   // Notices that follow a reply on the same pipe (RECHECK) are waited for one heartbeat.

@@ -129,6 +129,14 @@ class Coordinator {
   void SyncExchangeClock(int64_t server_ms, int64_t local_before, int64_t local_after) {
     exchange_.Sync(server_ms, local_before, local_after);
   }
+  // Id-axis endpoints (Endpoint::Axis::kId, aggTrades): the newest item id of series `s`, as
+  // the exchange last answered it (the planner asks at start and every --refresh-ms). It is the
+  // series' "now": slices up to it are closed, the one holding it is the open tail, and the
+  // series grows to it (unless --end). A smaller id than the one known is ignored.
+  void SetNewestItem(uint32_t s, int64_t newest_id);
+  // Where series `s` stands on its axis: the exchange clock (time axis), or one past the newest
+  // item id (id axis; 0 while none is known). Slices ending before it are closed.
+  int64_t AxisNow(uint32_t s, int64_t now) const;
 
   // Timers: HELLO and heartbeats, dead fetchers, expired leases, due retries and refreshes,
   // growth of the universe with the exchange clock, unanswered STATUS_REQUESTs, progress lines.
@@ -196,6 +204,7 @@ class Coordinator {
   CoordinatorConfig config_;
   Universe universe_;
   ExchangeClock exchange_;
+  std::vector<int64_t> newest_item_;  // id axis: per series, -1 unknown
   JobQueue queue_;
   DelayQueue delayed_;
   LeaseTable leases_;

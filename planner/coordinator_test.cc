@@ -743,5 +743,129 @@ TEST_CASE("Coordinator drops what it does not expect") {
   CHECK(r.Step().size() == 1);
 }
 
+// An endpoint on the id axis (Endpoint::Axis::kId), like aggTrades: slice k holds ids
+// [k*1000, k*1000+999]; only what the coordinator uses is meaningful.
+class IdAxisEndpoint final : public Endpoint {
+ public:
+  std::string_view name() const override { return "ids"; }
+  int64_t request_weight() const override { return 4; }
+  int default_limit() const override { return 1000; }
+  Status ValidateInterval(std::string_view interval) const override {
+    return interval == "id" ? Status::Ok() : Status::Error("the interval is 'id'");
+  }
+  int64_t SliceSpanMs(std::string_view, int limit) const override { return limit; }
+  Result<SliceKey> ParseKey(std::string_view key) const override { return ParseSliceKey(key); }
+  std::string BuildUrl(std::string_view, const SliceKey&) const override { return {}; }
+  Result<PayloadSummary> ValidatePayload(std::string_view, const SliceKey&) const override {
+    return PayloadSummary{};
+  }
+  PayloadAudit AuditPayload(std::string_view, const SliceKey&) const override { return {}; }
+  Result<PayloadSummary> SummarizeData(std::string_view) const override { return PayloadSummary{}; }
+  std::string FirstItemUrl(std::string_view, std::string_view, std::string_view) const override {
+    return {};
+  }
+  std::string LastItemUrl(std::string_view, std::string_view, std::string_view) const override {
+    return {};
+  }
+  Result<std::optional<int64_t>> ParseEdgeItem(std::string_view) const override {
+    return std::optional<int64_t>();
+  }
+  Axis axis() const override { return Axis::kId; }
+};
+
+// A coordinator over one id series AAA/id of ids [0, newest], newest = 2500 (slices 0-2, the
+// third open), one fetcher with 10 credits; the exchange clock plays no part.
+struct IdRig {
+  explicit IdRig(CoordinatorConfig config) {
+    SetLogLevel(LogLevel::kWarn);
+    Universe u(endpoint);
+    REQUIRE(u.AddSeries("AAA", "id", 0, 2500).ok());
+    c = std::make_unique<Coordinator>(config, std::move(u), ExchangeClock{});
+    c->SetNewestItem(0, 2500);
+    c->Start(clock.MonotonicNowMs(), &out);
+    c->OnPersisterMessage(wire::StatusReply{1, "ids", "AAA", "id", "", {}}, clock.MonotonicNowMs(),
+                          &out);
+    c->OnFetcherMessage("f1", wire::Ready{"F1", 10}, clock.MonotonicNowMs(), &out);
+  }
+  std::vector<wire::Job> Step() {
+    out.clear();
+    c->OnFetcherMessage("f1", wire::Heartbeat{"F1"}, clock.MonotonicNowMs(), &out);
+    c->Tick(clock.MonotonicNowMs(), &out);
+    c->Dispatch(clock.MonotonicNowMs(), &out);
+    std::vector<wire::Job> jobs;
+    for (auto& [id, m] : out.to_fetchers) {
+      if (auto* j = std::get_if<wire::Job>(&m)) jobs.push_back(*j);
+    }
+    return jobs;
+  }
+  void Done(const wire::Job& j, const std::string& status) {
+    c->OnFetcherMessage("f1", wire::JobDone{j.job_id, j.key, status}, clock.MonotonicNowMs(), &out);
+    c->OnPersisterMessage(wire::Durable{"ids", {{j.key, status}}}, clock.MonotonicNowMs(), &out);
+  }
+
+  IdAxisEndpoint endpoint;
+  ManualClock clock;
+  Outbox out;
+  std::unique_ptr<Coordinator> c;
+};
+
+TEST_CASE("Coordinator: id axis - the tail stays open until the newest id passes its end") {
+  IdRig r(Config());  // refresh_ms 5000
+  CHECK(r.c->AxisNow(0, r.clock.MonotonicNowMs()) == 2501);
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 3);
+  CHECK(jobs[0].key == "AAA:id:0-999:1000");
+  CHECK(jobs[2].key == "AAA:id:2000-2999:1000");
+  r.Done(jobs[0], "ok");
+  r.Done(jobs[1], "ok");
+  r.Done(jobs[2], "partial");  // 501 of its 1000 ids exist
+  // Open: fetched again at the next refresh, not sooner.
+  r.clock.Advance(4000);
+  CHECK(r.Step().empty());
+  r.clock.Advance(1000);
+  jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].key == "AAA:id:2000-2999:1000");
+  r.Done(jobs[0], "partial");
+  // A smaller newest id changes nothing; a larger one closes the tail and grows the series.
+  r.c->SetNewestItem(0, 100);
+  CHECK(r.c->AxisNow(0, r.clock.MonotonicNowMs()) == 2501);
+  r.c->SetNewestItem(0, 3100);
+  CHECK(r.c->AxisNow(0, r.clock.MonotonicNowMs()) == 3101);
+  // The tail it closed is fetched at once (not at its refresh), and the new slice after it.
+  jobs = r.Step();
+  REQUIRE(jobs.size() == 2);
+  CHECK(jobs[0].key == "AAA:id:2000-2999:1000");
+  CHECK(jobs[1].key == "AAA:id:3000-3999:1000");
+  CHECK(r.c->universe().end_index(0) == 4);
+  r.Done(jobs[0], "ok");
+  r.Done(jobs[1], "partial");
+  r.clock.Advance(4999);
+  CHECK(r.Step().empty());
+}
+
+TEST_CASE("Coordinator: id axis with --once - complete with the open tail partial only") {
+  CoordinatorConfig config = Config();
+  config.once = true;
+  IdRig r(config);
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 3);
+  r.Done(jobs[0], "ok");
+  r.Done(jobs[1], "partial");  // closed (ids up to 2500 exist) but not all there: not done
+  r.Done(jobs[2], "partial");
+  CHECK(!r.c->Finished(r.clock.MonotonicNowMs()));
+  r.clock.Advance(2000);
+  jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].key == "AAA:id:1000-1999:1000");
+  r.Done(jobs[0], "ok");
+  r.clock.Advance(1000);
+  CHECK(r.c->Finished(r.clock.MonotonicNowMs()) == 0);
+  // --once never grows the range.
+  r.c->SetNewestItem(0, 5000);
+  r.Step();
+  CHECK(r.c->universe().end_index(0) == 3);
+}
+
 }  // namespace
 }  // namespace qlir::planner

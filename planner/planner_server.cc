@@ -149,6 +149,7 @@ class Server {
   bool persister_connected_before_ = false;
   int64_t last_sync_ms_ = 0;
   int64_t last_info_ms_ = 0;
+  int64_t last_newest_ms_ = 0;  // id axis: the series' newest ids last asked
   StatsFile stats_;
   int64_t last_handshake_warning_ms_ = -60000;
 };
@@ -496,9 +497,26 @@ Startup Server::RunStartup() {
       } else if (e.first) {
         cache.Remember(base, o_.endpoint, symbol, interval, *e.first);
       }
-      if (!e.skip && delisted && e.first &&
-          !edge("last candle", endpoint->LastItemUrl(base, symbol, interval), &e.last)) {
+      const bool ids = endpoint->axis() == Endpoint::Axis::kId;
+      // An id series always needs its newest id: it is the series' "now" (Endpoint::Axis).
+      if (!e.skip && (delisted || ids) && e.first &&
+          !edge(ids ? "newest item" : "last candle", endpoint->LastItemUrl(base, symbol, interval),
+                &e.last)) {
         return st;
+      }
+      // A time the user gave becomes an id: the first item at or after it.
+      if (ids && !e.skip && e.first && o_.start_ms &&
+          !edge("first item at --start",
+                endpoint->ItemAtTimeUrl(base, symbol, interval, *o_.start_ms), &e.start_at)) {
+        return st;
+      }
+      if (ids && !e.skip && e.first && o_.end_ms) {
+        std::optional<int64_t> after;
+        if (!edge("first item after --end",
+                  endpoint->ItemAtTimeUrl(base, symbol, interval, *o_.end_ms + 1), &after)) {
+          return st;
+        }
+        e.end_at = after ? std::optional<int64_t>(*after - 1) : e.last;
       }
       st.series.push_back(std::move(e));
     }
@@ -562,19 +580,25 @@ std::optional<int> Server::Begin(Startup st, int64_t now) {
   c_ = std::make_unique<Coordinator>(CoordinatorConfig::FromOptions(o_), std::move(*universe),
                                      exchange);
   ApplyWeight(st.weight);
+  const bool ids = c_->universe().endpoint().axis() == Endpoint::Axis::kId;
   for (const SeriesEdges& e : st.series) {
-    if (!e.delisted || !e.last) continue;
-    if (auto s = c_->universe().FindSeries(e.symbol, e.interval)) {
-      LogInfo(e.symbol + " is not trading (delisted): " + e.symbol + "/" + e.interval +
-              " is completed up to its last candle " + FormatIsoUtc(*e.last) + " and not extended");
-      c_->EndSeries(*s, *e.last, now);
-    }
+    if (!e.last) continue;
+    auto s = c_->universe().FindSeries(e.symbol, e.interval);
+    if (!s) continue;
+    if (ids) c_->SetNewestItem(*s, *e.last);
+    if (!e.delisted) continue;
+    LogInfo(e.symbol + " is not trading (delisted): " + e.symbol + "/" + e.interval +
+            " is completed up to its last " +
+            (ids ? "item, id " + std::to_string(*e.last) : "candle " + FormatIsoUtc(*e.last)) +
+            " and not extended");
+    c_->EndSeries(*s, *e.last, now);
   }
   c_->Start(now, &out_);
   for (const auto& [identity, m] : early_) c_->OnFetcherMessage(identity, m, now, &out_);
   early_.clear();
   last_sync_ms_ = now;
   last_info_ms_ = now;
+  last_newest_ms_ = now;
   return std::nullopt;
 }
 
@@ -582,9 +606,13 @@ void Server::MaybeRefresh(int64_t now) {
   if (o_.once || background_.busy()) return;
   const bool sync_due = now - last_sync_ms_ >= o_.time_sync_ms;
   const bool info_due = now - last_info_ms_ >= o_.exchange_info_ms;
-  if (!sync_due && !info_due) return;
+  // Id series follow their newest ids, asked every --refresh-ms (unless --end fixed the range).
+  const bool newest_due = c_->universe().endpoint().axis() == Endpoint::Axis::kId && !o_.end_ms &&
+                          now - last_newest_ms_ >= o_.refresh_ms;
+  if (!sync_due && !info_due && !newest_due) return;
   if (sync_due) last_sync_ms_ = now;
   if (info_due) last_info_ms_ = now;
+  if (newest_due) last_newest_ms_ = now;
   // What the background needs, copied: it must not touch the coordinator.
   struct Series {
     uint32_t id;
@@ -597,7 +625,8 @@ void Server::MaybeRefresh(int64_t now) {
   }
   std::string base = o_.base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
-  background_.Launch([this, sync_due, info_due, series, base]() -> std::function<void()> {
+  background_.Launch([this, sync_due, info_due, newest_due, series,
+                      base]() -> std::function<void()> {
     const Endpoint* endpoint = FindEndpoint(o_.endpoint);
     const std::string info_path(endpoint->exchange_info_path()), time_path(endpoint->time_path());
     std::optional<int64_t> server_ms;
@@ -614,6 +643,28 @@ void Server::MaybeRefresh(int64_t now) {
       if (f.attempts > 1) before = after - 1;
       if (!f.ok() && f.kind != Fetched::kStopped) {
         LogWarn("cannot re-read the exchange clock, keeping the offset: " + f.error);
+      }
+    }
+    std::vector<std::pair<uint32_t, int64_t>> newest;  // id axis: series, newest id
+    if (newest_due) {
+      for (const Series& s : series) {
+        if (s.ended) continue;
+        std::optional<int64_t> id;
+        Fetched g = exchange_->Get(
+            "newest item of " + s.symbol + "/" + s.interval,
+            endpoint->LastItemUrl(base, s.symbol, s.interval), endpoint->request_weight(),
+            [&](const HttpResponse& r) {
+              auto t = endpoint->ParseEdgeItem(r.body);
+              if (!t) return t.status();
+              id = *t;
+              return Status::Ok();
+            },
+            listing_rate_);
+        if (g.ok() && id) {
+          newest.emplace_back(s.id, *id);
+        } else if (!g.ok() && g.kind != Fetched::kStopped) {
+          LogWarn("cannot find the newest item of " + s.symbol + "/" + s.interval + ": " + g.error);
+        }
       }
     }
     std::optional<ExchangeInfo> info;
@@ -661,8 +712,9 @@ void Server::MaybeRefresh(int64_t now) {
         LogWarn("cannot re-read exchangeInfo: " + f.error);
       }
     }
-    return [this, server_ms, before, after, info, ended, reopened] {
+    return [this, server_ms, before, after, info, ended, reopened, newest] {
       const int64_t t = clock_.MonotonicNowMs();
+      for (const auto& [s, id] : newest) c_->SetNewestItem(s, id);
       if (server_ms) c_->SyncExchangeClock(*server_ms, before, after);
       if (info) ApplyWeight(info->weight);
       for (const auto& [s, last] : ended) c_->EndSeries(s, last, t);
@@ -813,9 +865,33 @@ Result<Universe> BuildUniverse(const Options& o, const std::vector<SeriesEdges>&
     return Status::Error("--start " + FormatIsoUtc(*o.start_ms) + " is after the exchange's now " +
                          FormatIsoUtc(exchange_now));
   }
+  const bool ids = endpoint->axis() == Endpoint::Axis::kId;
   for (const SeriesEdges& e : series) {
     if (e.skip) continue;
     const std::string name = e.symbol + "/" + e.interval;
+    if (ids) {
+      // The axis is the series' item ids: from its first id (or the first at --start) to its
+      // newest (or the last at --end). Without --end the slice after the newest id may be the
+      // range's only one: the open tail, fetched as partial until its ids exist.
+      const int64_t newest = e.last.value_or(-1);
+      int64_t start = e.first.value_or(0);
+      if (o.start_ms) start = std::max(start, e.start_at.value_or(newest + 1));
+      int64_t series_end = o.end_ms ? e.end_at.value_or(newest) : std::max(newest, start);
+      if (start > series_end) {
+        LogWarn(name + " has nothing in the range (its ids are " +
+                (e.first ? std::to_string(*e.first) + " to " + std::to_string(newest)
+                         : std::string("none yet")) +
+                "); skipped");
+        continue;
+      }
+      auto s = u.AddSeries(e.symbol, e.interval, start, series_end);
+      if (!s) return s.status();
+      LogInfo("range of " + name + ": ids " + std::to_string(start) + " to " +
+              (o.end_ms ? std::to_string(series_end) + " (--end)"
+                        : std::to_string(newest) + " (newest; following)") +
+              ", " + std::to_string(u.size(*s)) + " slices so far");
+      continue;
+    }
     int64_t start = 0;
     if (!e.first) {
       start = o.start_ms ? std::max(*o.start_ms, exchange_now) : exchange_now;

@@ -19,13 +19,20 @@ namespace qlir::planner {
 
 // What the planner learned of one series before planning it: its first candle (nullopt: none
 // yet), and for a symbol that is not trading (delisted: status BREAK) its last candle.
+// What the start-up learned of a series, on its endpoint's axis (Endpoint::Axis): times for
+// klines and fundingRate, item ids for aggTrades.
 struct SeriesEdges {
   std::string symbol;
   std::string interval;
-  std::optional<int64_t> first;
+  std::optional<int64_t> first;  // the first item (listing)
+  // A delisted symbol's last item; on the id axis always the newest id (the series' "now").
   std::optional<int64_t> last;
   bool delisted = false;
   bool skip = false;  // the exchange refused the listing request for good (logged)
+  // Id axis only: --start and --end as ids (the first item at or after --start, nullopt when
+  // there is none yet; the last item at or before --end).
+  std::optional<int64_t> start_at;
+  std::optional<int64_t> end_at;
 };
 
 // The universe of the series: from the first candle (--start listing), or from o.start_ms
