@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -205,6 +206,28 @@ TEST_CASE("start-data-server refuses bad flags before starting anything", "[laun
       {{"--confirm-holes-after-ms", "soon"}, "--confirm-holes-after-ms"},
       {{"--port-base", "70000"}, "--port-base"},
       {{"--symbols"}, "--symbols needs a value"},
+      // Endpoint names come from the planner's registry (it names them all when refusing one).
+      {{"--endpoints", "klines,trades"},
+       "--endpoints: unknown endpoint 'trades' (known: klines, fundingRate"},
+      {{"--endpoints", "klines,,fundingRate"}, "an empty endpoint name"},
+      {{"--endpoints", "fundingRate,fundingRate"}, "fundingRate is given twice"},
+      {{"--endpoint", "klines,fundingRate"}, "give several with --endpoints klines,fundingRate"},
+      {{"--endpoint", "klines", "--endpoints", "fundingRate"}, "already given by --endpoint"},
+      {{"--symbols-for", "fundingRate=BTCUSDT"},
+       "fundingRate is not among the endpoints to run (klines; see --endpoints)"},
+      {{"--endpoints", "klines,fundingRate", "--symbols-for", "fundingRate"},
+       "--symbols-for 'fundingRate': expected ENDPOINT=LIST"},
+      {{"--endpoints", "klines,fundingRate", "--symbols-for", "funding=BTCUSDT"},
+       "unknown endpoint 'funding' (known: klines, fundingRate"},
+      {{"--endpoints", "klines,fundingRate", "--symbols-for", "fundingRate=BTCUSDT,"},
+       "an empty item in fundingRate's list"},
+      {{"--endpoints", "klines,fundingRate", "--intervals-for", "klines="},
+       "nothing given for klines"},
+      {{"--endpoints", "klines,fundingRate", "--intervals-for", "klines=1m", "--intervals-for",
+        "klines=1h"},
+       "--intervals-for: klines is given twice"},
+      {{"--endpoints", "klines,fundingRate", "--port-base", "65533"},
+       "leaves no room for 2 endpoints' jobs ports"},
   };
   for (const Bad& c : cases) {
     std::vector<std::string> args = c.args;
@@ -727,4 +750,255 @@ TEST_CASE("start-data-server --curve-keys runs every link with CURVE", "[launche
   CHECK(persister_log.find("accepted data-server") != std::string::npos);
   CHECK(ReadLog(run / "logs" / "planner.log").find("accepted local") != std::string::npos);
   CHECK(RunDirPids(run).empty());
+}
+
+namespace {
+
+// A whole file ("" when it cannot be read): ReadLog keeps only the last 6000 bytes.
+std::string Whole(const fs::path& p) {
+  auto text = ReadFile(p);
+  return text.ok() ? *text : "";
+}
+
+// The [program:NAME] section of a supervisord.conf, up to the next section.
+std::string ProgramSection(const std::string& conf, const std::string& name) {
+  const size_t at = conf.find("[program:" + name + "]");
+  if (at == std::string::npos) return "";
+  return conf.substr(at, conf.find("\n[", at + 1) - at);
+}
+
+// True when the series' manifest exists and every one of its slices (at least one) is ok.
+bool SeriesComplete(const fs::path& data, const std::string& endpoint, const std::string& symbol,
+                    const std::string& interval) {
+  auto dir = SeriesDir(data, endpoint, symbol, interval);
+  if (!dir.ok() || !fs::exists(*dir / "manifest.json")) return false;
+  auto text = ReadFile(*dir / "manifest.json");
+  if (!text.ok()) return false;
+  auto m = ParseManifest(*text, "manifest");
+  return m.ok() && m->Summary().total_slices > 0 &&
+         m->Summary().ok_slices == m->Summary().total_slices;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "start-data-server --endpoints klines,fundingRate --once: one persister, a planner and "
+    "fetchers per endpoint, each endpoint's symbols and series, the worst exit",
+    "[launcher][endpoints]") {
+  ScratchDir scratch;
+  Simulator sim(scratch.path(), {"--symbol", "BTCUSDT,listing=1502942400000"});
+  const int port_base = FreePortBase();
+  REQUIRE(port_base > 0);
+  const fs::path run = scratch.path() / "run";
+  const fs::path data = scratch.path() / "data";
+  const fs::path rate = scratch.path() / "rate" / "state";
+  fs::create_directories(rate.parent_path());
+  RunDirCleanup cleanup(run);
+  const int st =
+      RunScript("start-data-server",
+                LaunchArgs(sim, data, run, port_base,
+                           {"--once", "--endpoints", "klines,fundingRate", "--symbols", "BTCUSDT",
+                            "--symbols-for", "fundingRate=ETHUSDT,NOPEUSDT", "--intervals-for",
+                            "klines=1h,1d", "--start", "2024-01-01", "--end", "2024-03-01",
+                            "--fetchers", "1", "--rate-state", rate.string()}),
+                scratch.path() / "launcher.log");
+  const std::vector<int> left = RunDirPids(run);
+  const std::string out = Whole(scratch.path() / "launcher.log");
+  INFO(out);
+  CHECK(left.empty());
+  // klines complete (0), fundingRate complete with its unknown symbol skipped (2): the worse, 2.
+  REQUIRE(st == kExitDoneWithFailures);
+  CHECK(out.find("every planner finished (klines 0, fundingRate 2; the worst counts): complete, "
+                 "with failures for good (exit 2)") != std::string::npos);
+  // Each endpoint's own symbols and series, and no other.
+  CHECK(SeriesComplete(data, "klines", "BTCUSDT", "1h"));
+  CHECK(SeriesComplete(data, "klines", "BTCUSDT", "1d"));
+  CHECK(SeriesComplete(data, "fundingRate", "ETHUSDT", "1h"));
+  CHECK(!fs::exists(data / "binance" / "klines" / "raw" / "ETHUSDT"));
+  CHECK(!fs::exists(data / "binance" / "klines" / "raw" / "BTCUSDT" / "1m"));
+  CHECK(!fs::exists(data / "binance" / "fundingRate" / "raw" / "BTCUSDT"));
+  // Every plan, progress and error line names its endpoint.
+  CHECK(out.find("planner[klines]: plan: 2 series, 3 slices in range, 3 to fetch") !=
+        std::string::npos);
+  CHECK(out.find("planner[fundingRate]: plan: 1 series, 2 slices in range, 2 to fetch") !=
+        std::string::npos);
+  CHECK(out.find("ERROR planner[fundingRate]: unknown symbol NOPEUSDT") != std::string::npos);
+  CHECK(out.find("planner[klines]: summary BTCUSDT/1d slices=1 ok=1 ") != std::string::npos);
+  CHECK(out.find("planner[fundingRate]: summary ETHUSDT/1h slices=2 ok=2 ") != std::string::npos);
+  CHECK(out.find(" planner: ") == std::string::npos);
+  // The port layout: jobs of the first endpoint on P, of the second on P+3.
+  const std::string p = std::to_string(port_base);
+  const std::string p3 = std::to_string(port_base + 3);
+  CHECK(out.find("ports: jobs klines " + p + ", fundingRate " + p3 + "; results " +
+                 std::to_string(port_base + 1) + "; control " + std::to_string(port_base + 2)) !=
+        std::string::npos);
+  const std::string conf = Whole(run / "supervisord.conf");
+  INFO(conf);
+  CHECK(Count(conf, "[program:") == 5);
+  CHECK(Count(conf, "exitcodes=0,2,3,64,69") == 5);
+  const std::string pk = ProgramSection(conf, "planner-klines");
+  const std::string pf = ProgramSection(conf, "planner-fundingRate");
+  const std::string fk = ProgramSection(conf, "fetcher-klines");
+  const std::string ff = ProgramSection(conf, "fetcher-fundingRate");
+  CHECK(pk.find("--endpoint klines --symbols BTCUSDT --jobs-bind tcp://127.0.0.1:" + p + " ") !=
+        std::string::npos);
+  CHECK(pk.find("--intervals 1h\\,1d") != std::string::npos);
+  CHECK(pf.find("--endpoint fundingRate --symbols ETHUSDT\\,NOPEUSDT --jobs-bind "
+                "tcp://127.0.0.1:" +
+                p3 + " ") != std::string::npos);
+  CHECK(pf.find("--intervals") == std::string::npos);  // its own series, 1h
+  CHECK(fk.find("--planner tcp://127.0.0.1:" + p + " ") != std::string::npos);
+  CHECK(ff.find("--planner tcp://127.0.0.1:" + p3 + " ") != std::string::npos);
+  CHECK(fk.find("process_name=fetcher-klines-%(process_num)02d") != std::string::npos);
+  // One budget per exchange host and limit for every planner and fetcher: the same state path.
+  for (const std::string* section : {&pk, &pf, &fk, &ff}) {
+    CHECK(section->find("--rate-state " + rate.string() + " ") != std::string::npos);
+  }
+  CHECK(fs::exists(rate.string() + ".fapi.binance.com.fundingRate"));
+  // Stop order: the planners had exited, then the fetchers, then the persister last.
+  const std::string sd = Whole(run / "logs" / "supervisord.log");
+  INFO(sd);
+  const size_t persister_stopped = sd.find("stopped: persister");
+  REQUIRE(persister_stopped != std::string::npos);
+  for (const char* line : {"exited: planner-klines (exit status 0; expected)",
+                           "exited: planner-fundingRate (exit status 2; expected)",
+                           "stopped: fetcher-klines-00", "stopped: fetcher-fundingRate-00"}) {
+    INFO(line);
+    CHECK(sd.find(line) < persister_stopped);
+  }
+
+  // scripts/status: both planners' counters and each endpoint's fetcher, apart.
+  ChildProcess status(Script("status", {"--run-dir", run.string(), "--json"}),
+                      scratch.path() / "status.json");
+  REQUIRE(status.Wait(60000) == 0);
+  auto report = nlohmann::json::parse(Whole(scratch.path() / "status.json"));
+  CHECK(report["series"].size() == 3);
+  std::set<std::string> planners, fetchers;
+  for (const auto& proc : report["processes"]["processes"]) {
+    INFO(proc.dump());
+    if (proc["process"] == "planner") {
+      planners.insert(proc["source"].get<std::string>());
+      CHECK(proc["counters"]["slices_ok"] == proc["counters"]["slices_total"]);
+    } else if (proc["process"] == "fetcher" && proc["source"] != "planner") {
+      fetchers.insert(proc["source"].get<std::string>());
+      const std::string id = proc["id"];
+      CHECK((id.ends_with("-klines-00") || id.ends_with("-fundingRate-00")));
+    }
+  }
+  CHECK(planners == std::set<std::string>{"planner-klines.json", "planner-fundingRate.json"});
+  CHECK(fetchers == std::set<std::string>{"fetcher-klines-00.json", "fetcher-fundingRate-00.json"});
+}
+
+TEST_CASE(
+    "two endpoints' planners: every plan with --plan-only, fetchers of another host joining "
+    "each, scripts/status and stop-data-server",
+    "[launcher][endpoints]") {
+  ScratchDir scratch;
+  Simulator sim(scratch.path(), {"--symbol", "BTCUSDT,listing=1502942400000"});
+  const int port_base = FreePortBase();
+  REQUIRE(port_base > 0);
+  const fs::path run = scratch.path() / "run";
+  const fs::path frun = scratch.path() / "fetchers";
+  const fs::path data = scratch.path() / "data";
+  RunDirCleanup cleanup(run), fcleanup(frun);
+  const std::vector<std::string> args =
+      LaunchArgs(sim, data, run, port_base,
+                 {"--endpoints", "fundingRate,klines", "--symbols", "BTCUSDT", "--intervals-for",
+                  "klines=1h", "--start", "2024-01-01", "--end", "2024-03-01", "--fetchers", "0"});
+  const std::string jobs_funding = "tcp://127.0.0.1:" + std::to_string(port_base);
+  const std::string jobs_klines = "tcp://127.0.0.1:" + std::to_string(port_base + 3);
+
+  {
+    std::vector<std::string> a = args;
+    a.push_back("--plan-only");
+    const int st = RunScript("start-data-server", a, scratch.path() / "plan.log");
+    const std::string out = Whole(scratch.path() / "plan.log");
+    INFO(out);
+    CHECK(st == 0);
+    CHECK(out.find("planner[fundingRate]: plan: 1 series, 2 slices in range, 2 to fetch") !=
+          std::string::npos);
+    CHECK(out.find("planner[klines]: plan: 1 series, 2 slices in range, 2 to fetch") !=
+          std::string::npos);
+    CHECK(out.find("every planner finished (fundingRate 0, klines 0; the worst counts)") !=
+          std::string::npos);
+    CHECK(ResponseFiles(data) == 0);
+    CHECK(RunDirPids(run).empty());
+  }
+
+  // The data server runs for ever without local fetchers; another host's start-fetchers joins
+  // each endpoint's planner on its own jobs port.
+  REQUIRE(RunScript("start-data-server", args, scratch.path() / "server.log") == 0);
+  REQUIRE(
+      RunScript("start-fetchers",
+                {"--planner", "klines=" + jobs_klines, "--planner", "fundingRate=" + jobs_funding,
+                 "--persister", "tcp://127.0.0.1:" + std::to_string(port_base + 1), "--base-url",
+                 sim.base_url(), "--fetchers", "1", "--run-dir", frun.string()},
+                scratch.path() / "sf.log") == 0);
+  CHECK(ReadLog(scratch.path() / "sf.log").find("1 fetcher(s) for each of klines fundingRate") !=
+        std::string::npos);
+  CHECK(PollFor(
+      [&] {
+        return SeriesComplete(data, "klines", "BTCUSDT", "1h") &&
+               SeriesComplete(data, "fundingRate", "BTCUSDT", "1h");
+      },
+      120000));
+  // Each fetcher program joined its own endpoint's planner, and only that one.
+  CHECK(Whole(frun / "logs" / "fetcher-klines-00.log")
+            .find("connecting to planner " + jobs_klines + ",") != std::string::npos);
+  CHECK(Whole(frun / "logs" / "fetcher-fundingRate-00.log")
+            .find("connecting to planner " + jobs_funding + ",") != std::string::npos);
+  for (const std::string endpoint : {"klines", "fundingRate"}) {
+    INFO(endpoint);
+    std::vector<std::string> ids;
+    CHECK(PollFor(
+        [&] {
+          auto stats = nlohmann::json::parse(
+              Whole(run / "stats" / ("planner-" + endpoint + ".json")), nullptr, false);
+          ids.clear();
+          if (stats.is_discarded() || !stats.contains("fetchers")) return false;
+          for (const auto& item : stats["fetchers"].items()) ids.push_back(item.key());
+          return !ids.empty();
+        },
+        30000));
+    REQUIRE(ids.size() == 1);
+    CHECK(ids[0].ends_with("-" + endpoint + "-00"));
+  }
+
+  // Stats are rewritten every 2 s: wait for the planners' files to count the fetchers.
+  std::string text;
+  CHECK(PollFor(
+      [&] {
+        ChildProcess status(Script("status", {"--run-dir", run.string()}),
+                            scratch.path() / "status.txt");
+        status.Wait(60000);
+        text = Whole(scratch.path() / "status.txt");
+        return text.find("-klines-00 (via the planner)") != std::string::npos &&
+               text.find("-fundingRate-00 (via the planner)") != std::string::npos;
+      },
+      60000));
+  INFO(text);
+  CHECK(text.find("planner-klines ") != std::string::npos);
+  CHECK(text.find("planner-fundingRate ") != std::string::npos);
+  CHECK(text.find("klines: program planner-klines, jobs " + jobs_klines) != std::string::npos);
+  CHECK(text.find("fundingRate: program planner-fundingRate, jobs " + jobs_funding) !=
+        std::string::npos);
+  CHECK(text.find("fundingRate/BTCUSDT/1h") != std::string::npos);
+  CHECK(text.find("klines/BTCUSDT/1h") != std::string::npos);
+
+  CHECK(RunScript("stop-data-server", {"--run-dir", frun.string()}, scratch.path() / "fs.log") ==
+        0);
+  const size_t sd_before = Whole(run / "logs" / "supervisord.log").size();
+  CHECK(RunScript("stop-data-server", {"--run-dir", run.string()}, scratch.path() / "stop.log") ==
+        0);
+  const std::string stop = ReadLog(scratch.path() / "stop.log");
+  INFO(stop);
+  CHECK(stop.find("the 2 planners, then the persister") != std::string::npos);
+  CHECK(RunDirPids(run).empty());
+  CHECK(RunDirPids(frun).empty());
+  const std::string sd = Whole(run / "logs" / "supervisord.log").substr(sd_before);
+  INFO(sd);
+  const size_t persister = sd.find("stopped: persister");
+  REQUIRE(persister != std::string::npos);
+  CHECK(sd.find("stopped: planner-klines") < persister);
+  CHECK(sd.find("stopped: planner-fundingRate") < persister);
 }
