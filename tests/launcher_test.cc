@@ -261,6 +261,10 @@ TEST_CASE("planner usage errors reach the terminal as ERROR lines with exit 64",
       {{"--end", "banana"}, "ERROR planner: bad usage: flag --end"},
       {{"--start", "2099-06-01"},
        "ERROR planner: bad usage: --start 2099-06-01T00:00:00Z is after"},
+      // One planner of two refuses its flags: the run ends with its 64 and says why.
+      {{"--endpoints", "klines,fundingRate", "--intervals", "1m", "--start", "2024-01-01", "--end",
+        "2024-01-02"},
+       "ERROR planner[fundingRate]: bad usage: flag --intervals: unsupported interval '1m'"},
   };
   for (const Bad& c : cases) {
     std::vector<std::string> args = {"--once",
@@ -281,6 +285,10 @@ TEST_CASE("planner usage errors reach the terminal as ERROR lines with exit 64",
     CHECK(st == kExitUsage);
     CHECK(out.find(c.says) != std::string::npos);
     CHECK(out.find("bad usage (exit 64)") != std::string::npos);
+    if (c.args[0] == "--endpoints") {
+      CHECK(out.find("--intervals 1m applies to every endpoint, and fundingRate refuses it") !=
+            std::string::npos);
+    }
     CHECK(RunDirPids(run).empty());
   }
 }

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -37,15 +38,18 @@ inline bool PortFree(int port) {
   return ok;
 }
 
-// P with P..P+3 free on loopback (the launcher's --port-base uses P, P+1, P+2), or 0.
+// P with P..P+ports-1 free on loopback (the launcher's --port-base uses P, P+1, P+2, and P+3,
+// P+4 ... for the jobs ports of a second, third ... endpoint), or 0.
 // The block lies below the kernel's ephemeral range, where the outgoing connections of every
-// other test take ports at random, and is claimed with a lock file held until this process ends,
-// so that the tests scripts/test runs at the same time never pick the same block.
-inline int FreePortBase() {
+// other test take ports at random, and is claimed (in runs of 4 ports, one lock file each) with
+// lock files held until this process ends, so that the tests scripts/test runs at the same time
+// never pick the same ports.
+inline int FreePortBase(int ports = 4) {
   static std::vector<int> claims;  // open lock files: a claim lasts as long as the process
   int ephemeral_low = 32768;
   if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> ephemeral_low;
-  const int lo = 10000, hi = ephemeral_low - 4;
+  const int blocks = (std::max(ports, 1) + 3) / 4;
+  const int lo = 10000, hi = ephemeral_low - 4 * blocks;
   if (hi <= lo) return 0;
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "qlir-test-ports";
   std::error_code ec;
@@ -54,17 +58,24 @@ inline int FreePortBase() {
   std::mt19937 rng(static_cast<unsigned>(::getpid()) ^ static_cast<unsigned>(claims.size()));
   for (int i = 0; i < 500; ++i) {
     const int p = lo + static_cast<int>(rng() % static_cast<unsigned>((hi - lo) / 4)) * 4;
-    const int fd = ::open((dir / std::to_string(p)).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) continue;
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd);
-      continue;
+    std::vector<int> held;
+    for (int b = 0; b < blocks; ++b) {
+      const std::string name = std::to_string(p + 4 * b);
+      const int fd = ::open((dir / name).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+      if (fd < 0) break;
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        break;
+      }
+      held.push_back(fd);
     }
-    if (PortFree(p) && PortFree(p + 1) && PortFree(p + 2) && PortFree(p + 3)) {
-      claims.push_back(fd);
+    bool ok = static_cast<int>(held.size()) == blocks;
+    for (int q = p; ok && q < p + 4 * blocks; ++q) ok = PortFree(q);
+    if (ok) {
+      claims.insert(claims.end(), held.begin(), held.end());
       return p;
     }
-    ::close(fd);
+    for (int fd : held) ::close(fd);
   }
   return 0;
 }
