@@ -56,25 +56,27 @@ void Pipeline::StartPersister(std::vector<std::string> extra) {
   persister_ = std::make_unique<ChildProcess>(argv, dir_ / "persister.log");
 }
 
-void Pipeline::StartFetchers(int n, std::vector<std::string> extra) {
-  fetcher_extra_ = extra;
+void Pipeline::StartFetchers(int n, std::vector<std::string> extra, const std::string& pool) {
   for (int i = 0; i < n; ++i) {
     fetchers_.push_back(nullptr);
+    fetcher_flags_.resize(fetchers_.size());
+    fetcher_flags_.back() = {pool, extra};
     RestartFetcher(fetchers_.size() - 1);
   }
 }
 
 void Pipeline::RestartFetcher(size_t i) {
+  const FetcherFlags& flags = fetcher_flags_.at(i);
   std::vector<std::string> argv = {BinaryPath("fetcher/fetcher"),
                                    "--planner",
-                                   jobs_addr(),
+                                   jobs_addr(flags.pool),
                                    "--persister",
                                    results_addr(),
                                    "--base-url",
                                    base_url_,
                                    "--rate-state",
                                    (dir_ / "rate.state").string()};
-  argv.insert(argv.end(), fetcher_extra_.begin(), fetcher_extra_.end());
+  argv.insert(argv.end(), flags.extra.begin(), flags.extra.end());
   fetchers_.at(i) = std::make_unique<ChildProcess>(
       argv, dir_ / ("fetcher-" + std::to_string(fetcher_starts_++) + ".log"));
 }
@@ -89,13 +91,14 @@ void Pipeline::KillPersister() {
   persister_->Wait(30000);
 }
 
-std::unique_ptr<ChildProcess> Pipeline::StartPlanner(std::vector<std::string> flags, bool once) {
+std::unique_ptr<ChildProcess> Pipeline::StartPlanner(std::vector<std::string> flags, bool once,
+                                                     const std::string& pool) {
   // The planner shares the fetchers' weight budget (their --rate-state), never the host's.
   std::vector<std::string> argv = {BinaryPath("planner/planner"),
                                    "--base-url",
                                    base_url_,
                                    "--jobs-bind",
-                                   jobs_addr(),
+                                   jobs_addr(pool),
                                    "--persister",
                                    control_addr(),
                                    "--rate-state",
@@ -123,6 +126,7 @@ bool Pipeline::StopAll() {
     ok = ok && st && *st == 0;
   }
   fetchers_.clear();
+  fetcher_flags_.clear();
   if (persister_) {
     persister_->Signal(SIGTERM);
     auto st = persister_->Wait(60000);

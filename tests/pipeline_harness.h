@@ -36,11 +36,15 @@ class Pipeline {
   const std::filesystem::path& data_root() const { return data_root_; }
   // With no flags, the flags of the previous start.
   void StartPersister(std::vector<std::string> extra = {});
-  void StartFetchers(int n, std::vector<std::string> extra = {});
+  // Several endpoints run as one planner each with its own fetchers (as scripts/start-data-server
+  // does): a `pool` names the jobs socket a planner binds and its fetchers connect to ("" is the
+  // one of a single-endpoint run). Every fetcher and planner shares one --rate-state.
+  void StartFetchers(int n, std::vector<std::string> extra = {}, const std::string& pool = "");
   // Runs a planner with --once and the given flags; returns its exit status (or -1 on timeout).
   int RunPlannerOnce(std::vector<std::string> flags, int timeout_ms = 240000);
   // Starts a planner (with --once when `once`) and returns it running; its log is planner-N.log.
-  std::unique_ptr<ChildProcess> StartPlanner(std::vector<std::string> flags, bool once = true);
+  std::unique_ptr<ChildProcess> StartPlanner(std::vector<std::string> flags, bool once = true,
+                                             const std::string& pool = "");
   // SIGKILLs fetcher i and waits for it; RestartFetcher starts a new one in its place with the
   // flags of StartFetchers.
   void KillFetcher(size_t i);
@@ -54,7 +58,9 @@ class Pipeline {
   // SIGTERM to fetchers then persister; returns true when all exited 0.
   bool StopAll();
   std::string Logs() const;  // tails of every log, for failure messages
-  std::string jobs_addr() const { return "ipc://" + (dir_ / "jobs.ipc").string(); }
+  std::string jobs_addr(const std::string& pool = "") const {
+    return "ipc://" + (dir_ / (pool.empty() ? "jobs.ipc" : "jobs-" + pool + ".ipc")).string();
+  }
   std::string results_addr() const { return "ipc://" + (dir_ / "results.ipc").string(); }
   std::string control_addr() const { return "ipc://" + (dir_ / "control.ipc").string(); }
 
@@ -65,7 +71,11 @@ class Pipeline {
   std::unique_ptr<ChildProcess> persister_;
   std::vector<std::string> persister_extra_;
   std::vector<std::unique_ptr<ChildProcess>> fetchers_;
-  std::vector<std::string> fetcher_extra_;
+  struct FetcherFlags {
+    std::string pool;
+    std::vector<std::string> extra;
+  };
+  std::vector<FetcherFlags> fetcher_flags_;  // per fetcher index
   int planner_runs_ = 0;
   int fetcher_starts_ = 0;
 };
