@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "common/aggtrades/endpoint.h"
 #include "common/funding/endpoint.h"
 #include "common/klines/endpoint.h"
 
@@ -31,6 +32,7 @@ const std::vector<const Endpoint*>& AllEndpoints() {
   static const std::vector<const Endpoint*> kAll = {
       &klines::TheKlinesEndpoint(),
       &funding::TheFundingEndpoint(),
+      &aggtrades::TheAggTradesEndpoint(),
   };
   return kAll;
 }

@@ -17,9 +17,11 @@ TEST_CASE("the registry finds klines and names the known endpoints for an unknow
   REQUIRE(k != nullptr);
   CHECK(k == &qlir::klines::TheKlinesEndpoint());
   CHECK(k->name() == "klines");
-  CHECK(FindEndpoint("aggTrades") == nullptr);
+  CHECK(FindEndpoint("aggTrades") != nullptr);
+  CHECK(FindEndpoint("aggtrades") == nullptr);  // names are case-sensitive
   CHECK(FindEndpoint("") == nullptr);
-  CHECK(qlir::UnknownEndpointMessage("x") == "unknown endpoint 'x' (known: klines, fundingRate)");
+  CHECK(qlir::UnknownEndpointMessage("x") ==
+        "unknown endpoint 'x' (known: klines, fundingRate, aggTrades)");
   std::set<std::string> names;
   for (const Endpoint* e : qlir::AllEndpoints()) names.insert(std::string(e->name()));
   CHECK(names.size() == qlir::AllEndpoints().size());  // names are unique

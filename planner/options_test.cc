@@ -86,7 +86,7 @@ TEST_CASE("Options: fundingRate defaults to its one series and the futures host"
 TEST_CASE("Options: an unknown endpoint is refused with the known ones named") {
   auto o = ParseOptions({"--symbols", "A", "--endpoint", "trades"});
   REQUIRE_FALSE(o.ok());
-  CHECK(o.error().find("unknown endpoint 'trades' (known: klines, fundingRate)") !=
+  CHECK(o.error().find("unknown endpoint 'trades' (known: klines, fundingRate, aggTrades)") !=
         std::string::npos);
   CHECK_FALSE(ParseOptions({"--symbols", "A", "--stats-file", ""}).ok());
 }
