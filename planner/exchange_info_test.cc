@@ -116,5 +116,42 @@ TEST_CASE("BuildUniverse: listing, a --start before it clamped, a delisted symbo
   CHECK(!BuildUniverse(o, edges, now).ok());
 }
 
+TEST_CASE("BuildUniverse: aggTrades ranges are ids - from the listing or --start to the newest") {
+  qlir::testing::LogCapture log;
+  SetLogLevel(LogLevel::kInfo);
+  Options o;
+  o.endpoint = "aggTrades";
+  o.intervals = {"id"};
+  // First id 0, newest 4321: slices 0-4, the last one open (following).
+  SeriesEdges e{"BTCUSDT", "id", 0, 4321, false, false, std::nullopt, std::nullopt};
+  auto u = BuildUniverse(o, {e}, /*exchange_now=*/1700000000000);
+  REQUIRE(u.ok());
+  CHECK(u->first_index(0) == 0);
+  CHECK(u->end_index(0) == 5);
+  CHECK(u->Key({0, 4}) == "BTCUSDT:id:4000-4999:1000");
+  CHECK(log.Contains("range of BTCUSDT/id: ids 0 to 4321 (newest; following)"));
+  // --start and --end as the ids the lookups by time found.
+  o.start_ms = 1600000000000;
+  o.end_ms = 1650000000000;
+  e.start_at = 2500;
+  e.end_at = 3999;
+  u = BuildUniverse(o, {e}, 1700000000000);
+  REQUIRE(u.ok());
+  CHECK(u->first_index(0) == 2);
+  CHECK(u->end_index(0) == 4);
+  // Nothing traded at or after --start yet: following, the series is the slice after the newest.
+  o.end_ms.reset();
+  e.start_at.reset();
+  u = BuildUniverse(o, {e}, 1700000000000);
+  REQUIRE(u.ok());
+  CHECK(u->first_index(0) == 4);
+  CHECK(u->end_index(0) == 5);
+  // ... and with --end there is nothing to fetch.
+  o.end_ms = 1650000000000;
+  e.end_at = 4321;
+  CHECK(!BuildUniverse(o, {e}, 1700000000000).ok());
+  CHECK(log.Contains("has nothing in the range"));
+}
+
 }  // namespace
 }  // namespace qlir::planner
