@@ -226,6 +226,7 @@ TEST_CASE("start-data-server refuses bad flags before starting anything", "[laun
       {{"--endpoints", "klines,fundingRate", "--intervals-for", "klines=1m", "--intervals-for",
         "klines=1h"},
        "--intervals-for: klines is given twice"},
+      {{"--base-url-for", "klines=ftp://mirror"}, "expected http:// or https:// and a host"},
       {{"--endpoints", "klines,fundingRate", "--port-base", "65533"},
        "leaves no room for 2 endpoints' jobs ports"},
   };
@@ -801,15 +802,17 @@ TEST_CASE(
   const fs::path data = scratch.path() / "data";
   const fs::path rate = scratch.path() / "rate" / "state";
   fs::create_directories(rate.parent_path());
+  // fundingRate's own base URL: the same simulator under another name.
+  const std::string funding_url = "http://localhost:" + std::to_string(sim.port());
   RunDirCleanup cleanup(run);
-  const int st =
-      RunScript("start-data-server",
-                LaunchArgs(sim, data, run, port_base,
-                           {"--once", "--endpoints", "klines,fundingRate", "--symbols", "BTCUSDT",
-                            "--symbols-for", "fundingRate=ETHUSDT,NOPEUSDT", "--intervals-for",
-                            "klines=1h,1d", "--start", "2024-01-01", "--end", "2024-03-01",
-                            "--fetchers", "1", "--rate-state", rate.string()}),
-                scratch.path() / "launcher.log");
+  const int st = RunScript(
+      "start-data-server",
+      LaunchArgs(sim, data, run, port_base,
+                 {"--once", "--endpoints", "klines,fundingRate", "--symbols", "BTCUSDT",
+                  "--symbols-for", "fundingRate=ETHUSDT,NOPEUSDT", "--intervals-for",
+                  "klines=1h,1d", "--start", "2024-01-01", "--end", "2024-03-01", "--fetchers", "1",
+                  "--rate-state", rate.string(), "--base-url-for", "fundingRate=" + funding_url}),
+      scratch.path() / "launcher.log");
   const std::vector<int> left = RunDirPids(run);
   const std::string out = Whole(scratch.path() / "launcher.log");
   INFO(out);
@@ -858,6 +861,12 @@ TEST_CASE(
   CHECK(fk.find("--planner tcp://127.0.0.1:" + p + " ") != std::string::npos);
   CHECK(ff.find("--planner tcp://127.0.0.1:" + p3 + " ") != std::string::npos);
   CHECK(fk.find("process_name=fetcher-klines-%(process_num)02d") != std::string::npos);
+  // --base-url for klines, --base-url-for fundingRate's planner and fetchers.
+  CHECK(pk.find("--base-url " + sim.base_url()) != std::string::npos);
+  CHECK(fk.find("--base-url " + sim.base_url() + " ") != std::string::npos);
+  CHECK(pf.find("--base-url " + funding_url) != std::string::npos);
+  CHECK(ff.find("--base-url " + funding_url + " ") != std::string::npos);
+  CHECK(pf.find(sim.base_url()) == std::string::npos);
   // One budget per exchange host and limit for every planner and fetcher: the same state path.
   for (const std::string* section : {&pk, &pf, &fk, &ff}) {
     CHECK(section->find("--rate-state " + rate.string() + " ") != std::string::npos);
