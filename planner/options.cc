@@ -35,12 +35,16 @@ bool ValidEndpoint(const std::string& e) {
 std::string Usage() {
   return R"(usage: planner --symbols A,B [flags]
   --symbols A,B          symbols to keep complete (required)
-  --endpoint NAME        the endpoint to keep complete: klines (default) or fundingRate
-                         (USD-M futures funding rates, from https://fapi.binance.com)
-  --intervals 1m,1s      kline intervals (default 1m); fundingRate has the one series 1h
+  --endpoint NAME        the endpoint to keep complete: klines (default), fundingRate
+                         (USD-M futures funding rates, from https://fapi.binance.com) or
+                         aggTrades (spot aggregate trades, slices of 1000 ids)
+  --intervals 1m,1s      kline intervals (default 1m); fundingRate has the one series 1h,
+                         aggTrades the one series id
   --start T|listing      first time: YYYY-MM-DD[THH:MM[:SS]], ms since epoch, or `listing`
-                         (the symbol's first candle; default)
-  --end T|now            last time (default now, following the exchange clock for ever)
+                         (the symbol's first candle; default); aggTrades: the first trade at
+                         or after T (one lookup by startTime)
+  --end T|now            last time (default now, following the exchange clock for ever;
+                         aggTrades: following the newest trade id)
   --base-url URL         exchange REST base (default the endpoint's host: https://api.binance.com
                          for klines, https://fapi.binance.com for fundingRate)
   --jobs-bind EP         jobs ROUTER endpoint (default tcp://127.0.0.1:5701)
@@ -51,7 +55,8 @@ std::string Usage() {
   --heartbeat-ms N       heartbeat interval; a fetcher silent 3 intervals is dead (default 1000)
   --progress-ms N        progress line cadence (default 10000)
   --max-failures N       failed attempts before a slice is failed for good (default 5)
-  --refresh-ms N         refresh cadence of the open tail slice (default 60000)
+  --refresh-ms N         refresh cadence of the open tail slice (default 60000); aggTrades:
+                         also how often each series' newest trade id is asked
   --retry-base-ms N      first backoff of a failed slice, doubling (default 5000)
   --retry-max-ms N       backoff cap (default 600000)
   --status-retry-ms N    re-send an unanswered STATUS_REQUEST after N ms (default 5000)
