@@ -227,6 +227,7 @@ TEST_CASE("start-data-server refuses bad flags before starting anything", "[laun
         "klines=1h"},
        "--intervals-for: klines is given twice"},
       {{"--base-url-for", "klines=ftp://mirror"}, "expected http:// or https:// and a host"},
+      {{"--start-for", "klines"}, "--start-for 'klines': expected ENDPOINT=LIST"},
       {{"--endpoints", "klines,fundingRate", "--port-base", "65533"},
        "leaves no room for 2 endpoints' jobs ports"},
   };
@@ -805,14 +806,32 @@ TEST_CASE(
   // fundingRate's own base URL: the same simulator under another name.
   const std::string funding_url = "http://localhost:" + std::to_string(sim.port());
   RunDirCleanup cleanup(run);
-  const int st = RunScript(
-      "start-data-server",
-      LaunchArgs(sim, data, run, port_base,
-                 {"--once", "--endpoints", "klines,fundingRate", "--symbols", "BTCUSDT",
-                  "--symbols-for", "fundingRate=ETHUSDT,NOPEUSDT", "--intervals-for",
-                  "klines=1h,1d", "--start", "2024-01-01", "--end", "2024-03-01", "--fetchers", "1",
-                  "--rate-state", rate.string(), "--base-url-for", "fundingRate=" + funding_url}),
-      scratch.path() / "launcher.log");
+  const int st = RunScript("start-data-server",
+                           LaunchArgs(sim, data, run, port_base,
+                                      {"--once",
+                                       "--endpoints",
+                                       "klines,fundingRate",
+                                       "--symbols",
+                                       "BTCUSDT",
+                                       "--symbols-for",
+                                       "fundingRate=ETHUSDT,NOPEUSDT",
+                                       "--intervals-for",
+                                       "klines=1h,1d",
+                                       "--start",
+                                       "2024-01-01",
+                                       "--end",
+                                       "2024-03-01",
+                                       "--fetchers",
+                                       "1",
+                                       "--rate-state",
+                                       rate.string(),
+                                       "--base-url-for",
+                                       "fundingRate=" + funding_url,
+                                       "--start-for",
+                                       "fundingRate=2024-01-15",
+                                       "--end-for",
+                                       "klines=2024-02-01"}),
+                           scratch.path() / "launcher.log");
   const std::vector<int> left = RunDirPids(run);
   const std::string out = Whole(scratch.path() / "launcher.log");
   INFO(out);
@@ -867,6 +886,9 @@ TEST_CASE(
   CHECK(pf.find("--base-url " + funding_url) != std::string::npos);
   CHECK(ff.find("--base-url " + funding_url + " ") != std::string::npos);
   CHECK(pf.find(sim.base_url()) == std::string::npos);
+  // --start and --end, and each endpoint's own with --start-for and --end-for.
+  CHECK(pk.find("--start 2024-01-01 --end 2024-02-01") != std::string::npos);
+  CHECK(pf.find("--start 2024-01-15 --end 2024-03-01") != std::string::npos);
   // One budget per exchange host and limit for every planner and fetcher: the same state path.
   for (const std::string* section : {&pk, &pf, &fk, &ff}) {
     CHECK(section->find("--rate-state " + rate.string() + " ") != std::string::npos);
