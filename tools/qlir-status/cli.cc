@@ -8,10 +8,12 @@
 #include "common/endpoint.h"
 #include "common/flags.h"
 #include "common/json.h"
+#include "common/klines/interval.h"
 #include "common/symbol.h"
 #include "common/time_util.h"
 #include "tools/qlir-status/holes.h"
 #include "tools/qlir-status/process_stats.h"
+#include "tools/qlir-status/reconcile.h"
 #include "tools/qlir-status/render.h"
 #include "tools/qlir-status/repair.h"
 #include "tools/qlir-status/series_report.h"
@@ -27,8 +29,12 @@ std::string UsageText() {
          "                          [--repair [--persister tcp://HOST:5703] [--timeout-ms N]\n"
          "                           [--curve-secret-key FILE [--curve-server-key FILE]]]\n"
          "       qlir-status holes [--data-root DIR] [--json] [--symbol S] [--interval I]\n"
+         "       qlir-status reconcile [--data-root DIR] [--json] [--symbols A,B] [--interval 1m]\n"
+         "                             [--start WHEN] [--end WHEN]\n"
          "verify checks every stored file against its digest and every row for sense.\n"
          "holes lists the candles missing inside closed ok slices, merged into UTC ranges.\n"
+         "reconcile checks stored klines against stored aggTrades, candle by candle\n"
+         "  (exit 0 all agree, 2 some disagree or could not be read, 69 nothing to compare).\n"
          "--curve-secret-key: the data server's key pair, for a persister run with CURVE.\n"
          "The data root is --data-root, else $QLIR_DATA_ROOT, else ~/qlir_data.\n"
          "Exit codes: 0 nothing wrong, 1 problems found, 2 could not run, 64 bad usage.\n";
@@ -37,9 +43,11 @@ std::string UsageText() {
 Result<Options> ParseArgs(const std::vector<std::string>& args) {
   Options o;
   size_t i = 0;
-  if (!args.empty() && (args[0] == "verify" || args[0] == "status" || args[0] == "holes")) {
+  if (!args.empty() && (args[0] == "verify" || args[0] == "status" || args[0] == "holes" ||
+                        args[0] == "reconcile")) {
     o.verify = args[0] == "verify";
     o.holes = args[0] == "holes";
+    o.reconcile = args[0] == "reconcile";
     ++i;
   }
   for (; i < args.size(); ++i) {
@@ -80,6 +88,26 @@ Result<Options> ParseArgs(const std::vector<std::string>& args) {
       if (!v) return v.status();
       if (Status s = ValidateSymbol(*v); !s.ok()) return Status::Error("--symbol: " + s.message());
       o.symbol = *v;
+    } else if (flag == "--symbols") {
+      auto v = value();
+      if (!v) return v.status();
+      std::string_view rest = *v;
+      while (true) {
+        const size_t comma = rest.find(',');
+        const std::string one(rest.substr(0, comma));
+        if (Status s = ValidateSymbol(one); !s.ok()) {
+          return Status::Error("--symbols: " + s.message());
+        }
+        o.symbols.push_back(one);
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+    } else if (flag == "--start" || flag == "--end") {
+      auto v = value();
+      if (!v) return v.status();
+      auto t = ParseTimeUtc(*v);
+      if (!t) return Status::Error(flag + ": " + t.error());
+      (flag == "--start" ? o.start_ms : o.end_ms) = *t;
     } else if (flag == "--interval") {
       auto v = value();
       if (!v) return v.status();
@@ -110,15 +138,33 @@ Result<Options> ParseArgs(const std::vector<std::string>& args) {
       auto n = ParseIntFlag("timeout-ms", *v, 1, std::numeric_limits<int>::max());
       if (!n) return n.status();
       o.timeout_ms = static_cast<int>(*n);
-    } else if (flag == "verify" || flag == "status" || flag == "holes") {
+    } else if (flag == "verify" || flag == "status" || flag == "holes" || flag == "reconcile") {
       return Status::Error("'" + flag + "' must come first");
     } else {
       return Status::Error("unknown argument '" + args[i] + "'");
     }
   }
-  if ((o.verify || o.holes) && o.stats_dir) {
+  if ((o.verify || o.holes || o.reconcile) && o.stats_dir) {
     return Status::Error("--stats-dir belongs to 'qlir-status' (status), not to '" +
-                         std::string(o.verify ? "verify" : "holes") + "'");
+                         std::string(o.verify  ? "verify"
+                                     : o.holes ? "holes"
+                                               : "reconcile") +
+                         "'");
+  }
+  if (!o.reconcile && (o.start_ms || o.end_ms || !o.symbols.empty())) {
+    return Status::Error("--symbols, --start and --end belong to 'qlir-status reconcile'");
+  }
+  if (o.reconcile) {
+    if (o.interval) {
+      auto ms = klines::IntervalToMs(*o.interval);
+      if (!ms.ok() || *o.interval == "1w") {
+        return Status::Error("--interval: reconcile compares klines candles of 1s to 1d, not '" +
+                             *o.interval + "'");
+      }
+    }
+    if (o.start_ms && o.end_ms && *o.start_ms > *o.end_ms) {
+      return Status::Error("--start is after --end");
+    }
   }
   if (!o.verify && (o.repair || o.persister || o.timeout_ms || o.quick)) {
     return Status::Error(
@@ -230,6 +276,28 @@ int RunHoles(const Options& o, const std::filesystem::path& root, std::ostream& 
   return report->HasProblem() ? kExitProblems : kExitOk;
 }
 
+int RunReconcile(const Options& o, const std::filesystem::path& root, std::ostream& out,
+                 std::ostream& err) {
+  ReconcileOptions ro;
+  ro.symbols = o.symbols;
+  if (o.symbol) ro.symbols.push_back(*o.symbol);
+  if (o.interval) ro.interval = *o.interval;
+  ro.start_ms = o.start_ms;
+  ro.end_ms = o.end_ms;
+  auto report = Reconcile(root, ro);
+  if (!report) {
+    err << "qlir-status reconcile: " << report.error() << "\n";
+    return report.status().IsInvalidArgument() ? kExitUsage : kExitCannotStart;
+  }
+  out << (o.json ? RenderReconcileJson(*report) : RenderReconcileText(*report));
+  const int code = ReconcileExitCode(*report);
+  if (code == kExitCannotStart) {
+    err << "qlir-status reconcile: nothing to compare: no symbol has both klines/SYMBOL/"
+        << ro.interval << " and aggTrades/SYMBOL/id stored over a common time\n";
+  }
+  return code;
+}
+
 }  // namespace
 
 int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -245,8 +313,9 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   auto root = ResolveDataRoot(o->data_root);
   if (!root) {
     err << "qlir-status: " << root.error() << "\n";
-    return kExitError;
+    return o->reconcile ? kExitCannotStart : kExitError;
   }
+  if (o->reconcile) return RunReconcile(*o, *root, out, err);
   if (o->holes) return RunHoles(*o, *root, out, err);
   return o->verify ? RunVerify(*o, *root, out, err) : RunStatus(*o, *root, out, err);
 }

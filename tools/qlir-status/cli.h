@@ -3,6 +3,9 @@
 //   qlir-status verify [--data-root DIR] [--json] [--symbol S] [--interval I] [--quick]
 //                      [--repair [--persister tcp://HOST:5703] [--timeout-ms N]
 //                       [--curve-secret-key FILE [--curve-server-key FILE]]]
+//   qlir-status holes [--data-root DIR] [--json] [--symbol S] [--interval I]
+//   qlir-status reconcile [--data-root DIR] [--json] [--symbols A,B] [--interval 1m]
+//                         [--start WHEN] [--end WHEN]
 // Run() is everything main does but own the process: tests call it with string streams.
 #pragma once
 
@@ -26,14 +29,19 @@ inline constexpr int kExitUsage = qlir::kExitUsage;  // bad command line (EX_USA
 
 struct Options {
   bool verify = false;
-  bool holes = false;  // `qlir-status holes`: the ledger of the exchange's holes (holes.h)
+  bool holes = false;      // `qlir-status holes`: the ledger of the exchange's holes (holes.h)
+  bool reconcile = false;  // `qlir-status reconcile`: candles against trades (reconcile.h)
   bool help = false;
   std::optional<std::string> data_root;
   bool json = false;
   std::optional<std::string> symbol;
   std::optional<std::string> interval;
   std::optional<std::string> stats_dir;  // the processes' counters (process_stats.h)
-  bool quick = false;                    // verify: presence, sizes and framing only
+  // reconcile: --symbols A,B (also --symbol A), and candles opening in [--start, --end].
+  std::vector<std::string> symbols;
+  std::optional<int64_t> start_ms;
+  std::optional<int64_t> end_ms;
+  bool quick = false;  // verify: presence, sizes and framing only
   bool repair = false;
   std::optional<std::string> persister;
   int timeout_ms = 0;  // 0: kDefaultRepairTimeoutMs

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "common/endpoint.h"
 #include "common/time_util.h"
 
 namespace qlir::status_tool {
@@ -29,13 +30,23 @@ std::vector<TimeRange> MergeWindows(std::vector<TimeRange> windows) {
   return out;
 }
 
-std::string FormatWindow(int64_t start_ms, int64_t end_ms) {
+std::string FormatWindow(int64_t start_ms, int64_t end_ms, bool ids) {
+  if (ids) return "ids " + std::to_string(start_ms) + " .. " + std::to_string(end_ms);
   return FormatIsoUtc(start_ms) + " .. " + FormatIsoUtc(end_ms);
 }
 
-std::string FormatRange(const TimeRange& r) {
-  return FormatWindow(r.start_ms, r.end_ms) + " (" + std::to_string(r.slices) +
+std::string FormatRange(const TimeRange& r, bool ids) {
+  return FormatWindow(r.start_ms, r.end_ms, ids) + " (" + std::to_string(r.slices) +
          (r.slices == 1 ? " slice)" : " slices)");
+}
+
+std::string FormatPoint(int64_t v, bool ids) {
+  return ids ? "id " + std::to_string(v) : FormatIsoUtc(v);
+}
+
+bool IsIdAxis(const std::string& endpoint) {
+  const Endpoint* e = FindEndpoint(endpoint);
+  return e && e->axis() == Endpoint::Axis::kId;
 }
 
 }  // namespace qlir::status_tool

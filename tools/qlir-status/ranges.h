@@ -22,10 +22,17 @@ struct TimeRange {
 std::vector<TimeRange> MergeWindows(std::vector<TimeRange> windows);
 
 // "2021-01-01T00:00:00Z .. 2021-01-01T16:39:59Z (3 slices)": UTC, second precision, both ends
-// inclusive.
-std::string FormatRange(const TimeRange& r);
+// inclusive. With `ids` (an endpoint on the id axis, Endpoint::Axis::kId: aggTrades), the
+// numbers are item ids: "ids 26000 .. 28999 (3 slices)".
+std::string FormatRange(const TimeRange& r, bool ids = false);
 
-// "2021-01-01T00:00:00Z .. 2021-01-01T16:39:59Z" without the count.
-std::string FormatWindow(int64_t start_ms, int64_t end_ms);
+// "2021-01-01T00:00:00Z .. 2021-01-01T16:39:59Z" (or "ids 26000 .. 26999") without the count.
+std::string FormatWindow(int64_t start_ms, int64_t end_ms, bool ids = false);
+
+// One point of a series' axis: "2021-01-01T00:00:00Z", or "id 26000" with `ids`.
+std::string FormatPoint(int64_t v, bool ids);
+
+// True when the series of endpoint `endpoint` counts ids, not time (Endpoint::axis()).
+bool IsIdAxis(const std::string& endpoint);
 
 }  // namespace qlir::status_tool

@@ -35,15 +35,20 @@ std::string PadLeft(const std::string& s, size_t width) {
   return s.size() >= width ? s : std::string(width - s.size(), ' ') + s;
 }
 
-ojson RangeJson(const TimeRange& r) {
-  return {{"start", FormatIsoUtc(r.start_ms)},
-          {"end", FormatIsoUtc(r.end_ms)},
+// On the id axis the *_ms numbers are ids and the ISO texts null.
+ojson Iso(int64_t ms, bool ids) { return ids ? ojson(nullptr) : ojson(FormatIsoUtc(ms)); }
+
+ojson RangeJson(const TimeRange& r, bool ids) {
+  return {{"start", Iso(r.start_ms, ids)},
+          {"end", Iso(r.end_ms, ids)},
           {"start_ms", r.start_ms},
           {"end_ms", r.end_ms},
           {"slices", r.slices}};
 }
 
-ojson OptIso(std::optional<int64_t> ms) { return ms ? ojson(FormatIsoUtc(*ms)) : ojson(nullptr); }
+ojson OptIso(std::optional<int64_t> ms, bool ids) {
+  return ms && !ids ? ojson(FormatIsoUtc(*ms)) : ojson(nullptr);
+}
 ojson OptInt(std::optional<int64_t> v) { return v ? ojson(*v) : ojson(nullptr); }
 
 std::string Dump(const ojson& j) {
@@ -68,8 +73,9 @@ std::string RenderStatusText(const StatusReport& report) {
       rows.push_back({s.series.Name(), "-", "-", "-", "-", "-", "-", HumanBytes(s.disk.total())});
       continue;
     }
-    rows.push_back({s.series.Name(), s.first_start_ms ? FormatIsoUtc(*s.first_start_ms) : "-",
-                    s.last_end_ms ? FormatIsoUtc(*s.last_end_ms) : "-", std::to_string(s.ok),
+    const bool ids = IsIdAxis(s.series.endpoint);
+    rows.push_back({s.series.Name(), s.first_start_ms ? FormatPoint(*s.first_start_ms, ids) : "-",
+                    s.last_end_ms ? FormatPoint(*s.last_end_ms, ids) : "-", std::to_string(s.ok),
                     std::to_string(s.partial), std::to_string(s.failed), std::to_string(s.missing),
                     HumanBytes(s.disk.total())});
   }
@@ -94,11 +100,12 @@ std::string RenderStatusText(const StatusReport& report) {
   // Details, per series that has any.
   for (const SeriesReport& s : report.series) {
     std::ostringstream d;
+    const bool ids = IsIdAxis(s.series.endpoint);
     if (!s.manifest_error.empty()) d << "  ERROR   " << s.manifest_error << "\n";
-    for (const TimeRange& r : s.missing_ranges) d << "  missing " << FormatRange(r) << "\n";
-    for (const TimeRange& r : s.failed_ranges) d << "  failed  " << FormatRange(r) << "\n";
+    for (const TimeRange& r : s.missing_ranges) d << "  missing " << FormatRange(r, ids) << "\n";
+    for (const TimeRange& r : s.failed_ranges) d << "  failed  " << FormatRange(r, ids) << "\n";
     for (const FailedSlice& f : s.failed_slices) {
-      d << "    " << FormatWindow(f.start_ms, f.end_ms) << "  " << f.key << ": ";
+      d << "    " << FormatWindow(f.start_ms, f.end_ms, ids) << "  " << f.key << ": ";
       if (f.http_status) d << "HTTP " << *f.http_status << ", ";
       d << (f.error.empty() ? "(no error text)" : f.error);
       if (f.completed_at) d << " (at " << *f.completed_at << ")";
@@ -118,6 +125,7 @@ std::string RenderStatusJson(const StatusReport& report) {
   ojson series = ojson::array();
   for (const SeriesReport& s : report.series) {
     ojson j;
+    const bool ids = IsIdAxis(s.series.endpoint);
     j["endpoint"] = s.series.endpoint;
     j["symbol"] = s.series.symbol;
     j["interval"] = s.series.interval;
@@ -126,8 +134,9 @@ std::string RenderStatusJson(const StatusReport& report) {
     j["manifest_error"] = s.manifest_error.empty() ? ojson(nullptr) : ojson(s.manifest_error);
     j["last_evaluated_at"] =
         s.last_evaluated_at.empty() ? ojson(nullptr) : ojson(s.last_evaluated_at);
-    j["first"] = OptIso(s.first_start_ms);
-    j["last"] = OptIso(s.last_end_ms);
+    j["axis"] = ids ? "id" : "time";
+    j["first"] = OptIso(s.first_start_ms, ids);
+    j["last"] = OptIso(s.last_end_ms, ids);
     j["first_ms"] = OptInt(s.first_start_ms);
     j["last_ms"] = OptInt(s.last_end_ms);
     j["ok"] = s.ok;
@@ -136,17 +145,19 @@ std::string RenderStatusJson(const StatusReport& report) {
     j["missing"] = s.missing;
     j["pending"] = s.pending;
     ojson missing = ojson::array();
-    for (const TimeRange& r : s.missing_ranges) missing.push_back(RangeJson(r));
+    for (const TimeRange& r : s.missing_ranges) missing.push_back(RangeJson(r, ids));
     j["missing_ranges"] = std::move(missing);
     ojson failed = ojson::array();
-    for (const TimeRange& r : s.failed_ranges) failed.push_back(RangeJson(r));
+    for (const TimeRange& r : s.failed_ranges) failed.push_back(RangeJson(r, ids));
     j["failed_ranges"] = std::move(failed);
     ojson slices = ojson::array();
     for (const FailedSlice& f : s.failed_slices) {
       slices.push_back(
           {{"key", f.key},
-           {"start", FormatIsoUtc(f.start_ms)},
-           {"end", FormatIsoUtc(f.end_ms)},
+           {"start", Iso(f.start_ms, ids)},
+           {"end", Iso(f.end_ms, ids)},
+           {"start_ms", f.start_ms},
+           {"end_ms", f.end_ms},
            {"http_status", f.http_status ? ojson(*f.http_status) : ojson(nullptr)},
            {"error", f.error},
            {"completed_at", f.completed_at ? ojson(*f.completed_at) : ojson(nullptr)}});

@@ -220,3 +220,72 @@ TEST_CASE("bad flags are usage errors with exit 64", "[status][cli]") {
 
 }  // namespace
 }  // namespace qlir::status_tool
+
+namespace qlir::status_tool {
+namespace {
+
+// An aggTrades series (the id axis): ids 0-999 ok, 2000-2999 failed, 4000-4999 partial.
+SeriesReport AggTradesReport() {
+  Manifest m;
+  m.endpoint = "aggTrades";
+  m.symbol = "BTCUSDT";
+  m.interval = "id";
+  auto entry = [&](const std::string& key, SliceStatus status) -> ManifestEntry& {
+    ManifestEntry& e = m.slices[key];
+    e.slice_id = SliceId(key);
+    e.relative_path = ResponseRelativePath(e.slice_id);
+    e.status = status;
+    return e;
+  };
+  entry("BTCUSDT:id:0-999:1000", SliceStatus::kOk);
+  ManifestEntry& failed = entry("BTCUSDT:id:2000-2999:1000", SliceStatus::kFailed);
+  failed.http_status = 500;
+  failed.error = "HTTP 500 from Binance";
+  entry("BTCUSDT:id:4000-4999:1000", SliceStatus::kPartial);
+  return SummariseManifest(SeriesLocation{"aggTrades", "BTCUSDT", "id", "/r/aggTrades/BTCUSDT/id"},
+                           m);
+}
+
+}  // namespace
+
+TEST_CASE("status prints ids, not times, for an aggTrades series", "[status]") {
+  StatusReport report;
+  report.data_root = "/r";
+  report.series.push_back(AggTradesReport());
+  const SeriesReport& s = report.series[0];
+  CHECK(s.invalid_entries.empty());
+  CHECK(s.ok == 1);
+  CHECK(s.partial == 1);
+  CHECK(s.failed == 1);
+  CHECK(s.missing == 2);
+  const std::string text = RenderStatusText(report);
+  CHECK_THAT(text, Catch::Contains("\naggTrades/BTCUSDT/id  id 0         id 4999 "));
+  CHECK_THAT(text, Catch::Contains("\n  missing ids 1000 .. 1999 (1 slice)\n"
+                                   "  missing ids 3000 .. 3999 (1 slice)\n"
+                                   "  failed  ids 2000 .. 2999 (1 slice)\n"
+                                   "    ids 2000 .. 2999  BTCUSDT:id:2000-2999:1000: HTTP 500, "
+                                   "HTTP 500 from Binance\n"));
+  CHECK(text.find("1970") == std::string::npos);  // no id read as a time
+
+  auto j = nlohmann::json::parse(RenderStatusJson(report))["series"][0];
+  CHECK(j["axis"] == "id");
+  CHECK(j["first"].is_null());
+  CHECK(j["last"].is_null());
+  CHECK(j["first_ms"] == 0);
+  CHECK(j["last_ms"] == 4999);
+  CHECK(j["missing_ranges"][0]["start"].is_null());
+  CHECK(j["missing_ranges"][0]["start_ms"] == 1000);
+  CHECK(j["missing_ranges"][1]["end_ms"] == 3999);
+  CHECK(j["failed_slices"][0]["start_ms"] == 2000);
+  CHECK(j["failed_slices"][0]["end"].is_null());
+  // Klines keep their times.
+  ScratchDir dir;
+  MixedSeries(dir.path());
+  auto k = BuildStatusReport(dir.path(), {});
+  REQUIRE(k.ok());
+  auto kj = nlohmann::json::parse(RenderStatusJson(*k))["series"][0];
+  CHECK(kj["axis"] == "time");
+  CHECK(kj["first"] == "2020-12-15T02:40:00Z");
+}
+
+}  // namespace qlir::status_tool
