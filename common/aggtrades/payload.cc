@@ -1,9 +1,16 @@
-// The aggTrades body is read with nlohmann's SAX parser (the project's one JSON parser,
-// common/json.h) into a small state machine: no DOM is built, so a 1000-row page (about 100 kB)
-// validates in a fraction of a millisecond, and every JSON rule (escapes, numbers, UTF-8) is the
-// library's.
+// The aggTrades body is read as SAX events into one small state machine (RowReader), which holds
+// every rule of payload.h. The events come from one of two readers:
+//  - a scanner of the exact shape the exchange sends (single-letter keys, integers without
+//    fraction or exponent, strings of digits, '-' and '.', true/false, JSON whitespace): one
+//    pass over the bytes, about five times faster than nlohmann's SAX parser on a 1000-row page;
+//  - nlohmann's SAX parser (the project's JSON parser, common/json.h), whenever the scanner meets
+//    anything else (an unknown field, an escape, a fraction, a syntax error...). It then reads
+//    the body again from the start, so every JSON rule and every syntax error is the library's.
+// The scanner accepts a strict subset of JSON and feeds the same events nlohmann would, so the
+// two give the same verdict (payload_test.cc compares them on mutated bodies).
 #include "common/aggtrades/payload.h"
 
+#include <charconv>
 #include <limits>
 #include <optional>
 #include <string>
@@ -38,7 +45,7 @@ int Sign(std::string_view d) {
 enum Field { kId, kPrice, kQty, kFirst, kLast, kTime, kMaker, kBestMatch, kFields, kOther };
 constexpr const char* kFieldNames[kFields] = {"a", "p", "q", "f", "l", "T", "m", "M"};
 
-Field FieldOf(const std::string& k) {
+Field FieldOf(std::string_view k) {
   if (k.size() != 1) return kOther;
   switch (k[0]) {
     case 'a':
@@ -237,8 +244,146 @@ class RowReader {
   unsigned seen_ = 0;
 };
 
+// The fast reader: the shape the exchange sends, and nothing else.
+class ShapeScanner {
+ public:
+  // Read whole; refused by the reader (its error says why); not the shape.
+  enum Outcome { kRead, kRefused, kNotShape };
+  ShapeScanner(std::string_view s, RowReader* reader) : s_(s), r_(reader) {}
+
+  Outcome Run() {
+    Space();
+    if (!Eat('[')) return kNotShape;
+    if (!r_->start_array(0)) return kRefused;
+    Space();
+    if (!Eat(']')) {
+      while (true) {
+        if (Outcome o = Row(); o != kRead) return o;
+        Space();
+        if (Eat(',')) {
+          Space();
+          continue;
+        }
+        if (Eat(']')) break;
+        return kNotShape;
+      }
+    }
+    if (!r_->end_array()) return kRefused;
+    Space();
+    return pos_ == s_.size() ? kRead : kNotShape;
+  }
+
+ private:
+  bool Eat(char c) {
+    if (pos_ < s_.size() && s_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+  void Space() {
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\r' || s_[pos_] == '\t')) {
+      ++pos_;
+    }
+  }
+  Outcome Row() {
+    if (!Eat('{')) return kNotShape;
+    if (!r_->start_object(0)) return kRefused;
+    Space();
+    if (!Eat('}')) {
+      while (true) {
+        if (pos_ + 3 > s_.size() || s_[pos_] != '"' || s_[pos_ + 2] != '"') return kNotShape;
+        const char k = s_[pos_ + 1];
+        if (FieldOf(std::string_view(&k, 1)) == kOther) return kNotShape;
+        key_.assign(1, k);
+        pos_ += 3;
+        Space();
+        if (!Eat(':')) return kNotShape;
+        Space();
+        if (!r_->key(key_)) return kRefused;
+        Outcome o = kNotShape;
+        switch (k) {
+          case 'p':
+          case 'q':
+            o = String();
+            break;
+          case 'm':
+          case 'M':
+            o = Boolean();
+            break;
+          default:
+            o = Integer();
+        }
+        if (o != kRead) return o;
+        Space();
+        if (Eat(',')) {
+          Space();
+          continue;
+        }
+        if (Eat('}')) break;
+        return kNotShape;
+      }
+    }
+    return r_->end_object() ? kRead : kRefused;
+  }
+  // -?(0|[1-9][0-9]*), not followed by a fraction or exponent, fitting the type nlohmann gives
+  // it (int64 when negative, uint64 otherwise).
+  Outcome Integer() {
+    const size_t begin = pos_;
+    const bool negative = Eat('-');
+    const size_t digits = pos_;
+    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
+    if (pos_ == digits || (pos_ - digits > 1 && s_[digits] == '0')) return kNotShape;
+    if (pos_ < s_.size() && (s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E')) {
+      return kNotShape;
+    }
+    const char* first = s_.data() + (negative ? begin : digits);
+    const char* last = s_.data() + pos_;
+    if (negative) {
+      int64_t v = 0;
+      auto [p, ec] = std::from_chars(first, last, v);
+      if (ec != std::errc() || p != last) return kNotShape;
+      return r_->number_integer(v) ? kRead : kRefused;
+    }
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(first, last, v);
+    if (ec != std::errc() || p != last) return kNotShape;
+    return r_->number_unsigned(v) ? kRead : kRefused;
+  }
+  // A string of digits, '-' and '.' (what decimals are made of; the reader judges the rest).
+  Outcome String() {
+    if (!Eat('"')) return kNotShape;
+    const size_t begin = pos_;
+    while (pos_ < s_.size() &&
+           ((s_[pos_] >= '0' && s_[pos_] <= '9') || s_[pos_] == '.' || s_[pos_] == '-')) {
+      ++pos_;
+    }
+    if (!Eat('"')) return kNotShape;
+    value_.assign(s_.data() + begin, pos_ - 1 - begin);
+    return r_->string(value_) ? kRead : kRefused;
+  }
+  Outcome Boolean() {
+    if (s_.substr(pos_, 4) == "true") {
+      pos_ += 4;
+      return r_->boolean(true) ? kRead : kRefused;
+    }
+    if (s_.substr(pos_, 5) == "false") {
+      pos_ += 5;
+      return r_->boolean(false) ? kRead : kRefused;
+    }
+    return kNotShape;
+  }
+
+  std::string_view s_;
+  RowReader* r_;
+  size_t pos_ = 0;
+  std::string key_;
+  std::string value_;
+};
+
 Result<PayloadSummary> Check(std::string_view body, const SliceKey& key,
-                             std::vector<AggTrade>* rows) {
+                             std::vector<AggTrade>* rows, bool scanner = true) {
   auto fail = [&](const std::string& what) {
     return Status::Error("aggTrades body for " + key.composite_key() + " (" +
                          std::to_string(body.size()) + " bytes): " + what);
@@ -253,6 +398,18 @@ Result<PayloadSummary> Check(std::string_view body, const SliceKey& key,
     return fail("not a JSON array (no closing ']'; truncated?)");
   }
   if (rows) rows->reserve(static_cast<size_t>(key.limit));
+  if (scanner) {
+    RowReader fast(key, rows);
+    switch (ShapeScanner(body, &fast).Run()) {
+      case ShapeScanner::kRead:
+        return fast.summary;
+      case ShapeScanner::kRefused:
+        return fail(fast.error);
+      case ShapeScanner::kNotShape:
+        if (rows) rows->clear();  // read again, by the library
+        break;
+    }
+  }
   RowReader reader(key, rows);
   nlohmann::detail::parser<nlohmann::json, json_detail::PointerChars> parser(
       nlohmann::detail::input_adapter(body.data(), body.data() + body.size()), nullptr,
@@ -267,6 +424,11 @@ Result<PayloadSummary> Check(std::string_view body, const SliceKey& key,
 
 Result<PayloadSummary> ValidateAggTradesPayload(std::string_view body, const SliceKey& key) {
   return Check(body, key, nullptr);
+}
+
+Result<PayloadSummary> ValidateAggTradesPayloadByLibrary(std::string_view body,
+                                                         const SliceKey& key) {
+  return Check(body, key, nullptr, /*scanner=*/false);
 }
 
 Result<std::vector<AggTrade>> ParseAggTradesPayload(std::string_view body, const SliceKey& key) {

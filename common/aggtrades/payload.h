@@ -44,6 +44,11 @@ struct AggTrade {
 // the summary are the first and last ids (the id axis), -1 when empty.
 Result<PayloadSummary> ValidateAggTradesPayload(std::string_view body, const SliceKey& key);
 
+// The same check with nlohmann's SAX parser alone, never the fast scanner of payload.cc: the
+// reference the tests hold the scanner to.
+Result<PayloadSummary> ValidateAggTradesPayloadByLibrary(std::string_view body,
+                                                         const SliceKey& key);
+
 // As ValidateAggTradesPayload, and the rows themselves (for qlir-status reconcile).
 Result<std::vector<AggTrade>> ParseAggTradesPayload(std::string_view body, const SliceKey& key);
 

@@ -277,3 +277,49 @@ TEST_CASE("the aggTrades audit: prices, quantities, trade ids and times make sen
   // What ValidateAggTradesPayload refuses, the audit reports as bad.
   CHECK(Has(audit(Row(R{.a = 26001}) + "," + Row(R{.a = 26000})).bad, "ids must be contiguous"));
 }
+
+TEST_CASE("the fast scanner of aggTrades bodies agrees with nlohmann's parser on every mutation",
+          "[aggtrades]") {
+  const SliceKey k = Ids(26);
+  // The exchange's shape, whitespace, an invalidated row, a negative integer, and a row with an
+  // unknown field (which only the library reads).
+  const std::vector<std::string> bases = {
+      Page(26000, 3),
+      "[ {\"a\":26000,\"p\":\"1.5\",\"q\":\"2\",\"f\":7,\"l\":9,\"T\":5,\"m\":false,\"M\":true} "
+      ",\n" +
+          Invalidated(26001) + "]",
+      "[" + Row(R{.a = 26000, .f = 3, .l = 3}, ",\"x\":[1,{\"y\":\"z\"}]") + "]",
+      "[" + Row(R{.a = 26000, .f = 0, .l = 0}) + "]",
+  };
+  const std::string alphabet = "09-.\",:{}[] etx\\";
+  int64_t compared = 0, accepted = 0;
+  auto same = [&](const std::string& body) {
+    auto fast = ValidateAggTradesPayload(body, k);
+    auto lib = qlir::aggtrades::ValidateAggTradesPayloadByLibrary(body, k);
+    INFO(body);
+    REQUIRE(fast.ok() == lib.ok());
+    if (fast.ok()) {
+      CHECK(fast->n_items == lib->n_items);
+      CHECK(fast->first_ts == lib->first_ts);
+      CHECK(fast->last_ts == lib->last_ts);
+      ++accepted;
+    } else {
+      CHECK(fast.error() == lib.error());
+    }
+    ++compared;
+  };
+  for (const std::string& base : bases) {
+    same(base);
+    for (size_t cut = 0; cut < base.size(); ++cut) same(base.substr(0, cut) + "]");
+    for (size_t i = 0; i < base.size(); ++i) {
+      for (char c : alphabet) {
+        if (base[i] == c) continue;
+        std::string m = base;
+        m[i] = c;
+        same(m);
+      }
+    }
+  }
+  CHECK(compared > 10000);
+  CHECK(accepted > 300);  // mutations that stay valid (digits in values) are compared too
+}
