@@ -15,6 +15,7 @@ namespace {
 
 using testing::ScratchDir;
 using testing::WriteRaw;
+using testing::WriteSeries;
 namespace fs = std::filesystem;
 
 constexpr int64_t kMinute = 60000;
@@ -129,44 +130,6 @@ struct Market {
     return (trades[static_cast<size_t>(id)].t - kStart) / kMinute;
   }
 };
-
-// Writes one series through the project's own codecs (response files, manifest), as the
-// persister does; each slice's summary comes from the endpoint's own validation.
-void WriteSeries(const fs::path& root, const std::string& endpoint, const std::string& interval,
-                 const std::vector<std::pair<SliceKey, SliceStatus>>& keys,
-                 const std::function<std::string(const SliceKey&)>& body_of) {
-  const Endpoint& e = *FindEndpoint(endpoint);
-  const fs::path dir = *SeriesDir(root, endpoint, "BTCUSDT", interval);
-  fs::create_directories(dir / kResponsesDir);
-  Manifest m;
-  m.endpoint = endpoint;
-  m.symbol = "BTCUSDT";
-  m.interval = interval;
-  m.last_evaluated_at = "2025-01-01T00:00:00Z";
-  for (const auto& [key, status] : keys) {
-    const std::string body = body_of(key);
-    auto summary = e.ValidatePayload(body, key);
-    REQUIRE(summary.ok());
-    const std::string k = key.composite_key();
-    ResponseMeta meta{"http://127.0.0.1:1/x", k, "2025-01-01T00:00:00Z"};
-    ManifestEntry me;
-    me.slice_id = SliceId(k);
-    me.relative_path = ResponseRelativePath(me.slice_id);
-    REQUIRE(WriteFileAtomic(dir / me.relative_path, EncodeResponseFile(meta, body)).ok());
-    me.status = status;
-    me.http_status = 200;
-    me.n_items = summary->n_items;
-    if (summary->n_items > 0) {
-      me.first_ts = summary->first_ts;
-      me.last_ts = summary->last_ts;
-    }
-    me.requested_at = "2025-01-01T00:00:00Z";
-    me.completed_at = "2025-01-01T00:00:01Z";
-    me.digest = BodyDigest(body);
-    m.slices[k] = me;
-  }
-  REQUIRE(WriteFileAtomic(dir / kManifestName, SerializeManifest(m)).ok());
-}
 
 SliceKey IdSlice(int64_t k) {
   return FindEndpoint("aggTrades")->GridSlice("BTCUSDT", "id", k, 1000);

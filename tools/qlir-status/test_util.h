@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <system_error>
 
 #include "common/atomic_file.h"
 #include "common/body_digest.h"
 #include "common/data_root.h"
+#include "common/endpoint.h"
 #include "common/klines/slice_key.h"
 #include "common/manifest.h"
 #include "common/response_file.h"
@@ -122,6 +124,45 @@ class SeriesBuilder {
   std::filesystem::path dir_;
   Manifest m_;
 };
+
+// Writes one BTCUSDT series of any endpoint through the project's own codecs (response files,
+// manifest), as the persister does; each slice's summary comes from the endpoint's own validation.
+inline void WriteSeries(const std::filesystem::path& root, const std::string& endpoint,
+                        const std::string& interval,
+                        const std::vector<std::pair<SliceKey, SliceStatus>>& keys,
+                        const std::function<std::string(const SliceKey&)>& body_of) {
+  const Endpoint& e = *FindEndpoint(endpoint);
+  const std::filesystem::path dir = *SeriesDir(root, endpoint, "BTCUSDT", interval);
+  std::filesystem::create_directories(dir / kResponsesDir);
+  Manifest m;
+  m.endpoint = endpoint;
+  m.symbol = "BTCUSDT";
+  m.interval = interval;
+  m.last_evaluated_at = "2025-01-01T00:00:00Z";
+  for (const auto& [key, status] : keys) {
+    const std::string body = body_of(key);
+    auto summary = e.ValidatePayload(body, key);
+    REQUIRE(summary.ok());
+    const std::string k = key.composite_key();
+    ResponseMeta meta{"http://127.0.0.1:1/x", k, "2025-01-01T00:00:00Z"};
+    ManifestEntry me;
+    me.slice_id = SliceId(k);
+    me.relative_path = ResponseRelativePath(me.slice_id);
+    REQUIRE(WriteFileAtomic(dir / me.relative_path, EncodeResponseFile(meta, body)).ok());
+    me.status = status;
+    me.http_status = 200;
+    me.n_items = summary->n_items;
+    if (summary->n_items > 0) {
+      me.first_ts = summary->first_ts;
+      me.last_ts = summary->last_ts;
+    }
+    me.requested_at = "2025-01-01T00:00:00Z";
+    me.completed_at = "2025-01-01T00:00:01Z";
+    me.digest = BodyDigest(body);
+    m.slices[k] = me;
+  }
+  REQUIRE(WriteFileAtomic(dir / kManifestName, SerializeManifest(m)).ok());
+}
 
 // Replaces `path` with `bytes`, without fsync (tests need no durability, and loops over
 // truncations stay fast); used for damage the persister would never write.

@@ -9,6 +9,7 @@
 
 #include "common/json.h"
 #include "common/wire.h"
+#include "tools/qlir-status/holes.h"
 #include "tools/qlir-status/render.h"
 #include "tools/qlir-status/repair.h"
 #include "tools/qlir-status/series_report.h"
@@ -541,6 +542,73 @@ TEST_CASE("irregular rows the exchange serves are a notice, not a problem", "[ve
   CHECK_THAT(RenderVerifyText(*r),
              Catch::Contains(k.composite_key() + "  irregular-rows (notice): "));
   CHECK(r->RepairKeys().empty());
+}
+
+// n aggregate trades from id `from`, one underlying trade each (f = l = 100 + id), 1 ms apart;
+// `break_at` (>= 0) skips one underlying trade id before that row.
+std::string TradesBody(int64_t from, int n, int break_at = -1) {
+  std::string s = "[";
+  int64_t f = 100 + from;
+  for (int i = 0; i < n; ++i) {
+    if (i == break_at) ++f;
+    if (i) s += ",";
+    s += "{\"a\":" + std::to_string(from + i) +
+         ",\"p\":\"10.5\",\"q\":\"0.25\",\"f\":" + std::to_string(f) +
+         ",\"l\":" + std::to_string(f) + ",\"T\":" + std::to_string(1600000000000 + from + i) +
+         ",\"m\":false,\"M\":true}";
+    ++f;
+  }
+  return s + "]";
+}
+
+TEST_CASE("verify, status and holes read an aggTrades series (ids, not times)", "[verify]") {
+  ScratchDir dir;
+  const Endpoint& e = *FindEndpoint("aggTrades");
+  auto key = [&](int64_t k) { return e.GridSlice("BTCUSDT", "id", k, 1000); };
+  testing::WriteSeries(dir.path(), "aggTrades", "id",
+                       {{key(0), SliceStatus::kOk},
+                        {key(1), SliceStatus::kOk},
+                        {key(2), SliceStatus::kOk},
+                        {key(3), SliceStatus::kPartial}},
+                       [&](const SliceKey& k) {
+                         return TradesBody(k.start_ms, k.start_ms == 3000 ? 10 : 1000,
+                                           k.start_ms == 2000 ? 5 : -1);
+                       });
+  // Slice 1's bytes changed after they were stored: one price made 0.
+  const fs::path series = *SeriesDir(dir.path(), "aggTrades", "BTCUSDT", "id");
+  std::string tampered = TradesBody(1000, 1000);
+  tampered.replace(tampered.find("\"p\":\"10.5\"", 500), 10, "\"p\":\"0.0\"");
+  testing::WriteRaw(
+      series / ResponseRelativePath(SliceId(key(1).composite_key())),
+      EncodeResponseFile({"http://x", key(1).composite_key(), "2025-01-01T00:00:00Z"}, tampered));
+  auto r = Verify(dir.path(), {});
+  REQUIRE(r.ok());
+  INFO(RenderVerifyText(*r));
+  CHECK(r->files_checked == 4);
+  REQUIRE(r->problems.size() == 1);
+  CHECK(r->problems[0].kind == ProblemKind::kBadData);
+  CHECK(r->problems[0].key == "BTCUSDT:id:1000-1999:1000");
+  CHECK_THAT(r->problems[0].detail, Catch::Contains("price p 0.0 not above 0") &&
+                                        Catch::Contains("the digest does not match"));
+  REQUIRE(r->notices.size() == 1);
+  CHECK(r->notices[0].key == "BTCUSDT:id:2000-2999:1000");
+  CHECK_THAT(r->notices[0].detail,
+             Catch::Contains("1 irregular rows, first row 5 (id 2005): f 2106, not the previous "
+                             "row's l + 1 = 2105"));
+  CHECK(r->RepairKeys().size() == 1);
+
+  // Status: ids, no gap, the partial tail is no problem.
+  auto status = BuildStatusReport(dir.path(), {});
+  REQUIRE(status.ok());
+  CHECK_FALSE(status->HasProblem());
+  CHECK_THAT(RenderStatusText(*status), Catch::Contains("aggTrades/BTCUSDT/id  id 0 "));
+  // Holes: ids are contiguous, there is no ledger to keep.
+  auto holes = BuildHolesLedger(dir.path(), {});
+  REQUIRE(holes.ok());
+  REQUIRE(holes->series.size() == 1);
+  CHECK(holes->series[0].error.empty());
+  CHECK(holes->series[0].holes.empty());
+  CHECK_FALSE(holes->HasProblem());
 }
 
 }  // namespace
