@@ -58,7 +58,11 @@ SeriesHoles LedgerOf(const SeriesLocation& loc, const Manifest& m,
   }
   // Events at the exchange's own times (fundingRate): a closed window holds what it holds, so
   // there is no count to miss and no ledger of holes (common/holes.h says the same).
-  if (!endpoint->items_on_grid()) return out;
+  if (!endpoint->items_on_grid()) {
+    out.ledger = false;
+    for (const auto& kv : m.slices) out.ok_slices += kv.second.status == SliceStatus::kOk ? 1 : 0;
+    return out;
+  }
   // The series' first and last stored candles, from every stored slice (common/holes.h).
   const StoredCandles stored = StoredCandleSpan(m);
   out.first_candle_ms = stored.first_ms;
@@ -149,6 +153,12 @@ std::string RenderHolesText(const HolesReport& r) {
       o << name << "  ERROR " << s.error << "\n";
       continue;
     }
+    if (!s.ledger) {
+      o << name
+        << "  no ledger: its items are not one per grid step, so a stored slice lacks none ("
+        << s.ok_slices << " ok slices)\n";
+      continue;
+    }
     o << name << "  " << s.holes.size() << (s.holes.size() == 1 ? " hole, " : " holes, ")
       << WithThousands(s.missing_candles) << " candles missing in " << s.slices_with_holes << " of "
       << s.ok_slices << " ok slices";
@@ -194,6 +204,7 @@ std::string RenderHolesJson(const HolesReport& r) {
                       {"error", s.error.empty() ? ojson(nullptr) : ojson(s.error)},
                       {"first_candle", opt_time(s.first_candle_ms)},
                       {"last_candle", opt_time(s.last_candle_ms)},
+                      {"ledger", s.ledger},
                       {"ok_slices", s.ok_slices},
                       {"slices_with_holes", s.slices_with_holes},
                       {"missing_candles", s.missing_candles},

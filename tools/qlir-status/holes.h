@@ -43,6 +43,9 @@ struct SeriesHoles {
   int64_t first_candle_ms = -1;  // the first stored candle (the listing, as stored); -1 none
   int64_t last_candle_ms = -1;   // the last stored candle; -1 none
   int64_t ok_slices = 0;         // closed ok slices looked at
+  // False for an endpoint whose items are not one per grid step (Endpoint::items_on_grid:
+  // fundingRate events, aggTrades ids, which ValidatePayload keeps contiguous): no ledger.
+  bool ledger = true;
   int64_t slices_with_holes = 0;
   int64_t missing_candles = 0;
   std::vector<Hole> holes;

@@ -608,7 +608,12 @@ TEST_CASE("verify, status and holes read an aggTrades series (ids, not times)", 
   REQUIRE(holes->series.size() == 1);
   CHECK(holes->series[0].error.empty());
   CHECK(holes->series[0].holes.empty());
+  CHECK_FALSE(holes->series[0].ledger);
+  CHECK(holes->series[0].ok_slices == 3);
   CHECK_FALSE(holes->HasProblem());
+  CHECK_THAT(RenderHolesText(*holes),
+             Catch::Contains("aggTrades/BTCUSDT/id  no ledger: its items are not one per grid "
+                             "step, so a stored slice lacks none (3 ok slices)\n"));
 }
 
 }  // namespace
