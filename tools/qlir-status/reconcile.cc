@@ -106,7 +106,7 @@ Result<std::vector<std::pair<int64_t, Candle>>> ParseCandles(const std::string& 
 
 // A trade run: stored ids without a gap. Candles it covers are those with a valid trade of the
 // run before them and one after them (or, from the symbol's first trade, everything before).
-struct Run {
+struct IdRun {
   bool from_listing = false;
   bool has_valid = false;
   int64_t first_t = 0;
@@ -115,7 +115,7 @@ struct Run {
 };
 
 // The candles (as time ranges) of `run` that every trade of is stored.
-std::optional<TimeRange> RunCover(const Run& run, int64_t interval_ms) {
+std::optional<TimeRange> RunCover(const IdRun& run, int64_t interval_ms) {
   if (!run.has_valid) return std::nullopt;
   const int64_t lo = run.from_listing ? 0 : CeilTo(run.first_t + 1, interval_ms);
   const int64_t hi = FloorTo(run.last_t - interval_ms, interval_ms);
@@ -149,6 +149,183 @@ struct SymbolSeries {
   std::optional<SeriesLocation> trades;
 };
 
+// Reads a symbol's two series in time order, one klines slice at a time: the trades are read
+// (in id order, their times ascending) until one lies past the slice's window, the window's
+// candles are compared, and its trade buckets dropped. Memory holds one klines slice's candles,
+// one aggTrades slice and the buckets of at most the trades read ahead.
+class SymbolReconciler {
+ public:
+  SymbolReconciler(const SymbolSeries& series, int64_t interval_ms, const ReconcileOptions& o,
+                   SymbolReconcile* s, std::vector<Disagreement>* disagreements)
+      : series_(series), interval_ms_(interval_ms), s_(*s), out_(*disagreements) {
+    first_open_ = o.start_ms ? CeilTo(*o.start_ms, interval_ms) : 0;
+    last_open_ =
+        o.end_ms ? FloorTo(*o.end_ms, interval_ms) : std::numeric_limits<int64_t>::max() / 2;
+  }
+
+  void Run(const Manifest& klines, const Manifest& trades) {
+    trade_entries_ = StoredEntries(*FindEndpoint(kAggTrades), trades);
+    for (const StoredEntry& se : StoredEntries(*FindEndpoint(kKlines), klines)) Window(se);
+    // The trades after the last candle: read for the summary only.
+    bucketing_ = false;
+    while (next_trade_ < trade_entries_.size()) ReadTradeSlice();
+    s_.compared = MergeWindows(std::move(compared_));
+  }
+
+ private:
+  bool Wanted(int64_t open) const { return open >= first_open_ && open <= last_open_; }
+
+  void Window(const StoredEntry& se) {
+    auto data = ReadStoredData(series_.klines->dir, *se.entry);
+    auto rows =
+        data ? ParseCandles(*data) : Result<std::vector<std::pair<int64_t, Candle>>>(data.status());
+    if (!rows) {
+      s_.unreadable.push_back("klines " + se.key.composite_key() + ": " + rows.error());
+      return;
+    }
+    ++s_.klines_slices;
+    int64_t last_stored = -1;
+    for (const auto& row : *rows) last_stored = std::max(last_stored, row.first);
+    TimeRange cover{se.key.start_ms, se.key.end_ms, 1};
+    // The last candle of a partial slice may have been open when it was fetched.
+    if (se.entry->status != SliceStatus::kOk) cover.end_ms = last_stored - 1;
+    // Every trade up to the window's end, and one after it when there is one.
+    while (next_trade_ < trade_entries_.size() && !(has_valid_ && newest_t_ > se.key.end_ms)) {
+      ReadTradeSlice();
+    }
+    std::vector<TimeRange> trades_cover = run_covers_;
+    if (auto c = RunCover(run_, interval_ms_)) trades_cover.push_back(*c);
+    std::vector<TimeRange> here;
+    if (cover.start_ms <= cover.end_ms) {
+      here = Intersect(Intersect({cover}, MergeWindows(std::move(trades_cover))),
+                       {{first_open_, last_open_ + interval_ms_ - 1, 1}});
+    }
+    compared_.insert(compared_.end(), here.begin(), here.end());
+
+    // The window's candles and buckets, in time order.
+    std::sort(rows->begin(), rows->end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    auto ci = rows->begin();
+    auto bi = buckets_.lower_bound(se.key.start_ms);
+    const auto bend = buckets_.upper_bound(se.key.end_ms);
+    while (ci != rows->end() || bi != bend) {
+      const int64_t open = bi == bend                                   ? ci->first
+                           : ci == rows->end() || bi->first < ci->first ? bi->first
+                                                                        : ci->first;
+      const Candle* c = ci != rows->end() && ci->first == open ? &ci->second : nullptr;
+      const Bucket* b = bi != bend && bi->first == open ? &bi->second : nullptr;
+      if (c) ++ci;
+      if (b) ++bi;
+      if (Wanted(open) && Covered(here, open, interval_ms_)) Compare(open, c, b);
+    }
+    buckets_.erase(buckets_.begin(), bend);
+  }
+
+  void Compare(int64_t open, const Candle* c, const Bucket* b) {
+    ++s_.candles_compared;
+    const size_t before = out_.size();
+    auto report = [&](const std::string& field, std::string candle, std::string trades) {
+      out_.push_back({s_.symbol, open, field, std::move(candle), std::move(trades)});
+    };
+    if (!c) {
+      report("candle", "none",
+             std::to_string(b->count) + " trades, volume " + FormatScaledDecimal(b->volume));
+    } else {
+      const Bucket none;
+      const Bucket& t = b ? *b : none;
+      if (c->count != t.count) report("trades", std::to_string(c->count), std::to_string(t.count));
+      if (c->v != t.volume) report("volume", c->volume, FormatScaledDecimal(t.volume));
+      if (b) {
+        if (c->o != t.open) report("open", c->open, FormatScaledDecimal(t.open));
+        if (c->h != t.high) report("high", c->high, FormatScaledDecimal(t.high));
+        if (c->l != t.low) report("low", c->low, FormatScaledDecimal(t.low));
+        if (c->c != t.close) report("close", c->close, FormatScaledDecimal(t.close));
+      }
+    }
+    ++(out_.size() == before ? s_.agreeing : s_.disagreeing);
+  }
+
+  void ReadTradeSlice() {
+    const StoredEntry& se = trade_entries_[next_trade_++];
+    auto data = ReadStoredData(series_.trades->dir, *se.entry);
+    auto rows = data ? aggtrades::ParseAggTradesPayload(*data, se.key)
+                     : Result<std::vector<aggtrades::AggTrade>>(data.status());
+    // Prices and quantities scaled first, so that a slice is used whole or not at all.
+    std::vector<std::pair<Int128, Int128>> values;
+    if (rows) {
+      values.reserve(rows->size());
+      for (const aggtrades::AggTrade& t : *rows) {
+        Int128 p = 0, q = 0;
+        if (!t.invalidated() &&
+            (!ParseScaledDecimal(t.price, &p) || !ParseScaledDecimal(t.quantity, &q))) {
+          rows = Status::Error("id " + std::to_string(t.id) + ": price " + t.price +
+                               " or quantity " + t.quantity + " has more than 18 decimals");
+          break;
+        }
+        values.emplace_back(p, q);
+      }
+    }
+    if (!rows) {
+      s_.unreadable.push_back("aggTrades " + se.key.composite_key() + ": " + rows.error());
+      return;
+    }
+    ++s_.trade_slices;
+    if (rows->empty()) return;
+    s_.trades_read += static_cast<int64_t>(rows->size());
+    if (s_.first_id < 0) s_.first_id = rows->front().id;
+    s_.last_id = rows->back().id;
+    if (!(run_.last_id >= 0 && rows->front().id == run_.last_id + 1)) {
+      if (auto c = RunCover(run_, interval_ms_)) run_covers_.push_back(*c);
+      run_ = IdRun{};
+      // Rows starting above their window's start, or at id 0: nothing before them exists.
+      run_.from_listing = rows->front().id == 0 || rows->front().id > se.key.start_ms;
+    }
+    for (size_t i = 0; i < rows->size(); ++i) {
+      const aggtrades::AggTrade& t = (*rows)[i];
+      run_.last_id = t.id;
+      if (t.invalidated()) {
+        ++s_.invalidated;
+        continue;
+      }
+      if (!run_.has_valid) run_.first_t = t.time_ms;
+      run_.has_valid = true;
+      run_.last_t = t.time_ms;
+      has_valid_ = true;
+      newest_t_ = std::max(newest_t_, t.time_ms);
+      const int64_t open = FloorTo(t.time_ms, interval_ms_);
+      if (!bucketing_ || !Wanted(open)) continue;
+      const auto [p, q] = values[i];
+      Bucket& b = buckets_[open];
+      if (b.trades == 0) {
+        b.open = b.high = b.low = p;
+      } else {
+        b.high = std::max(b.high, p);
+        b.low = std::min(b.low, p);
+      }
+      b.close = p;
+      b.volume += q;
+      b.count += t.last_trade - t.first_trade + 1;
+      ++b.trades;
+    }
+  }
+
+  const SymbolSeries& series_;
+  const int64_t interval_ms_;
+  SymbolReconcile& s_;
+  std::vector<Disagreement>& out_;
+  int64_t first_open_ = 0;
+  int64_t last_open_ = 0;
+  std::vector<StoredEntry> trade_entries_;
+  size_t next_trade_ = 0;
+  bool bucketing_ = true;
+  bool has_valid_ = false;
+  int64_t newest_t_ = 0;
+  IdRun run_;
+  std::vector<TimeRange> run_covers_;  // of the runs before run_
+  std::map<int64_t, Bucket> buckets_;  // trades read, by candle, not yet compared
+  std::vector<TimeRange> compared_;
+};
+
 SymbolReconcile ReconcileSymbol(const std::string& symbol, const SymbolSeries& series,
                                 int64_t interval_ms, const ReconcileOptions& o,
                                 std::vector<Disagreement>* disagreements) {
@@ -169,149 +346,7 @@ SymbolReconcile ReconcileSymbol(const std::string& symbol, const SymbolSeries& s
     s.error = tm.error();
     return s;
   }
-  const int64_t first_open = o.start_ms ? CeilTo(*o.start_ms, interval_ms) : 0;
-  const int64_t last_open =
-      o.end_ms ? FloorTo(*o.end_ms, interval_ms) : std::numeric_limits<int64_t>::max() / 2;
-  auto wanted = [&](int64_t open) { return open >= first_open && open <= last_open; };
-
-  // The candles, and the time their stored slices cover.
-  std::map<int64_t, Candle> candles;
-  std::vector<TimeRange> klines_cover;
-  for (const StoredEntry& se : StoredEntries(*FindEndpoint(kKlines), *km)) {
-    auto data = ReadStoredData(series.klines->dir, *se.entry);
-    auto rows =
-        data ? ParseCandles(*data) : Result<std::vector<std::pair<int64_t, Candle>>>(data.status());
-    if (!rows) {
-      s.unreadable.push_back("klines " + se.key.composite_key() + ": " + rows.error());
-      continue;
-    }
-    ++s.klines_slices;
-    int64_t last_stored = -1;
-    for (auto& [open, candle] : *rows) {
-      last_stored = std::max(last_stored, open);
-      if (wanted(open)) candles[open] = std::move(candle);
-    }
-    if (se.entry->status == SliceStatus::kOk) {
-      klines_cover.push_back({se.key.start_ms, se.key.end_ms, 1});
-    } else if (last_stored > se.key.start_ms) {
-      // The last candle of a partial slice may have been open when it was fetched.
-      klines_cover.push_back({se.key.start_ms, last_stored - 1, 1});
-    }
-  }
-
-  // The trades, bucketed by candle, and the runs of stored ids.
-  std::map<int64_t, Bucket> buckets;
-  std::vector<TimeRange> trades_cover;
-  Run run;
-  auto close_run = [&] {
-    if (auto c = RunCover(run, interval_ms)) trades_cover.push_back(*c);
-  };
-  for (const StoredEntry& se : StoredEntries(*FindEndpoint(kAggTrades), *tm)) {
-    auto data = ReadStoredData(series.trades->dir, *se.entry);
-    auto rows = data ? aggtrades::ParseAggTradesPayload(*data, se.key)
-                     : Result<std::vector<aggtrades::AggTrade>>(data.status());
-    // Prices and quantities scaled first, so that a slice is used whole or not at all.
-    std::vector<std::pair<Int128, Int128>> values;
-    if (rows) {
-      values.reserve(rows->size());
-      for (const aggtrades::AggTrade& t : *rows) {
-        Int128 p = 0, q = 0;
-        if (!t.invalidated() &&
-            (!ParseScaledDecimal(t.price, &p) || !ParseScaledDecimal(t.quantity, &q))) {
-          rows = Status::Error("id " + std::to_string(t.id) + ": price " + t.price +
-                               " or quantity " + t.quantity + " has more than 18 decimals");
-          break;
-        }
-        values.emplace_back(p, q);
-      }
-    }
-    if (!rows) {
-      s.unreadable.push_back("aggTrades " + se.key.composite_key() + ": " + rows.error());
-      continue;
-    }
-    ++s.trade_slices;
-    if (rows->empty()) continue;
-    s.trades_read += static_cast<int64_t>(rows->size());
-    if (s.first_id < 0) s.first_id = rows->front().id;
-    s.last_id = rows->back().id;
-    if (!(run.last_id >= 0 && rows->front().id == run.last_id + 1)) {
-      close_run();
-      run = Run{};
-      // Rows starting above their window's start, or at id 0: nothing before them exists.
-      run.from_listing = rows->front().id == 0 || rows->front().id > se.key.start_ms;
-    }
-    for (size_t i = 0; i < rows->size(); ++i) {
-      const aggtrades::AggTrade& t = (*rows)[i];
-      run.last_id = t.id;
-      if (t.invalidated()) {
-        ++s.invalidated;
-        continue;
-      }
-      if (!run.has_valid) run.first_t = t.time_ms;
-      run.has_valid = true;
-      run.last_t = t.time_ms;
-      const int64_t open = FloorTo(t.time_ms, interval_ms);
-      if (!wanted(open)) continue;
-      const auto [p, q] = values[i];
-      Bucket& b = buckets[open];
-      if (b.trades == 0) {
-        b.open = b.high = b.low = p;
-      } else {
-        b.high = std::max(b.high, p);
-        b.low = std::min(b.low, p);
-      }
-      b.close = p;
-      b.volume += q;
-      b.count += t.last_trade - t.first_trade + 1;
-      ++b.trades;
-    }
-  }
-  close_run();
-
-  std::vector<TimeRange> wanted_range = {{first_open, last_open + interval_ms - 1, 1}};
-  s.compared =
-      Intersect(Intersect(MergeWindows(klines_cover), MergeWindows(trades_cover)), wanted_range);
-
-  // Every candle covered by both that has a candle or trades, in time order.
-  auto report = [&](int64_t open, const std::string& field, std::string candle,
-                    std::string trades) {
-    disagreements->push_back({symbol, open, field, std::move(candle), std::move(trades)});
-  };
-  auto ci = candles.begin();
-  auto bi = buckets.begin();
-  while (ci != candles.end() || bi != buckets.end()) {
-    const int64_t open = bi == buckets.end()                            ? ci->first
-                         : ci == candles.end() || bi->first < ci->first ? bi->first
-                                                                        : ci->first;
-    const Candle* c = ci != candles.end() && ci->first == open ? &ci->second : nullptr;
-    const Bucket* b = bi != buckets.end() && bi->first == open ? &bi->second : nullptr;
-    if (c) ++ci;
-    if (b) ++bi;
-    if (!Covered(s.compared, open, interval_ms)) continue;
-    ++s.candles_compared;
-    const size_t before = disagreements->size();
-    if (!c) {
-      report(open, "candle", "none",
-             std::to_string(b->count) + " trades, volume " + FormatScaledDecimal(b->volume));
-    } else {
-      const Bucket none;
-      const Bucket& t = b ? *b : none;
-      if (c->count != t.count)
-        report(open, "trades", std::to_string(c->count), std::to_string(t.count));
-      if (c->v != t.volume) report(open, "volume", c->volume, FormatScaledDecimal(t.volume));
-      if (b) {
-        if (c->o != t.open) report(open, "open", c->open, FormatScaledDecimal(t.open));
-        if (c->h != t.high) report(open, "high", c->high, FormatScaledDecimal(t.high));
-        if (c->l != t.low) report(open, "low", c->low, FormatScaledDecimal(t.low));
-        if (c->c != t.close) report(open, "close", c->close, FormatScaledDecimal(t.close));
-      }
-    }
-    if (disagreements->size() == before) {
-      ++s.agreeing;
-    } else {
-      ++s.disagreeing;
-    }
-  }
+  SymbolReconciler(series, interval_ms, o, &s, disagreements).Run(*km, *tm);
   return s;
 }
 

@@ -11,6 +11,8 @@
 // (the last may have been open when fetched). Trades cover a candle only when a run of stored,
 // contiguous ids holds a trade before the candle and one after it (or starts at the symbol's
 // first trade), so every trade of the candle is stored. Read-only, like the rest of qlir-status.
+// Both series are read in time order, one klines slice at a time (memory holds one slice's
+// candles and the trades read ahead of it).
 #pragma once
 
 #include <cstdint>

@@ -225,6 +225,53 @@ TEST_CASE("reconcile: candles built from the trades agree, over the time both co
   CHECK(out.find("10 candles compared, 10 agree") != std::string::npos);
 }
 
+TEST_CASE("reconcile reads klines slice by slice: several windows, a partial tail, a missing one",
+          "[reconcile]") {
+  ScratchDir dir;
+  const Market market;
+  WriteMarket(dir.path(), market);  // the trades (and a klines slice of 1000, replaced below)
+  fs::remove_all(*SeriesDir(dir.path(), "klines", "BTCUSDT", "1m"));
+  // Slices of 20 candles (limit 20): [0, 20), [20, 40), [40, 60), the last one partial.
+  const Endpoint& kl = *FindEndpoint("klines");
+  auto window = [&](int w) {
+    return kl.GridSlice("BTCUSDT", "1m", kl.GridIndex("1m", kStart, 20) + w, 20);
+  };
+  auto body = [&](const SliceKey& k) {
+    Market part = market;
+    for (CandleRow& c : part.candles) c.present = c.open_ms >= k.start_ms && c.open_ms <= k.end_ms;
+    return part.KlinesBody();
+  };
+  WriteSeries(dir.path(), "klines", "1m",
+              {{window(0), SliceStatus::kOk},
+               {window(1), SliceStatus::kOk},
+               {window(2), SliceStatus::kPartial}},
+              body);
+  auto r = Reconcile(dir.path(), ReconcileOptions{});
+  REQUIRE(r.ok());
+  const SymbolReconcile& s = r->symbols[0];
+  CHECK(s.klines_slices == 3);
+  CHECK(s.trade_slices == 4);
+  CHECK(s.trades_read == 3132);
+  REQUIRE(s.compared.size() == 1);
+  CHECK(s.compared[0].start_ms == kStart);
+  CHECK(s.compared[0].end_ms == kStart + 59 * kMinute - 1);
+  CHECK(s.candles_compared == 59);
+  CHECK(s.agreeing == 59);
+
+  // Without the middle slice its 20 candles are not compared (and its trades are no "candle
+  // none": klines do not cover them).
+  fs::remove_all(*SeriesDir(dir.path(), "klines", "BTCUSDT", "1m"));
+  WriteSeries(dir.path(), "klines", "1m",
+              {{window(0), SliceStatus::kOk}, {window(2), SliceStatus::kPartial}}, body);
+  r = Reconcile(dir.path(), ReconcileOptions{});
+  REQUIRE(r.ok());
+  REQUIRE(r->symbols[0].compared.size() == 2);
+  CHECK(r->symbols[0].compared[1].start_ms == kStart + 40 * kMinute);
+  CHECK(r->symbols[0].candles_compared == 39);
+  CHECK(r->symbols[0].disagreeing == 0);
+  CHECK(r->symbols[0].trades_read == 3132);
+}
+
 TEST_CASE("reconcile: every kind of disagreement is one line, and the exit code is 2",
           "[reconcile]") {
   ScratchDir dir;

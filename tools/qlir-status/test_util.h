@@ -139,6 +139,7 @@ inline void WriteSeries(const std::filesystem::path& root, const std::string& en
   m.symbol = "BTCUSDT";
   m.interval = interval;
   m.last_evaluated_at = "2025-01-01T00:00:00Z";
+  if (!keys.empty()) m.limit = keys.front().first.limit;
   for (const auto& [key, status] : keys) {
     const std::string body = body_of(key);
     auto summary = e.ValidatePayload(body, key);
