@@ -168,6 +168,81 @@ std::variant<KlinesRequest, ApiError> ParseKlinesParams(const Params& params,
   return r;
 }
 
+std::variant<AggTradesRequest, ApiError> ParseAggTradesParams(
+    const Params& params, const std::vector<SymbolSpec>& symbols) {
+  if (auto e = CheckDuplicatesAndUnknown(params,
+                                         {"symbol", "fromId", "startTime", "endTime", "limit"})) {
+    return *e;
+  }
+  const std::string* symbol = FindParam(params, "symbol");
+  if (symbol == nullptr || symbol->empty()) return Mandatory("symbol");
+  constexpr const char* kNumbers[] = {"fromId", "startTime", "endTime", "limit"};
+  for (const char* name : kNumbers) {
+    const std::string* v = FindParam(params, name);
+    if (v != nullptr && v->empty())
+      return BadRequest(-1105, std::string("Parameter '") + name + "' was empty.");
+  }
+  for (const char* name : kNumbers) {
+    const std::string* v = FindParam(params, name);
+    if (v != nullptr && !AllDigits(*v)) {
+      return BadRequest(-1100, std::string("Illegal characters found in parameter '") + name +
+                                   "'; legal range is " + kDigitsRange + ".");
+    }
+  }
+  AggTradesRequest r;
+  r.spec = FindSymbol(symbols, *symbol);
+  if (r.spec == nullptr) return BadRequest(-1121, "Invalid symbol.");
+  std::optional<int64_t> values[4];
+  for (int i = 0; i < 4; ++i) {
+    const std::string* v = FindParam(params, kNumbers[i]);
+    if (v == nullptr) continue;
+    int64_t n = 0;
+    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || p != v->data() + v->size()) {
+      return BadRequest(-1130,
+                        std::string("Data sent for parameter '") + kNumbers[i] + "' is not valid.");
+    }
+    values[i] = n;
+  }
+  const std::optional<int64_t>& limit = values[3];
+  if (limit && (*limit < 1 || *limit > 1000)) {
+    return BadRequest(-1130, "Data sent for parameter 'limit' is not valid.");
+  }
+  r.window.from_id = values[0];
+  r.window.start_ms = values[1];
+  r.window.end_ms = values[2];
+  r.window.limit = limit ? static_cast<int>(*limit) : 500;
+  if (r.window.from_id && (r.window.start_ms || r.window.end_ms)) {
+    return BadRequest(-1128, "Combination of optional parameters invalid.");
+  }
+  if (r.window.start_ms && r.window.end_ms && *r.window.start_ms > *r.window.end_ms) {
+    return BadRequest(-1023, "Start time is greater than end time.");
+  }
+  return r;
+}
+
+std::string AggTradesWindowKey(const Params& params) {
+  auto get = [&](const char* key) {
+    const std::string* v = FindParam(params, key);
+    return v == nullptr ? std::string() : *v;
+  };
+  const std::string from = get("fromId");
+  const std::string limit = get("limit");
+  if (from.empty()) {
+    return get("symbol") + ":time:" + get("startTime") + "-" + get("endTime") + ":" + limit;
+  }
+  std::string last;
+  int64_t f = 0;
+  int64_t n = 0;
+  if (AllDigits(from) && AllDigits(limit) &&
+      std::from_chars(from.data(), from.data() + from.size(), f).ec == std::errc() &&
+      std::from_chars(limit.data(), limit.data() + limit.size(), n).ec == std::errc() && n >= 1 &&
+      f <= INT64_MAX - n) {
+    last = std::to_string(f + n - 1);
+  }
+  return get("symbol") + ":id:" + from + "-" + last + ":" + limit;
+}
+
 std::string KlinesWindowKey(const Params& params) {
   auto get = [&](const char* key) {
     const std::string* v = FindParam(params, key);

@@ -9,6 +9,15 @@
 //   -1121 unknown symbol                        -1120 unknown interval (1M is not simulated)
 //   -1130 limit outside 1..1000 (never clamped), a time beyond int64, a non-zero timeZone
 //   -1023 startTime > endTime
+//
+// aggTrades checks, in this order:
+//   -1101 a parameter given twice               -1104 an unknown parameter
+//   -1102 symbol missing or empty               -1105 fromId/startTime/endTime/limit empty
+//   -1100 fromId/startTime/endTime/limit not ^[0-9]{1,20}$
+//   -1121 unknown symbol
+//   -1130 limit outside 1..1000 (never clamped), a value beyond int64
+//   -1128 fromId together with startTime or endTime
+//   -1023 startTime > endTime
 #pragma once
 
 #include <cstdint>
@@ -20,6 +29,7 @@
 
 #include "tools/exchange-sim/candles.h"
 #include "tools/exchange-sim/rate_limiter.h"
+#include "tools/exchange-sim/tape.h"
 
 namespace qlir::sim {
 
@@ -53,14 +63,29 @@ std::variant<KlinesRequest, ApiError> ParseKlinesParams(const Params& params,
 // all five this is common/klines KlineSliceKey::composite_key(); used by /sim/counters.
 std::string KlinesWindowKey(const Params& params);
 
+struct AggTradesRequest {
+  const SymbolSpec* spec = nullptr;  // points into the symbol list given to ParseAggTradesParams
+  AggTradesWindow window;
+};
+
+std::variant<AggTradesRequest, ApiError> ParseAggTradesParams(
+    const Params& params, const std::vector<SymbolSpec>& symbols);
+
+// The key /sim/counters counts an aggTrades request under, from the raw parameter text: with
+// fromId, `SYMBOL:id:<fromId>-<fromId + limit - 1>:<limit>` (the composite key of an aggTrades
+// slice; the last id empty when fromId or limit is not a number), else
+// `SYMBOL:time:<startTime>-<endTime>:<limit>` (absent ones empty).
+std::string AggTradesWindowKey(const Params& params);
+
 // exchangeInfo: no parameter, symbol=S, or symbols=["A","B"]. Returns the body or the error.
 std::variant<std::string, ApiError> ExchangeInfo(const Params& params,
                                                  const std::vector<SymbolSpec>& symbols,
                                                  const RateLimitConfig& limits, int64_t now_ms);
 
-// Request weights (docs/exchange-rules.md, "Klines request" and "Other endpoints"): klines 2,
-// exchangeInfo 20, ping and time 1.
+// Request weights (docs/exchange-rules.md, "Klines request", "Aggregate trades" and "Other
+// endpoints"): klines 2, aggTrades 4, exchangeInfo 20, ping and time 1.
 inline constexpr int kWeightKlines = 2;
+inline constexpr int kWeightAggTrades = 4;
 inline constexpr int kWeightExchangeInfo = 20;
 inline constexpr int kWeightPing = 1;
 inline constexpr int kWeightTime = 1;

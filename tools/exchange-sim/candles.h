@@ -1,11 +1,16 @@
 // Deterministic candles for the exchange simulator (docs/exchange-rules.md, "Klines response").
 //
-// Every closed candle is a pure function of (symbol spec, interval, open time): prices come from
-// a splitmix64 hash of the symbol and the instant, on top of two integer triangle waves, so any
-// test can recompute exactly what a closed window holds (KlinesJson below). The candle that is
-// still open at `now` has its close, high, low, volumes and trade count depend on `now`; candles
-// opening after `now` never exist. All values are integers in units of 1e-8 and are printed with
-// 8 fraction digits, as the spot API does.
+// Every candle aggregates the symbol's trade tape (tape.h), the aggregate trades that
+// /api/v3/aggTrades serves: open, close, high and low are the first, last, highest and lowest
+// price of the valid trades with time in [open, open + interval) and time <= now; volume the
+// exact sum of their quantities; quote volume the sum of price * quantity / 1e8 (truncated per
+// trade); trade count the sum of l - f + 1; taker buy volumes the same sums over trades whose
+// buyer is not the maker. A candle without trades (most 1s candles; none of the 1m candles
+// outside the still-open one) has 0 trades and volumes, and open = high = low = close = the
+// price of the last trade before it, as on the exchange. So a closed candle is a pure function
+// of (symbol spec, interval, open time) that any test can recompute (KlinesJson below), the
+// still-open candle grows with `now`, and candles opening after `now` never exist. All values
+// are integers in units of 1e-8 printed with 8 fraction digits, as the spot API does.
 //
 // Which candles exist for a symbol:
 //   - open times lie on the interval grid: multiples of the interval from the epoch, except 1w,
@@ -41,6 +46,7 @@ struct SymbolSpec {
   std::vector<GapWindow> gaps;
   int64_t base_price = 100'00000000;  // typical price, units of 1e-8 quote asset
   int64_t base_volume = 10'00000000;  // typical base volume per minute, units of 1e-8
+  int trades_per_minute = 3;          // aggregate trades per minute on average (tape.h)
 };
 
 // One kline; prices and volumes in units of 1e-8.

@@ -64,8 +64,10 @@ TEST_CASE("a closed candle is a pure function of symbol interval and open time")
   eth.symbol = "ETHUSDT";
   CHECK_FALSE(MakeCandle(eth, kMin, open, open + kDay) == a);
   CHECK_FALSE(MakeCandle(spec, 5 * kMin, open, open + kDay) == a);
-  // The close of one candle is the open of the next.
-  CHECK(MakeCandle(spec, kMin, open + kMin, open + kDay).open == a.close);
+  // Aggregated from the trades (tape.h; tape_test.cc checks every field against them): a
+  // minute of trading holds a few.
+  CHECK(a.trades >= 2);
+  CHECK(a.volume > 0);
 }
 
 TEST_CASE("the open candle changes with now and becomes final when closed") {

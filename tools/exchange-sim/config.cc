@@ -19,6 +19,8 @@ constexpr int64_t kMaxWindowMs = 86'400'000;
 constexpr int64_t kMaxBanMs = 30LL * 86'400'000;
 
 constexpr int64_t kMaxPriceUnits = 1'000'000'000LL * 100'000'000LL;  // 1e9 whole units
+// Aggregate trades per minute: klines of long intervals read every trade of their span.
+constexpr int kMaxTradesPerMinute = 1000;
 
 void GuessAssets(SymbolSpec* s) {
   static const char* const kQuotes[] = {"FDUSD", "USDT", "USDC", "BUSD", "TUSD", "BTC",
@@ -53,6 +55,10 @@ Status ValidateSpec(const SymbolSpec& s) {
   }
   if (s.base_volume < 0 || s.base_volume > kMaxPriceUnits) {
     return Status::Error("symbol " + s.symbol + ": volume must be >= 0 and <= 1000000000");
+  }
+  if (s.trades_per_minute < 1 || s.trades_per_minute > kMaxTradesPerMinute) {
+    return Status::Error("symbol " + s.symbol + ": trades_per_minute must be 1.." +
+                         std::to_string(kMaxTradesPerMinute));
   }
   return Status::Ok();
 }
@@ -121,6 +127,13 @@ Result<SymbolSpec> SpecFromJson(const nlohmann::json& j) {
       Result<int64_t> d = JsonDecimal(v, where + " " + key);
       if (!d.ok()) return d.status();
       (key == "price" ? s.base_price : s.base_volume) = *d;
+    } else if (key == "trades_per_minute") {
+      if (!v.is_number_integer() || v.get<int64_t>() < 1 ||
+          v.get<int64_t>() > kMaxTradesPerMinute) {
+        return Status::Error(where + ": 'trades_per_minute' must be an integer in 1.." +
+                             std::to_string(kMaxTradesPerMinute));
+      }
+      s.trades_per_minute = static_cast<int>(v.get<int64_t>());
     } else if (key == "gaps") {
       if (!v.is_array()) return Status::Error(where + ": 'gaps' must be an array");
       for (const auto& g : v) {
@@ -294,6 +307,16 @@ Result<SymbolSpec> ParseSymbolFlag(std::string_view text) {
       Result<int64_t> d = ParseDecimal8(val);
       if (!d.ok()) return Status::Error("--symbol " + std::string(text) + ": " + d.error());
       (key == "price" ? s.base_price : s.base_volume) = *d;
+    } else if (key == "trades_per_minute") {
+      int n = 0;
+      auto [p, ec] = std::from_chars(val.data(), val.data() + val.size(), n);
+      if (val.empty() || ec != std::errc() || p != val.data() + val.size() || n < 1 ||
+          n > kMaxTradesPerMinute) {
+        return Status::Error("--symbol " + std::string(text) +
+                             ": trades_per_minute must be an integer in 1.." +
+                             std::to_string(kMaxTradesPerMinute));
+      }
+      s.trades_per_minute = n;
     } else if (key == "base") {
       s.base_asset = val;
     } else if (key == "quote") {
@@ -324,6 +347,7 @@ std::string SymbolsToJson(const std::vector<SymbolSpec>& symbols) {
                     {"delisting", s.delisting_ms ? nlohmann::json(*s.delisting_ms) : nullptr},
                     {"price", dec(s.base_price)},
                     {"volume", dec(s.base_volume)},
+                    {"trades_per_minute", s.trades_per_minute},
                     {"gaps", gaps}});
   }
   return nlohmann::json{{"symbols", list}}.dump(-1, ' ', false,
@@ -375,14 +399,15 @@ std::string LimitsToJson(const RateLimitConfig& limits) {
 
 std::string UsageText() {
   return R"(Usage: exchange-sim [flags]
-A local stand-in for Binance's public spot REST API (ping, time, exchangeInfo, klines) and USD-M
-futures funding rates (/fapi/v1 ping, time, exchangeInfo, fundingRate).
+A local stand-in for Binance's public spot REST API (ping, time, exchangeInfo, klines,
+aggTrades) and USD-M futures funding rates (/fapi/v1 ping, time, exchangeInfo, fundingRate).
 Prints "listening on HOST:PORT" once ready; exits 0 on SIGTERM/SIGINT. See README.md.
 
   --listen HOST:PORT        address to listen on; port 0 picks a free one (127.0.0.1:0)
   --symbols-file PATH       symbols as JSON (replaces the default set)
   --symbol SPEC             NAME[,listing=T][,delisting=T][,gap=T1/T2]...[,price=P][,volume=V]
-                            [,base=B][,quote=Q]; repeatable; adds to or replaces by name
+                            [,trades_per_minute=N][,base=B][,quote=Q]; repeatable; adds to or
+                            replaces by name
   --weight-limit N          request weight per IP and window (6000)
   --window-ms N             rate-limit window length, aligned to the clock (60000)
   --ban-after N             429s tolerated per window before an IP ban (10)
@@ -401,7 +426,7 @@ Prints "listening on HOST:PORT" once ready; exits 0 on SIGTERM/SIGINT. See READM
   --hang-ms N               how long a hanging request hangs (30000)
   --latency-ms N            fixed latency added to faulty endpoints (0)
   --jitter-ms N             plus uniform 0..N ms (0)
-  --fault-endpoints LIST    comma list of ping,time,exchangeInfo,klines,fundingRate
+  --fault-endpoints LIST    comma list of ping,time,exchangeInfo,klines,aggTrades,fundingRate
                             (klines)
   --threads N               worker threads; each open connection holds one (128)
   --keep-alive-s N          idle keep-alive timeout in seconds (5)

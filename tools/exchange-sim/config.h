@@ -39,11 +39,13 @@ std::string UsageText();
 std::vector<SymbolSpec> DefaultSymbols();
 
 // {"symbols":[{"symbol":"BTCUSDT","base":"BTC","quote":"USDT","listing":"2017-08-17T04:00Z",
-//   "delisting":null,"price":"30000","volume":"50","gaps":[{"start":..,"end":..}]}]}
+//   "delisting":null,"price":"30000","volume":"50","trades_per_minute":3,
+//   "gaps":[{"start":..,"end":..}]}]}
 // Times are ISO-8601 UTC text or integer ms; price and volume decimal text or numbers.
 Result<std::vector<SymbolSpec>> ParseSymbolsJson(std::string_view json);
 Result<std::vector<SymbolSpec>> LoadSymbolsFile(const std::string& path);
-// --symbol NAME[,listing=T][,delisting=T][,gap=T1/T2]...[,price=P][,volume=V][,base=B][,quote=Q]
+// --symbol NAME[,listing=T][,delisting=T][,gap=T1/T2]...[,price=P][,volume=V]
+//          [,trades_per_minute=N][,base=B][,quote=Q]
 Result<SymbolSpec> ParseSymbolFlag(std::string_view text);
 
 // The symbols as JSON in the file format (GET /sim/config).

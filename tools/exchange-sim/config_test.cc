@@ -67,7 +67,8 @@ TEST_CASE("symbols file format") {
   Result<std::vector<SymbolSpec>> s = ParseSymbolsJson(R"({"symbols":[
     {"symbol":"BTCUSDT","listing":"2017-08-17T04:00:00Z","price":"30000.5","volume":12,
      "gaps":[{"start":"2018-02-08T00:29Z","end":1518170400000}]},
-    {"symbol":"ETHBTC","listing":1500004800000,"delisting":"2030-01-01","base":"ETH","quote":"BTC"}
+    {"symbol":"ETHBTC","listing":1500004800000,"delisting":"2030-01-01","base":"ETH","quote":"BTC",
+     "trades_per_minute":7}
   ]})");
   REQUIRE(s.ok());
   REQUIRE(s->size() == 2);
@@ -81,12 +82,15 @@ TEST_CASE("symbols file format") {
   CHECK_FALSE(btc.delisting_ms);
   CHECK((*s)[1].quote_asset == "BTC");
   CHECK(*(*s)[1].delisting_ms == *ParseTimeUtc("2030-01-01"));
+  CHECK(btc.trades_per_minute == 3);  // the default
+  CHECK((*s)[1].trades_per_minute == 7);
 
   // Round trip through the /sim/config form.
   Result<std::vector<SymbolSpec>> back = ParseSymbolsJson(SymbolsToJson(*s));
   REQUIRE(back.ok());
   CHECK((*back)[0].gaps == btc.gaps);
   CHECK((*back)[0].base_price == btc.base_price);
+  CHECK((*back)[1] == (*s)[1]);
 
   CHECK_FALSE(ParseSymbolsJson("{").ok());
   CHECK_FALSE(ParseSymbolsJson(R"({"symbols":[]})").ok());
@@ -97,6 +101,9 @@ TEST_CASE("symbols file format") {
   CHECK_FALSE(ParseSymbolsJson(R"([{"symbol":"A","listing":5,"delisting":4}])").ok());
   CHECK_FALSE(ParseSymbolsJson(R"([{"symbol":"A","gaps":[{"start":5,"end":5}]}])").ok());
   CHECK_FALSE(ParseSymbolsJson(R"([{"symbol":"../x"}])").ok());
+  CHECK_FALSE(ParseSymbolsJson(R"([{"symbol":"A","trades_per_minute":0}])").ok());
+  CHECK_FALSE(ParseSymbolsJson(R"([{"symbol":"A","trades_per_minute":"3"}])").ok());
+  CHECK_FALSE(ParseSymbolsJson(R"([{"symbol":"A","trades_per_minute":1001}])").ok());
 }
 
 TEST_CASE("symbol flag spec") {
@@ -110,6 +117,10 @@ TEST_CASE("symbol flag spec") {
   CHECK_FALSE(ParseSymbolFlag("XUSDT,gap=2020-02-01").ok());
   CHECK_FALSE(ParseSymbolFlag("XUSDT,price").ok());
   CHECK_FALSE(ParseSymbolFlag("XUSDT,price=-1").ok());
+  CHECK(ParseSymbolFlag("XUSDT,trades_per_minute=12")->trades_per_minute == 12);
+  CHECK(ParseSymbolFlag("XUSDT,trades_per_minute=0").error().find("trades_per_minute") !=
+        std::string::npos);
+  CHECK_FALSE(ParseSymbolFlag("XUSDT,trades_per_minute=2x").ok());
 }
 
 TEST_CASE("limits JSON") {

@@ -57,8 +57,9 @@ Status FaultConfig::Validate() const {
   for (const std::string& e : endpoints) {
     if (std::find(std::begin(kEndpointNames), std::end(kEndpointNames), e) ==
         std::end(kEndpointNames)) {
-      return Status::Error("unknown endpoint '" + e +
-                           "' for faults (known: ping time exchangeInfo klines)");
+      return Status::Error(
+          "unknown endpoint '" + e +
+          "' for faults (known: ping time exchangeInfo klines aggTrades fundingRate)");
     }
   }
   return Status::Ok();

@@ -30,8 +30,8 @@ enum class FaultKind {
 std::string_view FaultName(FaultKind kind);
 
 // Endpoint names that faults may apply to.
-inline constexpr std::string_view kEndpointNames[] = {"ping", "time", "exchangeInfo", "klines",
-                                                      "fundingRate"};
+inline constexpr std::string_view kEndpointNames[] = {"ping",   "time",      "exchangeInfo",
+                                                      "klines", "aggTrades", "fundingRate"};
 
 struct FaultConfig {
   // Probability of each kind per request on a faulty endpoint; their sum must be <= 1.

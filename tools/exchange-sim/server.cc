@@ -42,11 +42,13 @@ const Endpoint* FindEndpoint(const std::string& path) {
   static const Endpoint kTime{"time", kWeightTime, Market::kSpot};
   static const Endpoint kInfo{"exchangeInfo", kWeightExchangeInfo, Market::kSpot};
   static const Endpoint kKlines{"klines", kWeightKlines, Market::kSpot};
+  static const Endpoint kAggTrades{"aggTrades", kWeightAggTrades, Market::kSpot};
   static const Endpoint kFPing{"ping", 1, Market::kFutures};
   static const Endpoint kFTime{"time", 1, Market::kFutures};
   static const Endpoint kFInfo{"exchangeInfo", 1, Market::kFutures};
   static const Endpoint kFunding{"fundingRate", 1, Market::kFunding};
   if (path == "/api/v3/klines") return &kKlines;
+  if (path == "/api/v3/aggTrades") return &kAggTrades;
   if (path == "/api/v3/ping") return &kPing;
   if (path == "/api/v3/time") return &kTime;
   if (path == "/api/v3/exchangeInfo") return &kInfo;
@@ -251,10 +253,14 @@ void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& 
     return;
   }
   const bool is_klines = std::string_view(ep->name) == "klines";
+  const bool is_agg = std::string_view(ep->name) == "aggTrades";
   const bool is_funding = ep->market == Market::kFunding;
   if (is_klines) {
     rec.klines = true;
     rec.window_key = KlinesWindowKey(req.params);
+  } else if (is_agg) {
+    rec.klines = true;  // counted per window like klines
+    rec.window_key = AggTradesWindowKey(req.params);
   } else if (is_funding) {
     rec.klines = true;  // counted per window like klines
     rec.window_key = FundingWindowKey(req.params);
@@ -341,6 +347,18 @@ void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& 
       const KlinesRequest& kr = std::get<KlinesRequest>(parsed);
       AppendKlinesJson(*kr.spec, kr.window, now, &body);
     }
+  } else if (is_agg) {
+    const auto symbols_now = CurrentSymbols();
+    std::variant<AggTradesRequest, ApiError> parsed =
+        ParseAggTradesParams(req.params, *symbols_now);
+    if (const ApiError* e = std::get_if<ApiError>(&parsed)) {
+      status = e->http_status;
+      body = e->Json();
+      rec.api_error = true;
+    } else {
+      const AggTradesRequest& ar = std::get<AggTradesRequest>(parsed);
+      AppendAggTradesJson(Tape(*ar.spec), ar.window, now, &body);
+    }
   } else if (is_funding) {
     std::variant<std::string, ApiError> answer =
         FundingRateAnswer(req.params, DefaultFuturesContracts(), now);
@@ -397,7 +415,7 @@ void SimServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& 
       break;
     default:
       res.status = status;
-      rec.klines_ok = (is_klines || is_funding) && status == 200;
+      rec.klines_ok = (is_klines || is_agg || is_funding) && status == 200;
       // What set_content does, minus its copy of a body of up to ~170 kB.
       res.body = std::move(body);
       res.set_header("Content-Type", kJson);

@@ -1,8 +1,9 @@
 // SimServer: the exchange simulator's HTTP/1.1 server (cpp-httplib). Serves /api/v3/ping,
-// /api/v3/time, /api/v3/exchangeInfo and /api/v3/klines as the exchange does (api.h), applies the
-// per-IP weight limits (rate_limiter.h) and injected faults (faults.h), and offers the control
-// endpoints under /sim/ (README.md). Every request reads the clock once; that instant is what
-// /api/v3/time, the Date header, the open candle and the rate-limit window use.
+// /api/v3/time, /api/v3/exchangeInfo, /api/v3/klines and /api/v3/aggTrades as the exchange does
+// (api.h) and the USD-M futures paths of funding.h, applies the per-IP limits (rate_limiter.h)
+// and injected faults (faults.h), and offers the control endpoints under /sim/ (README.md). Every
+// request reads the clock once; that instant is what /api/v3/time, the Date header, the open candle
+// and the rate-limit window use.
 #pragma once
 
 #include <memory>

@@ -20,6 +20,7 @@
 #include "common/json.h"
 #include "common/time_util.h"
 #include "tools/exchange-sim/api.h"
+#include "tools/exchange-sim/tape.h"
 
 namespace qlir::sim {
 namespace {
@@ -671,6 +672,224 @@ TEST_CASE("futures: exchangeInfo and fundingRate over HTTP, funding's own limit 
   CHECK(counters["ips"]["127.0.0.1"]["429"] == 2);
   CHECK(counters["ips"]["127.0.0.1"]["418"] == 1);
   CHECK(counters["windows"]["BTCUSDT:1h:1785600000000-1789199999999:1000"]["ok"] == 4);
+}
+
+TEST_CASE("aggTrades over HTTP: the three query forms, weight 4, what AggTradesJson computes") {
+  TestServer s;
+  auto c = s.Client();
+  const SymbolSpec btc = DefaultSymbols()[0];
+  const int64_t now = s.clock().WallNowMs();
+  const Tape tape(btc);
+  const int64_t newest = tape.CountUpTo(now) - 1;
+  // fromId: a whole grid slice of 1000 ids.
+  httplib::Result r = c->Get("/api/v3/aggTrades?symbol=BTCUSDT&fromId=5000000&limit=1000");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->get_header_value("X-MBX-USED-WEIGHT-1M") == "4");
+  CHECK(r->get_header_value("Content-Type") == "application/json;charset=UTF-8");
+  CHECK(r->body == *AggTradesJson(btc, 5'000'000, {}, {}, 1000, now));
+  const nlohmann::json page = nlohmann::json::parse(r->body);
+  REQUIRE(page.size() == 1000);
+  CHECK(page.front()["a"] == 5'000'000);
+  CHECK(page.back()["a"] == 5'000'999);
+  // startTime alone: the oldest trades from it; the default limit is 500.
+  const int64_t t0 = T("2020-11-30T05:59:00Z");  // a minute before the gap of an hour
+  r = c->Get("/api/v3/aggTrades?symbol=BTCUSDT&startTime=" + std::to_string(t0));
+  REQUIRE(r);
+  const nlohmann::json from_time = nlohmann::json::parse(r->body);
+  REQUIRE(from_time.size() == 500);
+  CHECK(from_time.front()["a"] == tape.CountBefore(t0));
+  CHECK(from_time.front()["T"].get<int64_t>() >= t0);
+  // Across the gap: the minute before it, then from its end on.
+  CHECK(from_time[0]["T"].get<int64_t>() < T("2020-11-30T06:00:00Z"));
+  for (const auto& row : from_time) {
+    const int64_t t = row["T"].get<int64_t>();
+    CHECK((t < T("2020-11-30T06:00:00Z") || t >= T("2020-11-30T07:00:00Z")));
+  }
+  // Both times: inside the window only (the gap: nothing).
+  r = c->Get(
+      "/api/v3/aggTrades?symbol=BTCUSDT&startTime=" + std::to_string(T("2020-11-30T06:00:00Z")) +
+      "&endTime=" + std::to_string(T("2020-11-30T06:59:59.999Z")) + "&limit=1000");
+  REQUIRE(r);
+  CHECK(r->body == "[]");
+  // Neither: the newest trades, up to now.
+  r = c->Get("/api/v3/aggTrades?symbol=BTCUSDT&limit=3");
+  REQUIRE(r);
+  const nlohmann::json recent = nlohmann::json::parse(r->body);
+  REQUIRE(recent.size() == 3);
+  CHECK(recent.back()["a"] == newest);
+  CHECK(recent.back()["T"].get<int64_t>() <= now);
+  // The tail moves with the clock: the same fromId page grows.
+  const std::string tail =
+      "/api/v3/aggTrades?symbol=BTCUSDT&fromId=" + std::to_string(newest / 1000 * 1000) +
+      "&limit=1000";
+  const size_t before = nlohmann::json::parse(c->Get(tail)->body).size();
+  s.clock().Advance(120'000);
+  const size_t after = nlohmann::json::parse(c->Get(tail)->body).size();
+  CHECK(before == static_cast<size_t>(newest % 1000 + 1));
+  CHECK(after > before);
+  // Weight 4 a request, in the spot budget with klines (2): the window turned before the last
+  // aggTrades request.
+  r = c->Get(kKlines);
+  REQUIRE(r);
+  CHECK(r->get_header_value("X-MBX-USED-WEIGHT-1M") == "6");
+}
+
+TEST_CASE("aggTrades parameter errors over HTTP") {
+  TestServer s;
+  auto c = s.Client();
+  auto err = [&](const std::string& query) {
+    httplib::Result r = c->Get("/api/v3/aggTrades?" + query);
+    REQUIRE(r);
+    CHECK(r->status == 400);
+    return nlohmann::json::parse(r->body)["code"].get<int>();
+  };
+  CHECK(err("symbol=BTCUSDT&symbol=ETHUSDT") == -1101);
+  CHECK(err("symbol=BTCUSDT&interval=1m") == -1104);
+  CHECK(err("fromId=3") == -1102);
+  CHECK(err("symbol=") == -1102);
+  CHECK(err("symbol=BTCUSDT&fromId=") == -1105);
+  CHECK(err("symbol=BTCUSDT&limit=-1") == -1100);
+  CHECK(err("symbol=BTCUSDT&startTime=None") == -1100);
+  CHECK(err("symbol=NOPEUSDT&fromId=3") == -1121);
+  CHECK(err("symbol=btcusdt") == -1121);
+  CHECK(err("symbol=BTCUSDT&limit=0") == -1130);
+  CHECK(err("symbol=BTCUSDT&limit=1001") == -1130);
+  CHECK(err("symbol=BTCUSDT&fromId=99999999999999999999") == -1130);
+  CHECK(err("symbol=BTCUSDT&fromId=3&startTime=5") == -1128);
+  CHECK(err("symbol=BTCUSDT&fromId=3&endTime=5") == -1128);
+  CHECK(err("symbol=BTCUSDT&startTime=6&endTime=5") == -1023);
+  httplib::Result ok = c->Get("/api/v3/aggTrades?symbol=BTCUSDT&fromId=0&limit=1");
+  REQUIRE(ok);
+  CHECK(ok->status == 200);
+  const nlohmann::json counters = s.Counters();
+  CHECK(counters["windows"]["BTCUSDT:id:0-0:1"]["ok"] == 1);
+  CHECK(counters["windows"]["BTCUSDT:id:3-:"]["errors"] == 2);
+  CHECK(counters["ips"]["127.0.0.1"]["weight"] == 4 * 16);
+}
+
+TEST_CASE("aggTrades: the spot weight limit, 429 and 418, and faults when named") {
+  SimConfig config;
+  config.limits.weight_limit = 10;
+  config.limits.ban_after = 1;
+  TestServer s(std::move(config));
+  auto c = s.Client();
+  const std::string url = "/api/v3/aggTrades?symbol=ETHUSDT&fromId=1000&limit=1000";
+  CHECK(c->Get(url)->status == 200);      // 4
+  CHECK(c->Get(url)->status == 200);      // 8
+  httplib::Result limited = c->Get(url);  // 12 > 10
+  REQUIRE(limited);
+  CHECK(limited->status == 429);
+  CHECK(nlohmann::json::parse(limited->body)["code"] == -1003);
+  CHECK_FALSE(limited->get_header_value("Retry-After").empty());
+  CHECK(c->Get(url)->status == 418);
+  s.clock().Advance(3'600'000);  // past the ban
+
+  // Faults apply to aggTrades only when it is named.
+  s.SetFaults(R"({"timeout":1})");
+  CHECK(c->Get(url)->status == 200);
+  s.SetFaults(R"({"timeout":1,"endpoints":["aggTrades"]})");
+  httplib::Result timeout = c->Get(url);
+  REQUIRE(timeout);
+  CHECK(timeout->status == 504);
+  CHECK(c->Get(kKlines)->status == 200);
+  const nlohmann::json counters = s.Counters();
+  CHECK(counters["windows"]["ETHUSDT:id:1000-1999:1000"]["faulted"] == 1);
+  CHECK(counters["windows"]["ETHUSDT:id:1000-1999:1000"]["limited"] == 2);
+}
+
+// Sums of the served trades of [open, end), as qlir-status reconcile computes them.
+struct TradeSums {
+  int64_t count = 0, volume = 0, trades = 0;
+  std::string open, close, high, low;
+};
+
+TradeSums SumTrades(const nlohmann::json& rows, int64_t open, int64_t end) {
+  TradeSums s;
+  int64_t hi = -1;
+  int64_t lo = INT64_MAX;
+  for (const auto& r : rows) {
+    const int64_t t = r["T"].get<int64_t>();
+    if (t < open || t >= end || r["f"].get<int64_t>() == -1) continue;
+    const int64_t p = *ParseDecimal8(r["p"].get<std::string>());
+    if (s.count++ == 0) s.open = r["p"];
+    s.close = r["p"];
+    if (p > hi) {
+      hi = p;
+      s.high = r["p"];
+    }
+    if (p < lo) {
+      lo = p;
+      s.low = r["p"];
+    }
+    s.volume += *ParseDecimal8(r["q"].get<std::string>());
+    s.trades += r["l"].get<int64_t>() - r["f"].get<int64_t>() + 1;
+  }
+  return s;
+}
+
+TEST_CASE("klines and aggTrades served over HTTP agree, next to a gap and an invalidated row") {
+  TestServer s;
+  auto c = s.Client();
+  // From half an hour before BTCUSDT's 2020-11-30 gap [06:00, 07:00) to half an hour after it,
+  // or to the minute after the next invalidated row, in trades and in 1m candles.
+  const int64_t a = T("2020-11-30T05:30:00Z");
+  const Tape tape(DefaultSymbols()[0]);
+  int64_t x = tape.CountBefore(a);
+  while (!tape.Invalidated(x)) ++x;
+  const int64_t b =
+      std::max(T("2020-11-30T07:30:00Z"), tape.Row(x).time / 60'000 * 60'000 + 120'000);
+  nlohmann::json rows = nlohmann::json::array();
+  for (int64_t start = a;;) {
+    httplib::Result r =
+        c->Get("/api/v3/aggTrades?symbol=BTCUSDT&limit=1000&startTime=" + std::to_string(start) +
+               "&endTime=" + std::to_string(b - 1));
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    const nlohmann::json page = nlohmann::json::parse(r->body);
+    for (const auto& row : page) rows.push_back(row);
+    if (page.size() < 1000) break;
+    start = page.back()["T"].get<int64_t>() + 1;
+  }
+  REQUIRE(rows.size() > 150);
+  bool invalidated = false;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    CHECK(rows[i]["a"] == rows[0]["a"].get<int64_t>() + static_cast<int64_t>(i));
+    invalidated |= rows[i]["f"] == -1;
+  }
+  CHECK(invalidated);
+  httplib::Result k =
+      c->Get("/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1000&startTime=" + std::to_string(a) +
+             "&endTime=" + std::to_string(b - 1));
+  REQUIRE(k);
+  const nlohmann::json candles = nlohmann::json::parse(k->body);
+  CHECK(static_cast<int64_t>(candles.size()) == (b - a) / 60'000 - 60);  // all but the gap
+  int with_invalidated = 0;
+  for (const auto& candle : candles) {
+    const int64_t open = candle[0].get<int64_t>();
+    CAPTURE(candle.dump());
+    const TradeSums sums = SumTrades(rows, open, open + 60'000);
+    REQUIRE(sums.count > 0);  // a minute without trades has no candle
+    CHECK(candle[1] == sums.open);
+    CHECK(candle[2] == sums.high);
+    CHECK(candle[3] == sums.low);
+    CHECK(candle[4] == sums.close);
+    CHECK(*ParseDecimal8(candle[5].get<std::string>()) == sums.volume);
+    CHECK(candle[8].get<int64_t>() == sums.trades);
+    for (const auto& row : rows) {
+      const int64_t t = row["T"].get<int64_t>();
+      with_invalidated += (t >= open && t < open + 60'000 && row["f"] == -1) ? 1 : 0;
+    }
+  }
+  CHECK(with_invalidated >= 1);
+  // And every trade lies in some candle's minute.
+  int64_t covered = 0;
+  for (const auto& candle : candles) {
+    covered += SumTrades(rows, candle[0], candle[0].get<int64_t>() + 60'000).count;
+  }
+  int64_t valid = 0;
+  for (const auto& row : rows) valid += row["f"] == -1 ? 0 : 1;
+  CHECK(covered == valid);
 }
 
 }  // namespace
