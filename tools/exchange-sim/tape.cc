@@ -42,13 +42,14 @@ int64_t Triangle(int64_t t, int64_t period) {
 
 constexpr int64_t kSlowMs = 37 * kTapeDayMs;
 constexpr int64_t kFastMs = 31 * 3'600'000 + 17'000;
-constexpr int64_t kNoisePpm = 2000;
-// Between turning points the waves' sum changes by at least 42 ppm a minute (fast 3e4 ppm and
-// slow 3e5 ppm a quarter period, opposite signs); 40 and a slack of 8 ppm cover the rounding.
-constexpr int64_t kMinSlopePpmPerMinute = 40;
+constexpr int64_t kNoisePpm = 200;
+// How far the integer waves may stray from straight lines between turning points (truncations
+// of under 3 ppm, turning points off by a ms), with room to spare.
 constexpr int64_t kRoundingPpm = 8;
-// Ranges up to this many rows are summarized by reading every row.
-constexpr int64_t kScanRows = 512;
+// Ranges up to kFullRows rows are summarized by reading every whole row, up to kScanRows by
+// reading every price, longer ones by reading the prices near the waves' turning points.
+constexpr int64_t kFullRows = 16;
+constexpr int64_t kScanRows = 64;
 
 // The two waves of the price at instant t (+-30 % over 37 days, +-3 % over 31 h), in ppm.
 int64_t WaveAt(uint64_t seed, int64_t t) {
@@ -67,7 +68,7 @@ int64_t PriceFromPpm(int64_t base_price, int64_t ppm) {
   return std::max<int64_t>(1, base_price + MulDiv(base_price, ppm, kTapePpm));
 }
 
-// The traded price at instant t: the waves and +-0.2 % noise.
+// The traded price at instant t: the waves and +-0.02 % noise.
 int64_t PriceAt(uint64_t seed, int64_t base_price, int64_t t) {
   return PriceFromPpm(base_price, WaveAt(seed, t) + NoiseAt(seed, t));
 }
@@ -216,7 +217,7 @@ int64_t Tape::FirstValidAtOrAfter(int64_t id) const {
 }
 
 void Tape::MakeRow(int64_t id, Span span, int64_t first, int64_t end, bool invalid,
-                   bool next_invalid, AggTrade* row) const {
+                   bool next_invalid, AggTrade* row, bool prices_only) const {
   const int64_t r = id - first;
   const int64_t c = end - first;
   const int64_t len = span.end - span.start;
@@ -235,6 +236,10 @@ void Tape::MakeRow(int64_t id, Span span, int64_t first, int64_t end, bool inval
     return;
   }
   row->price = PriceAt(seed_, spec_.base_price, row->time);
+  if (prices_only) {
+    row->first_trade = 0;
+    return;
+  }
   const int64_t next = next_invalid ? NextValid(id) : id + 1;
   row->qty = VolumeBetween(id, next);
   row->first_trade = TradeIdStart(id);
@@ -307,7 +312,7 @@ Tape::Summary Tape::SummarizeByScan(int64_t first, int64_t last) const {
 }
 
 Tape::Summary Tape::Summarize(int64_t first, int64_t last) const {
-  if (last - first <= kScanRows) return SummarizeByScan(first, last);
+  if (last - first <= kFullRows) return SummarizeByScan(first, last);
   Summary s;
   const int64_t a = FirstValidAtOrAfter(first);
   if (a >= last) return s;
@@ -315,91 +320,119 @@ Tape::Summary Tape::Summarize(int64_t first, int64_t last) const {
   // start of the first valid row at or after last.
   const int64_t b = FirstValidAtOrAfter(last);
   s.has_trades = true;
-  s.open = Row(a).price;
+  const AggTrade a_row = PriceRow(a);
   int64_t z = last - 1;
   while (Invalidated(z)) --z;  // stops at a at the latest
-  s.close = Row(z).price;
+  const AggTrade z_row = PriceRow(z);
+  s.open = a_row.price;
+  s.close = z_row.price;
   s.volume = VolumeBetween(a, b);
   s.trades = TradeIdStart(b) - TradeIdStart(a);
-  s.high = Extreme(first, last, true);
-  s.low = Extreme(first, last, false);
+  if (last - first <= kScanRows) {
+    s.high = s.low = s.open;
+    for (Cursor c(*this, first, true); c.id() < last; c.Next()) {
+      if (!c.row().valid()) continue;
+      s.high = std::max(s.high, c.row().price);
+      s.low = std::min(s.low, c.row().price);
+    }
+  } else {
+    s.high = Extreme(first, last, a_row, z_row, true);
+    s.low = Extreme(first, last, a_row, z_row, false);
+  }
   return s;
 }
 
-int64_t Tape::Extreme(int64_t first, int64_t last, bool want_high) const {
-  // Better (higher for the high, lower for the low) ppm.
-  auto better = [want_high](int64_t x, int64_t y) { return want_high ? x > y : x < y; };
-  const int64_t ta = Row(first).time;
-  const int64_t tb = Row(last - 1).time;
-  // The wave is piecewise linear on [ta, tb]: its local extremes are the ends and the turning
-  // points of the two triangles (a quarter and three quarters into each period).
+AggTrade Tape::PriceRow(int64_t id) const {
+  const int64_t n = MinuteOfId(id);
+  const int64_t m = MinuteStart(n);
+  AggTrade row;
+  MakeRow(id, FreeSpan(m), R(n), R(n + 1), Invalidated(id), false, &row, true);
+  return row;
+}
+
+int64_t Tape::Extreme(int64_t first, int64_t last, const AggTrade& a, const AggTrade& z,
+                      bool want_high) const {
+  // Works on the "goodness" g = ppm for the high, -ppm for the low.
+  const int64_t sign = want_high ? 1 : -1;
+  const int64_t ta = a.time;  // rows of the range outside [a, z] are invalidated
+  const int64_t tb = z.time;
+  // The wave is piecewise linear on [ta, tb], straight between the ends and the turning points
+  // of the two triangles (a quarter and three quarters into each period).
   std::vector<int64_t> points = {ta, tb};
   for (const auto& [off, period] :
        {std::pair<int64_t, int64_t>(static_cast<int64_t>(seed_ % kSlowMs), kSlowMs),
         std::pair<int64_t, int64_t>(static_cast<int64_t>((seed_ >> 21) % kFastMs), kFastMs)}) {
     const int64_t half = period / 2;
-    for (int64_t t = ta + FloorMod(period / 4 - off - ta, half); t <= tb; t += half) {
-      points.push_back(t);
+    for (int64_t t = ta + FloorMod(period / 4 - off - ta, half); t < tb; t += half) {
+      if (t > ta) points.push_back(t);
     }
   }
-  int64_t best_point = ta;
-  for (int64_t t : points) {
-    if (better(WavePpm(t), WavePpm(best_point))) best_point = t;
+  std::sort(points.begin(), points.end());
+  std::vector<int64_t> g(points.size());
+  size_t best = 0;
+  for (size_t i = 0; i < points.size(); ++i) {
+    g[i] = sign * WavePpm(points[i]);
+    if (g[i] > g[best]) best = i;
   }
-  // A ppm some row really has, from the rows next to the wave's best point.
-  const int64_t c = std::clamp(CountBefore(best_point), first, last - 1);
-  bool have = false;
-  int64_t bound = 0;
-  for (int64_t id = std::max(first, c - 8); id < std::min(last, c + 8); ++id) {
-    if (Invalidated(id)) continue;
-    const int64_t t = Row(id).time;
-    const int64_t ppm = WavePpm(t) + NoiseAt(seed_, t);
-    if (!have || better(ppm, bound)) bound = ppm;
-    have = true;
+  // A goodness some row really has: the ends', or the best of the rows next to the wave's best
+  // point when that lies inside.
+  auto goodness = [&](int64_t t) { return sign * (WavePpm(t) + NoiseAt(seed_, t)); };
+  int64_t bound = std::max(goodness(ta), goodness(tb));
+  if (points[best] != ta && points[best] != tb) {
+    const int64_t c = std::clamp(CountBefore(points[best]), first, last - 1);
+    for (Cursor cur(*this, std::max(first, c - 2), true); cur.id() < std::min(last, c + 2);
+         cur.Next()) {
+      if (cur.row().valid()) bound = std::max(bound, goodness(cur.row().time));
+    }
   }
-  if (!have) {
-    const int64_t t = Row(FirstValidAtOrAfter(first)).time;
-    bound = WavePpm(t) + NoiseAt(seed_, t);
-  }
-  // A row at least as good as `bound` has a wave within the noise of it, so it lies uphill
-  // (downhill) of some point within margin / slope of that point.
-  const int64_t thresh =
-      want_high ? bound - kNoisePpm - kRoundingPpm : bound + kNoisePpm + kRoundingPpm;
+  // A row at least as good as `bound` has a wave goodness of at least bound - noise. Where the
+  // straight segments reach that threshold (less a slack for the integer waves, which stray a
+  // few ppm from straight lines) is where such rows can be.
+  const int64_t thresh = bound - kNoisePpm - 2 * kRoundingPpm;
   std::vector<std::pair<int64_t, int64_t>> ranges;  // id ranges to read
-  for (int64_t t : points) {
-    const int64_t w = WavePpm(t);
-    const int64_t margin = want_high ? w - thresh : thresh - w;
-    if (margin < 0) continue;
-    const int64_t reach = margin * kMinute / kMinSlopePpmPerMinute + kMinute;
-    const int64_t lo = std::max(ta, t - reach);
-    const int64_t hi = std::min(tb, t + reach);
-    const int64_t x = std::max(first, CountBefore(lo));
-    const int64_t y = std::min(last, CountUpTo(hi));
+  auto add = [&](int64_t lo, int64_t hi) {
+    const int64_t x = std::max(first, CountBefore(std::max(ta, lo - 1000)));
+    const int64_t y = std::min(last, CountUpTo(std::min(tb, hi + 1000)));
     if (x < y) ranges.push_back({x, y});
+  };
+  for (size_t i = 0; i + 1 < points.size(); ++i) {
+    const int64_t t0 = points[i];
+    const int64_t t1 = points[i + 1];
+    const int64_t g0 = g[i];
+    const int64_t g1 = g[i + 1];
+    if (g0 < thresh && g1 < thresh) continue;
+    if (g0 >= thresh && g1 >= thresh) {
+      add(t0, t1);
+    } else if (g0 >= thresh) {  // falling below thresh inside the segment
+      add(t0, t0 + (g0 - thresh) * (t1 - t0) / (g0 - g1));
+    } else {
+      add(t1 - (g1 - thresh) * (t1 - t0) / (g1 - g0), t1);
+    }
   }
   std::sort(ranges.begin(), ranges.end());
   bool found = false;
-  int64_t best = 0;
+  int64_t result = 0;
   int64_t done = first;  // ids below are read
   for (const auto& [x0, y] : ranges) {
     const int64_t x = std::max(x0, done);
     if (x >= y) continue;
-    for (Cursor cur(*this, x); cur.id() < y; cur.Next()) {
+    for (Cursor cur(*this, x, true); cur.id() < y; cur.Next()) {
       const AggTrade& r = cur.row();
       if (!r.valid()) continue;
-      if (!found || (want_high ? r.price > best : r.price < best)) best = r.price;
+      if (!found || (want_high ? r.price > result : r.price < result)) result = r.price;
       found = true;
     }
     done = y;
   }
-  if (!found) {  // not expected: `bound` came from a row inside a window
+  if (!found) {  // not expected: `bound` came from a row inside a range
     const Summary all = SummarizeByScan(first, last);
     return want_high ? all.high : all.low;
   }
-  return best;
+  return result;
 }
 
-Tape::Cursor::Cursor(const Tape& tape, int64_t id) : tape_(tape), id_(id) {
+Tape::Cursor::Cursor(const Tape& tape, int64_t id, bool prices_only)
+    : tape_(tape), id_(id), prices_only_(prices_only) {
   if (id_ >= tape_.end_id_) return;
   n_ = tape_.MinuteOfId(id_);
   minute_ms_ = tape_.MinuteStart(n_);
@@ -421,7 +454,8 @@ void Tape::Cursor::Load() {
   // successor.
   const bool invalid = next_invalid_;
   next_invalid_ = tape_.Invalidated(id_ + 1);
-  tape_.MakeRow(id_, {lo_, hi_}, first_id_, end_minute_, invalid, next_invalid_, &row_);
+  tape_.MakeRow(id_, {lo_, hi_}, first_id_, end_minute_, invalid, next_invalid_, &row_,
+                prices_only_);
 }
 
 void Tape::Cursor::Next() {

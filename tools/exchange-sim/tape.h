@@ -17,9 +17,9 @@
 //     V(b) - V(a) with V(a) = a*v + w(a), v = volume / k, w(a) hashed in [0, v). So the trade
 //     count and the volume of any id range cost O(1).
 //   - Prices: p = max(1, price * (1 + ppm / 1e6)), ppm = two triangle waves of T (piecewise
-//     linear, slopes of at least 40 ppm a minute) + noise of T in [-2000, 2000]. So the highest
-//     and lowest price of a long id range lie near the waves' turning points or the range's
-//     ends, and Summarize reads only those rows.
+//     linear) + noise of T in [-200, 200]. So the highest and lowest price of a long id range lie
+//     where the waves come within the noise of their best value over the range, next to a
+//     turning point or an end, and Summarize reads only those rows.
 //   - Invalidated rows: in each block of 500 ids, the one at a hashed position, unless it is the
 //     first row of its minute (so no minute is left without a valid row): p = q = 0, f = l = -1,
 //     a, T, m and M kept.
@@ -88,8 +88,9 @@ class Tape {
   // Reads rows in id order, O(1) a row.
   class Cursor {
    public:
-    // REQUIRES: 0 <= id <= tape.end_id(); `tape` outlives the cursor.
-    Cursor(const Tape& tape, int64_t id);
+    // REQUIRES: 0 <= id <= tape.end_id(); `tape` outlives the cursor. prices_only: rows carry
+    // id, time, price and validity only (qty, f and l are left 0; f is -1 when invalidated).
+    Cursor(const Tape& tape, int64_t id, bool prices_only = false);
     int64_t id() const { return id_; }
     // The row at id(). REQUIRES: id() < end_id().
     const AggTrade& row() const { return row_; }
@@ -106,6 +107,7 @@ class Tape {
     int64_t end_minute_ = 0;  // R(n_ + 1)
     int64_t lo_ = 0, hi_ = 0;
     bool next_invalid_ = false;  // Invalidated(id_ + 1) after Load()
+    bool prices_only_ = false;
     AggTrade row_;
   };
 
@@ -128,13 +130,17 @@ class Tape {
   int64_t VolumeBetween(int64_t a, int64_t b) const;
   // The wave part of the price's ppm at t (the price without noise), and the noise bound.
   int64_t WavePpm(int64_t t) const;
+  // Id, time, price and validity of a row (MakeRow's prices_only).
+  AggTrade PriceRow(int64_t id) const;
   // Highest (want_high) or lowest price of the valid rows in [first, last), reading only rows
-  // near the waves' extremes. REQUIRES: a valid row in the range.
-  int64_t Extreme(int64_t first, int64_t last, bool want_high) const;
+  // near the waves' extremes; a and z are the first and the last valid row of the range.
+  int64_t Extreme(int64_t first, int64_t last, const AggTrade& a, const AggTrade& z,
+                  bool want_high) const;
   // Fills *row for id in the minute whose rows are [first, end) and sit in span; invalid and
   // next_invalid are Invalidated(id) and Invalidated(id + 1).
+  // prices_only: leaves qty, f and l out (f = -1 still marks an invalidated row).
   void MakeRow(int64_t id, Span span, int64_t first, int64_t end, bool invalid, bool next_invalid,
-               AggTrade* row) const;
+               AggTrade* row, bool prices_only = false) const;
 
   SymbolSpec spec_;  // gaps merged
   uint64_t seed_ = 0;
