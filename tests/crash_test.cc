@@ -96,16 +96,6 @@ class KeepLogs {
   std::string name_;
 };
 
-// Polls `done` every 20 ms until it holds or timeout_ms passed; returns its last value.
-bool PollUntil(const std::function<bool()>& done, int timeout_ms) {
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  for (;;) {
-    if (done()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
 double SecondsSince(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }

@@ -4,9 +4,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <system_error>
+#include <thread>
 
 namespace qlir::testing {
 
@@ -31,5 +34,15 @@ class ScratchDir {
  private:
   std::filesystem::path path_;
 };
+
+// Polls `done` every 20 ms until it holds or timeout_ms passed; returns its last value.
+inline bool PollUntil(const std::function<bool()>& done, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
 
 }  // namespace qlir::testing
