@@ -792,12 +792,12 @@ bool SeriesComplete(const fs::path& data, const std::string& endpoint, const std
 }  // namespace
 
 TEST_CASE(
-    "start-data-server --endpoints klines,fundingRate --once: one persister, a planner and "
-    "fetchers per endpoint, each endpoint's symbols and series, the worst exit",
+    "start-data-server --endpoints klines,fundingRate,aggTrades --once: one persister, a "
+    "planner and fetchers per endpoint, each endpoint's symbols and series, the worst exit",
     "[launcher][endpoints]") {
   ScratchDir scratch;
   Simulator sim(scratch.path(), {"--symbol", "BTCUSDT,listing=1502942400000"});
-  const int port_base = FreePortBase();
+  const int port_base = FreePortBase(5);  // P..P+2, and the jobs of endpoints 2 and 3: P+3, P+4
   REQUIRE(port_base > 0);
   const fs::path run = scratch.path() / "run";
   const fs::path data = scratch.path() / "data";
@@ -806,44 +806,31 @@ TEST_CASE(
   // fundingRate's own base URL: the same simulator under another name.
   const std::string funding_url = "http://localhost:" + std::to_string(sim.port());
   RunDirCleanup cleanup(run);
-  const int st = RunScript("start-data-server",
-                           LaunchArgs(sim, data, run, port_base,
-                                      {"--once",
-                                       "--endpoints",
-                                       "klines,fundingRate",
-                                       "--symbols",
-                                       "BTCUSDT",
-                                       "--symbols-for",
-                                       "fundingRate=ETHUSDT,NOPEUSDT",
-                                       "--intervals-for",
-                                       "klines=1h,1d",
-                                       "--start",
-                                       "2024-01-01",
-                                       "--end",
-                                       "2024-03-01",
-                                       "--fetchers",
-                                       "1",
-                                       "--rate-state",
-                                       rate.string(),
-                                       "--base-url-for",
-                                       "fundingRate=" + funding_url,
-                                       "--start-for",
-                                       "fundingRate=2024-01-15",
-                                       "--end-for",
-                                       "klines=2024-02-01"}),
-                           scratch.path() / "launcher.log");
+  const int st = RunScript(
+      "start-data-server",
+      LaunchArgs(sim, data, run, port_base,
+                 {"--once", "--endpoints", "klines,fundingRate,aggTrades", "--symbols", "BTCUSDT",
+                  "--symbols-for", "fundingRate=ETHUSDT,NOPEUSDT", "--intervals-for",
+                  "klines=1h,1d", "--start", "2024-01-01", "--end", "2024-03-01", "--fetchers", "1",
+                  "--rate-state", rate.string(), "--base-url-for", "fundingRate=" + funding_url,
+                  "--start-for", "fundingRate=2024-01-15", "--end-for", "klines=2024-02-01",
+                  // One day of trades (about 3 a minute): a few slices.
+                  "--start-for", "aggTrades=2024-01-10", "--end-for", "aggTrades=2024-01-11"}),
+      scratch.path() / "launcher.log");
   const std::vector<int> left = RunDirPids(run);
   const std::string out = Whole(scratch.path() / "launcher.log");
   INFO(out);
   CHECK(left.empty());
-  // klines complete (0), fundingRate complete with its unknown symbol skipped (2): the worse, 2.
+  // klines and aggTrades complete (0), fundingRate complete with its unknown symbol skipped (2):
+  // the worst, 2.
   REQUIRE(st == kExitDoneWithFailures);
-  CHECK(out.find("every planner finished (klines 0, fundingRate 2; the worst counts): complete, "
-                 "with failures for good (exit 2)") != std::string::npos);
+  CHECK(out.find("every planner finished (klines 0, fundingRate 2, aggTrades 0; the worst "
+                 "counts): complete, with failures for good (exit 2)") != std::string::npos);
   // Each endpoint's own symbols and series, and no other.
   CHECK(SeriesComplete(data, "klines", "BTCUSDT", "1h"));
   CHECK(SeriesComplete(data, "klines", "BTCUSDT", "1d"));
   CHECK(SeriesComplete(data, "fundingRate", "ETHUSDT", "1h"));
+  CHECK(SeriesComplete(data, "aggTrades", "BTCUSDT", "id"));
   CHECK(!fs::exists(data / "binance" / "klines" / "raw" / "ETHUSDT"));
   CHECK(!fs::exists(data / "binance" / "klines" / "raw" / "BTCUSDT" / "1m"));
   CHECK(!fs::exists(data / "binance" / "fundingRate" / "raw" / "BTCUSDT"));
@@ -852,24 +839,32 @@ TEST_CASE(
         std::string::npos);
   CHECK(out.find("planner[fundingRate]: plan: 1 series, 2 slices in range, 2 to fetch") !=
         std::string::npos);
+  CHECK(out.find("planner[aggTrades]: plan: 1 series, ") != std::string::npos);
   CHECK(out.find("ERROR planner[fundingRate]: unknown symbol NOPEUSDT") != std::string::npos);
   CHECK(out.find("planner[klines]: summary BTCUSDT/1d slices=1 ok=1 ") != std::string::npos);
   CHECK(out.find("planner[fundingRate]: summary ETHUSDT/1h slices=2 ok=2 ") != std::string::npos);
   CHECK(out.find(" planner: ") == std::string::npos);
-  // The port layout: jobs of the first endpoint on P, of the second on P+3.
+  // The port layout: jobs of the first endpoint on P, of the second on P+3, the third on P+4.
   const std::string p = std::to_string(port_base);
   const std::string p3 = std::to_string(port_base + 3);
-  CHECK(out.find("ports: jobs klines " + p + ", fundingRate " + p3 + "; results " +
-                 std::to_string(port_base + 1) + "; control " + std::to_string(port_base + 2)) !=
-        std::string::npos);
+  const std::string p4 = std::to_string(port_base + 4);
+  CHECK(out.find("ports: jobs klines " + p + ", fundingRate " + p3 + ", aggTrades " + p4 +
+                 "; results " + std::to_string(port_base + 1) + "; control " +
+                 std::to_string(port_base + 2)) != std::string::npos);
   const std::string conf = Whole(run / "supervisord.conf");
   INFO(conf);
-  CHECK(Count(conf, "[program:") == 5);
-  CHECK(Count(conf, "exitcodes=0,2,3,64,69") == 5);
+  CHECK(Count(conf, "[program:") == 7);
+  CHECK(Count(conf, "exitcodes=0,2,3,64,69") == 7);
   const std::string pk = ProgramSection(conf, "planner-klines");
   const std::string pf = ProgramSection(conf, "planner-fundingRate");
   const std::string fk = ProgramSection(conf, "fetcher-klines");
   const std::string ff = ProgramSection(conf, "fetcher-fundingRate");
+  const std::string pa = ProgramSection(conf, "planner-aggTrades");
+  const std::string fa = ProgramSection(conf, "fetcher-aggTrades");
+  CHECK(pa.find("--endpoint aggTrades --symbols BTCUSDT --jobs-bind tcp://127.0.0.1:" + p4 + " ") !=
+        std::string::npos);
+  CHECK(fa.find("--planner tcp://127.0.0.1:" + p4 + " ") != std::string::npos);
+  CHECK(pa.find("--start 2024-01-10 --end 2024-01-11") != std::string::npos);
   CHECK(pk.find("--endpoint klines --symbols BTCUSDT --jobs-bind tcp://127.0.0.1:" + p + " ") !=
         std::string::npos);
   CHECK(pk.find("--intervals 1h\\,1d") != std::string::npos);
@@ -890,7 +885,8 @@ TEST_CASE(
   CHECK(pk.find("--start 2024-01-01 --end 2024-02-01") != std::string::npos);
   CHECK(pf.find("--start 2024-01-15 --end 2024-03-01") != std::string::npos);
   // One budget per exchange host and limit for every planner and fetcher: the same state path.
-  for (const std::string* section : {&pk, &pf, &fk, &ff}) {
+  // (klines and aggTrades spend the spot host's weight together, fundingRate its own limit.)
+  for (const std::string* section : {&pk, &pf, &fk, &ff, &pa, &fa}) {
     CHECK(section->find("--rate-state " + rate.string() + " ") != std::string::npos);
   }
   CHECK(fs::exists(rate.string() + ".fapi.binance.com.fundingRate"));
@@ -899,9 +895,11 @@ TEST_CASE(
   INFO(sd);
   const size_t persister_stopped = sd.find("stopped: persister");
   REQUIRE(persister_stopped != std::string::npos);
-  for (const char* line : {"exited: planner-klines (exit status 0; expected)",
-                           "exited: planner-fundingRate (exit status 2; expected)",
-                           "stopped: fetcher-klines-00", "stopped: fetcher-fundingRate-00"}) {
+  for (const char* line :
+       {"exited: planner-klines (exit status 0; expected)",
+        "exited: planner-fundingRate (exit status 2; expected)",
+        "exited: planner-aggTrades (exit status 0; expected)", "stopped: fetcher-aggTrades-00",
+        "stopped: fetcher-klines-00", "stopped: fetcher-fundingRate-00"}) {
     INFO(line);
     CHECK(sd.find(line) < persister_stopped);
   }
@@ -911,7 +909,7 @@ TEST_CASE(
                       scratch.path() / "status.json");
   REQUIRE(status.Wait(60000) == 0);
   auto report = nlohmann::json::parse(Whole(scratch.path() / "status.json"));
-  CHECK(report["series"].size() == 3);
+  CHECK(report["series"].size() == 4);
   std::set<std::string> planners, fetchers;
   for (const auto& proc : report["processes"]["processes"]) {
     INFO(proc.dump());
@@ -921,11 +919,14 @@ TEST_CASE(
     } else if (proc["process"] == "fetcher" && proc["source"] != "planner") {
       fetchers.insert(proc["source"].get<std::string>());
       const std::string id = proc["id"];
-      CHECK((id.ends_with("-klines-00") || id.ends_with("-fundingRate-00")));
+      CHECK((id.ends_with("-klines-00") || id.ends_with("-fundingRate-00") ||
+             id.ends_with("-aggTrades-00")));
     }
   }
-  CHECK(planners == std::set<std::string>{"planner-klines.json", "planner-fundingRate.json"});
-  CHECK(fetchers == std::set<std::string>{"fetcher-klines-00.json", "fetcher-fundingRate-00.json"});
+  CHECK(planners == std::set<std::string>{"planner-klines.json", "planner-fundingRate.json",
+                                          "planner-aggTrades.json"});
+  CHECK(fetchers == std::set<std::string>{"fetcher-klines-00.json", "fetcher-fundingRate-00.json",
+                                          "fetcher-aggTrades-00.json"});
 }
 
 TEST_CASE(
