@@ -950,15 +950,29 @@ TEST_CASE(
 
   {
     std::vector<std::string> a = args;
-    a.push_back("--plan-only");
+    a.insert(a.end(), {"--plan-only", "--log-json"});
     const int st = RunScript("start-data-server", a, scratch.path() / "plan.log");
     const std::string out = Whole(scratch.path() / "plan.log");
     INFO(out);
     CHECK(st == 0);
-    CHECK(out.find("planner[fundingRate]: plan: 1 series, 2 slices in range, 2 to fetch") !=
-          std::string::npos);
-    CHECK(out.find("planner[klines]: plan: 1 series, 2 slices in range, 2 to fetch") !=
-          std::string::npos);
+    // JSON lines carry the endpoint as a field.
+    CHECK(out.find("{\"endpoint\":\"fundingRate\",") != std::string::npos);
+    CHECK(out.find("\"msg\":\"plan: 1 series, 2 slices in range, 2 to fetch") != std::string::npos);
+    size_t plans = 0;
+    for (const char* endpoint : {"fundingRate", "klines"}) {
+      for (size_t at = out.find(std::string("{\"endpoint\":\"") + endpoint + "\",");
+           at != std::string::npos;
+           at = out.find(std::string("{\"endpoint\":\"") + endpoint + "\",", at + 1)) {
+        const std::string line = out.substr(at, out.find('\n', at) - at);
+        INFO(line);
+        CHECK(!nlohmann::json::parse(line, nullptr, false).is_discarded());
+        if (line.find("\"msg\":\"plan: 1 series, 2 slices in range, 2 to fetch") !=
+            std::string::npos) {
+          ++plans;
+        }
+      }
+    }
+    CHECK(plans == 2);
     CHECK(out.find("every planner finished (fundingRate 0, klines 0; the worst counts)") !=
           std::string::npos);
     CHECK(ResponseFiles(data) == 0);
