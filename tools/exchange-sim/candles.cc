@@ -32,12 +32,20 @@ const GapWindow* GapHolding(const SymbolSpec& spec, int64_t interval_ms, int64_t
 
 // The candle [open, open + iv) over the tape's rows [first, last) (those with time in the span,
 // up to now). *last_price: the price of the last trade before first; updated.
+// *cursor: a cursor kept across consecutive candles (reading a short candle's rows from where
+// the previous one stopped costs less than a lookup).
 Candle Aggregate(const Tape& tape, uint64_t seed, int64_t first, int64_t last, int64_t iv,
-                 int64_t open_ms, int64_t* last_price) {
+                 int64_t open_ms, int64_t* last_price, std::optional<Tape::Cursor>* cursor) {
   Candle c;
   c.open_time = open_ms;
   c.close_time = open_ms + iv - 1;
-  const Tape::Summary s = tape.Summarize(first, last);
+  Tape::Summary s;
+  if (last - first <= Tape::kFullRows) {
+    if (!*cursor || (*cursor)->id() != first) cursor->emplace(tape, first);
+    s = Tape::ScanRows(&**cursor, last);
+  } else {
+    s = tape.Summarize(first, last);
+  }
   if (!s.has_trades) {
     c.open = c.high = c.low = c.close = *last_price;
     return c;
@@ -84,7 +92,9 @@ Candle MakeCandle(const SymbolSpec& spec, int64_t interval_ms, int64_t open_ms, 
   const int64_t first = std::min(limit_id, tape.CountBefore(open_ms));
   const int64_t last = std::min(limit_id, tape.CountBefore(open_ms + interval_ms));
   int64_t last_price = tape.PriceBefore(first);
-  return Aggregate(tape, Fnv1a(spec.symbol), first, last, interval_ms, open_ms, &last_price);
+  std::optional<Tape::Cursor> cursor;
+  return Aggregate(tape, Fnv1a(spec.symbol), first, last, interval_ms, open_ms, &last_price,
+                   &cursor);
 }
 
 std::vector<int64_t> SelectOpenTimes(const SymbolSpec& spec, const KlinesWindow& window,
@@ -166,6 +176,7 @@ void AppendKlinesJson(const SymbolSpec& spec, const KlinesWindow& window, int64_
     const int64_t limit_id = tape.CountUpTo(now_ms);
     int64_t first = std::min(limit_id, tape.CountBefore(opens.front()));
     int64_t last_price = tape.PriceBefore(first);
+    std::optional<Tape::Cursor> cursor;
     for (size_t i = 0; i < opens.size(); ++i) {
       if (i > 0) {
         out->push_back(',');
@@ -176,7 +187,7 @@ void AppendKlinesJson(const SymbolSpec& spec, const KlinesWindow& window, int64_
         }
       }
       const int64_t last = std::min(limit_id, tape.CountBefore(opens[i] + iv));
-      AppendCandleJson(Aggregate(tape, seed, first, last, iv, opens[i], &last_price), out);
+      AppendCandleJson(Aggregate(tape, seed, first, last, iv, opens[i], &last_price, &cursor), out);
       first = last;
     }
   }

@@ -46,9 +46,8 @@ constexpr int64_t kNoisePpm = 200;
 // How far the integer waves may stray from straight lines between turning points (truncations
 // of under 3 ppm, turning points off by a ms), with room to spare.
 constexpr int64_t kRoundingPpm = 8;
-// Ranges up to kFullRows rows are summarized by reading every whole row, up to kScanRows by
-// reading every price, longer ones by reading the prices near the waves' turning points.
-constexpr int64_t kFullRows = 16;
+// Ranges up to Tape::kFullRows rows are summarized by reading every whole row, up to kScanRows
+// by reading every price, longer ones by reading the prices near the waves' turning points.
 constexpr int64_t kScanRows = 64;
 
 // The two waves of the price at instant t (+-30 % over 37 days, +-3 % over 31 h), in ppm.
@@ -292,11 +291,10 @@ int64_t Tape::PriceBefore(int64_t id) const {
   return TapePriceAt(spec_, spec_.listing_ms);
 }
 
-Tape::Summary Tape::SummarizeByScan(int64_t first, int64_t last) const {
+Tape::Summary Tape::ScanRows(Cursor* c, int64_t last) {
   Summary s;
-  if (first >= last) return s;
-  for (Cursor c(*this, first); c.id() < last; c.Next()) {
-    const AggTrade& t = c.row();
+  for (; c->id() < last; c->Next()) {
+    const AggTrade& t = c->row();
     if (!t.valid()) continue;
     if (!s.has_trades) {
       s.has_trades = true;
@@ -309,6 +307,12 @@ Tape::Summary Tape::SummarizeByScan(int64_t first, int64_t last) const {
     s.trades += t.last_trade - t.first_trade + 1;
   }
   return s;
+}
+
+Tape::Summary Tape::SummarizeByScan(int64_t first, int64_t last) const {
+  if (first >= last) return Summary();
+  Cursor c(*this, first);
+  return ScanRows(&c, last);
 }
 
 Tape::Summary Tape::Summarize(int64_t first, int64_t last) const {

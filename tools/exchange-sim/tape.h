@@ -84,6 +84,13 @@ class Tape {
   Summary Summarize(int64_t first, int64_t last) const;
   // The same by reading every row (tests compare the two).
   Summary SummarizeByScan(int64_t first, int64_t last) const;
+  // Summarize reads every row of ranges up to this many rows.
+  static constexpr int64_t kFullRows = 16;
+
+  class Cursor;
+  // What SummarizeByScan does from the cursor's row up to `last` (the cursor ends there), so that
+  // consecutive short candles share one cursor.
+  static Summary ScanRows(Cursor* cursor, int64_t last);
 
   // Reads rows in id order, O(1) a row.
   class Cursor {

@@ -357,5 +357,52 @@ TEST_CASE("long ranges are summarized from a few rows exactly as from all of the
   }
 }
 
+TEST_CASE("tape of an awkward spec: overlapping and touching gaps, a gap at the listing") {
+  SymbolSpec s = Spec(4);
+  s.listing_ms = T("2020-01-01T03:59:59.990Z");
+  s.delisting_ms = T("2020-01-01T13:00:00Z");
+  s.gaps = {{T("2020-01-01T04:00:00Z"), T("2020-01-01T04:00:30Z")},  // just after the listing
+            {T("2020-01-01T10:20:00Z"), T("2020-01-01T11:00:00.500Z")},
+            {T("2020-01-01T10:00:10Z"), T("2020-01-01T10:30:00Z")},  // overlaps the one above
+            {T("2020-01-01T12:00:00Z"), T("2020-01-01T12:00:30Z")},
+            {T("2020-01-01T12:00:30Z"), T("2020-01-01T12:01:30Z")}};  // touches the one above
+  const Tape tape(s);
+  std::map<int64_t, int> valid_per_minute;
+  int64_t prev_time = INT64_MIN;
+  int64_t prev_last = -1;
+  for (Tape::Cursor c(tape, 0); c.id() < tape.end_id(); c.Next()) {
+    const AggTrade& r = c.row();
+    CAPTURE(r.id, FormatIsoUtcMs(r.time));
+    REQUIRE(r.time >= prev_time);
+    prev_time = r.time;
+    REQUIRE(r.time >= s.listing_ms);
+    REQUIRE(r.time < *s.delisting_ms);
+    REQUIRE_FALSE(InGap(s, r.time));
+    if (r.valid()) {
+      REQUIRE(r.first_trade == prev_last + 1);
+      prev_last = r.last_trade;
+      ++valid_per_minute[r.time - r.time % kMin];
+    }
+  }
+  CHECK(valid_per_minute.count(T("2020-01-01T03:59:00Z")) == 1);  // 10 ms of trading
+  CHECK(valid_per_minute.count(T("2020-01-01T04:00:00Z")) == 1);
+  CHECK(valid_per_minute.count(T("2020-01-01T10:00:00Z")) == 1);
+  CHECK(valid_per_minute.count(T("2020-01-01T10:01:00Z")) == 0);
+  CHECK(valid_per_minute.count(T("2020-01-01T11:00:00Z")) == 1);
+  CHECK(valid_per_minute.count(T("2020-01-01T12:00:00Z")) == 0);  // wholly inside the two
+  CHECK(valid_per_minute.count(T("2020-01-01T12:01:00Z")) == 1);
+  // 1m candles agree with the tape's minutes: those with trades have them, the rest none.
+  const int64_t now = T("2020-01-02T00:00:00Z");
+  const nlohmann::json candles =
+      nlohmann::json::parse(*KlinesJson(s, "1m", s.listing_ms - kMin, {}, 1000, now));
+  int with_trades = 0;
+  for (const auto& k : candles) {
+    const bool has = valid_per_minute.count(k[0].get<int64_t>()) == 1;
+    CHECK((k[8].get<int64_t>() > 0) == has);
+    with_trades += has ? 1 : 0;
+  }
+  CHECK(with_trades == static_cast<int>(valid_per_minute.size()));
+}
+
 }  // namespace
 }  // namespace qlir::sim
