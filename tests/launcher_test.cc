@@ -65,6 +65,12 @@ int RunScript(const std::string& name, std::vector<std::string> args, const fs::
   return st ? *st : -1;
 }
 
+// A whole file ("" when it cannot be read): ReadLog keeps only the last 6000 bytes.
+std::string Whole(const fs::path& p) {
+  auto text = ReadFile(p);
+  return text.ok() ? *text : "";
+}
+
 size_t Count(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) ++n;
@@ -515,7 +521,8 @@ TEST_CASE(
     CHECK(RunDirPids(run).empty());
   }
 
-  const size_t sd_before = ReadLog(run / "logs" / "supervisord.log").size();
+  // Whole files: offsets into a tail (ReadLog) would not be offsets into the file.
+  const size_t sd_before = Whole(run / "logs" / "supervisord.log").size();
   ChildProcess launcher(Script("start-data-server", args), scratch.path() / "once.log");
   const int files_before = ResponseFiles(data);
   REQUIRE(PollFor([&] { return ResponseFiles(data) >= files_before + 2; }, 120000));
@@ -537,7 +544,7 @@ TEST_CASE(
   CHECK(m->Summary().ok_slices < 2105);  // the plan: 2105 slices in range
   CHECK(out.find("plan: 1 series, 2105 slices in range") != std::string::npos);
   // Stop order in this run's part of supervisord's log: planner, fetcher, persister.
-  const std::string sd = ReadLog(run / "logs" / "supervisord.log").substr(sd_before);
+  const std::string sd = Whole(run / "logs" / "supervisord.log").substr(sd_before);
   INFO(sd);
   const size_t planner = sd.find("stopped: planner");
   const size_t fetcher = sd.find("stopped: fetcher-00");
@@ -763,12 +770,6 @@ TEST_CASE("start-data-server --curve-keys runs every link with CURVE", "[launche
 }
 
 namespace {
-
-// A whole file ("" when it cannot be read): ReadLog keeps only the last 6000 bytes.
-std::string Whole(const fs::path& p) {
-  auto text = ReadFile(p);
-  return text.ok() ? *text : "";
-}
 
 // The [program:NAME] section of a supervisord.conf, up to the next section.
 std::string ProgramSection(const std::string& conf, const std::string& name) {
