@@ -549,7 +549,7 @@ std::optional<int> Server::Begin(Startup st, int64_t now) {
   unknown_ = st.unknown;
   for (const std::string& s : st.unknown) {
     LogError("unknown symbol " + s + ": not listed by " + o_.base_url +
-             "/api/v3/exchangeInfo; skipped");
+             std::string(FindEndpoint(o_.endpoint)->exchange_info_path()) + "; skipped");
   }
   if (!st.unknown.empty() && st.series.empty() && st.unknown.size() == o_.symbols.size()) {
     // The same command fails again: bad usage, final (common/exit_codes.h).
