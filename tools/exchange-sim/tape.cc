@@ -216,7 +216,7 @@ int64_t Tape::FirstValidAtOrAfter(int64_t id) const {
 }
 
 void Tape::MakeRow(int64_t id, Span span, int64_t first, int64_t end, bool invalid,
-                   bool next_invalid, AggTrade* row, bool prices_only) const {
+                   bool next_invalid, AggTrade* row, bool prices_only, Carry* carry) const {
   const int64_t r = id - first;
   const int64_t c = end - first;
   const int64_t len = span.end - span.start;
@@ -240,9 +240,19 @@ void Tape::MakeRow(int64_t id, Span span, int64_t first, int64_t end, bool inval
     return;
   }
   const int64_t next = next_invalid ? NextValid(id) : id + 1;
-  row->qty = VolumeBetween(id, next);
-  row->first_trade = TradeIdStart(id);
-  row->last_trade = TradeIdStart(next) - 1;
+  // F and w of id were computed for the previous valid row's end when a cursor reads on.
+  const bool known = carry != nullptr && carry->id == id;
+  const int64_t f = known ? carry->f : TradeIdStart(id);
+  const int64_t w = known ? carry->w : VolumeOffset(id);
+  const int64_t next_f = TradeIdStart(next);
+  const int64_t next_w = VolumeOffset(next);
+  int64_t whole;
+  row->qty = __builtin_mul_overflow(next - id, mean_qty_, &whole)
+                 ? INT64_MAX
+                 : SaturatingAdd(whole, next_w - w);  // VolumeBetween(id, next)
+  row->first_trade = f;
+  row->last_trade = next_f - 1;
+  if (carry != nullptr) *carry = {next, next_f, next_w};
 }
 
 int64_t Tape::CountBefore(int64_t t_ms) const {
@@ -459,7 +469,7 @@ void Tape::Cursor::Load() {
   const bool invalid = next_invalid_;
   next_invalid_ = tape_.Invalidated(id_ + 1);
   tape_.MakeRow(id_, {lo_, hi_}, first_id_, end_minute_, invalid, next_invalid_, &row_,
-                prices_only_);
+                prices_only_, &carry_);
 }
 
 void Tape::Cursor::Next() {

@@ -88,6 +88,16 @@ class Tape {
   static constexpr int64_t kFullRows = 16;
 
   class Cursor;
+
+ private:
+  // F(id) and w(id) of a row, known from the row before (a cursor reads on).
+  struct Carry {
+    int64_t id = -1;
+    int64_t f = 0;
+    int64_t w = 0;
+  };
+
+ public:
   // What SummarizeByScan does from the cursor's row up to `last` (the cursor ends there), so that
   // consecutive short candles share one cursor.
   static Summary ScanRows(Cursor* cursor, int64_t last);
@@ -115,6 +125,7 @@ class Tape {
     int64_t lo_ = 0, hi_ = 0;
     bool next_invalid_ = false;  // Invalidated(id_ + 1) after Load()
     bool prices_only_ = false;
+    Carry carry_;
     AggTrade row_;
   };
 
@@ -145,9 +156,10 @@ class Tape {
                   bool want_high) const;
   // Fills *row for id in the minute whose rows are [first, end) and sit in span; invalid and
   // next_invalid are Invalidated(id) and Invalidated(id + 1).
-  // prices_only: leaves qty, f and l out (f = -1 still marks an invalidated row).
+  // prices_only: leaves qty, f and l out (f = -1 still marks an invalidated row). carry: F and w
+  // of id when carry->id == id; set to those of the next valid row.
   void MakeRow(int64_t id, Span span, int64_t first, int64_t end, bool invalid, bool next_invalid,
-               AggTrade* row, bool prices_only = false) const;
+               AggTrade* row, bool prices_only = false, Carry* carry = nullptr) const;
 
   SymbolSpec spec_;  // gaps merged
   uint64_t seed_ = 0;
