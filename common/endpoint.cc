@@ -4,6 +4,7 @@
 
 #include "common/aggtrades/endpoint.h"
 #include "common/funding/endpoint.h"
+#include "common/json.h"
 #include "common/klines/endpoint.h"
 
 namespace qlir {
@@ -25,6 +26,24 @@ bool Endpoint::IsGridSlice(const SliceKey& key) const {
   }
   const int64_t span = SliceSpanMs(key.interval, key.limit);
   return key.start_ms >= 0 && key.start_ms % span == 0 && key.end_ms == key.start_ms + span - 1;
+}
+
+Result<PayloadSummary> SummarizeObjectRows(std::string_view raw, std::string_view field) {
+  nlohmann::json j = nlohmann::json::parse(raw.begin(), raw.end(), nullptr, false);
+  if (j.is_discarded()) return Status::Error("data is not valid JSON");
+  if (!j.is_array()) return Status::Error("data is not a JSON array");
+  PayloadSummary d;
+  d.n_items = static_cast<int64_t>(j.size());
+  auto value = [&](const nlohmann::json& row) -> int64_t {
+    if (!row.is_object()) return -1;
+    auto it = row.find(field);
+    return it != row.end() && it->is_number_integer() ? it->get<int64_t>() : -1;
+  };
+  if (!j.empty()) {
+    d.first_ts = value(j.front());
+    d.last_ts = value(j.back());
+  }
+  return d;
 }
 
 // The registry: one line per endpoint.

@@ -139,6 +139,11 @@ class Endpoint {
   }
 };
 
+// SummarizeData of an endpoint whose rows are JSON objects (fundingRate, aggTrades): the row
+// count, and the integer `field` of the first and last rows as first_ts and last_ts (-1 where a
+// row is not an object or has no such integer). Errors when `raw` is not a JSON array.
+Result<PayloadSummary> SummarizeObjectRows(std::string_view raw, std::string_view field);
+
 // The registered endpoint called `name`, or nullptr.
 const Endpoint* FindEndpoint(std::string_view name);
 // Every registered endpoint.

@@ -10,6 +10,7 @@
 using qlir::Endpoint;
 using qlir::FindEndpoint;
 using qlir::SliceKey;
+using qlir::SummarizeObjectRows;
 
 TEST_CASE("the registry finds klines and names the known endpoints for an unknown one",
           "[endpoint]") {
@@ -84,4 +85,23 @@ TEST_CASE("klines data summaries without a slice", "[endpoint]") {
   CHECK(odd->first_ts == -1);
   CHECK_FALSE(e.SummarizeData("{\"code\":-1}").ok());
   CHECK_FALSE(e.SummarizeData("[1,").ok());
+}
+
+TEST_CASE("SummarizeObjectRows: count and the first and last rows' field") {
+  auto s = SummarizeObjectRows(R"([{"a":5,"x":1},{"a":6},{"a":7}])", "a");
+  REQUIRE(s.ok());
+  CHECK(s->n_items == 3);
+  CHECK(s->first_ts == 5);
+  CHECK(s->last_ts == 7);
+  // Rows that are not objects, or lack an integer field, give -1; an empty array nothing.
+  s = SummarizeObjectRows(R"([1,{"a":"7"}])", "a");
+  REQUIRE(s.ok());
+  CHECK(s->first_ts == -1);
+  CHECK(s->last_ts == -1);
+  s = SummarizeObjectRows("[]", "a");
+  REQUIRE(s.ok());
+  CHECK(s->n_items == 0);
+  CHECK(s->first_ts == -1);
+  CHECK(SummarizeObjectRows("{}", "a").error() == "data is not a JSON array");
+  CHECK(SummarizeObjectRows("[1,", "a").error() == "data is not valid JSON");
 }

@@ -1037,8 +1037,8 @@ TEST_CASE_METHOD(
   Open("supervised persister kills", "supervised");
   // Long enough that three kill cycles (8 new files, supervisord's startsecs, a restart: about
   // 5 s each) fit well inside the run even on a loaded machine: 200 slices at 300 +- 300 ms
-  // over 2 x 2 transfers is about 25 s alone. With 150 slices at 200 ms the run sometimes ended
-  // after two kills.
+  // over 2 x 1 transfers is about 40 s alone. With 150 slices at 200 ms over 2 x 2 transfers,
+  // and then 200 at 300 ms over 2 x 2, the run sometimes ended after two kills under load.
   Simulator& sim =
       Serve(MakeUniverse(200, {"BTCUSDT"}), {"--latency-ms", "300", "--jitter-ms", "300"});
   const int port_base = qlir::testing::FreePortBase();
@@ -1057,7 +1057,7 @@ TEST_CASE_METHOD(
                          "--base-url",    sim.base_url(),
                          "--data-root",   data.string(),
                          "--fetchers",    "2",
-                         "--concurrency", "2",
+                         "--concurrency", "1",
                          "--run-dir",     run.string(),
                          "--port-base",   std::to_string(port_base)},
                         scratch.path() / "launcher.log");

@@ -141,14 +141,19 @@ struct Planners {
                                       "--start", at(kFundingStart), "--end", at(kFundingEnd)},
                                      true, "fundingRate"));
   }
-  // Each planner's exit status (-1: still running after the timeout).
-  std::map<std::string, int> Wait(int timeout_ms = 240000) {
-    std::map<std::string, int> out;
+  // Waits for each planner and checks that it exited 0, then stops the fetchers and the
+  // persister.
+  void WaitAllDone(Pipeline& p, int timeout_ms = 240000) {
+    std::map<std::string, int> exits;
     for (auto& [name, proc] : runs) {
       auto st = proc->Wait(timeout_ms);
-      out[name] = st ? *st : -1;
+      exits[name] = st ? *st : -1;  // -1: still running after the timeout
     }
-    return out;
+    INFO(p.Logs());
+    CHECK(exits.at("klines") == 0);
+    CHECK(exits.at("aggTrades") == 0);
+    CHECK(exits.at("fundingRate") == 0);
+    REQUIRE(p.StopAll());
   }
 };
 
@@ -204,12 +209,7 @@ TEST_CASE("klines, aggTrades and fundingRate in one run under their three budget
   StartPools(p);
   Planners planners;
   planners.Start(p);
-  const std::map<std::string, int> exits = planners.Wait();
-  INFO(p.Logs());
-  CHECK(exits.at("klines") == 0);
-  CHECK(exits.at("aggTrades") == 0);
-  CHECK(exits.at("fundingRate") == 0);
-  REQUIRE(p.StopAll());
+  planners.WaitAllDone(p);
 
   const nlohmann::json counters = sim.Counters();
   INFO(counters.dump());
@@ -261,12 +261,7 @@ TEST_CASE("a fetcher and the persister killed with SIGKILL in a multi-endpoint r
   REQUIRE(PollUntil([&] { return stored("klines") >= 40; }, 120000));
   p.KillPersister();
   p.StartPersister();
-  const std::map<std::string, int> exits = planners.Wait();
-  INFO(p.Logs());
-  CHECK(exits.at("klines") == 0);
-  CHECK(exits.at("aggTrades") == 0);
-  CHECK(exits.at("fundingRate") == 0);
-  REQUIRE(p.StopAll());
+  planners.WaitAllDone(p);
   const nlohmann::json counters = sim.Counters();
   INFO(counters.dump());
   CHECK(counters["ips"]["127.0.0.1"]["418"] == 0);

@@ -494,21 +494,7 @@ PayloadAudit AuditAggTradesPayload(std::string_view body, const SliceKey& key) {
 }
 
 Result<PayloadSummary> SummarizeAggTradesData(std::string_view raw_data) {
-  nlohmann::json j = nlohmann::json::parse(raw_data.begin(), raw_data.end(), nullptr, false);
-  if (j.is_discarded()) return Status::Error("data is not valid JSON");
-  if (!j.is_array()) return Status::Error("data is not a JSON array");
-  PayloadSummary d;
-  d.n_items = static_cast<int64_t>(j.size());
-  auto id = [](const nlohmann::json& row) -> int64_t {
-    if (!row.is_object()) return -1;
-    auto it = row.find("a");
-    return it != row.end() && it->is_number_integer() ? it->get<int64_t>() : -1;
-  };
-  if (!j.empty()) {
-    d.first_ts = id(j.front());
-    d.last_ts = id(j.back());
-  }
-  return d;
+  return SummarizeObjectRows(raw_data, "a");
 }
 
 Result<std::optional<int64_t>> FirstAggTradeId(std::string_view body) {
