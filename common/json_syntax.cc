@@ -225,4 +225,18 @@ class Checker {
 
 bool IsValidJson(std::string_view text) { return Checker(text).Run(); }
 
+bool IsPlainDecimal(std::string_view s) {
+  size_t i = 0;
+  if (i < s.size() && s[i] == '-') ++i;
+  const size_t digits = i;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  if (i == digits) return false;
+  if (i < s.size() && s[i] == '.') {
+    const size_t frac = ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    if (i == frac) return false;
+  }
+  return i == s.size();
+}
+
 }  // namespace qlir

@@ -16,4 +16,8 @@ namespace qlir {
 
 bool IsValidJson(std::string_view text);
 
+// True when `s` is a plain decimal as the exchange writes prices, quantities and rates in its
+// JSON strings: -?[0-9]+(\.[0-9]+)? (no exponent, no '+', no bare '.').
+bool IsPlainDecimal(std::string_view s);
+
 }  // namespace qlir

@@ -6,6 +6,7 @@
 
 #include "common/json.h"
 
+using qlir::IsPlainDecimal;
 using qlir::IsValidJson;
 
 namespace {
@@ -135,4 +136,15 @@ TEST_CASE("json syntax: deep nesting does not overflow the stack", "[json_syntax
   const std::string deep = std::string(200000, '[') + std::string(200000, ']');
   CHECK(IsValidJson(deep));
   CHECK_FALSE(IsValidJson(std::string(200000, '[')));
+}
+
+TEST_CASE("plain decimals as the exchange writes them", "[json_syntax]") {
+  for (const char* ok : {"0", "12", "-3", "0.00010000", "34287.54619963", "-0.5"}) {
+    INFO(ok);
+    CHECK(IsPlainDecimal(ok));
+  }
+  for (const char* bad : {"", "-", ".5", "5.", "1e5", "+1", "1.2.3", " 1", "1 ", "0x1", "--1"}) {
+    INFO(bad);
+    CHECK_FALSE(IsPlainDecimal(bad));
+  }
 }

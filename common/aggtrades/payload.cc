@@ -16,24 +16,10 @@
 #include <string>
 
 #include "common/json.h"
+#include "common/json_syntax.h"
 
 namespace qlir::aggtrades {
 namespace {
-
-// A plain decimal as the exchange writes them: -?[0-9]+(\.[0-9]+)?
-bool IsPlainDecimal(std::string_view s) {
-  size_t i = 0;
-  if (i < s.size() && s[i] == '-') ++i;
-  const size_t digits = i;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-  if (i == digits) return false;
-  if (i < s.size() && s[i] == '.') {
-    const size_t frac = ++i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    if (i == frac) return false;
-  }
-  return i == s.size();
-}
 
 // The sign of a plain decimal: -1, 0 or 1 ("-0.00" is 0).
 int Sign(std::string_view d) {

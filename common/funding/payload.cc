@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/json.h"
+#include "common/json_syntax.h"
 
 namespace qlir::funding {
 namespace {
@@ -81,20 +82,6 @@ Result<PayloadSummary> Check(std::string_view body, const SliceKey& key, std::ve
 }
 
 }  // namespace
-
-bool IsPlainDecimal(std::string_view s) {
-  size_t i = 0;
-  if (i < s.size() && s[i] == '-') ++i;
-  const size_t digits = i;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-  if (i == digits) return false;
-  if (i < s.size() && s[i] == '.') {
-    const size_t frac = ++i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    if (i == frac) return false;
-  }
-  return i == s.size();
-}
 
 Result<PayloadSummary> ValidateFundingPayload(std::string_view body, const SliceKey& key) {
   return Check(body, key, nullptr);

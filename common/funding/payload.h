@@ -31,7 +31,4 @@ PayloadAudit AuditFundingPayload(std::string_view body, const SliceKey& key);
 // its length, first_ts and last_ts the fundingTime of its first and last rows (-1 when absent).
 Result<PayloadSummary> SummarizeFundingData(std::string_view raw_data);
 
-// True when `s` is a plain decimal as the exchange writes them: -?[0-9]+(\.[0-9]+)?
-bool IsPlainDecimal(std::string_view s);
-
 }  // namespace qlir::funding
