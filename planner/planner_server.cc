@@ -398,7 +398,11 @@ void Server::DrainJobsWhileStarting(int64_t now) {
     } catch (const zmq::error_t&) {
       // gone: its later messages will say so
     }
-    if (std::holds_alternative<wire::Heartbeat>(*msg)) continue;
+    // A bare heartbeat is only a sign of life; one carrying the fetcher's counters is kept for
+    // the stats file (a short --once run may end before the fetcher's next report).
+    if (const auto* beat = std::get_if<wire::Heartbeat>(&*msg); beat && beat->counters.empty()) {
+      continue;
+    }
     if (early_.size() < 100000) early_.emplace_back(identity, std::move(*msg));
   }
   (void)now;
