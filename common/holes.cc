@@ -17,14 +17,16 @@ int64_t CeilTo(int64_t t, int64_t step) { return -FloorTo(-t, step); }
 
 }  // namespace
 
+void AddToStoredSpan(const ManifestEntry& e, StoredCandles* span) {
+  if (e.status != SliceStatus::kOk && e.status != SliceStatus::kPartial) return;
+  if (e.n_items <= 0 || !e.first_ts || !e.last_ts) return;
+  if (span->first_ms < 0 || *e.first_ts < span->first_ms) span->first_ms = *e.first_ts;
+  span->last_ms = std::max(span->last_ms, *e.last_ts);
+}
+
 StoredCandles StoredCandleSpan(const Manifest& m) {
   StoredCandles out;
-  for (const auto& [key, e] : m.slices) {
-    if (e.status != SliceStatus::kOk && e.status != SliceStatus::kPartial) continue;
-    if (e.n_items <= 0 || !e.first_ts || !e.last_ts) continue;
-    if (out.first_ms < 0 || *e.first_ts < out.first_ms) out.first_ms = *e.first_ts;
-    out.last_ms = std::max(out.last_ms, *e.last_ts);
-  }
+  for (const auto& [key, e] : m.slices) AddToStoredSpan(e, &out);
   return out;
 }
 

@@ -35,6 +35,8 @@ struct StoredCandles {
   friend bool operator==(const StoredCandles&, const StoredCandles&) = default;
 };
 StoredCandles StoredCandleSpan(const Manifest& m);
+// The same span, one entry at a time (a store read entry by entry).
+void AddToStoredSpan(const ManifestEntry& e, StoredCandles* span);
 
 // The grid candles a slice's window must hold: open times lo_ms, lo_ms + step_ms, ..., hi_ms.
 struct CandleWindow {

@@ -44,28 +44,33 @@ void HoleRechecks::OnAnswered(const std::string& key) {
 }
 
 bool HoleRechecks::Scan(const SeriesId& id, Series* s, size_t* reads_left) {
-  const Manifest* m = store_->Peek(id);
   const Endpoint* endpoint = FindEndpoint(id.endpoint);
   auto dir = SeriesDir(options_.data_root, id.endpoint, id.symbol, id.interval);
-  if (!m || !endpoint || !dir || !endpoint->items_on_grid()) {
+  // Two passes over the store's entries: the stored span first, then the slices it judges.
+  StoredCandles stored;
+  Result<int> limit = Status::Error("not scanned");
+  if (endpoint && dir && endpoint->items_on_grid()) {
+    limit = store_->ForEachEntry(
+        id, [&](const std::string&, const ManifestEntry& e) { AddToStoredSpan(e, &stored); });
+  }
+  if (!limit) {
     s->known.clear();
     s->candidates.clear();
     s->dirty = false;
     return true;
   }
-  const StoredCandles stored = StoredCandleSpan(*m);
   std::map<std::string, Known> known;
   std::map<std::string, int64_t> candidates;
   bool complete = true;
-  for (const auto& [k, e] : m->slices) {
+  auto judge = [&](const std::string& k, const ManifestEntry& e) {
     // A full slice has no holes (its window holds at most `limit` candles): the common case,
     // decided without parsing its key.
-    if (e.status != SliceStatus::kOk || e.holes_confirmed_at || !e.digest) continue;
-    if (m->limit > 0 && e.n_items >= m->limit) continue;
+    if (e.status != SliceStatus::kOk || e.holes_confirmed_at || !e.digest) return;
+    if (*limit > 0 && e.n_items >= *limit) return;
     auto key = endpoint->ParseKey(k);
-    if (!key) continue;
+    if (!key) return;
     auto w = ExpectedCandles(*endpoint, *key, stored);
-    if (!w || e.n_items >= w->expected) continue;
+    if (!w || e.n_items >= w->expected) return;
     Known judged;
     auto old = s->known.find(k);
     if (old != s->known.end() && old->second.digest == *e.digest && old->second.lo_ms == w->lo_ms &&
@@ -74,7 +79,7 @@ bool HoleRechecks::Scan(const SeriesId& id, Series* s, size_t* reads_left) {
     } else {
       if (*reads_left == 0) {
         complete = false;
-        continue;
+        return;
       }
       --*reads_left;
       ++counters_["recheck_files_read"];
@@ -88,13 +93,17 @@ bool HoleRechecks::Scan(const SeriesId& id, Series* s, size_t* reads_left) {
       judged = Known{*e.digest, w->lo_ms, w->hi_ms, missing.ok() && !missing->empty()};
     }
     known.emplace(k, judged);
-    if (!judged.holes) continue;
-    if (auto a = asked_.find(k); a != asked_.end() && a->second.digest == *e.digest) continue;
+    if (!judged.holes) return;
+    if (auto a = asked_.find(k); a != asked_.end() && a->second.digest == *e.digest) return;
     int64_t completed_ms = 0;
     if (e.completed_at) {
       if (auto t = ParseTimeUtc(*e.completed_at)) completed_ms = *t;
     }
     candidates.emplace(k, completed_ms + options_.confirm_after_ms);
+  };
+  if (Result<int> again = store_->ForEachEntry(id, judge); !again) {
+    Log(LogLevel::kWarn, {}, "holes of " + id.ToString() + " not judged: " + again.error());
+    return true;  // left dirty: scanned again at the next round
   }
   s->known = std::move(known);
   s->candidates = std::move(candidates);

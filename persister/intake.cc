@@ -242,11 +242,8 @@ void Intake::Finish(PendingWrite* w) {
 }
 
 bool Intake::AnswerRecheck(const SeriesId& series, const wire::FetchResult& r) {
-  const Manifest* m = store_->Peek(series);
-  const ManifestEntry* stored = nullptr;
-  if (m) {
-    if (auto it = m->slices.find(r.key); it != m->slices.end()) stored = &it->second;
-  }
+  auto found = store_->Entry(series, r.key);
+  const ManifestEntry* stored = found.ok() && found->has_value() ? &**found : nullptr;
   const std::string digest = BodyDigest(r.body);
   if (stored && stored->digest == digest) {
     const int64_t rows = stored->n_items;

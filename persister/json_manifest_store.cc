@@ -41,10 +41,30 @@ int64_t JsonManifestStore::FlushMsFor(size_t size) const {
 }
 
 Result<JsonManifestStore::Series*> JsonManifestStore::Load(const SeriesId& id) {
-  if (auto it = series_.find(id); it != series_.end()) return it->second.get();
+  if (auto it = series_.find(id); it != series_.end()) {
+    it->second->last_used = ++use_counter_;
+    return it->second.get();
+  }
   auto dir = SeriesDir(root_, id.endpoint, id.symbol, id.interval);
   if (!dir) return dir.status();
   const int64_t started = clock_->MonotonicNowMs();
+  if (recovered_.contains(id)) {
+    // Dropped from memory after it was written (Evict): its manifest.json is what we held.
+    auto m = ParseManifestFile((*dir / kManifestName).string());
+    if (m && m->endpoint == id.endpoint && m->symbol == id.symbol && m->interval == id.interval) {
+      auto s = std::make_unique<Series>();
+      s->dir = *dir;
+      s->manifest = std::move(*m);
+      s->last_used = ++use_counter_;
+      Log(LogLevel::kDebug, {},
+          "read " + id.ToString() + " again: " + std::to_string(s->manifest.slices.size()) +
+              " slices in " + std::to_string(clock_->MonotonicNowMs() - started) + " ms");
+      return series_.emplace(id, std::move(s)).first->second.get();
+    }
+    Log(LogLevel::kWarn, {},
+        "cannot read " + id.ToString() + " again (" +
+            (m ? std::string("another series") : m.error()) + "): recovering it");
+  }
   RecoveryOptions ro;
   ro.verify = options_.verify;
   ro.wall_now_ms = clock_->WallNowMs();
@@ -54,6 +74,8 @@ Result<JsonManifestStore::Series*> JsonManifestStore::Load(const SeriesId& id) {
   auto s = std::make_unique<Series>();
   s->dir = *dir;
   s->manifest = std::move(recovered->manifest);
+  s->last_used = ++use_counter_;
+  recovered_.insert(id);
   const RecoveryReport& r = recovered->report;
   Log(LogLevel::kInfo, {},
       "loaded " + id.ToString() + ": " + std::to_string(s->manifest.slices.size()) + " slices in " +
@@ -77,12 +99,35 @@ Result<JsonManifestStore::Series*> JsonManifestStore::Load(const SeriesId& id) {
   return raw;
 }
 
-Result<std::map<std::string, SliceStatus>> JsonManifestStore::LoadStatuses(const SeriesId& id) {
+Result<StatusPage> JsonManifestStore::LoadStatusPage(const SeriesId& id, const std::string& after,
+                                                     size_t max) {
   auto s = Load(id);
   if (!s) return s.status();
-  std::map<std::string, SliceStatus> out;
-  for (const auto& [key, e] : (*s)->manifest.slices) out.emplace_hint(out.end(), key, e.status);
-  return out;
+  const auto& slices = (*s)->manifest.slices;
+  StatusPage page;
+  auto it = after.empty() ? slices.begin() : slices.upper_bound(after);
+  const size_t n = std::max<size_t>(1, max);
+  for (; it != slices.end() && page.slices.size() < n; ++it) {
+    page.slices.emplace_back(it->first, it->second.status);
+  }
+  page.more = it != slices.end();
+  return page;
+}
+
+Result<std::optional<ManifestEntry>> JsonManifestStore::Entry(const SeriesId& id,
+                                                              const std::string& key) {
+  auto s = Load(id);
+  if (!s) return s.status();
+  auto it = (*s)->manifest.slices.find(key);
+  if (it == (*s)->manifest.slices.end()) return std::optional<ManifestEntry>();
+  return std::optional<ManifestEntry>(it->second);
+}
+
+Result<int> JsonManifestStore::ForEachEntry(const SeriesId& id, const EntryFn& fn) {
+  auto s = Load(id);
+  if (!s) return s.status();
+  for (const auto& [key, e] : (*s)->manifest.slices) fn(key, e);
+  return (*s)->manifest.limit;
 }
 
 Result<std::optional<SliceStatus>> JsonManifestStore::Lookup(const SeriesId& id,
@@ -92,6 +137,19 @@ Result<std::optional<SliceStatus>> JsonManifestStore::Lookup(const SeriesId& id,
   auto it = (*s)->manifest.slices.find(key);
   if (it == (*s)->manifest.slices.end()) return std::optional<SliceStatus>();
   return std::optional<SliceStatus>(it->second.status);
+}
+
+StartCheck JsonManifestStore::CheckAtStart(const SeriesLocation& loc) {
+  StartCheck out;
+  std::error_code e1, e2;
+  const auto responses_time = fs::last_write_time(loc.dir / kResponsesDir, e1);
+  const auto manifest_time = fs::last_write_time(loc.dir / kManifestName, e2);
+  out.lagging = !e1 && (e2 || manifest_time <= responses_time);
+  if (!out.lagging && !e2) {
+    auto n = CountEntriesWithoutDigest(loc.dir / kManifestName);
+    if (n) out.lacking_digests = *n;  // a manifest that does not parse is recovered when asked
+  }
+  return out;
 }
 
 void JsonManifestStore::MarkDirty(Series* s) {
@@ -198,6 +256,7 @@ Status JsonManifestStore::FlushDue(int64_t now_ms) {
     if (!due || *due > now_ms) continue;
     if (Status st = WriteSeries(id, s.get()); !st.ok() && first_error.ok()) first_error = st;
   }
+  Evict();
   return first_error;
 }
 
@@ -206,7 +265,31 @@ Status JsonManifestStore::Flush() {
   for (auto& [id, s] : series_) {
     if (Status st = WriteSeries(id, s.get()); !st.ok() && first_error.ok()) first_error = st;
   }
+  Evict();
   return first_error;
+}
+
+int64_t JsonManifestStore::cached_slices() const {
+  int64_t n = 0;
+  for (const auto& [id, s] : series_) n += static_cast<int64_t>(s->manifest.slices.size());
+  return n;
+}
+
+void JsonManifestStore::Evict() {
+  int64_t held = cached_slices();
+  if (held <= options_.max_cached_slices) return;
+  std::vector<std::pair<uint64_t, SeriesId>> clean;
+  for (const auto& [id, s] : series_) {
+    if (s->dirty == 0 && !s->manifest.slices.empty()) clean.emplace_back(s->last_used, id);
+  }
+  std::sort(clean.begin(), clean.end());
+  for (const auto& [used, id] : clean) {
+    if (held <= options_.max_cached_slices) break;
+    auto it = series_.find(id);
+    held -= static_cast<int64_t>(it->second->manifest.slices.size());
+    series_.erase(it);
+    ++evictions_;
+  }
 }
 
 std::optional<int64_t> JsonManifestStore::NextFlushMs() const {
@@ -219,10 +302,7 @@ std::optional<int64_t> JsonManifestStore::NextFlushMs() const {
 }
 
 std::vector<SeriesId> JsonManifestStore::LoadedSeries() const {
-  std::vector<SeriesId> out;
-  out.reserve(series_.size());
-  for (const auto& [id, s] : series_) out.push_back(id);
-  return out;
+  return std::vector<SeriesId>(recovered_.begin(), recovered_.end());
 }
 
 const Manifest* JsonManifestStore::Peek(const SeriesId& id) const {

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <utility>
 
 #include "common/clock.h"
@@ -34,6 +35,10 @@ struct JsonStoreOptions {
   int64_t adaptive_ms_step = 50000;  // flush_ms grows by one step per this many slices
   VerifyResponses verify = VerifyResponses::kQuick;
   Clock* clock = nullptr;  // outlives the store; null: the system's clocks
+  // Bounded memory: once the loaded manifests hold more slices than this, the written series
+  // used least recently are dropped from memory after each flush (read again from manifest.json,
+  // without a second recovery, when next asked for). Series with unwritten updates are kept.
+  int64_t max_cached_slices = 2000000;
 };
 
 class JsonManifestStore : public ManifestStore {
@@ -43,9 +48,16 @@ class JsonManifestStore : public ManifestStore {
   JsonManifestStore(const JsonManifestStore&) = delete;
   JsonManifestStore& operator=(const JsonManifestStore&) = delete;
 
-  Result<std::map<std::string, SliceStatus>> LoadStatuses(const SeriesId& series) override;
+  Result<StatusPage> LoadStatusPage(const SeriesId& series, const std::string& after,
+                                    size_t max) override;
   Result<std::optional<SliceStatus>> Lookup(const SeriesId& series,
                                             const std::string& key) override;
+  Result<std::optional<ManifestEntry>> Entry(const SeriesId& series,
+                                             const std::string& key) override;
+  Result<int> ForEachEntry(const SeriesId& series, const EntryFn& fn) override;
+  // Lagging: manifest.json is missing or not newer than responses/; lacking digests: counted
+  // in manifest.json (recovery.h, CountEntriesWithoutDigest).
+  StartCheck CheckAtStart(const SeriesLocation& loc) override;
   Result<SliceStatus> Record(const SeriesId& series, const SliceRecord& record) override;
   Result<SliceStatus> Overwrite(const SeriesId& series, const SliceRecord& record) override;
   Result<size_t> MarkPending(const SeriesId& series, const std::vector<std::string>& keys,
@@ -58,13 +70,17 @@ class JsonManifestStore : public ManifestStore {
   std::optional<int64_t> NextFlushMs() const override;
 
   std::vector<SeriesId> LoadedSeries() const override;
-  // Also for tests and the benchmark.
-  const Manifest* Peek(const SeriesId& series) const override;
+  // The in-memory manifest of a loaded series (nullptr otherwise), valid until the store is next
+  // changed: for tests and the benchmark.
+  const Manifest* Peek(const SeriesId& series) const;
   // Thresholds for a manifest of `size` slices (see the file comment).
   int64_t FlushEveryFor(size_t size) const;
   int64_t FlushMsFor(size_t size) const;
-  // Number of manifest rewrites done so far.
+  // Number of manifest rewrites done so far, and of series dropped from memory.
   int64_t flushes() const { return flushes_; }
+  int64_t evictions() const { return evictions_; }
+  // Slices of the manifests held in memory now.
+  int64_t cached_slices() const;
 
  private:
   struct Series {
@@ -74,12 +90,15 @@ class JsonManifestStore : public ManifestStore {
     int64_t first_dirty_ms = 0;  // monotonic time of the first of them
     int64_t retry_at_ms = 0;     // after a failed write, not before this
     int64_t failures = 0;        // consecutive failed writes
+    uint64_t last_used = 0;      // use_counter_ when last asked for
   };
 
   Result<Series*> Load(const SeriesId& series);
   Result<SliceStatus> Put(const SeriesId& id, const SliceRecord& r, bool overwrite);
   void MarkDirty(Series* s);
   Status WriteSeries(const SeriesId& id, Series* s);
+  // Drops written series, least recently used first, while more than max_cached_slices are held.
+  void Evict();
   std::optional<int64_t> DueAt(const Series& s) const;
 
   const std::filesystem::path root_;
@@ -87,7 +106,10 @@ class JsonManifestStore : public ManifestStore {
   RealClock real_clock_;  // used when options_.clock is null
   Clock* const clock_;
   Disk* const disk_;
-  std::map<SeriesId, std::unique_ptr<Series>> series_;
+  std::map<SeriesId, std::unique_ptr<Series>> series_;  // in memory now
+  std::set<SeriesId> recovered_;                        // recovered in this run
+  uint64_t use_counter_ = 0;
+  int64_t evictions_ = 0;
   std::map<std::string, std::vector<std::string>> recovered_pending_;  // see TakeRecoveredPending
   int64_t flushes_ = 0;
 };

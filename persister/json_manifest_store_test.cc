@@ -230,3 +230,68 @@ TEST_CASE("a series with an invalid symbol is refused", "[store]") {
   JsonManifestStore store(root.path(), {}, RealDisk());
   CHECK_FALSE(store.LoadStatuses(SeriesId{"klines", "../etc", "1m"}).ok());
 }
+
+TEST_CASE("statuses are answered page after page in key order", "[store]") {
+  qlir::testing::ScratchDir root;
+  TestClock clock;
+  JsonManifestStore store(root.path(), clock.Options(), RealDisk());
+  std::vector<std::string> keys;
+  for (int i = 1; i <= 5; ++i) {
+    auto k = Slice(i);
+    REQUIRE(store.Record(kSeries, Rec(k, SliceStatus::kFailed)).ok());
+    keys.push_back(k.composite_key());
+  }
+  std::sort(keys.begin(), keys.end());
+  auto first = store.LoadStatusPage(kSeries, "", 2);
+  REQUIRE(first.ok());
+  REQUIRE(first->slices.size() == 2);
+  CHECK(first->more);
+  CHECK(first->slices[0].first == keys[0]);
+  CHECK(first->slices[1].first == keys[1]);
+  auto second = store.LoadStatusPage(kSeries, first->slices.back().first, 2);
+  REQUIRE(second.ok());
+  CHECK(second->slices.size() == 2);
+  CHECK(second->more);
+  auto last = store.LoadStatusPage(kSeries, second->slices.back().first, 2);
+  REQUIRE(last.ok());
+  REQUIRE(last->slices.size() == 1);
+  CHECK(last->slices[0].first == keys[4]);
+  CHECK(last->slices[0].second == SliceStatus::kFailed);
+  CHECK_FALSE(last->more);
+  // Past the end, and a page size of 0 (taken as 1).
+  CHECK(store.LoadStatusPage(kSeries, keys[4], 2)->slices.empty());
+  CHECK(store.LoadStatusPage(kSeries, "", 0)->slices.size() == 1);
+  CHECK(store.LoadStatuses(kSeries)->size() == 5);
+}
+
+TEST_CASE("written series are dropped from memory past the cap and read back when asked",
+          "[store]") {
+  qlir::testing::ScratchDir root;
+  TestClock clock;
+  JsonStoreOptions o = clock.Options();
+  o.max_cached_slices = 2;
+  JsonManifestStore store(root.path(), o, RealDisk());
+  const SeriesId other{"klines", "ETHUSDT", "1m"};
+  auto a = Slice(1);
+  auto b = Slice(2);
+  REQUIRE(store.Record(kSeries, Rec(a, SliceStatus::kFailed)).ok());
+  REQUIRE(store.Record(kSeries, Rec(b, SliceStatus::kFailed)).ok());
+  REQUIRE(store.Record(other, Rec(a, SliceStatus::kFailed)).ok());
+  CHECK(store.cached_slices() == 3);  // unwritten updates are never dropped
+  REQUIRE(store.Flush().ok());
+  // BTCUSDT was used least recently: dropped; ETHUSDT stays.
+  CHECK(store.evictions() == 1);
+  CHECK(store.cached_slices() == 1);
+  CHECK(store.Peek(kSeries) == nullptr);
+  CHECK(store.LoadedSeries().size() == 2);  // still recovered in this run
+  // Asked again: read from manifest.json, the same entries.
+  auto back = store.LoadStatuses(kSeries);
+  REQUIRE(back.ok());
+  CHECK(back->size() == 2);
+  CHECK(back->at(b.composite_key()) == SliceStatus::kFailed);
+  auto entry = store.Entry(kSeries, a.composite_key());
+  REQUIRE(entry.ok());
+  REQUIRE(entry->has_value());
+  CHECK((*entry)->http_status == 500);
+  CHECK(store.cached_slices() == 3);
+}

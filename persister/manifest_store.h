@@ -12,11 +12,13 @@
 
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/data_root.h"
 #include "common/manifest.h"
 #include "common/status.h"
 
@@ -40,18 +42,44 @@ struct SliceRecord {
   ManifestEntry entry;
 };
 
+// What a store says of a series folder when the persister starts (persister_server.h).
+struct StartCheck {
+  bool lagging = false;        // responses/ changed after the state last recorded the series
+  size_t lacking_digests = 0;  // stored entries without a digest (an old manifest), when known
+};
+
+// One page of a series' statuses, in key order (a STATUS_REPLY's slices, docs/protocol.md).
+struct StatusPage {
+  std::vector<std::pair<std::string, SliceStatus>> slices;
+  bool more = false;  // slices follow the last one of this page
+};
+
 class ManifestStore {
  public:
   virtual ~ManifestStore() = default;
 
-  // Every known slice of the series, composite key -> status. The first call for a series
-  // loads (and recovers) it; an error means the series cannot be read now (e.g. the manifest is
+  // The known slices of the series whose composite keys sort strictly after `after` ("" = from
+  // the first), at most `max` of them (0 is taken as 1). The first question about a series loads
+  // (and recovers) it; an error means the series cannot be read now (e.g. its state is
   // unreadable) and nothing about it may be answered or written.
-  virtual Result<std::map<std::string, SliceStatus>> LoadStatuses(const SeriesId& series) = 0;
+  virtual Result<StatusPage> LoadStatusPage(const SeriesId& series, const std::string& after,
+                                            size_t max) = 0;
 
-  // The status of one slice, nullopt when unknown. Loads the series like LoadStatuses.
+  // Every known slice of the series, composite key -> status, page after page (tests, tools).
+  Result<std::map<std::string, SliceStatus>> LoadStatuses(const SeriesId& series);
+
+  // The status of one slice, nullopt when unknown. Loads the series like LoadStatusPage.
   virtual Result<std::optional<SliceStatus>> Lookup(const SeriesId& series,
                                                     const std::string& key) = 0;
+
+  // The stored entry of one slice, nullopt when unknown. Loads the series like LoadStatusPage.
+  virtual Result<std::optional<ManifestEntry>> Entry(const SeriesId& series,
+                                                     const std::string& key) = 0;
+
+  // The series' slice limit and every entry in key order (the hole rechecks' scan). Loads the
+  // series like LoadStatusPage. `fn` must not change the store.
+  using EntryFn = std::function<void(const std::string& key, const ManifestEntry& entry)>;
+  virtual Result<int> ForEachEntry(const SeriesId& series, const EntryFn& fn) = 0;
 
   // Records a result unless the stored one takes precedence; returns the status now stored.
   // REQUIRES: for ok/partial, the response file is written (see the ordering contract above).
@@ -63,10 +91,11 @@ class ManifestStore {
   // with holes_confirmed_at) or replaces an answer the exchange has changed. REQUIRES as Record.
   virtual Result<SliceStatus> Overwrite(const SeriesId& series, const SliceRecord& record) = 0;
 
-  // The series loaded so far, and the in-memory manifest of a loaded one (nullptr otherwise),
-  // valid until the store is next changed: what the hole rechecks read.
+  // Whether the series at `loc` must be recovered at start (read-only; cheap: a few stats).
+  virtual StartCheck CheckAtStart(const SeriesLocation& loc) = 0;
+
+  // The series loaded (recovered) so far in this run: what the hole rechecks look at.
   virtual std::vector<SeriesId> LoadedSeries() const = 0;
-  virtual const Manifest* Peek(const SeriesId& series) const = 0;
 
   // Sets the given slices pending (verify --repair), returns how many are pending now; keys
   // unknown to the store are ignored. Durable when it returns.

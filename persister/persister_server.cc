@@ -220,9 +220,9 @@ void PersisterServer::WriteStats(bool force) {
 
 void PersisterServer::RecoverLaggingSeries() {
   // Series are loaded (and recovered) when first asked for. One whose responses/ changed after
-  // its manifest was written (a crash between a response file and the next manifest write) is
-  // recovered now, so that manifest.json catches up even if nobody asks for that series before
-  // the next stop. A rename into responses/ updates the directory's modification time.
+  // its state was written (a crash between a response file and the next manifest write or
+  // commit) is recovered now, so that the state catches up even if nobody asks for that series
+  // before the next stop. A rename into responses/ updates the directory's modification time.
   auto series = ListSeries(options_.data_root);
   if (!series) {
     LogError("cannot look for series to recover at start: " + series.error());
@@ -239,18 +239,12 @@ void PersisterServer::RecoverLaggingSeries() {
         !endpoint->ValidateInterval(loc.interval).ok()) {
       continue;
     }
-    std::error_code e1, e2;
-    const auto responses_time = fs::last_write_time(loc.dir / kResponsesDir, e1);
-    const auto manifest_time = fs::last_write_time(loc.dir / kManifestName, e2);
-    const bool lagging = !e1 && (e2 || manifest_time <= responses_time);
-    size_t lacking = 0;
-    if (!lagging && !e2) {
-      auto n = CountEntriesWithoutDigest(loc.dir / kManifestName);
-      if (n) lacking = *n;  // a manifest that does not parse is recovered when first asked for
-    }
+    const StartCheck check = store_->CheckAtStart(loc);
+    const bool lagging = check.lagging;
+    const size_t lacking = check.lacking_digests;
     if (!lagging && lacking == 0) continue;
     const SeriesId id{loc.endpoint, loc.symbol, loc.interval};
-    auto loaded = store_->LoadStatuses(id);
+    auto loaded = store_->LoadStatusPage(id, "", 1);
     if (!loaded) {
       LogError("cannot recover " + id.ToString() + " at start: " + loaded.error());
     } else if (lagging) {

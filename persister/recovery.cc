@@ -230,15 +230,20 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
   m.interval = series.interval;
   m.limit = endpoint->default_limit();
 
+  if (options.given) m = *options.given;
+
   std::error_code ec;
-  if (!fs::exists(dir, ec)) {
-    if (ec) return Status::Error("cannot inspect " + dir.string() + ": " + ec.message());
-    return out;  // a series never written: nothing to recover
-  }
+  const bool dir_exists = fs::exists(dir, ec);
+  if (ec) return Status::Error("cannot inspect " + dir.string() + ": " + ec.message());
+  // A series never written has nothing to recover; one whose folder is gone while the state
+  // lists it (a SQLite root) has every stored slice missing (step 3).
+  if (!dir_exists && m.slices.empty()) return out;
 
   // 1. The series folder: leftover manifest temporaries, and the manifest itself.
   bool have_manifest = false;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+  fs::directory_iterator first_name;  // the end, when there is no folder
+  if (dir_exists) first_name = fs::directory_iterator(dir, ec);
+  for (fs::directory_iterator it = first_name, end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     switch (ClassifySeriesName(name)) {
       case SeriesName::kManifestTemporary:
@@ -259,7 +264,9 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
   if (ec) return Status::Error("cannot list " + dir.string() + ": " + ec.message());
 
   const fs::path manifest_path = dir / kManifestName;
-  if (have_manifest) {
+  if (options.given) {
+    m = *options.given;
+  } else if (have_manifest) {
     // Streamed: the text of a big manifest is never held whole. As LevelDB's VersionSet::Recover
     // tells Corruption from an I/O error: only damage is moved aside; a manifest that cannot be
     // read is not damage we understand, so then touch nothing and answer nothing.
@@ -295,7 +302,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
   // 2. responses/: temporaries go, response files are collected, other names stay.
   const fs::path responses = dir / kResponsesDir;
   std::unordered_set<std::string> files;
-  const bool have_responses = fs::is_directory(responses, ec);
+  const bool have_responses = dir_exists && fs::is_directory(responses, ec);
   if (have_responses) {
     for (fs::directory_iterator it(responses, ec), end; !ec && it != end; it.increment(ec)) {
       const std::string name = it->path().filename().string();

@@ -43,6 +43,10 @@ enum class VerifyResponses {
 
 struct RecoveryOptions {
   VerifyResponses verify = VerifyResponses::kQuick;
+  // The series' index as another state backend holds it (SQLite: common/state_db.h), already
+  // checked to be this series'; an empty manifest when the backend knows nothing of it. Set, it
+  // replaces manifest.json: that file is neither read nor moved (a leftover one is left alone).
+  const Manifest* given = nullptr;
   int64_t wall_now_ms = 0;  // names a corrupt manifest moved aside
   Disk* disk = nullptr;     // REQUIRES: non-null
 };
