@@ -92,6 +92,50 @@ bool IsUnreadableResponseName(std::string_view name) {
   return ClassifyResponseName(name.substr(0, at), nullptr) == ResponseName::kResponse;
 }
 
+std::string_view StateBackendName(StateBackend b) {
+  return b == StateBackend::kSqlite ? "sqlite" : "json";
+}
+
+StateBackend DetectStateBackend(const fs::path& root) {
+  std::error_code ec;
+  const fs::file_status st = fs::symlink_status(root / std::string(kStateDbName), ec);
+  if (ec)
+    return ec == std::errc::no_such_file_or_directory ? StateBackend::kJson : StateBackend::kSqlite;
+  return fs::exists(st) ? StateBackend::kSqlite : StateBackend::kJson;
+}
+
+std::string CorruptStateDbName(int64_t now_ms) {
+  return std::string(kStateDbName) + std::string(kCorruptManifestInfix) + CompactUtc(now_ms);
+}
+
+std::string TemporaryStateDbName(int64_t pid) {
+  return std::string(kStateDbName) + "." + std::to_string(pid) + std::string(kTempSuffix);
+}
+
+RootName ClassifyRootName(std::string_view name) {
+  if (name == kLockFileName) return RootName::kLock;
+  if (name == "binance") return RootName::kBinanceDir;
+  if (name == kStateDbName) return RootName::kStateDb;
+  if (!name.starts_with(kStateDbName)) return RootName::kOther;
+  std::string_view rest = name.substr(kStateDbName.size());
+  if (rest == kStateDbWalSuffix || rest == kStateDbShmSuffix) return RootName::kStateDbSidecar;
+  // The -wal/-shm of a temporary or corrupt database classify as the database itself.
+  if (rest.ends_with(kStateDbWalSuffix) || rest.ends_with(kStateDbShmSuffix)) {
+    rest.remove_suffix(kStateDbWalSuffix.size());
+  }
+  if (rest.starts_with(kCorruptManifestInfix) && rest.size() > kCorruptManifestInfix.size()) {
+    return RootName::kCorruptStateDb;
+  }
+  if (rest.size() > 1 + kTempSuffix.size() && rest.starts_with(".") &&
+      rest.ends_with(kTempSuffix)) {
+    const std::string_view pid = rest.substr(1, rest.size() - 1 - kTempSuffix.size());
+    if (std::all_of(pid.begin(), pid.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return RootName::kStateDbTemporary;
+    }
+  }
+  return RootName::kOther;
+}
+
 Result<std::vector<DirEntry>> ListDir(const fs::path& dir) {
   std::vector<DirEntry> out;
   std::error_code ec;

@@ -2,6 +2,12 @@
 // layout"), in the manner of LevelDB's db/filename.cc: every name under the root is made and
 // recognised here, and nowhere else.
 //   <root>/.persister.lock                                the one-persister-per-root lock
+//   <root>/state.sqlite3                                  the SQLite state (common/state_db.h);
+//                                                         its presence makes a SQLite root
+//   <root>/state.sqlite3-wal, state.sqlite3-shm           its WAL and shared-memory index
+//   <root>/state.sqlite3.<pid>.tmp (and its -wal/-shm)    one being built (qlir-status migrate)
+//   <root>/state.sqlite3.corrupt-<YYYYMMDDTHHMMSSZ>[-wal|-shm]
+//                                                         a damaged one, kept aside
 //   <root>/binance/<endpoint>/raw/<symbol>/<interval>/    a series
 //     manifest.json                                       its index
 //     manifest.json.<pid>.<n>.tmp                         a manifest being replaced (atomic_file)
@@ -41,6 +47,9 @@ inline constexpr std::string_view kResponsesDir = "responses";
 inline constexpr std::string_view kTempSuffix = ".tmp";
 inline constexpr std::string_view kCorruptManifestInfix = ".corrupt-";
 inline constexpr std::string_view kUnreadableInfix = ".unreadable-";
+inline constexpr std::string_view kStateDbName = "state.sqlite3";
+inline constexpr std::string_view kStateDbWalSuffix = "-wal";
+inline constexpr std::string_view kStateDbShmSuffix = "-shm";
 
 // "responses/<slice_id>.json"
 std::string ResponseRelativePath(std::string_view slice_id);
@@ -60,6 +69,33 @@ std::string CorruptManifestName(int64_t now_ms);
 std::string UnreadableResponseName(std::string_view response_name, int64_t now_ms);
 // True for a name UnreadableResponseName makes.
 bool IsUnreadableResponseName(std::string_view file_name);
+
+// Where a data root keeps its manifests. The presence of <root>/state.sqlite3 decides: a reader
+// uses it when it exists, the series' manifest.json files otherwise. The response files stay the
+// source of truth for both.
+enum class StateBackend { kJson, kSqlite };
+std::string_view StateBackendName(StateBackend b);  // "json", "sqlite"
+// kSqlite when <root>/state.sqlite3 exists (or cannot be checked: the opener then reports why),
+// kJson only when it is certainly absent.
+StateBackend DetectStateBackend(const std::filesystem::path& root);
+
+// "state.sqlite3.corrupt-20250101T000123Z" for the UTC time `now_ms`; its WAL and index go aside
+// under the same name + kStateDbWalSuffix / kStateDbShmSuffix.
+std::string CorruptStateDbName(int64_t now_ms);
+// "state.sqlite3.<pid>.tmp": a database being built, renamed to state.sqlite3 when complete.
+std::string TemporaryStateDbName(int64_t pid);
+
+// What a name found directly in the data root is.
+enum class RootName {
+  kLock,              // .persister.lock
+  kStateDb,           // state.sqlite3
+  kStateDbSidecar,    // state.sqlite3-wal, state.sqlite3-shm
+  kStateDbTemporary,  // state.sqlite3.<pid>.tmp, and its -wal/-shm
+  kCorruptStateDb,    // state.sqlite3.corrupt-<time>, and its -wal/-shm
+  kBinanceDir,        // binance
+  kOther,
+};
+RootName ClassifyRootName(std::string_view file_name);
 
 // One series folder found under a root.
 struct SeriesLocation {

@@ -83,3 +83,51 @@ TEST_CASE("every series folder under a root is listed, sorted", "[data_root]") {
   CHECK(*SeriesDir(root, "klines", "BTCUSDT", "1m") == (*all)[0].dir);  // one layout
   std::filesystem::remove_all(root);
 }
+
+TEST_CASE("the SQLite state's names in the root are made and classified here", "[data_root]") {
+  CHECK(kStateDbName == "state.sqlite3");
+  CHECK(CorruptStateDbName(1735689683000) == "state.sqlite3.corrupt-20250101T000123Z");
+  CHECK(TemporaryStateDbName(4242) == "state.sqlite3.4242.tmp");
+  CHECK(ClassifyRootName("state.sqlite3") == RootName::kStateDb);
+  CHECK(ClassifyRootName("state.sqlite3-wal") == RootName::kStateDbSidecar);
+  CHECK(ClassifyRootName("state.sqlite3-shm") == RootName::kStateDbSidecar);
+  CHECK(ClassifyRootName("state.sqlite3.4242.tmp") == RootName::kStateDbTemporary);
+  CHECK(ClassifyRootName("state.sqlite3.4242.tmp-wal") == RootName::kStateDbTemporary);
+  CHECK(ClassifyRootName("state.sqlite3.4242.tmp-shm") == RootName::kStateDbTemporary);
+  const std::string aside = CorruptStateDbName(1735689683000);
+  CHECK(ClassifyRootName(aside) == RootName::kCorruptStateDb);
+  CHECK(ClassifyRootName(aside + "-wal") == RootName::kCorruptStateDb);
+  CHECK(ClassifyRootName(aside + "-shm") == RootName::kCorruptStateDb);
+  CHECK(ClassifyRootName(".persister.lock") == RootName::kLock);
+  CHECK(ClassifyRootName("binance") == RootName::kBinanceDir);
+  CHECK(ClassifyRootName("state.sqlite3.bak") == RootName::kOther);
+  CHECK(ClassifyRootName("state.sqlite3.x.tmp") == RootName::kOther);
+  CHECK(ClassifyRootName("state.sqlite3.corrupt-") == RootName::kOther);
+  CHECK(ClassifyRootName("state.sqlite3-journal") == RootName::kOther);
+  CHECK(StateBackendName(StateBackend::kSqlite) == "sqlite");
+  CHECK(StateBackendName(StateBackend::kJson) == "json");
+}
+
+TEST_CASE("the presence of state.sqlite3 decides a root's backend", "[data_root]") {
+  const std::filesystem::path root =
+      std::filesystem::path(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") /
+      ("qlir-data-root-backend-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(root);
+  CHECK(DetectStateBackend(root) == StateBackend::kJson);  // no root at all
+  std::filesystem::create_directories(root / "binance/klines/raw/BTCUSDT/1m");
+  std::ofstream(root / "binance/klines/raw/BTCUSDT/1m/manifest.json") << "{}";
+  CHECK(DetectStateBackend(root) == StateBackend::kJson);
+  // Only the database itself decides; its leftovers and kept-aside copies do not.
+  std::ofstream(root / "state.sqlite3-wal") << "";
+  std::ofstream(root / CorruptStateDbName(1735689683000)) << "";
+  std::ofstream(root / TemporaryStateDbName(12)) << "";
+  CHECK(DetectStateBackend(root) == StateBackend::kJson);
+  std::ofstream(root / "state.sqlite3") << "";
+  CHECK(DetectStateBackend(root) == StateBackend::kSqlite);
+  // The series are found the same way whatever lies in the root.
+  auto all = ListSeries(root);
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 1);
+  CHECK((*all)[0].Name() == "klines/BTCUSDT/1m");
+  std::filesystem::remove_all(root);
+}
