@@ -43,15 +43,17 @@ void HoleRechecks::OnAnswered(const std::string& key) {
   if (auto it = asked_.find(key); it != asked_.end()) it->second.answered = true;
 }
 
-bool HoleRechecks::Scan(const SeriesId& id, Series* s, size_t* reads_left) {
+bool HoleRechecks::Scan(const SeriesId& id, Series* s, size_t* reads_left, size_t* entries) {
   const Endpoint* endpoint = FindEndpoint(id.endpoint);
   auto dir = SeriesDir(options_.data_root, id.endpoint, id.symbol, id.interval);
   // Two passes over the store's entries: the stored span first, then the slices it judges.
   StoredCandles stored;
   Result<int> limit = Status::Error("not scanned");
   if (endpoint && dir && endpoint->items_on_grid()) {
-    limit = store_->ForEachEntry(
-        id, [&](const std::string&, const ManifestEntry& e) { AddToStoredSpan(e, &stored); });
+    limit = store_->ForEachEntry(id, [&](const std::string&, const ManifestEntry& e) {
+      ++*entries;
+      AddToStoredSpan(e, &stored);
+    });
   }
   if (!limit) {
     s->known.clear();
@@ -63,6 +65,7 @@ bool HoleRechecks::Scan(const SeriesId& id, Series* s, size_t* reads_left) {
   std::map<std::string, int64_t> candidates;
   bool complete = true;
   auto judge = [&](const std::string& k, const ManifestEntry& e) {
+    ++*entries;
     // A full slice has no holes (its window holds at most `limit` candles): the common case,
     // decided without parsing its key.
     if (e.status != SliceStatus::kOk || e.holes_confirmed_at || !e.digest) return;
@@ -131,8 +134,14 @@ std::map<std::string, std::vector<std::string>> HoleRechecks::TakeDue(int64_t mo
   round_wanted_ = false;
   next_round_ms_ = mono_ms + scan_every_ms_;
   size_t reads_left = options_.max_reads_per_round;
+  size_t entries = 0;
   for (auto& [id, s] : series_) {
-    if (s.dirty && !Scan(id, &s, &reads_left)) break;
+    if (!s.dirty) continue;
+    if (entries >= options_.max_entries_per_round) {
+      round_wanted_ = true;  // the rest at the next call
+      break;
+    }
+    if (!Scan(id, &s, &reads_left, &entries)) break;
   }
   std::vector<std::tuple<int64_t, std::string, const SeriesId*>> due;
   int64_t waiting = 0;

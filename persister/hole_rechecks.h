@@ -12,7 +12,8 @@
 // Cost and rate: loaded series are scanned in rounds at most every scan_every_ms (a series only
 // when new or recorded into since its last scan; a slice's rows are read only when its n_items
 // falls short of its window, and once per digest), at most max_reads_per_round response files a
-// round, and at most max_per_round keys are announced a round, the longest due first.
+// round, the series of at most about max_entries_per_round entries a round (the rest in the next
+// rounds, at once), and at most max_per_round keys are announced a round, the longest due first.
 #pragma once
 
 #include <cstddef>
@@ -36,6 +37,10 @@ struct RecheckOptions {
   int64_t scan_every_ms = 0;
   size_t max_per_round = 100;
   size_t max_reads_per_round = 1000;
+  // Entries looked at a round (two per slice: the stored span, then the judgement); the
+  // series left dirty are scanned in the next rounds, so one round never holds the server's
+  // loop for long whatever the number of series (a series is scanned whole once begun).
+  size_t max_entries_per_round = 200000;
 };
 
 class HoleRechecks {
@@ -84,8 +89,9 @@ class HoleRechecks {
     bool answered = false;
   };
 
-  // Rescans one series; false when the read budget ran out first (it stays dirty).
-  bool Scan(const SeriesId& id, Series* s, size_t* reads_left);
+  // Rescans one series; false when the read budget ran out first (it stays dirty). Adds the
+  // entries it looked at to *entries.
+  bool Scan(const SeriesId& id, Series* s, size_t* reads_left, size_t* entries);
 
   const RecheckOptions options_;
   const int64_t scan_every_ms_;
