@@ -29,7 +29,9 @@ constexpr const char* kSchemaSql =
     "  slice_id TEXT NOT NULL, relative_path TEXT NOT NULL, status TEXT NOT NULL,\n"
     "  http_status INTEGER, n_items INTEGER NOT NULL, first_ts INTEGER, last_ts INTEGER,\n"
     "  requested_at TEXT, completed_at TEXT, error TEXT, digest TEXT, holes_confirmed_at TEXT,\n"
-    "  PRIMARY KEY (series_id, key)) WITHOUT ROWID;\n";
+    "  PRIMARY KEY (series_id, key)) WITHOUT ROWID;\n"
+    "CREATE TABLE open_series (\n"
+    "  series_id INTEGER PRIMARY KEY REFERENCES series(id));\n";
 
 // The entry columns, in the order RowToEntry reads and BindEntry binds them.
 #define QLIR_ENTRY_COLUMNS                                                                   \
@@ -630,6 +632,38 @@ Status StateDb::SetLastEvaluatedAt(int64_t series_id, const std::string& iso) {
   const int rc = sqlite3_step(s);
   if (rc != SQLITE_DONE) return Error(rc, "updating a series");
   return Status::Ok();
+}
+
+Status StateDb::MarkOpen(int64_t series_id) {
+  sqlite3_stmt* raw = nullptr;
+  const int rc = sqlite3_prepare_v2(db_, "INSERT OR IGNORE INTO open_series(series_id) VALUES (?)",
+                                    -1, &raw, nullptr);
+  StmtFinalize f{raw};
+  if (rc != SQLITE_OK) return Error(rc, "marking a series open");
+  sqlite3_bind_int64(raw, 1, series_id);
+  const int step = sqlite3_step(raw);
+  if (step != SQLITE_DONE) return Error(step, "marking a series open");
+  return Status::Ok();
+}
+
+Status StateDb::ClearOpen() { return Exec("DELETE FROM open_series"); }
+
+Result<std::vector<StateDb::SeriesRow>> StateDb::OpenSeries() {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_,
+                              "SELECT s.id, s.endpoint, s.symbol, s.interval FROM open_series o "
+                              "JOIN series s ON s.id = o.series_id ORDER BY s.endpoint, s.symbol, "
+                              "s.interval",
+                              -1, &raw, nullptr);
+  StmtFinalize f{raw};
+  if (rc != SQLITE_OK) return Error(rc, "listing open series");
+  std::vector<SeriesRow> out;
+  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+    out.push_back(SeriesRow{sqlite3_column_int64(raw, 0), ColumnText(raw, 1), ColumnText(raw, 2),
+                            ColumnText(raw, 3)});
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "listing open series");
+  return out;
 }
 
 Status StateDb::Begin() { return Exec("BEGIN IMMEDIATE"); }

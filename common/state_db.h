@@ -7,6 +7,7 @@
 //   series (id, endpoint, symbol, interval, version, "limit", last_evaluated_at)
 //   slices (series_id, key, <the manifest.json entry fields one to one; NULL = null/absent>)
 //          PRIMARY KEY (series_id, key) WITHOUT ROWID
+//   open_series (series_id): series a persister was writing when it last stopped uncleanly
 // Summary counts are computed (Counts), never stored, so Manifest -> rows -> Manifest is the
 // identity and SerializeManifest of it gives back the same manifest.json bytes.
 //
@@ -113,6 +114,14 @@ class StateDb {
 
   Status UpsertEntry(int64_t series_id, const std::string& key, const ManifestEntry& e);
   Status SetLastEvaluatedAt(int64_t series_id, const std::string& iso);
+
+  // Series a writer may have written without recording (open_series): the persister marks a
+  // series (committed before it stores anything more of it) and clears every mark when it stops
+  // cleanly, so the series still marked at its next start are the ones a crash may have left
+  // behind their response files.
+  Status MarkOpen(int64_t series_id);
+  Status ClearOpen();
+  Result<std::vector<SeriesRow>> OpenSeries();
 
   // Moves the WAL's pages into the database file and empties the WAL (migrate, before a rename).
   Status Checkpoint();
