@@ -5,8 +5,10 @@
 //   1   the final manifest write failed (the response files are safe);
 //   64  bad flags;
 //   69  cannot start: the data root is taken by another persister, a socket cannot be bound, a
-//       CURVE key cannot be read.
+//       CURVE key cannot be read, --state names the other kind of state than the root keeps,
+//       the state database cannot be opened.
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
@@ -20,6 +22,7 @@
 #include "persister/json_manifest_store.h"
 #include "persister/options.h"
 #include "persister/persister_server.h"
+#include "persister/sqlite_manifest_store.h"
 
 int main(int argc, char** argv) {
   using namespace qlir;
@@ -48,6 +51,15 @@ int main(int argc, char** argv) {
     LogError(root.error());
     return kExitUsage;
   }
+  if (options->check_state) {
+    auto backend = ResolveState(options->state, *root);
+    if (!backend) {
+      LogError(backend.error());
+      return kExitCannotStart;
+    }
+    std::printf("%s\n", std::string(StateBackendName(*backend)).c_str());
+    return kExitDone;
+  }
   // The lock comes before anything that reads or writes under the root.
   auto lock = DataRootLock::Acquire(*root);
   if (!lock) {
@@ -55,6 +67,12 @@ int main(int argc, char** argv) {
     return kExitCannotStart;
   }
   options->server.data_root = *root;
+  // Under the lock: no migration runs now (qlir-status migrate takes the same lock).
+  auto backend = ResolveState(options->state, *root);
+  if (!backend) {
+    LogError(backend.error());
+    return kExitCannotStart;
+  }
 
   // Before any thread exists (ours, ZeroMQ's): the signals then reach only the signalfd that
   // the server polls.
@@ -64,9 +82,27 @@ int main(int argc, char** argv) {
     return kExitCannotStart;
   }
   options->server.stop_fd = *signal_fd;
+  std::unique_ptr<ManifestStore> store;
+  if (*backend == StateBackend::kSqlite) {
+    SqliteStoreOptions so;
+    so.commit_every = options->store.flush_every;
+    so.commit_ms = options->store.flush_ms;
+    so.verify = options->store.verify;
+    auto opened = SqliteManifestStore::Open(*root, so, RealDisk());
+    if (!opened) {
+      LogError("cannot open the state database: " + opened.error());
+      return kExitCannotStart;
+    }
+    store = std::move(*opened);
+  } else {
+    store = std::make_unique<JsonManifestStore>(*root, options->store, RealDisk());
+  }
+  LogInfo("state: " + std::string(StateBackendName(*backend)) + " (" +
+          (*backend == StateBackend::kSqlite ? (*root / kStateDbName).string()
+                                             : std::string("manifest.json per series")) +
+          ")");
   zmq::context_t context(1);
-  JsonManifestStore store(*root, options->store, RealDisk());
-  PersisterServer server(options->server, &context, &store, RealDisk());
+  PersisterServer server(options->server, &context, store.get(), RealDisk());
   if (Status s = server.Bind(); !s.ok()) {
     LogError(s.message());
     return kExitCannotStart;

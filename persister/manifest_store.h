@@ -109,8 +109,11 @@ class ManifestStore {
 
   // Group commit: writes the series whose updates are due at `now_ms` (monotonic ms).
   virtual Status FlushDue(int64_t now_ms) = 0;
-  // Writes every series with unwritten updates (shutdown).
+  // Writes every series with unwritten updates.
   virtual Status Flush() = 0;
+  // The last write of a clean stop: Flush, and whatever marks the state keeps of a run in
+  // progress (SQLite: its open series) cleared.
+  virtual Status Close() { return Flush(); }
   // The monotonic time at which FlushDue has something to do, or nullopt when nothing waits.
   virtual std::optional<int64_t> NextFlushMs() const = 0;
 };

@@ -1,6 +1,9 @@
 #include "persister/options.h"
 
 #include <catch2/catch.hpp>
+#include <fstream>
+
+#include "tests/test_util.h"
 
 namespace qlir::persister {
 namespace {
@@ -112,6 +115,51 @@ TEST_CASE("persister options: bad flags are errors naming the flag", "[options]"
   CHECK(Err({"--curve-allow", "/k"}).find("--curve-secret-key") != std::string::npos);
   CHECK(Err({"--curve-server-key", "/k/server.key"}).find("--curve-server-key") !=
         std::string::npos);  // a client's flag
+}
+
+}  // namespace qlir::persister
+
+namespace qlir::persister {
+
+TEST_CASE("persister options: --state, --max-cached-slices, --check-state", "[options]") {
+  auto d = ParseOptions({});
+  REQUIRE(d.ok());
+  CHECK(d->state == StateChoice::kAuto);
+  CHECK(d->store.max_cached_slices == 2000000);
+  CHECK_FALSE(d->check_state);
+  auto o = ParseOptions({"--state", "sqlite", "--max-cached-slices=5000", "--check-state"});
+  REQUIRE(o.ok());
+  CHECK(o->state == StateChoice::kSqlite);
+  CHECK(o->store.max_cached_slices == 5000);
+  CHECK(o->check_state);
+  CHECK(ParseOptions({"--state=json"})->state == StateChoice::kJson);
+  CHECK(ParseOptions({"--state=auto"})->state == StateChoice::kAuto);
+  auto bad = ParseOptions({"--state", "postgres"});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error() == "flag --state: 'postgres' is not auto, json or sqlite");
+  CHECK_FALSE(ParseOptions({"--max-cached-slices", "10"}).ok());
+}
+
+TEST_CASE("persister options: --state against what the data root keeps", "[options]") {
+  qlir::testing::ScratchDir root;
+  // A new root: json unless told.
+  CHECK(*ResolveState(StateChoice::kAuto, root.path()) == StateBackend::kJson);
+  CHECK(*ResolveState(StateChoice::kSqlite, root.path()) == StateBackend::kSqlite);
+  // A root with manifests: sqlite is refused, naming the migration.
+  const auto dir = root.path() / "binance/klines/raw/BTCUSDT/1m";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "manifest.json") << "{}";
+  CHECK(*ResolveState(StateChoice::kAuto, root.path()) == StateBackend::kJson);
+  auto refused = ResolveState(StateChoice::kSqlite, root.path());
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().find("qlir-status migrate --to sqlite") != std::string::npos);
+  // A root with the database: auto follows it, json is refused.
+  std::ofstream(root.path() / "state.sqlite3") << "";
+  CHECK(*ResolveState(StateChoice::kAuto, root.path()) == StateBackend::kSqlite);
+  CHECK(*ResolveState(StateChoice::kSqlite, root.path()) == StateBackend::kSqlite);
+  auto json = ResolveState(StateChoice::kJson, root.path());
+  REQUIRE_FALSE(json.ok());
+  CHECK(json.error().find("qlir-status migrate --to json") != std::string::npos);
 }
 
 }  // namespace qlir::persister

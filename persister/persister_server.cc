@@ -361,7 +361,7 @@ Status PersisterServer::Run() {
   auto last = intake_.Drain(clock_->MonotonicNowMs());
   if (!last) return last.status();
   Send(*last);
-  QLIR_RETURN_IF_ERROR(store_->Flush());
+  QLIR_RETURN_IF_ERROR(store_->Close());
   WriteStats(true);
   LogInfo("stopped; everything flushed");
   return Status::Ok();

@@ -9,6 +9,7 @@
 #include "common/json.h"
 #include "common/response_file.h"
 #include "common/slice_id.h"
+#include "common/state_db.h"
 #include "common/time_util.h"
 
 namespace qlir::testing {
@@ -96,20 +97,41 @@ void DataRootChecker::CheckSeries(const WantedSeries& s, bool final, CheckReport
       }
     }
   }
-  const fs::path mpath = *dir / "manifest.json";
-  if (!fs::exists(mpath, ec)) {
-    if (final) r->problems.push_back("no manifest " + mpath.string());
-    return;
-  }
-  auto text = ReadFile(mpath);
-  if (!text.ok()) {
-    r->problems.push_back(text.error());
-    return;
-  }
-  auto m = ParseManifest(*text, mpath.string());
-  if (!m.ok()) {
-    r->problems.push_back("manifest does not parse: " + m.error());
-    return;
+  // The root's state, whichever backend keeps it (common/data_root.h, DetectStateBackend).
+  const bool sqlite = DetectStateBackend(root_) == StateBackend::kSqlite;
+  const fs::path mpath = sqlite ? root_ / kStateDbName : *dir / "manifest.json";
+  Result<Manifest> m = Status::Error("unread");
+  if (sqlite) {
+    auto db = StateDb::Open(root_, StateDb::Mode::kReadOnly);
+    if (!db.ok()) {
+      r->problems.push_back("state database does not open: " + db.error());
+      return;
+    }
+    auto read = (*db)->ReadManifest("klines", s.spec.symbol, s.interval);
+    if (!read.ok()) {
+      r->problems.push_back("state database does not read: " + read.error());
+      return;
+    }
+    if (!*read) {
+      if (final) r->problems.push_back("no series " + series + " in " + mpath.string());
+      return;
+    }
+    m = std::move(**read);
+  } else {
+    if (!fs::exists(mpath, ec)) {
+      if (final) r->problems.push_back("no manifest " + mpath.string());
+      return;
+    }
+    auto text = ReadFile(mpath);
+    if (!text.ok()) {
+      r->problems.push_back(text.error());
+      return;
+    }
+    m = ParseManifest(*text, mpath.string());
+    if (!m.ok()) {
+      r->problems.push_back("manifest does not parse: " + m.error());
+      return;
+    }
   }
   if (m->symbol != s.spec.symbol || m->interval != s.interval || m->endpoint != "klines") {
     r->problems.push_back(mpath.string() + " names another series");

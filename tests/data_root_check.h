@@ -3,6 +3,8 @@
 // exchange simulator, whose closed windows it recomputes byte for byte
 // (tools/exchange-sim/candles.h). It writes nothing, so it may run beside a live persister.
 //
+// The manifests are the series' manifest.json files, or their rows in <root>/state.sqlite3 on a
+// SQLite root (opened read-only; common/state_db.h).
 // Rules, always:
 //   - every manifest parses and names its series (endpoint klines, symbol, interval, limit 1000);
 //   - every entry is a wanted slice, with its slice id and responses/<slice_id>.json path;

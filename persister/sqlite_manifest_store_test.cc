@@ -1,0 +1,282 @@
+#include "persister/sqlite_manifest_store.h"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "common/data_root.h"
+#include "common/manifest.h"
+#include "common/state_db.h"
+#include "persister/test_util.h"
+#include "tests/test_util.h"
+
+using namespace qlir;
+using namespace qlir::persister;
+using namespace qlir::persister::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+const SeriesId kSeries{"klines", "BTCUSDT", "1m"};
+
+SliceRecord Rec(const klines::KlineSliceKey& k, SliceStatus s) {
+  SliceRecord r;
+  r.key = k.composite_key();
+  r.entry.status = s;
+  r.entry.http_status = s == SliceStatus::kFailed ? 500 : 200;
+  r.entry.n_items = s == SliceStatus::kFailed ? 0 : 3;
+  if (s != SliceStatus::kFailed) {
+    r.entry.first_ts = k.start_ms;
+    r.entry.last_ts = k.start_ms + 120000;
+  } else {
+    r.entry.error = "HTTP 500";
+  }
+  r.entry.requested_at = "2025-01-01T00:01:23Z";
+  r.entry.completed_at = "2025-01-01T00:01:24Z";
+  return r;
+}
+
+// The store's clock in these tests: 2025-01-01T00:01:23Z, moved by hand.
+struct TestClock {
+  ManualClock clock{1735689683000};
+  int64_t now() const { return clock.MonotonicNowMs(); }
+  SqliteStoreOptions Options() {
+    SqliteStoreOptions o;
+    o.clock = &clock;
+    return o;
+  }
+};
+
+std::unique_ptr<SqliteManifestStore> OpenStore(const fs::path& root, SqliteStoreOptions o = {}) {
+  auto s = SqliteManifestStore::Open(root, std::move(o), RealDisk());
+  REQUIRE(s.ok());
+  return std::move(*s);
+}
+
+// What another connection (a reader such as qlir-status) sees committed: an empty manifest
+// when the series is not there.
+Manifest Committed(const fs::path& root, const SeriesId& id = kSeries) {
+  auto db = StateDb::Open(root, StateDb::Mode::kReadOnly);
+  REQUIRE(db.ok());
+  auto m = (*db)->ReadManifest(id.endpoint, id.symbol, id.interval);
+  REQUIRE(m.ok());
+  return m->value_or(Manifest{});
+}
+
+}  // namespace
+
+TEST_CASE("sqlite: records become the documented entries, committed in groups", "[sqlite]") {
+  qlir::testing::ScratchDir root;
+  TestClock clock;
+  auto o = clock.Options();
+  o.commit_every = 3;
+  o.commit_ms = 1000;
+  auto store = OpenStore(root.path(), o);
+  auto ok = Slice(1);
+  auto failed = Slice(2);
+  REQUIRE(store->LoadStatuses(kSeries).ok());
+  CHECK(fs::exists(root.path() / kStateDbName));
+  WriteResponse(root.path(), ok, ok.end_ms + 1000);
+  REQUIRE(*store->Record(kSeries, Rec(ok, SliceStatus::kOk)) == SliceStatus::kOk);
+  REQUIRE(*store->Record(kSeries, Rec(failed, SliceStatus::kFailed)) == SliceStatus::kFailed);
+  // Not committed yet: another connection does not see them; this store does.
+  CHECK(Committed(root.path()).slices.empty());
+  CHECK(store->LoadStatuses(kSeries)->size() == 2);
+  REQUIRE(store->NextFlushMs() == clock.now() + 1000);
+  REQUIRE(store->FlushDue(clock.now() + 999).ok());
+  CHECK(Committed(root.path()).slices.empty());
+  REQUIRE(store->FlushDue(clock.now() + 1000).ok());
+  Manifest m = Committed(root.path());
+  CHECK(m.endpoint == "klines");
+  CHECK(m.limit == 1000);
+  CHECK(m.last_evaluated_at == "2025-01-01T00:01:23Z");
+  const ManifestEntry& e = m.slices.at(ok.composite_key());
+  CHECK(e.slice_id == ok.slice_id());
+  CHECK(e.relative_path == "responses/" + ok.slice_id() + ".json");
+  CHECK(e.status == SliceStatus::kOk);
+  CHECK(e.http_status == 200);
+  CHECK(e.n_items == 3);
+  CHECK(e.first_ts == ok.start_ms);
+  CHECK(e.error == std::nullopt);
+  const ManifestEntry& f = m.slices.at(failed.composite_key());
+  CHECK(f.status == SliceStatus::kFailed);
+  CHECK(f.error == "HTTP 500");
+  CHECK_FALSE(store->NextFlushMs().has_value());
+  // commit_every updates: due at once.
+  for (int i = 3; i <= 5; ++i)
+    REQUIRE(store->Record(kSeries, Rec(Slice(i), SliceStatus::kFailed)).ok());
+  REQUIRE(store->NextFlushMs() == clock.now());
+  REQUIRE(store->FlushDue(clock.now()).ok());
+  CHECK(Committed(root.path()).slices.size() == 5);
+  CHECK_FALSE(fs::exists(SeriesPath(root.path()) / "manifest.json"));  // never written
+}
+
+TEST_CASE("sqlite: precedence, entries and pages as the JSON store", "[sqlite]") {
+  qlir::testing::ScratchDir root;
+  auto store = OpenStore(root.path());
+  auto k = Slice(1);
+  auto p = Slice(2);
+  REQUIRE(*store->Record(kSeries, Rec(k, SliceStatus::kOk)) == SliceStatus::kOk);
+  CHECK(*store->Record(kSeries, Rec(k, SliceStatus::kFailed)) == SliceStatus::kOk);
+  CHECK(*store->Record(kSeries, Rec(k, SliceStatus::kPartial)) == SliceStatus::kOk);
+  REQUIRE(*store->Record(kSeries, Rec(p, SliceStatus::kFailed)) == SliceStatus::kFailed);
+  CHECK(*store->Record(kSeries, Rec(p, SliceStatus::kPartial)) == SliceStatus::kPartial);
+  CHECK(*store->Record(kSeries, Rec(p, SliceStatus::kFailed)) == SliceStatus::kPartial);
+  auto e = store->Entry(kSeries, k.composite_key());
+  REQUIRE(e.ok());
+  REQUIRE(e->has_value());
+  CHECK((*e)->http_status == 200);
+  CHECK((*e)->error == std::nullopt);
+  CHECK_FALSE(store->Entry(kSeries, Slice(9).composite_key())->has_value());
+  CHECK(*store->Lookup(kSeries, p.composite_key()) == SliceStatus::kPartial);
+  // Overwrite replaces even ok (a recheck's answer).
+  CHECK(*store->Overwrite(kSeries, Rec(k, SliceStatus::kPartial)) == SliceStatus::kPartial);
+  for (int i = 3; i <= 7; ++i)
+    REQUIRE(store->Record(kSeries, Rec(Slice(i), SliceStatus::kFailed)).ok());
+  std::vector<std::string> keys;
+  std::string after;
+  int pages = 0;
+  for (;;) {
+    auto page = store->LoadStatusPage(kSeries, after, 3);
+    REQUIRE(page.ok());
+    ++pages;
+    for (auto& [key, st] : page->slices) keys.push_back(key);
+    if (!page->more) break;
+    after = page->slices.back().first;
+  }
+  CHECK(pages == 3);
+  CHECK(keys.size() == 7);
+  CHECK(std::is_sorted(keys.begin(), keys.end()));
+  int seen = 0;
+  auto limit =
+      store->ForEachEntry(kSeries, [&](const std::string&, const ManifestEntry&) { ++seen; });
+  REQUIRE(limit.ok());
+  CHECK(*limit == 1000);
+  CHECK(seen == 7);
+  CHECK(store->LoadedSeries() == std::vector<SeriesId>{kSeries});
+  CHECK_FALSE(store->LoadStatuses(SeriesId{"klines", "../etc", "1m"}).ok());
+}
+
+TEST_CASE("sqlite: marks pending are durable at once", "[sqlite]") {
+  qlir::testing::ScratchDir root;
+  auto store = OpenStore(root.path());
+  auto k = Slice(1);
+  WriteResponse(root.path(), k, k.end_ms + 1000);
+  REQUIRE(store->Record(kSeries, Rec(k, SliceStatus::kOk)).ok());
+  REQUIRE(store->Flush().ok());
+  auto n = store->MarkPending(kSeries, {k.composite_key(), "BTCUSDT:1m:1-2:1000"}, 0);
+  REQUIRE(n.ok());
+  CHECK(*n == 1);
+  Manifest m = Committed(root.path());
+  const ManifestEntry& e = m.slices.at(k.composite_key());
+  CHECK(e.status == SliceStatus::kPending);
+  CHECK(e.digest == std::nullopt);
+  CHECK(e.error == "marked pending by MARK_PENDING");
+}
+
+TEST_CASE("sqlite: a crash before the commit loses nothing stored", "[sqlite]") {
+  qlir::testing::ScratchDir root;
+  auto a = Slice(1);
+  auto b = Slice(2);
+  {
+    auto store = OpenStore(root.path());
+    WriteResponse(root.path(), a, a.end_ms + 1000);
+    REQUIRE(store->Record(kSeries, Rec(a, SliceStatus::kOk)).ok());
+    REQUIRE(store->Flush().ok());
+    WriteResponse(root.path(), b, b.end_ms + 1000);
+    REQUIRE(store->Record(kSeries, Rec(b, SliceStatus::kOk)).ok());
+    // "crash": the store goes away without Flush; its transaction is rolled back.
+  }
+  CHECK(Committed(root.path()).slices.size() == 1);
+  auto store = OpenStore(root.path());
+  // responses/ changed after the database's last commit: recovered at start.
+  SeriesLocation loc{"klines", "BTCUSDT", "1m", SeriesPath(root.path())};
+  CHECK(store->CheckAtStart(loc).lagging);
+  auto statuses = store->LoadStatuses(kSeries);
+  REQUIRE(statuses.ok());
+  CHECK(statuses->size() == 2);
+  CHECK(statuses->at(b.composite_key()) == SliceStatus::kOk);
+  REQUIRE(store->Flush().ok());
+  Manifest m = Committed(root.path());
+  REQUIRE(m.slices.size() == 2);
+  CHECK(m.slices.at(b.composite_key()).digest.has_value());  // indexed from its file
+  // Stopped cleanly: the next start has nothing to recover.
+  REQUIRE(store->Close().ok());
+  store.reset();
+  auto again = OpenStore(root.path());
+  CHECK_FALSE(again->CheckAtStart(loc).lagging);
+}
+
+TEST_CASE("sqlite: a damaged database is moved aside and rebuilt from the response files",
+          "[sqlite]") {
+  qlir::testing::ScratchDir root;
+  auto a = Slice(1);
+  auto b = Slice(2);
+  {
+    auto store = OpenStore(root.path());
+    for (const auto& k : {a, b}) {
+      WriteResponse(root.path(), k, k.end_ms + 1000);
+      REQUIRE(store->Record(kSeries, Rec(k, SliceStatus::kOk)).ok());
+    }
+    REQUIRE(store->Record(kSeries, Rec(Slice(3), SliceStatus::kFailed)).ok());
+    REQUIRE(store->Flush().ok());
+  }
+  SECTION("overwritten with garbage") {
+    fs::remove(root.path() / (std::string(kStateDbName) + "-wal"));
+    fs::remove(root.path() / (std::string(kStateDbName) + "-shm"));
+    std::ofstream(root.path() / kStateDbName, std::ios::trunc) << "not a database at all, "
+                                                                  "but long enough to be read";
+    auto store = OpenStore(root.path());
+    REQUIRE_FALSE(store->moved_aside().empty());
+    CHECK(fs::exists(store->moved_aside()));
+    CHECK(store->moved_aside().filename().string().rfind("state.sqlite3.corrupt-", 0) == 0);
+    auto statuses = store->LoadStatuses(kSeries);
+    REQUIRE(statuses.ok());
+    // The two stored slices come back from their files; the failure (no file) is forgotten.
+    CHECK(statuses->size() == 2);
+    CHECK(statuses->at(a.composite_key()) == SliceStatus::kOk);
+  }
+  SECTION("deleted") {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      fs::remove(root.path() / (std::string(kStateDbName) + suffix));
+    }
+    auto store = OpenStore(root.path());
+    CHECK(store->moved_aside().empty());
+    auto statuses = store->LoadStatuses(kSeries);
+    REQUIRE(statuses.ok());
+    CHECK(statuses->size() == 2);
+    CHECK(statuses->at(b.composite_key()) == SliceStatus::kOk);
+  }
+  CHECK(Committed(root.path()).slices.size() == 2);
+}
+
+TEST_CASE("sqlite: a listed file gone is pending again, and the series' folder too", "[sqlite]") {
+  qlir::testing::ScratchDir root;
+  auto a = Slice(1);
+  auto b = Slice(2);
+  {
+    auto store = OpenStore(root.path());
+    for (const auto& k : {a, b}) {
+      WriteResponse(root.path(), k, k.end_ms + 1000);
+      REQUIRE(store->Record(kSeries, Rec(k, SliceStatus::kOk)).ok());
+    }
+    REQUIRE(store->Flush().ok());
+  }
+  SECTION("one file") {
+    fs::remove(ResponsePath(root.path(), a));
+    auto store = OpenStore(root.path());
+    auto statuses = store->LoadStatuses(kSeries);
+    REQUIRE(statuses.ok());
+    CHECK(statuses->at(a.composite_key()) == SliceStatus::kPending);
+    CHECK(statuses->at(b.composite_key()) == SliceStatus::kOk);
+    auto pending = store->TakeRecoveredPending();
+    CHECK(pending["klines"] == std::vector<std::string>{a.composite_key()});
+  }
+  SECTION("the whole series folder") {
+    fs::remove_all(SeriesPath(root.path()));
+    auto store = OpenStore(root.path());
+    auto statuses = store->LoadStatuses(kSeries);
+    REQUIRE(statuses.ok());
+    CHECK(statuses->at(a.composite_key()) == SliceStatus::kPending);
+    CHECK(statuses->at(b.composite_key()) == SliceStatus::kPending);
+  }
+}
