@@ -1,6 +1,9 @@
 #include "persister/sqlite_manifest_store.h"
 
+#include <sys/resource.h>
+
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <fstream>
 
 #include "common/data_root.h"
@@ -279,4 +282,49 @@ TEST_CASE("sqlite: a listed file gone is pending again, and the series' folder t
     CHECK(statuses->at(a.composite_key()) == SliceStatus::kPending);
     CHECK(statuses->at(b.composite_key()) == SliceStatus::kPending);
   }
+}
+
+TEST_CASE("sqlite: a failed commit keeps its updates and commits them later", "[sqlite]") {
+  qlir::testing::ScratchDir root;
+  TestClock clock;
+  auto store = OpenStore(root.path(), clock.Options());
+  REQUIRE(store->Record(kSeries, Rec(Slice(1), SliceStatus::kFailed)).ok());
+  REQUIRE(store->Flush().ok());
+  // Big entries, then a file-size limit just above the WAL: the commit cannot write (as on a
+  // full disk: EFBIG instead of ENOSPC, both an I/O error for SQLite).
+  for (int i = 2; i <= 6; ++i) {
+    SliceRecord r = Rec(Slice(i), SliceStatus::kFailed);
+    r.entry.error = std::string(200000, 'e');
+    REQUIRE(store->Record(kSeries, r).ok());
+  }
+  const fs::path wal = root.path() / (std::string(kStateDbName) + "-wal");
+  std::error_code ec;
+  const auto wal_size = fs::file_size(wal, ec);
+  REQUIRE_FALSE(ec);
+  struct rlimit old_limit;
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old_limit;
+  small.rlim_cur = wal_size + 4096;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  Status failed = store->Flush();
+  Status again = store->Flush();
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+  std::signal(SIGXFSZ, old_handler);
+  INFO(failed.message());
+  CHECK_FALSE(failed.ok());
+  CHECK(failed.message().find("5 updates kept") != std::string::npos);
+  CHECK_FALSE(again.ok());
+  // Nothing of it is committed, yet the store still answers with it.
+  CHECK(Committed(root.path()).slices.size() == 1);
+  CHECK(store->LoadStatuses(kSeries)->size() == 6);
+  // Space again: the next commit is delayed (growing), then writes everything.
+  REQUIRE(store->NextFlushMs().has_value());
+  CHECK(*store->NextFlushMs() > clock.now());
+  REQUIRE(store->FlushDue(clock.now()).ok());  // not due yet: nothing tried
+  CHECK(Committed(root.path()).slices.size() == 1);
+  clock.clock.Advance(60000);
+  REQUIRE(store->FlushDue(clock.now()).ok());
+  CHECK(Committed(root.path()).slices.size() == 6);
+  CHECK_FALSE(store->NextFlushMs().has_value());
 }

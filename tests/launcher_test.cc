@@ -210,6 +210,7 @@ TEST_CASE("start-data-server refuses bad flags before starting anything", "[laun
       {{"--bogus"}, "--bogus"},
       {{"--max-weight-per-minute", "banana"}, "--max-weight-per-minute"},
       {{"--confirm-holes-after-ms", "soon"}, "--confirm-holes-after-ms"},
+      {{"--state", "postgres"}, "--state must be auto, json or sqlite, got 'postgres'"},
       {{"--port-base", "70000"}, "--port-base"},
       {{"--symbols"}, "--symbols needs a value"},
       // Endpoint names come from the planner's registry (it names them all when refusing one).
@@ -370,6 +371,41 @@ TEST_CASE("a stage that cannot start ends a --once run with its error, never a h
                    "--no-such-fetcher-flag") != std::string::npos);
     CHECK((st == kExitCannotStart || st == kExitUsage));
     CHECK(RunDirPids(run).empty());
+  }
+}
+
+TEST_CASE("--state naming the state the data root does not keep is refused with exit 69",
+          "[launcher]") {
+  ScratchDir scratch;
+  const fs::path root = scratch.path() / "data";
+  const fs::path run = scratch.path() / "run";
+  RunDirCleanup cleanup(run);
+  // A SQLite root asked to run as json, and a root of manifests asked to run as sqlite.
+  fs::create_directories(root);
+  std::ofstream(root / "state.sqlite3") << "";
+  struct Case {
+    std::string state;
+    std::string says;
+  };
+  for (const Case& c :
+       {Case{"json", "run 'qlir-status migrate --to json' first, or start with --state sqlite"},
+        Case{"sqlite",
+             "run 'qlir-status migrate --to sqlite' first, or start with --state json"}}) {
+    if (c.state == "sqlite") {
+      fs::remove(root / "state.sqlite3");
+      fs::create_directories(root / "binance/klines/raw/BTCUSDT/1m");
+      std::ofstream(root / "binance/klines/raw/BTCUSDT/1m/manifest.json") << "{}";
+    }
+    const int st = RunScript("start-data-server",
+                             {"--once", "--base-url", "http://127.0.0.1:9", "--data-root",
+                              root.string(), "--run-dir", run.string(), "--state", c.state},
+                             scratch.path() / "l.log", 60000);
+    const std::string out = ReadLog(scratch.path() / "l.log");
+    INFO(out);
+    CHECK(st == kExitCannotStart);
+    CHECK(out.find("cannot start: --state " + c.state) != std::string::npos);
+    CHECK(out.find(c.says) != std::string::npos);
+    CHECK(!fs::exists(run / "supervisord.pid"));
   }
 }
 
