@@ -646,6 +646,35 @@ Status StateDb::MarkOpen(int64_t series_id) {
   return Status::Ok();
 }
 
+Status StateDb::ForEachStatus(int64_t series_id, const std::string& after, size_t max,
+                              const std::function<void(const std::string& key, SliceStatus)>& fn) {
+  if (max == 0) return Status::Ok();
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_,
+                              "SELECT key, status FROM slices WHERE series_id = ? AND key > ? "
+                              "ORDER BY key LIMIT ?",
+                              -1, &raw, nullptr);
+  StmtFinalize f{raw};
+  if (rc != SQLITE_OK) return Error(rc, "reading statuses");
+  sqlite3_bind_int64(raw, 1, series_id);
+  QLIR_RETURN_IF_ERROR(BindText(raw, 2, after));
+  const uint64_t limit = std::min<uint64_t>(max, std::numeric_limits<int64_t>::max());
+  sqlite3_bind_int64(raw, 3, static_cast<sqlite3_int64>(limit));
+  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+    if (sqlite3_column_type(raw, 0) != SQLITE_TEXT) {
+      return Status::Corruption(path_.string() + ": a slice key that is not text");
+    }
+    const std::string key = ColumnText(raw, 0);
+    auto status = ParseSliceStatus(ColumnText(raw, 1));
+    if (!status) {
+      return Status::Corruption(path_.string() + ": slice '" + key + "': " + status.error());
+    }
+    fn(key, *status);
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "reading statuses");
+  return Status::Ok();
+}
+
 Status StateDb::ClearOpen() { return Exec("DELETE FROM open_series"); }
 
 Result<std::vector<StateDb::SeriesRow>> StateDb::OpenSeries() {

@@ -93,6 +93,10 @@ class StateDb {
   Status ForEachEntry(int64_t series_id, const std::string& after, size_t max,
                       const std::function<void(const std::string& key, const ManifestEntry&)>& fn);
 
+  // The same, keys and statuses only (a STATUS_REPLY's page: no entry is built).
+  Status ForEachStatus(int64_t series_id, const std::string& after, size_t max,
+                       const std::function<void(const std::string& key, SliceStatus)>& fn);
+
   struct SliceCounts {
     int64_t total = 0;
     int64_t ok = 0;

@@ -456,3 +456,44 @@ TEST_CASE("state db: a blank file left by an interrupted creation is initialised
   REQUIRE(series.ok());
   CHECK(series->empty());
 }
+
+TEST_CASE("state_db: statuses page by page, and the open marks", "[state_db]") {
+  qlir::testing::ScratchDir root;
+  auto db = StateDb::Open(root.path(), StateDb::Mode::kReadWrite);
+  REQUIRE(db.ok());
+  Manifest m;
+  m.endpoint = "klines";
+  m.symbol = "BTCUSDT";
+  m.interval = "1m";
+  m.last_evaluated_at = "2025-01-01T00:00:00Z";
+  for (int i = 0; i < 5; ++i) {
+    ManifestEntry e;
+    e.slice_id = std::string(32, 'a');
+    e.relative_path = "responses/" + e.slice_id + ".json";
+    e.status = i % 2 ? SliceStatus::kFailed : SliceStatus::kPending;
+    m.slices.emplace("BTCUSDT:1m:" + std::to_string(i) + "-9:1000", e);
+  }
+  REQUIRE((*db)->ReplaceManifest(m).ok());
+  auto id = (*db)->FindSeries("klines", "BTCUSDT", "1m");
+  REQUIRE(id.ok());
+  REQUIRE(id->has_value());
+  std::vector<std::pair<std::string, SliceStatus>> got;
+  auto collect = [&](const std::string& k, SliceStatus s) { got.emplace_back(k, s); };
+  REQUIRE((*db)->ForEachStatus(**id, "", 2, collect).ok());
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].first == "BTCUSDT:1m:0-9:1000");
+  CHECK(got[1].second == SliceStatus::kFailed);
+  REQUIRE((*db)->ForEachStatus(**id, got.back().first, 10, collect).ok());
+  CHECK(got.size() == 5);
+  CHECK(got.back().first == "BTCUSDT:1m:4-9:1000");
+  // Open marks: set, listed with their series, cleared.
+  CHECK((*db)->OpenSeries()->empty());
+  REQUIRE((*db)->MarkOpen(**id).ok());
+  REQUIRE((*db)->MarkOpen(**id).ok());  // twice: one mark
+  auto open = (*db)->OpenSeries();
+  REQUIRE(open.ok());
+  REQUIRE(open->size() == 1);
+  CHECK((*open)[0].symbol == "BTCUSDT");
+  REQUIRE((*db)->ClearOpen().ok());
+  CHECK((*db)->OpenSeries()->empty());
+}

@@ -159,14 +159,14 @@ Result<StatusPage> SqliteManifestStore::LoadStatusPage(const SeriesId& id, const
   const size_t n = std::max<size_t>(1, max);
   StatusPage page;
   page.slices.reserve(std::min<size_t>(n, 1 << 16));
-  QLIR_RETURN_IF_ERROR(db_->ForEachEntry((*s)->db_id, after, n + 1,
-                                         [&](const std::string& key, const ManifestEntry& e) {
-                                           if (page.slices.size() == n) {
-                                             page.more = true;
-                                           } else {
-                                             page.slices.emplace_back(key, e.status);
-                                           }
-                                         }));
+  QLIR_RETURN_IF_ERROR(
+      db_->ForEachStatus((*s)->db_id, after, n + 1, [&](const std::string& key, SliceStatus st) {
+        if (page.slices.size() == n) {
+          page.more = true;
+        } else {
+          page.slices.emplace_back(key, st);
+        }
+      }));
   return page;
 }
 
