@@ -230,7 +230,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
   m.interval = series.interval;
   m.limit = endpoint->default_limit();
 
-  if (options.given) m = *options.given;
+  if (options.given) m = std::move(*options.given);
 
   std::error_code ec;
   const bool dir_exists = fs::exists(dir, ec);
@@ -265,7 +265,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
 
   const fs::path manifest_path = dir / kManifestName;
   if (options.given) {
-    m = *options.given;
+    // Taken above.
   } else if (have_manifest) {
     // Streamed: the text of a big manifest is never held whole. As LevelDB's VersionSet::Recover
     // tells Corruption from an I/O error: only damage is moved aside; a manifest that cannot be
@@ -362,6 +362,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
         e.digest = std::move(*digest);
         ++report.digested;
         report.changed = true;
+        report.changed_keys.push_back(key);
         continue;
       }
       problem = "response file cannot be vouched for (" + digest.error() + ")";
@@ -378,6 +379,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
     e.error = problem + " at recovery";
     ++report.demoted;
     report.demoted_keys.push_back(key);
+    report.changed_keys.push_back(key);
     report.changed = true;
   }
 
@@ -397,6 +399,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
     const SliceRecord& r = indexed->second;
     m.slices.insert_or_assign(r.key, r.entry);
     ++report.indexed;
+    report.changed_keys.push_back(r.key);
     report.changed = true;
     Log(LogLevel::kInfo, r.key,
         "recovery: indexed response file missing from the manifest as " +

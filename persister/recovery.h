@@ -45,8 +45,9 @@ struct RecoveryOptions {
   VerifyResponses verify = VerifyResponses::kQuick;
   // The series' index as another state backend holds it (SQLite: common/state_db.h), already
   // checked to be this series'; an empty manifest when the backend knows nothing of it. Set, it
-  // replaces manifest.json: that file is neither read nor moved (a leftover one is left alone).
-  const Manifest* given = nullptr;
+  // replaces manifest.json (that file is neither read nor moved; a leftover one is left alone)
+  // and is moved from: only one copy of a big series is held.
+  Manifest* given = nullptr;
   int64_t wall_now_ms = 0;  // names a corrupt manifest moved aside
   Disk* disk = nullptr;     // REQUIRES: non-null
 };
@@ -56,6 +57,9 @@ struct RecoveryReport {
   size_t demoted = 0;   // ok/partial entries set pending
   size_t digested = 0;  // listed entries given the digest they lacked (an old manifest)
   std::vector<std::string> demoted_keys;  // their keys (a running planner is told: intake.h)
+  // Every key whose entry recovery changed or added (demoted, digested, indexed): what a
+  // backend that stores entries one by one writes back.
+  std::vector<std::string> changed_keys;
   size_t temporaries_removed = 0;
   size_t ignored_names = 0;     // names left alone
   size_t undecodable = 0;       // response files neither listed nor decodable

@@ -119,18 +119,16 @@ Result<const SqliteManifestStore::Series*> SqliteManifestStore::Load(const Serie
   if (!recovered) return recovered.status();
   const RecoveryReport& r = recovered->report;
   const Manifest& m = recovered->manifest;
-  // Recovery changes entries and adds some, never removes one: write what differs, in the
-  // open transaction (committed with the next group).
+  // Recovery changes entries and adds some, never removes one: write those it names, in the
+  // open transaction (committed right below).
   QLIR_RETURN_IF_ERROR(EnsureTransaction());
   auto db_id = db_->EnsureSeries(m);
   if (!db_id) return db_id.status();
   QLIR_RETURN_IF_ERROR(db_->MarkOpen(*db_id));
   if (!*stored) touched_.insert(*db_id);  // a new series gets its last_evaluated_at
   size_t written = 0;
-  for (const auto& [key, e] : m.slices) {
-    auto before = given.slices.find(key);
-    if (before != given.slices.end() && before->second == e) continue;
-    QLIR_RETURN_IF_ERROR(Upsert(*db_id, key, e));
+  for (const std::string& key : r.changed_keys) {
+    QLIR_RETURN_IF_ERROR(Upsert(*db_id, key, m.slices.at(key)));
     ++written;
   }
   Log(LogLevel::kInfo, {},
