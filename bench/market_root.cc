@@ -24,6 +24,7 @@
 // symbols-1s.txt (comma lists for the planner's --symbols), series.txt (one `endpoint symbol
 // interval` a line). Prints one JSON line with the counts, the bytes and the time taken.
 // --estimate prints the counts and the estimated bytes without writing anything.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -120,9 +121,14 @@ std::string Symbol(int i) {
   return buf;
 }
 
+int64_t AllocatedBytes(const fs::path& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_blocks) * 512 : 0;
+}
+
 struct Counts {
   int64_t slices = 0, ok = 0, partial = 0, failed = 0, pending = 0, series = 0, s1 = 0, m1 = 0;
-  int64_t manifest_bytes = 0, links = 0;
+  int64_t manifest_bytes = 0, links = 0, disk_bytes = 0;
 };
 
 }  // namespace
@@ -378,20 +384,29 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "market_root: cannot write %s\n", (*dir / kManifestName).c_str());
       return 1;
     }
+    f.close();
     c.manifest_bytes += static_cast<int64_t>(text.size());
+    // Blocks allocated (the shared disk's free space moves with other writers' files too).
+    c.disk_bytes += AllocatedBytes(*dir / kManifestName) + AllocatedBytes(*dir / kResponsesDir) +
+                    AllocatedBytes(*dir);
     if (c.series % 100 == 0) {
       std::fprintf(stderr, "market_root: %lld series, %lld slices, %.0f s\n",
                    static_cast<long long>(c.series), static_cast<long long>(c.slices), Now() - t0);
     }
   }
+  for (size_t b = 0; b < pool.size(); ++b) {
+    c.disk_bytes += AllocatedBytes(bases / ("base-" + std::to_string(b) + ".json"));
+  }
   std::printf(
       "{\"figure\":\"market_root\",\"series\":%lld,\"series_1m\":%lld,\"series_1s\":%lld,"
       "\"slices\":%lld,\"ok\":%lld,\"partial\":%lld,\"failed\":%lld,\"pending\":%lld,"
-      "\"links\":%lld,\"bases\":%zu,\"manifest_bytes\":%lld,\"seconds\":%.3f,\"now_ms\":%lld}\n",
+      "\"links\":%lld,\"bases\":%zu,\"manifest_bytes\":%lld,\"disk_bytes\":%lld,"
+      "\"seconds\":%.3f,\"now_ms\":%lld}\n",
       static_cast<long long>(c.series), static_cast<long long>(c.m1), static_cast<long long>(c.s1),
       static_cast<long long>(c.slices), static_cast<long long>(c.ok),
       static_cast<long long>(c.partial), static_cast<long long>(c.failed),
       static_cast<long long>(c.pending), static_cast<long long>(c.links), pool.size(),
-      static_cast<long long>(c.manifest_bytes), Now() - t0, static_cast<long long>(now_ms));
+      static_cast<long long>(c.manifest_bytes), static_cast<long long>(c.disk_bytes), Now() - t0,
+      static_cast<long long>(now_ms));
   return 0;
 }
