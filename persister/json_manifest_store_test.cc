@@ -16,23 +16,6 @@ namespace {
 
 const SeriesId kSeries{"klines", "BTCUSDT", "1m"};
 
-SliceRecord Rec(const klines::KlineSliceKey& k, SliceStatus s) {
-  SliceRecord r;
-  r.key = k.composite_key();
-  r.entry.status = s;
-  r.entry.http_status = s == SliceStatus::kFailed ? 500 : 200;
-  r.entry.n_items = s == SliceStatus::kFailed ? 0 : 3;
-  if (s != SliceStatus::kFailed) {
-    r.entry.first_ts = k.start_ms;
-    r.entry.last_ts = k.start_ms + 120000;
-  } else {
-    r.entry.error = "HTTP 500";
-  }
-  r.entry.requested_at = "2025-01-01T00:01:23Z";
-  r.entry.completed_at = "2025-01-01T00:01:24Z";
-  return r;
-}
-
 // The store's clock in these tests: 2025-01-01T00:01:23Z, moved by hand.
 struct TestClock {
   ManualClock clock{1735689683000};
@@ -60,8 +43,9 @@ TEST_CASE("records become the documented manifest entries and are flushed on dem
   auto failed = Slice(2);
   REQUIRE(store.LoadStatuses(kSeries).ok());  // loaded before the file appears
   WriteResponse(root.path(), ok, ok.end_ms + 1000);
-  REQUIRE(*store.Record(kSeries, Rec(ok, SliceStatus::kOk)) == SliceStatus::kOk);
-  REQUIRE(*store.Record(kSeries, Rec(failed, SliceStatus::kFailed)) == SliceStatus::kFailed);
+  REQUIRE(*store.Record(kSeries, StoreRecord(ok, SliceStatus::kOk)) == SliceStatus::kOk);
+  REQUIRE(*store.Record(kSeries, StoreRecord(failed, SliceStatus::kFailed)) ==
+          SliceStatus::kFailed);
   CHECK_FALSE(fs::exists(SeriesPath(root.path()) / "manifest.json"));  // group commit
   REQUIRE(store.Flush().ok());
   auto m = OnDisk(root.path());
@@ -94,13 +78,13 @@ TEST_CASE("ok is never replaced by failed or partial, partial not by failed", "[
   JsonManifestStore store(root.path(), {}, RealDisk());
   auto k = Slice(1);
   auto p = Slice(2);
-  REQUIRE(*store.Record(kSeries, Rec(k, SliceStatus::kOk)) == SliceStatus::kOk);
-  CHECK(*store.Record(kSeries, Rec(k, SliceStatus::kFailed)) == SliceStatus::kOk);
-  CHECK(*store.Record(kSeries, Rec(k, SliceStatus::kPartial)) == SliceStatus::kOk);
-  REQUIRE(*store.Record(kSeries, Rec(p, SliceStatus::kFailed)) == SliceStatus::kFailed);
-  CHECK(*store.Record(kSeries, Rec(p, SliceStatus::kPartial)) == SliceStatus::kPartial);
-  CHECK(*store.Record(kSeries, Rec(p, SliceStatus::kFailed)) == SliceStatus::kPartial);
-  CHECK(*store.Record(kSeries, Rec(p, SliceStatus::kOk)) == SliceStatus::kOk);
+  REQUIRE(*store.Record(kSeries, StoreRecord(k, SliceStatus::kOk)) == SliceStatus::kOk);
+  CHECK(*store.Record(kSeries, StoreRecord(k, SliceStatus::kFailed)) == SliceStatus::kOk);
+  CHECK(*store.Record(kSeries, StoreRecord(k, SliceStatus::kPartial)) == SliceStatus::kOk);
+  REQUIRE(*store.Record(kSeries, StoreRecord(p, SliceStatus::kFailed)) == SliceStatus::kFailed);
+  CHECK(*store.Record(kSeries, StoreRecord(p, SliceStatus::kPartial)) == SliceStatus::kPartial);
+  CHECK(*store.Record(kSeries, StoreRecord(p, SliceStatus::kFailed)) == SliceStatus::kPartial);
+  CHECK(*store.Record(kSeries, StoreRecord(p, SliceStatus::kOk)) == SliceStatus::kOk);
   const Manifest* m = store.Peek(kSeries);
   REQUIRE(m);
   CHECK(m->slices.at(k.composite_key()).error == std::nullopt);
@@ -115,10 +99,10 @@ TEST_CASE("the same result twice leaves one entry and no extra write", "[store]"
   JsonManifestStore store(root.path(), opts, RealDisk());
   auto k = Slice(1);
   for (SliceStatus s : {SliceStatus::kFailed, SliceStatus::kPartial, SliceStatus::kOk}) {
-    REQUIRE(store.Record(kSeries, Rec(k, s)).ok());
+    REQUIRE(store.Record(kSeries, StoreRecord(k, s)).ok());
     REQUIRE(store.FlushDue(clock.now()).ok());
     const int64_t flushes = store.flushes();
-    REQUIRE(store.Record(kSeries, Rec(k, s)).ok());
+    REQUIRE(store.Record(kSeries, StoreRecord(k, s)).ok());
     REQUIRE(store.FlushDue(clock.now()).ok());
     CHECK(store.flushes() == flushes);
     CHECK(store.Peek(kSeries)->slices.size() == 1);
@@ -134,17 +118,17 @@ TEST_CASE("group commit: after flush_every updates or flush_ms", "[store]") {
   opts.adaptive = false;
   JsonManifestStore store(root.path(), opts, RealDisk());
   CHECK_FALSE(store.NextFlushMs());
-  REQUIRE(store.Record(kSeries, Rec(Slice(1), SliceStatus::kFailed)).ok());
-  REQUIRE(store.Record(kSeries, Rec(Slice(2), SliceStatus::kFailed)).ok());
+  REQUIRE(store.Record(kSeries, StoreRecord(Slice(1), SliceStatus::kFailed)).ok());
+  REQUIRE(store.Record(kSeries, StoreRecord(Slice(2), SliceStatus::kFailed)).ok());
   CHECK(store.NextFlushMs() == clock.now() + 500);
   REQUIRE(store.FlushDue(clock.now()).ok());
   CHECK(store.flushes() == 0);
-  REQUIRE(store.Record(kSeries, Rec(Slice(3), SliceStatus::kFailed)).ok());
+  REQUIRE(store.Record(kSeries, StoreRecord(Slice(3), SliceStatus::kFailed)).ok());
   CHECK(store.NextFlushMs() == clock.now());
   REQUIRE(store.FlushDue(clock.now()).ok());
   CHECK(store.flushes() == 1);
   CHECK(OnDisk(root.path())->slices.size() == 3);
-  REQUIRE(store.Record(kSeries, Rec(Slice(4), SliceStatus::kFailed)).ok());
+  REQUIRE(store.Record(kSeries, StoreRecord(Slice(4), SliceStatus::kFailed)).ok());
   clock.clock.Advance(499);
   REQUIRE(store.FlushDue(clock.now()).ok());
   CHECK(store.flushes() == 1);
@@ -176,7 +160,7 @@ TEST_CASE("a failed manifest write keeps the updates and retries later", "[store
   auto opts = clock.Options();
   opts.flush_every = 1;
   JsonManifestStore store(root.path(), opts, &disk);
-  REQUIRE(store.Record(kSeries, Rec(Slice(1), SliceStatus::kFailed)).ok());
+  REQUIRE(store.Record(kSeries, StoreRecord(Slice(1), SliceStatus::kFailed)).ok());
   disk.fail_writes = true;
   CHECK_FALSE(store.FlushDue(clock.now()).ok());
   CHECK_FALSE(fs::exists(SeriesPath(root.path()) / "manifest.json"));
@@ -193,7 +177,7 @@ TEST_CASE("mark pending is written at once and counts known keys", "[store]") {
   JsonManifestStore store(root.path(), {}, RealDisk());
   auto k = Slice(1);
   WriteResponse(root.path(), k, k.end_ms + 1000);
-  REQUIRE(store.Record(kSeries, Rec(k, SliceStatus::kOk)).ok());
+  REQUIRE(store.Record(kSeries, StoreRecord(k, SliceStatus::kOk)).ok());
   auto n = store.MarkPending(kSeries, {k.composite_key(), Slice(9).composite_key()}, 0);
   REQUIRE(n.ok());
   CHECK(*n == 1);
@@ -210,10 +194,10 @@ TEST_CASE("crash simulated between the response file and the manifest write", "[
   {
     JsonManifestStore store(root.path(), {}, RealDisk());
     WriteResponse(root.path(), a, a.end_ms + 1000);
-    REQUIRE(store.Record(kSeries, Rec(a, SliceStatus::kOk)).ok());
+    REQUIRE(store.Record(kSeries, StoreRecord(a, SliceStatus::kOk)).ok());
     REQUIRE(store.Flush().ok());
     WriteResponse(root.path(), b, b.end_ms + 1000);
-    REQUIRE(store.Record(kSeries, Rec(b, SliceStatus::kOk)).ok());
+    REQUIRE(store.Record(kSeries, StoreRecord(b, SliceStatus::kOk)).ok());
     // "crash": the store goes away without Flush.
   }
   CHECK(OnDisk(root.path())->slices.size() == 1);
@@ -238,7 +222,7 @@ TEST_CASE("statuses are answered page after page in key order", "[store]") {
   std::vector<std::string> keys;
   for (int i = 1; i <= 5; ++i) {
     auto k = Slice(i);
-    REQUIRE(store.Record(kSeries, Rec(k, SliceStatus::kFailed)).ok());
+    REQUIRE(store.Record(kSeries, StoreRecord(k, SliceStatus::kFailed)).ok());
     keys.push_back(k.composite_key());
   }
   std::sort(keys.begin(), keys.end());
@@ -274,9 +258,9 @@ TEST_CASE("written series are dropped from memory past the cap and read back whe
   const SeriesId other{"klines", "ETHUSDT", "1m"};
   auto a = Slice(1);
   auto b = Slice(2);
-  REQUIRE(store.Record(kSeries, Rec(a, SliceStatus::kFailed)).ok());
-  REQUIRE(store.Record(kSeries, Rec(b, SliceStatus::kFailed)).ok());
-  REQUIRE(store.Record(other, Rec(a, SliceStatus::kFailed)).ok());
+  REQUIRE(store.Record(kSeries, StoreRecord(a, SliceStatus::kFailed)).ok());
+  REQUIRE(store.Record(kSeries, StoreRecord(b, SliceStatus::kFailed)).ok());
+  REQUIRE(store.Record(other, StoreRecord(a, SliceStatus::kFailed)).ok());
   CHECK(store.cached_slices() == 3);  // unwritten updates are never dropped
   REQUIRE(store.Flush().ok());
   // BTCUSDT was used least recently: dropped; ETHUSDT stays.

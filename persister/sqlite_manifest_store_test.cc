@@ -21,23 +21,6 @@ namespace {
 
 const SeriesId kSeries{"klines", "BTCUSDT", "1m"};
 
-SliceRecord Rec(const klines::KlineSliceKey& k, SliceStatus s) {
-  SliceRecord r;
-  r.key = k.composite_key();
-  r.entry.status = s;
-  r.entry.http_status = s == SliceStatus::kFailed ? 500 : 200;
-  r.entry.n_items = s == SliceStatus::kFailed ? 0 : 3;
-  if (s != SliceStatus::kFailed) {
-    r.entry.first_ts = k.start_ms;
-    r.entry.last_ts = k.start_ms + 120000;
-  } else {
-    r.entry.error = "HTTP 500";
-  }
-  r.entry.requested_at = "2025-01-01T00:01:23Z";
-  r.entry.completed_at = "2025-01-01T00:01:24Z";
-  return r;
-}
-
 // The store's clock in these tests: 2025-01-01T00:01:23Z, moved by hand.
 struct TestClock {
   ManualClock clock{1735689683000};
@@ -79,8 +62,9 @@ TEST_CASE("sqlite: records become the documented entries, committed in groups", 
   REQUIRE(store->LoadStatuses(kSeries).ok());
   CHECK(fs::exists(root.path() / kStateDbName));
   WriteResponse(root.path(), ok, ok.end_ms + 1000);
-  REQUIRE(*store->Record(kSeries, Rec(ok, SliceStatus::kOk)) == SliceStatus::kOk);
-  REQUIRE(*store->Record(kSeries, Rec(failed, SliceStatus::kFailed)) == SliceStatus::kFailed);
+  REQUIRE(*store->Record(kSeries, StoreRecord(ok, SliceStatus::kOk)) == SliceStatus::kOk);
+  REQUIRE(*store->Record(kSeries, StoreRecord(failed, SliceStatus::kFailed)) ==
+          SliceStatus::kFailed);
   // Not committed yet: another connection does not see them; this store does.
   CHECK(Committed(root.path()).slices.empty());
   CHECK(store->LoadStatuses(kSeries)->size() == 2);
@@ -106,7 +90,7 @@ TEST_CASE("sqlite: records become the documented entries, committed in groups", 
   CHECK_FALSE(store->NextFlushMs().has_value());
   // commit_every updates: due at once.
   for (int i = 3; i <= 5; ++i)
-    REQUIRE(store->Record(kSeries, Rec(Slice(i), SliceStatus::kFailed)).ok());
+    REQUIRE(store->Record(kSeries, StoreRecord(Slice(i), SliceStatus::kFailed)).ok());
   REQUIRE(store->NextFlushMs() == clock.now());
   REQUIRE(store->FlushDue(clock.now()).ok());
   CHECK(Committed(root.path()).slices.size() == 5);
@@ -118,12 +102,12 @@ TEST_CASE("sqlite: precedence, entries and pages as the JSON store", "[sqlite]")
   auto store = OpenStore(root.path());
   auto k = Slice(1);
   auto p = Slice(2);
-  REQUIRE(*store->Record(kSeries, Rec(k, SliceStatus::kOk)) == SliceStatus::kOk);
-  CHECK(*store->Record(kSeries, Rec(k, SliceStatus::kFailed)) == SliceStatus::kOk);
-  CHECK(*store->Record(kSeries, Rec(k, SliceStatus::kPartial)) == SliceStatus::kOk);
-  REQUIRE(*store->Record(kSeries, Rec(p, SliceStatus::kFailed)) == SliceStatus::kFailed);
-  CHECK(*store->Record(kSeries, Rec(p, SliceStatus::kPartial)) == SliceStatus::kPartial);
-  CHECK(*store->Record(kSeries, Rec(p, SliceStatus::kFailed)) == SliceStatus::kPartial);
+  REQUIRE(*store->Record(kSeries, StoreRecord(k, SliceStatus::kOk)) == SliceStatus::kOk);
+  CHECK(*store->Record(kSeries, StoreRecord(k, SliceStatus::kFailed)) == SliceStatus::kOk);
+  CHECK(*store->Record(kSeries, StoreRecord(k, SliceStatus::kPartial)) == SliceStatus::kOk);
+  REQUIRE(*store->Record(kSeries, StoreRecord(p, SliceStatus::kFailed)) == SliceStatus::kFailed);
+  CHECK(*store->Record(kSeries, StoreRecord(p, SliceStatus::kPartial)) == SliceStatus::kPartial);
+  CHECK(*store->Record(kSeries, StoreRecord(p, SliceStatus::kFailed)) == SliceStatus::kPartial);
   auto e = store->Entry(kSeries, k.composite_key());
   REQUIRE(e.ok());
   REQUIRE(e->has_value());
@@ -132,9 +116,9 @@ TEST_CASE("sqlite: precedence, entries and pages as the JSON store", "[sqlite]")
   CHECK_FALSE(store->Entry(kSeries, Slice(9).composite_key())->has_value());
   CHECK(*store->Lookup(kSeries, p.composite_key()) == SliceStatus::kPartial);
   // Overwrite replaces even ok (a recheck's answer).
-  CHECK(*store->Overwrite(kSeries, Rec(k, SliceStatus::kPartial)) == SliceStatus::kPartial);
+  CHECK(*store->Overwrite(kSeries, StoreRecord(k, SliceStatus::kPartial)) == SliceStatus::kPartial);
   for (int i = 3; i <= 7; ++i)
-    REQUIRE(store->Record(kSeries, Rec(Slice(i), SliceStatus::kFailed)).ok());
+    REQUIRE(store->Record(kSeries, StoreRecord(Slice(i), SliceStatus::kFailed)).ok());
   std::vector<std::string> keys;
   std::string after;
   int pages = 0;
@@ -164,7 +148,7 @@ TEST_CASE("sqlite: marks pending are durable at once", "[sqlite]") {
   auto store = OpenStore(root.path());
   auto k = Slice(1);
   WriteResponse(root.path(), k, k.end_ms + 1000);
-  REQUIRE(store->Record(kSeries, Rec(k, SliceStatus::kOk)).ok());
+  REQUIRE(store->Record(kSeries, StoreRecord(k, SliceStatus::kOk)).ok());
   REQUIRE(store->Flush().ok());
   auto n = store->MarkPending(kSeries, {k.composite_key(), "BTCUSDT:1m:1-2:1000"}, 0);
   REQUIRE(n.ok());
@@ -183,10 +167,10 @@ TEST_CASE("sqlite: a crash before the commit loses nothing stored", "[sqlite]") 
   {
     auto store = OpenStore(root.path());
     WriteResponse(root.path(), a, a.end_ms + 1000);
-    REQUIRE(store->Record(kSeries, Rec(a, SliceStatus::kOk)).ok());
+    REQUIRE(store->Record(kSeries, StoreRecord(a, SliceStatus::kOk)).ok());
     REQUIRE(store->Flush().ok());
     WriteResponse(root.path(), b, b.end_ms + 1000);
-    REQUIRE(store->Record(kSeries, Rec(b, SliceStatus::kOk)).ok());
+    REQUIRE(store->Record(kSeries, StoreRecord(b, SliceStatus::kOk)).ok());
     // "crash": the store goes away without Flush; its transaction is rolled back.
   }
   CHECK(Committed(root.path()).slices.size() == 1);
@@ -218,9 +202,9 @@ TEST_CASE("sqlite: a damaged database is moved aside and rebuilt from the respon
     auto store = OpenStore(root.path());
     for (const auto& k : {a, b}) {
       WriteResponse(root.path(), k, k.end_ms + 1000);
-      REQUIRE(store->Record(kSeries, Rec(k, SliceStatus::kOk)).ok());
+      REQUIRE(store->Record(kSeries, StoreRecord(k, SliceStatus::kOk)).ok());
     }
-    REQUIRE(store->Record(kSeries, Rec(Slice(3), SliceStatus::kFailed)).ok());
+    REQUIRE(store->Record(kSeries, StoreRecord(Slice(3), SliceStatus::kFailed)).ok());
     REQUIRE(store->Flush().ok());
   }
   SECTION("overwritten with garbage") {
@@ -260,7 +244,7 @@ TEST_CASE("sqlite: a listed file gone is pending again, and the series' folder t
     auto store = OpenStore(root.path());
     for (const auto& k : {a, b}) {
       WriteResponse(root.path(), k, k.end_ms + 1000);
-      REQUIRE(store->Record(kSeries, Rec(k, SliceStatus::kOk)).ok());
+      REQUIRE(store->Record(kSeries, StoreRecord(k, SliceStatus::kOk)).ok());
     }
     REQUIRE(store->Flush().ok());
   }
@@ -288,12 +272,12 @@ TEST_CASE("sqlite: a failed commit keeps its updates and commits them later", "[
   qlir::testing::ScratchDir root;
   TestClock clock;
   auto store = OpenStore(root.path(), clock.Options());
-  REQUIRE(store->Record(kSeries, Rec(Slice(1), SliceStatus::kFailed)).ok());
+  REQUIRE(store->Record(kSeries, StoreRecord(Slice(1), SliceStatus::kFailed)).ok());
   REQUIRE(store->Flush().ok());
   // Big entries, then a file-size limit just above the WAL: the commit cannot write (as on a
   // full disk: EFBIG instead of ENOSPC, both an I/O error for SQLite).
   for (int i = 2; i <= 6; ++i) {
-    SliceRecord r = Rec(Slice(i), SliceStatus::kFailed);
+    SliceRecord r = StoreRecord(Slice(i), SliceStatus::kFailed);
     r.entry.error = std::string(200000, 'e');
     REQUIRE(store->Record(kSeries, r).ok());
   }

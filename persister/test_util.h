@@ -12,6 +12,7 @@
 #include "common/time_util.h"
 #include "common/wire.h"
 #include "persister/disk.h"
+#include "persister/manifest_store.h"
 
 namespace qlir::persister::testing {
 
@@ -53,6 +54,25 @@ inline wire::FetchResult MakeResult(const klines::KlineSliceKey& k, const std::s
     r.last_ts = k.start_ms + (n - 1) * 60000LL;
   }
   r.attempts = 1;
+  return r;
+}
+
+// What a store is given for slice `k` with status `s`: an ok/partial entry of 3 rows, or a failed
+// one with HTTP 500 (the stores fill slice_id and relative_path).
+inline SliceRecord StoreRecord(const klines::KlineSliceKey& k, SliceStatus s) {
+  SliceRecord r;
+  r.key = k.composite_key();
+  r.entry.status = s;
+  r.entry.http_status = s == SliceStatus::kFailed ? 500 : 200;
+  r.entry.n_items = s == SliceStatus::kFailed ? 0 : 3;
+  if (s != SliceStatus::kFailed) {
+    r.entry.first_ts = k.start_ms;
+    r.entry.last_ts = k.start_ms + 120000;
+  } else {
+    r.entry.error = "HTTP 500";
+  }
+  r.entry.requested_at = "2025-01-01T00:01:23Z";
+  r.entry.completed_at = "2025-01-01T00:01:24Z";
   return r;
 }
 
