@@ -119,18 +119,31 @@ Result<const SqliteManifestStore::Series*> SqliteManifestStore::Load(const Serie
   if (!recovered) return recovered.status();
   const RecoveryReport& r = recovered->report;
   const Manifest& m = recovered->manifest;
-  // Recovery changes entries and adds some, never removes one: write those it names, in the
-  // open transaction (committed right below).
+  // Recovery changes entries and adds some, never removes one: write those it names, with the
+  // series' open mark, and commit them before anything more of the series is stored. If that
+  // fails, none of it is kept (a new series' id would be given again to another).
   QLIR_RETURN_IF_ERROR(EnsureTransaction());
-  auto db_id = db_->EnsureSeries(m);
-  if (!db_id) return db_id.status();
-  QLIR_RETURN_IF_ERROR(db_->MarkOpen(*db_id));
-  if (!*stored) touched_.insert(*db_id);  // a new series gets its last_evaluated_at
+  const size_t mark = uncommitted_.size();
+  int64_t db_id = 0;
   size_t written = 0;
-  for (const std::string& key : r.changed_keys) {
-    QLIR_RETURN_IF_ERROR(Upsert(*db_id, key, m.slices.at(key)));
-    ++written;
+  Status st = [&]() -> Status {
+    auto found = db_->EnsureSeries(m);
+    if (!found) return found.status();
+    db_id = *found;
+    QLIR_RETURN_IF_ERROR(db_->MarkOpen(db_id));
+    if (!*stored) touched_.insert(db_id);  // a new series gets its last_evaluated_at
+    for (const std::string& key : r.changed_keys) {
+      QLIR_RETURN_IF_ERROR(Upsert(db_id, key, m.slices.at(key)));
+      ++written;
+    }
+    return Status::Ok();
+  }();
+  if (st.ok()) {
+    st = Commit(mark);
+  } else {
+    Abandon(mark);
   }
+  if (!st.ok()) return Status::Error("cannot load " + id.ToString() + ": " + st.message());
   Log(LogLevel::kInfo, {},
       "loaded " + id.ToString() + ": " + std::to_string(m.slices.size()) + " slices in " +
           std::to_string(clock_->MonotonicNowMs() - started) + " ms (indexed " +
@@ -142,12 +155,7 @@ Result<const SqliteManifestStore::Series*> SqliteManifestStore::Load(const Serie
     auto& keys = recovered_pending_[id.endpoint];
     keys.insert(keys.end(), r.demoted_keys.begin(), r.demoted_keys.end());
   }
-  auto [it, inserted] = series_.emplace(id, Series{*db_id, m.limit});
-  // The open mark (and what recovery wrote) durable before anything more of the series is.
-  if (Status st = Commit(); !st.ok()) {
-    Log(LogLevel::kError, {}, "state database: " + id.ToString() + " loaded, but " + st.message());
-  }
-  return &it->second;
+  return &series_.emplace(id, Series{db_id, m.limit}).first->second;
 }
 
 Result<StatusPage> SqliteManifestStore::LoadStatusPage(const SeriesId& id, const std::string& after,
@@ -264,9 +272,21 @@ Result<size_t> SqliteManifestStore::MarkPending(const SeriesId& id,
   return count;
 }
 
-Status SqliteManifestStore::Commit() {
+void SqliteManifestStore::Abandon(size_t keep) {
+  (void)db_->Rollback();  // an error: no transaction is open any more
+  in_transaction_ = false;
+  touched_.clear();
+  if (keep < uncommitted_.size()) uncommitted_.resize(keep);
+  // Applied again at once, so that what this store answers still includes them.
+  if (Status again = EnsureTransaction(); !again.ok()) {
+    Log(LogLevel::kError, {}, "state database: cannot reopen the transaction: " + again.message());
+  }
+}
+
+Status SqliteManifestStore::Commit(size_t keep) {
   if (!in_transaction_) return Status::Ok();
   if (retry_at_ms_ > clock_->MonotonicNowMs()) {
+    if (keep < uncommitted_.size()) Abandon(keep);
     return Status::Error("state database: the last commit failed; retrying later");
   }
   const std::string now = FormatIsoUtc(clock_->WallNowMs());
@@ -287,20 +307,13 @@ Status SqliteManifestStore::Commit() {
   }
   // Keep the updates; apply them again in a new transaction and retry later with a growing
   // delay (a full disk may clear).
-  (void)db_->Rollback();
-  in_transaction_ = false;
-  touched_.clear();
   ++failures_;
   const int64_t delay =
       std::min<int64_t>(kMaxRetryDelayMs, 250LL << std::min<int64_t>(failures_, 7));
   retry_at_ms_ = clock_->MonotonicNowMs() + delay;
-  const Status failed =
-      Status::Error("cannot commit the state database (" + std::to_string(uncommitted_.size()) +
-                    " updates kept): " + st.message());
-  if (Status again = EnsureTransaction(); !again.ok()) {
-    Log(LogLevel::kError, {}, "state database: cannot reopen the transaction: " + again.message());
-  }
-  return failed;
+  Abandon(keep);
+  return Status::Error("cannot commit the state database (" + std::to_string(uncommitted_.size()) +
+                       " updates kept): " + st.message());
 }
 
 Status SqliteManifestStore::FlushDue(int64_t now_ms) {

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -94,7 +95,11 @@ class SqliteManifestStore : public ManifestStore {
   // Opens the write transaction if none is open, replaying the updates a failed commit lost.
   Status EnsureTransaction();
   Status Upsert(int64_t db_id, const std::string& key, const ManifestEntry& e);
-  Status Commit();
+  // Commits the open transaction. On failure it is rolled back, and the first `keep` updates
+  // since the last good commit are applied again in a new one (a later commit writes them).
+  Status Commit(size_t keep = std::numeric_limits<size_t>::max());
+  // Rolls back the open transaction and applies the first `keep` updates again.
+  void Abandon(size_t keep);
 
   const std::filesystem::path root_;
   const SqliteStoreOptions options_;

@@ -312,3 +312,41 @@ TEST_CASE("sqlite: a failed commit keeps its updates and commits them later", "[
   CHECK(Committed(root.path()).slices.size() == 6);
   CHECK_FALSE(store->NextFlushMs().has_value());
 }
+
+TEST_CASE("sqlite: a series whose load cannot be committed is not kept half-loaded", "[sqlite]") {
+  qlir::testing::ScratchDir root;
+  TestClock clock;
+  auto store = OpenStore(root.path(), clock.Options());
+  REQUIRE(store->Record(kSeries, StoreRecord(Slice(1), SliceStatus::kFailed)).ok());
+  REQUIRE(store->Flush().ok());
+  // ETHUSDT has a stored file the database does not know: loading it writes one row.
+  const SeriesId eth{"klines", "ETHUSDT", "1m"};
+  auto k = Slice(1, "ETHUSDT");
+  WriteResponse(root.path(), k, k.end_ms + 1000);
+  SliceRecord big = StoreRecord(Slice(2), SliceStatus::kFailed);
+  big.entry.error = std::string(400000, 'e');
+  REQUIRE(store->Record(kSeries, big).ok());
+  const fs::path wal = root.path() / (std::string(kStateDbName) + "-wal");
+  struct rlimit old_limit;
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old_limit;
+  small.rlim_cur = fs::file_size(wal) + 4096;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  auto loaded = store->LoadStatuses(eth);
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+  std::signal(SIGXFSZ, old_handler);
+  REQUIRE_FALSE(loaded.ok());
+  CHECK(loaded.error().find("cannot load klines/ETHUSDT/1m") != std::string::npos);
+  // BTCUSDT's update is still answered, ETHUSDT is not half there.
+  CHECK(store->LoadStatuses(kSeries)->size() == 2);
+  CHECK(store->LoadedSeries() == std::vector<SeriesId>{kSeries});
+  // Later (space again, the retry delay over) it loads whole, and everything is committed.
+  clock.clock.Advance(60000);
+  auto again = store->LoadStatuses(eth);
+  REQUIRE(again.ok());
+  CHECK(again->at(k.composite_key()) == SliceStatus::kOk);
+  REQUIRE(store->Flush().ok());
+  CHECK(Committed(root.path()).slices.size() == 2);
+  CHECK(Committed(root.path(), eth).slices.size() == 1);
+}
