@@ -14,10 +14,10 @@
 #include <zmq.hpp>
 
 #include "common/data_root.h"
+#include "common/data_root_lock.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
 #include "common/signals.h"
-#include "persister/data_root_lock.h"
 #include "persister/disk.h"
 #include "persister/json_manifest_store.h"
 #include "persister/options.h"

@@ -1,4 +1,4 @@
-#include "persister/data_root_lock.h"
+#include "common/data_root_lock.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -11,7 +11,7 @@
 
 #include "common/data_root.h"
 
-namespace qlir::persister {
+namespace qlir {
 
 Result<std::unique_ptr<DataRootLock>> DataRootLock::Acquire(const std::filesystem::path& root) {
   std::error_code ec;
@@ -30,9 +30,9 @@ Result<std::unique_ptr<DataRootLock>> DataRootLock::Acquire(const std::filesyste
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
     ::close(fd);
     if (err == EWOULDBLOCK) {
-      return Status::Error("another persister is running on data root " + root.string() +
-                           " (lock " + path.string() + " held" +
-                           (holder.empty() ? "" : " by pid " + holder) + ")");
+      return Status::Unavailable("another persister is running on data root " + root.string() +
+                                 " (lock " + path.string() + " held" +
+                                 (holder.empty() ? "" : " by pid " + holder) + ")");
     }
     return Status::Error("cannot lock " + path.string() + ": " + std::strerror(err));
   }
@@ -49,4 +49,4 @@ DataRootLock::~DataRootLock() {
   ::close(fd_);
 }
 
-}  // namespace qlir::persister
+}  // namespace qlir

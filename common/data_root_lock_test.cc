@@ -1,4 +1,4 @@
-#include "persister/data_root_lock.h"
+#include "common/data_root_lock.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,7 +8,6 @@
 #include "tests/test_util.h"
 
 using namespace qlir;
-using namespace qlir::persister;
 
 TEST_CASE("a second lock on the same data root is refused at once", "[lock]") {
   qlir::testing::ScratchDir root;
@@ -16,6 +15,7 @@ TEST_CASE("a second lock on the same data root is refused at once", "[lock]") {
   REQUIRE(first.ok());
   auto second = DataRootLock::Acquire(root.path());
   REQUIRE_FALSE(second.ok());
+  CHECK(second.status().IsUnavailable());
   CHECK_THAT(second.error(), Catch::Contains("another persister"));
   CHECK_THAT(second.error(), Catch::Contains(std::to_string(::getpid())));
   first->reset();
