@@ -12,6 +12,7 @@
 #include "common/symbol.h"
 #include "common/time_util.h"
 #include "tools/qlir-status/holes.h"
+#include "tools/qlir-status/migrate.h"
 #include "tools/qlir-status/process_stats.h"
 #include "tools/qlir-status/reconcile.h"
 #include "tools/qlir-status/render.h"
@@ -31,10 +32,14 @@ std::string UsageText() {
          "       qlir-status holes [--data-root DIR] [--json] [--symbol S] [--interval I]\n"
          "       qlir-status reconcile [--data-root DIR] [--json] [--symbols A,B] [--interval 1m]\n"
          "                             [--start WHEN] [--end WHEN]\n"
+         "       qlir-status migrate --to sqlite|json [--data-root DIR]\n"
          "verify checks every stored file against its digest and every row for sense.\n"
          "holes lists the candles missing inside closed ok slices, merged into UTC ranges.\n"
          "reconcile checks stored klines against stored aggTrades, candle by candle\n"
          "  (exit 0 all agree, 2 some disagree or could not be read, 69 nothing to compare).\n"
+         "migrate moves the manifests between manifest.json files and state.sqlite3, offline\n"
+         "  (exit 0 done or already so, 2 failed: nothing lost, run it again, 69 a persister\n"
+         "  holds the data root).\n"
          "--curve-secret-key: the data server's key pair, for a persister run with CURVE.\n"
          "The data root is --data-root, else $QLIR_DATA_ROOT, else ~/qlir_data.\n"
          "Exit codes: 0 nothing wrong, 1 problems found, 2 could not run, 64 bad usage.\n";
@@ -44,10 +49,11 @@ Result<Options> ParseArgs(const std::vector<std::string>& args) {
   Options o;
   size_t i = 0;
   if (!args.empty() && (args[0] == "verify" || args[0] == "status" || args[0] == "holes" ||
-                        args[0] == "reconcile")) {
+                        args[0] == "reconcile" || args[0] == "migrate")) {
     o.verify = args[0] == "verify";
     o.holes = args[0] == "holes";
     o.reconcile = args[0] == "reconcile";
+    o.migrate = args[0] == "migrate";
     ++i;
   }
   for (; i < args.size(); ++i) {
@@ -132,18 +138,39 @@ Result<Options> ParseArgs(const std::vector<std::string>& args) {
       if (!v) return v.status();
       if (v->empty()) return Status::Error(flag + " must not be empty");
       (flag == "--curve-secret-key" ? o.curve_secret_key : o.curve_server_key) = *v;
+    } else if (flag == "--to") {
+      auto v = value();
+      if (!v) return v.status();
+      if (*v == "sqlite") {
+        o.to = StateBackend::kSqlite;
+      } else if (*v == "json") {
+        o.to = StateBackend::kJson;
+      } else {
+        return Status::Error("--to: 'sqlite' or 'json', not '" + *v + "'");
+      }
     } else if (flag == "--timeout-ms") {
       auto v = value();
       if (!v) return v.status();
       auto n = ParseIntFlag("timeout-ms", *v, 1, std::numeric_limits<int>::max());
       if (!n) return n.status();
       o.timeout_ms = static_cast<int>(*n);
-    } else if (flag == "verify" || flag == "status" || flag == "holes" || flag == "reconcile") {
+    } else if (flag == "verify" || flag == "status" || flag == "holes" || flag == "reconcile" ||
+               flag == "migrate") {
       return Status::Error("'" + flag + "' must come first");
     } else {
       return Status::Error("unknown argument '" + args[i] + "'");
     }
   }
+  if (o.migrate) {
+    if (!o.to) return Status::Error("migrate needs --to sqlite or --to json");
+    if (o.json || o.symbol || o.interval || o.stats_dir || !o.symbols.empty() || o.start_ms ||
+        o.end_ms || o.quick || o.repair || o.persister || o.timeout_ms || o.curve_secret_key ||
+        o.curve_server_key) {
+      return Status::Error("'qlir-status migrate' takes only --to and --data-root");
+    }
+    return o;
+  }
+  if (o.to) return Status::Error("--to belongs to 'qlir-status migrate'");
   if ((o.verify || o.holes || o.reconcile) && o.stats_dir) {
     return Status::Error("--stats-dir belongs to 'qlir-status' (status), not to '" +
                          std::string(o.verify  ? "verify"
@@ -298,6 +325,24 @@ int RunReconcile(const Options& o, const std::filesystem::path& root, std::ostre
   return code;
 }
 
+int RunMigrate(const Options& o, const std::filesystem::path& root, std::ostream& out,
+               std::ostream& err) {
+  auto r = Migrate(root, *o.to);
+  if (!r) {
+    err << "qlir-status migrate: " << r.error() << "\n";
+    if (r.status().IsUnavailable()) {
+      err << "qlir-status migrate: stop the persister first (migrate runs offline)\n";
+      return kExitCannotStart;
+    }
+    err << "qlir-status migrate: nothing was lost; the data root still reads as "
+        << StateBackendName(DetectStateBackend(root))
+        << " (fix the cause and run the command again)\n";
+    return kExitError;
+  }
+  out << RenderMigrateText(*r, root);
+  return kExitOk;
+}
+
 }  // namespace
 
 int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -315,6 +360,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     err << "qlir-status: " << root.error() << "\n";
     return o->reconcile ? kExitCannotStart : kExitError;
   }
+  if (o->migrate) return RunMigrate(*o, *root, out, err);
   if (o->reconcile) return RunReconcile(*o, *root, out, err);
   if (o->holes) return RunHoles(*o, *root, out, err);
   return o->verify ? RunVerify(*o, *root, out, err) : RunStatus(*o, *root, out, err);

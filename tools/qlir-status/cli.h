@@ -6,6 +6,7 @@
 //   qlir-status holes [--data-root DIR] [--json] [--symbol S] [--interval I]
 //   qlir-status reconcile [--data-root DIR] [--json] [--symbols A,B] [--interval 1m]
 //                         [--start WHEN] [--end WHEN]
+//   qlir-status migrate --to sqlite|json [--data-root DIR]
 // Run() is everything main does but own the process: tests call it with string streams.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/data_root.h"
 #include "common/exit_codes.h"
 #include "common/status.h"
 
@@ -31,6 +33,8 @@ struct Options {
   bool verify = false;
   bool holes = false;      // `qlir-status holes`: the ledger of the exchange's holes (holes.h)
   bool reconcile = false;  // `qlir-status reconcile`: candles against trades (reconcile.h)
+  bool migrate = false;    // `qlir-status migrate --to B`: switch the state backend (migrate.h)
+  std::optional<StateBackend> to;
   bool help = false;
   std::optional<std::string> data_root;
   bool json = false;

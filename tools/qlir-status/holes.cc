@@ -10,6 +10,7 @@
 #include "common/holes.h"
 #include "common/json.h"
 #include "common/time_util.h"
+#include "tools/qlir-status/manifest_reader.h"
 #include "tools/qlir-status/ranges.h"
 
 namespace qlir::status_tool {
@@ -122,12 +123,14 @@ SeriesHoles LedgerOf(const SeriesLocation& loc, const Manifest& m,
 }
 
 Result<HolesReport> BuildHolesLedger(const fs::path& root, const SeriesFilter& filter) {
-  auto series = FindSeries(root, filter);
+  auto reader = ManifestReader::Open(root);
+  if (!reader) return reader.status();
+  auto series = (*reader)->FindSeries(filter);
   if (!series) return series.status();
   HolesReport report;
   report.data_root = root;
   for (const SeriesLocation& loc : *series) {
-    auto m = ParseManifestFile((loc.dir / kManifestName).string());
+    auto m = (*reader)->Read(loc);
     if (!m) {
       SeriesHoles s;
       s.loc = loc;

@@ -14,6 +14,7 @@
 #include "common/klines/interval.h"
 #include "common/manifest.h"
 #include "common/time_util.h"
+#include "tools/qlir-status/manifest_reader.h"
 #include "tools/qlir-status/series_scan.h"
 
 namespace qlir::status_tool {
@@ -326,8 +327,9 @@ class SymbolReconciler {
   std::vector<TimeRange> compared_;
 };
 
-SymbolReconcile ReconcileSymbol(const std::string& symbol, const SymbolSeries& series,
-                                int64_t interval_ms, const ReconcileOptions& o,
+SymbolReconcile ReconcileSymbol(ManifestReader& reader, const std::string& symbol,
+                                const SymbolSeries& series, int64_t interval_ms,
+                                const ReconcileOptions& o,
                                 std::vector<Disagreement>* disagreements) {
   SymbolReconcile s;
   s.symbol = symbol;
@@ -336,12 +338,12 @@ SymbolReconcile ReconcileSymbol(const std::string& symbol, const SymbolSeries& s
                              : "no aggTrades/" + symbol + "/id series stored";
     return s;
   }
-  auto km = ParseManifestFile((series.klines->dir / kManifestName).string());
+  auto km = reader.Read(*series.klines);
   if (!km) {
     s.error = km.error();
     return s;
   }
-  auto tm = ParseManifestFile((series.trades->dir / kManifestName).string());
+  auto tm = reader.Read(*series.trades);
   if (!tm) {
     s.error = tm.error();
     return s;
@@ -426,7 +428,9 @@ Result<ReconcileReport> Reconcile(const fs::path& root, const ReconcileOptions& 
   if (o.interval == "1w") {
     return Status::InvalidArgument("reconcile compares candles up to 1d, not 1w");
   }
-  auto all = FindSeries(root, SeriesFilter{});
+  auto reader = ManifestReader::Open(root);
+  if (!reader) return reader.status();
+  auto all = (*reader)->FindSeries(SeriesFilter{});
   if (!all) return all.status();
   std::map<std::string, SymbolSeries> by_symbol;
   for (const std::string& want : o.symbols) by_symbol[want];
@@ -441,7 +445,8 @@ Result<ReconcileReport> Reconcile(const fs::path& root, const ReconcileOptions& 
   for (const auto& [symbol, series] : by_symbol) {
     // Without a filter, only symbols with both series are compared.
     if (o.symbols.empty() && (!series.klines || !series.trades)) continue;
-    r.symbols.push_back(ReconcileSymbol(symbol, series, *interval_ms, o, &r.disagreements));
+    r.symbols.push_back(
+        ReconcileSymbol(**reader, symbol, series, *interval_ms, o, &r.disagreements));
   }
   return r;
 }

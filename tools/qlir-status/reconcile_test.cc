@@ -8,6 +8,7 @@
 #include "common/json.h"
 #include "common/time_util.h"
 #include "tools/qlir-status/cli.h"
+#include "tools/qlir-status/migrate.h"
 #include "tools/qlir-status/test_util.h"
 
 namespace qlir::status_tool {
@@ -309,6 +310,26 @@ TEST_CASE("reconcile: every kind of disagreement is one line, and the exit code 
   REQUIRE(r.ok());
   CHECK(r->disagreements.size() == 8);
   CHECK(r->symbols[0].disagreeing == 8);
+}
+
+TEST_CASE("reconcile reads a SQLite root as its manifest.json files", "[reconcile][sqlite]") {
+  ScratchDir dir;
+  Market market;
+  market.candles[3].volume += 1;
+  market.candles[11].present = false;
+  WriteMarket(dir.path(), market);
+  std::string json_out, sqlite_out;
+  CHECK(RunCli({"reconcile", "--json", "--data-root", dir.path().string()}, &json_out) ==
+        kExitDoneWithFailures);
+  REQUIRE(Migrate(dir.path(), StateBackend::kSqlite).ok());
+  REQUIRE(DetectStateBackend(dir.path()) == StateBackend::kSqlite);
+  CHECK(RunCli({"reconcile", "--json", "--data-root", dir.path().string()}, &sqlite_out) ==
+        kExitDoneWithFailures);
+  CHECK(sqlite_out == json_out);
+  auto r = Reconcile(dir.path(), ReconcileOptions{});
+  REQUIRE(r.ok());
+  CHECK(r->disagreements.size() == 2);
+  CHECK(r->symbols[0].agreeing == 57);
 }
 
 TEST_CASE("reconcile: invalidated rows count as present and are no trades", "[reconcile]") {

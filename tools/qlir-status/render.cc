@@ -61,6 +61,10 @@ std::string Dump(const ojson& j) {
 std::string RenderStatusText(const StatusReport& report) {
   std::ostringstream out;
   out << "data root: " << report.data_root.string() << "\n";
+  if (report.backend == StateBackend::kSqlite) {
+    out << "state: " << (report.data_root / std::string(kStateDbName)).string() << " ("
+        << HumanBytes(report.state_db_bytes) << " with its -wal and -shm)\n";
+  }
   if (report.series.empty()) {
     out << "no series found\n";
     return out.str();
@@ -175,6 +179,9 @@ std::string RenderStatusJson(const StatusReport& report) {
   }
   ojson root;
   root["data_root"] = report.data_root.string();
+  root["state"] = StateBackendName(report.backend);
+  root["state_db_bytes"] =
+      report.backend == StateBackend::kSqlite ? ojson(report.state_db_bytes) : ojson(nullptr);
   root["problem"] = report.HasProblem();
   root["series"] = std::move(series);
   return Dump(root);

@@ -1,10 +1,8 @@
 #include "tools/qlir-status/series_report.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <system_error>
 
-#include "common/atomic_file.h"
 #include "common/data_root.h"
 #include "common/endpoint.h"
 
@@ -113,25 +111,19 @@ SeriesReport SummariseManifest(const SeriesLocation& loc, const Manifest& m) {
   return r;
 }
 
-SeriesReport BuildSeriesReport(const SeriesLocation& loc) {
+SeriesReport BuildSeriesReport(ManifestReader& reader, const SeriesLocation& loc) {
   SeriesReport r;
-  const fs::path path = loc.dir / kManifestName;
-  // One open, one read: the persister renames a new manifest over the old one, so the file we
-  // opened is whole, old or new.
-  auto text = ReadFile(path);
-  if (!text) {
-    std::error_code ec;
-    if (!fs::exists(path, ec) && !ec) {
-      r.series = loc;
-      r.manifest_error = path.string() + ": no manifest (the persister rebuilds it from " +
-                         std::string(kResponsesDir) + "/ when it starts)";
-    } else {
-      r.series = loc;
-      r.manifest_error = text.error();
-    }
-  } else if (auto m = ParseManifest(*text, path.string()); !m) {
+  auto m = reader.Read(loc);
+  if (!m) {
     r.series = loc;
-    r.manifest_error = "corrupt manifest: " + m.error();
+    if (m.status().IsNotFound()) {
+      r.manifest_error = m.error() + " (the persister rebuilds it from " +
+                         std::string(kResponsesDir) + "/ when it starts)";
+    } else if (m.status().IsCorruption()) {
+      r.manifest_error = "corrupt manifest: " + m.error();
+    } else {
+      r.manifest_error = m.error();
+    }
   } else {
     r = SummariseManifest(loc, *m);
   }
@@ -140,11 +132,24 @@ SeriesReport BuildSeriesReport(const SeriesLocation& loc) {
 }
 
 Result<StatusReport> BuildStatusReport(const fs::path& root, const SeriesFilter& filter) {
-  auto series = FindSeries(root, filter);
+  auto reader = ManifestReader::Open(root);
+  if (!reader) return reader.status();
+  auto series = (*reader)->FindSeries(filter);
   if (!series) return series.status();
   StatusReport report;
   report.data_root = root;
-  for (const SeriesLocation& loc : *series) report.series.push_back(BuildSeriesReport(loc));
+  report.backend = (*reader)->backend();
+  if (report.backend == StateBackend::kSqlite) {
+    for (const std::string& suffix :
+         {std::string(), std::string(kStateDbWalSuffix), std::string(kStateDbShmSuffix)}) {
+      std::error_code ec;
+      const uintmax_t n = fs::file_size(root / (std::string(kStateDbName) + suffix), ec);
+      if (!ec) report.state_db_bytes += n;
+    }
+  }
+  for (const SeriesLocation& loc : *series) {
+    report.series.push_back(BuildSeriesReport(**reader, loc));
+  }
   return report;
 }
 

@@ -1,10 +1,9 @@
-// The status of one series (endpoint, symbol, interval) read from its manifest.json, and of a
-// whole data root: what `qlir-status` prints (tools/qlir-status/README.md). The manifest schema
-// is in docs/on-disk-format.md ("manifest.json"; common/manifest.h).
+// The status of one series (endpoint, symbol, interval) read from its manifest, and of a whole
+// data root: what `qlir-status` prints (tools/qlir-status/README.md). The manifest schema is in
+// docs/on-disk-format.md ("manifest.json", "state.sqlite3"; common/manifest.h).
 //
-// Read-only and safe beside a running persister: the manifest is opened once and read whole. The
-// persister replaces it by rename (common/atomic_file.h), so the one file we opened is either
-// the old or the new manifest, never a mix.
+// Read-only and safe beside a running persister (manifest_reader.h): a manifest is read whole,
+// old or new, never a mix.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +15,7 @@
 #include "common/manifest.h"
 #include "common/slice_key.h"
 #include "common/status.h"
+#include "tools/qlir-status/manifest_reader.h"
 #include "tools/qlir-status/ranges.h"
 #include "tools/qlir-status/series_scan.h"
 
@@ -67,6 +67,8 @@ struct SeriesReport {
 
 struct StatusReport {
   std::filesystem::path data_root;
+  StateBackend backend = StateBackend::kJson;  // where the manifests are
+  uint64_t state_db_bytes = 0;                 // SQLite roots: state.sqlite3 with its -wal and -shm
   std::vector<SeriesReport> series;
   bool HasProblem() const;
 };
@@ -79,8 +81,9 @@ Result<SliceKey> CheckEntryKey(const std::string& key, const Manifest& m);
 // Ok when the manifest names the series of the directory it lies in.
 Status CheckManifestIdentity(const Manifest& m, const SeriesLocation& loc);
 
-// Reads <dir>/manifest.json and summarises it. Never fails: a bad manifest sets manifest_error.
-SeriesReport BuildSeriesReport(const SeriesLocation& loc);
+// Reads the series' manifest (manifest_reader.h: manifest.json or state.sqlite3) and summarises
+// it. Never fails: a missing or bad manifest sets manifest_error.
+SeriesReport BuildSeriesReport(ManifestReader& reader, const SeriesLocation& loc);
 
 // The summary of an already parsed manifest (no disk usage). Exposed for tests.
 SeriesReport SummariseManifest(const SeriesLocation& loc, const Manifest& m);

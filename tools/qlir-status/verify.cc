@@ -63,6 +63,8 @@ std::string_view ProblemKindName(ProblemKind kind) {
       return "no-digest";
     case ProblemKind::kIrregularRows:
       return "irregular-rows";
+    case ProblemKind::kIgnoredManifest:
+      return "ignored-manifest";
   }
   return "unknown";
 }
@@ -117,22 +119,15 @@ Status QuickCheckFile(const fs::path& path, int64_t* size) {
 
 class SeriesVerifier {
  public:
-  SeriesVerifier(const SeriesLocation& loc, const VerifyOptions& options)
-      : loc_(loc), options_(options) {}
+  SeriesVerifier(ManifestReader& reader, const SeriesLocation& loc, const VerifyOptions& options)
+      : reader_(reader), loc_(loc), options_(options) {}
 
   SeriesVerification Run() {
-    const fs::path manifest_path = loc_.dir / kManifestName;
     std::optional<Manifest> manifest;
-    auto text = ReadFile(manifest_path);
-    std::error_code ec;
-    if (!text) {
-      if (!fs::exists(manifest_path, ec) && !ec) {
-        Add("-", ProblemKind::kManifest, manifest_path.string() + ": no manifest", false);
-      } else {
-        Add("-", ProblemKind::kManifest, text.error(), false);
-      }
-    } else if (auto m = ParseManifest(*text, manifest_path.string()); !m) {
-      Add("-", ProblemKind::kManifest, "corrupt manifest: " + m.error(), false);
+    auto m = reader_.Read(loc_);
+    if (!m) {
+      Add("-", ProblemKind::kManifest,
+          m.status().IsCorruption() ? "corrupt manifest: " + m.error() : m.error(), false);
     } else if (Status s = CheckManifestIdentity(*m, loc_); !s.ok()) {
       Add("-", ProblemKind::kManifest, s.message(), false);
     } else {
@@ -338,6 +333,13 @@ class SeriesVerifier {
       const fs::path path = loc_.dir / n.name;
       switch (ClassifySeriesName(n.name)) {
         case SeriesName::kManifest:
+          if (reader_.backend() == StateBackend::kSqlite) {
+            Notice("-", ProblemKind::kIgnoredManifest,
+                   path.string() + ": not read, " + reader_.Where(loc_).string() +
+                       " holds this series (an interrupted 'qlir-status migrate --to sqlite' "
+                       "leaves these: run it again)");
+          }
+          break;
         case SeriesName::kResponsesDir:
           break;
         case SeriesName::kManifestTemporary:
@@ -360,6 +362,7 @@ class SeriesVerifier {
     }
   }
 
+  ManifestReader& reader_;
   const SeriesLocation& loc_;
   const VerifyOptions& options_;
   std::set<std::string> named_ids_;
@@ -370,13 +373,53 @@ class SeriesVerifier {
 
 }  // namespace
 
-SeriesVerification VerifySeries(const SeriesLocation& loc, const VerifyOptions& options) {
-  return SeriesVerifier(loc, options).Run();
+namespace {
+
+// A SQLite root's own leftovers: a database being built (migrate, interrupted or running) and a
+// damaged one the persister set aside.
+std::vector<Problem> CheckStateDbLeftovers(const fs::path& root) {
+  std::vector<Problem> out;
+  auto names = ListDir(root);
+  if (!names) {
+    out.push_back({"-", "-", ProblemKind::kFileUnreadable, names.error(), false});
+    return out;
+  }
+  for (const DirEntry& n : *names) {
+    const fs::path path = root / n.name;
+    switch (ClassifyRootName(n.name)) {
+      case RootName::kStateDbTemporary:
+        out.push_back({"-", "-", ProblemKind::kTempFile,
+                       path.string() +
+                           ": leftover temporary state database (an interrupted 'qlir-status "
+                           "migrate', or one in progress)",
+                       false});
+        break;
+      case RootName::kCorruptStateDb:
+        out.push_back({"-", "-", ProblemKind::kCorruptManifestKept,
+                       path.string() +
+                           ": a damaged state database the persister set aside (inspect, then "
+                           "delete)",
+                       false});
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+SeriesVerification VerifySeries(ManifestReader& reader, const SeriesLocation& loc,
+                                const VerifyOptions& options) {
+  return SeriesVerifier(reader, loc, options).Run();
 }
 
 Result<VerifyReport> Verify(const fs::path& root, const SeriesFilter& filter,
                             const VerifyOptions& options) {
-  auto series = FindSeries(root, filter);
+  auto reader = ManifestReader::Open(root);
+  if (!reader) return reader.status();
+  auto series = (*reader)->FindSeries(filter);
   if (!series) return series.status();
   VerifyReport report;
   report.data_root = root;
@@ -384,20 +427,31 @@ Result<VerifyReport> Verify(const fs::path& root, const SeriesFilter& filter,
   report.series_checked = static_cast<int64_t>(series->size());
   std::vector<std::vector<Problem>> first_pass;
   first_pass.reserve(series->size());
+  std::vector<Problem> first_root;  // names in the root itself
   VerifyCounts counts;
   for (const SeriesLocation& loc : *series) {
-    SeriesVerification v = VerifySeries(loc, options);
+    SeriesVerification v = VerifySeries(**reader, loc, options);
     counts.Add(v.counts);
     first_pass.push_back(std::move(v.problems));
     // Notices are not confirmed by a second pass: they describe data, not a write in flight.
     for (Problem& n : v.notices) report.notices.push_back(std::move(n));
   }
+  // Either backend: an interrupted migrate to SQLite leaves its temporary in a JSON root.
+  first_root = CheckStateDbLeftovers(root);
   report.files_checked = counts.files_checked;
   report.bytes_checked = counts.bytes_checked;
   report.slices_checked = counts.slices_checked;
   report.no_digest = counts.no_digest;
   report.digest_checked = counts.digest_checked;
   // Second pass, after the whole root: a problem that was a write in flight is gone by now.
+  if (!first_root.empty()) {
+    for (Problem& p : CheckStateDbLeftovers(root)) {
+      if (std::any_of(first_root.begin(), first_root.end(),
+                      [&](const Problem& q) { return q.detail == p.detail; })) {
+        report.problems.push_back(std::move(p));
+      }
+    }
+  }
   for (size_t i = 0; i < series->size(); ++i) {
     if (first_pass[i].empty()) continue;
     // Keyless problems (temporaries, strangers) are told apart by their detail, which names
@@ -407,7 +461,7 @@ Result<VerifyReport> Verify(const fs::path& root, const SeriesFilter& filter,
     };
     std::set<std::tuple<std::string, ProblemKind, std::string>> seen;
     for (const Problem& p : first_pass[i]) seen.insert(identity(p));
-    for (Problem& p : VerifySeries((*series)[i], options).problems) {
+    for (Problem& p : VerifySeries(**reader, (*series)[i], options).problems) {
       if (seen.contains(identity(p))) report.problems.push_back(std::move(p));
     }
   }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "tools/qlir-status/manifest_reader.h"
 #include "tools/qlir-status/series_scan.h"
 
 namespace qlir::status_tool {
@@ -44,8 +45,9 @@ enum class ProblemKind {
   kCorruptManifestKept,  // manifest.json.corrupt-*: a damaged manifest the persister set aside
   kDigestMismatch,       // the file's data does not hash to the entry's digest (bytes changed)
   // Notices (VerifyReport::notices), not problems:
-  kNoDigest,       // stored entries without a digest (a manifest not upgraded yet): rows only
-  kIrregularRows,  // rows off the grid or with an odd close time, as the exchange serves them
+  kNoDigest,         // stored entries without a digest (a manifest not upgraded yet): rows only
+  kIrregularRows,    // rows off the grid or with an odd close time, as the exchange serves them
+  kIgnoredManifest,  // a manifest.json on a SQLite root: state.sqlite3 decides, it is not read
 };
 
 // "file-missing", "bad-data", ...: the problem column of the report.
@@ -113,8 +115,9 @@ struct SeriesVerification {
   VerifyCounts counts;
 };
 
-// One pass over one series.
-SeriesVerification VerifySeries(const SeriesLocation& loc, const VerifyOptions& options = {});
+// One pass over one series, its manifest read through `reader` (manifest.json or state.sqlite3).
+SeriesVerification VerifySeries(ManifestReader& reader, const SeriesLocation& loc,
+                                const VerifyOptions& options = {});
 
 // Every series under `root` passing `filter`, with the second pass described above. Errors only
 // when the root cannot be listed.

@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "common/wire.h"
 #include "tools/qlir-status/holes.h"
+#include "tools/qlir-status/migrate.h"
 #include "tools/qlir-status/render.h"
 #include "tools/qlir-status/repair.h"
 #include "tools/qlir-status/series_report.h"
@@ -614,6 +615,159 @@ TEST_CASE("verify, status and holes read an aggTrades series (ids, not times)", 
   CHECK_THAT(RenderHolesText(*holes),
              Catch::Contains("aggTrades/BTCUSDT/id  no ledger: its items are not one per grid "
                              "step, so a stored slice lacks none (3 ok slices)\n"));
+}
+
+// status, verify and holes of `root`, as JSON, with what only the backend changes taken out
+// (where the manifest lives and its size).
+struct Reports {
+  std::string status, verify, holes;
+  std::map<std::string, std::vector<std::string>> repair_keys;
+};
+Reports ReportsOf(const fs::path& root) {
+  Reports r;
+  auto status = BuildStatusReport(root, {});
+  REQUIRE(status.ok());
+  auto j = nlohmann::ordered_json::parse(RenderStatusJson(*status));
+  j.erase("state");
+  j.erase("state_db_bytes");
+  for (auto& s : j["series"]) {
+    s["bytes"].erase("manifest");
+    s["bytes"].erase("total");
+  }
+  r.status = j.dump(1);
+  auto verify = Verify(root, {});
+  REQUIRE(verify.ok());
+  r.verify = RenderVerifyJson(*verify);
+  r.repair_keys = verify->RepairKeys();
+  auto holes = BuildHolesLedger(root, {});
+  REQUIRE(holes.ok());
+  r.holes = RenderHolesJson(*holes);
+  return r;
+}
+
+// The same root read through manifest.json files, then through state.sqlite3: the same reports.
+void CheckSameOnBothBackends(const fs::path& root) {
+  REQUIRE(DetectStateBackend(root) == StateBackend::kJson);
+  const Reports json = ReportsOf(root);
+  auto m = Migrate(root, StateBackend::kSqlite);
+  INFO(m.error());
+  REQUIRE(m.ok());
+  REQUIRE(DetectStateBackend(root) == StateBackend::kSqlite);
+  const Reports sqlite = ReportsOf(root);
+  CHECK(sqlite.status == json.status);
+  CHECK(sqlite.verify == json.verify);
+  CHECK(sqlite.holes == json.holes);
+  CHECK(sqlite.repair_keys == json.repair_keys);
+  auto status = BuildStatusReport(root, {});
+  REQUIRE(status.ok());
+  CHECK(status->backend == StateBackend::kSqlite);
+  CHECK(status->state_db_bytes > 0);
+  CHECK_THAT(RenderStatusText(*status),
+             Catch::Contains("state: " + (root / "state.sqlite3").string()));
+}
+
+TEST_CASE("status, verify and holes read a SQLite root exactly as its manifest.json files",
+          "[verify][sqlite]") {
+  SECTION("every kind of damage") {
+    DamagedRoot d;
+    CheckSameOnBothBackends(d.dir.path());
+    auto r = Verify(d.dir.path(), {});
+    REQUIRE(r.ok());
+    CHECK(r->problems.size() == 8);  // the listed file missing, the orphan... as on JSON
+    CHECK(ByKind(*r).count(ProblemKind::kFileMissing) == 1);
+  }
+  SECTION("every kind of tampering, digests included") {
+    TamperedRoot t;
+    CheckSameOnBothBackends(t.dir.path());
+    auto r = Verify(t.dir.path(), {});
+    REQUIRE(r.ok());
+    CHECK(ByKind(*r).count(ProblemKind::kDigestMismatch) == 1);
+    CHECK(r->problems.size() == 8);
+  }
+  SECTION("failed, pending and missing slices") {
+    ScratchDir dir;
+    SeriesBuilder b(dir.path());
+    b.Stored(kBase);
+    b.Stored(kBase + 1, SliceStatus::kOk, 1000);
+    b.Failed(kBase + 3, 500, "HTTP 500 from Binance");
+    b.Pending(kBase + 4);
+    b.Stored(kBase + 6, SliceStatus::kPartial, 0);
+    b.manifest().slices[b.KeyText(kBase + 1)].holes_confirmed_at = "2025-01-02T00:00:00Z";
+    b.Write();
+    CheckSameOnBothBackends(dir.path());
+    auto status = BuildStatusReport(dir.path(), {});
+    REQUIRE(status.ok());
+    REQUIRE(status->series.size() == 1);
+    CHECK(status->series[0].failed == 1);
+    CHECK(status->series[0].missing == 3);  // kBase+2, the pending kBase+4, kBase+5
+  }
+}
+
+TEST_CASE(
+    "verify of a SQLite root: a series only the database knows, ignored manifests and "
+    "leftovers",
+    "[verify][sqlite]") {
+  ScratchDir dir;
+  SeriesBuilder b(dir.path());
+  b.Stored(kBase);
+  b.Write();
+  const std::string manifest_bytes = *ReadFile(b.dir() / "manifest.json");
+  REQUIRE(Migrate(dir.path(), StateBackend::kSqlite).ok());
+  {
+    // A series with no folder yet (only pending slices): the database alone knows it.
+    auto db = StateDb::Open(dir.path(), StateDb::Mode::kReadWrite);
+    REQUIRE(db.ok());
+    SeriesBuilder eth(dir.path(), "ETHUSDT");
+    eth.Pending(kBase);
+    REQUIRE((*db)->ReplaceManifest(eth.manifest()).ok());
+  }
+  fs::remove_all(dir.path() / "binance/klines/raw/ETHUSDT");
+  // What an interrupted migrate or a persister leaves.
+  testing::WriteRaw(b.dir() / "manifest.json", manifest_bytes);
+  testing::WriteRaw(dir.path() / "state.sqlite3.999.tmp", "x");
+  testing::WriteRaw(dir.path() / "state.sqlite3.corrupt-20250101T000000Z", "x");
+  auto r = Verify(dir.path(), {});
+  REQUIRE(r.ok());
+  const std::string text = RenderVerifyText(*r);
+  INFO(text);
+  CHECK(r->series_checked == 2);
+  CHECK(ByKind(*r) == std::multimap<ProblemKind, std::string>{
+                          {ProblemKind::kTempFile, "-"},
+                          {ProblemKind::kCorruptManifestKept, "-"},
+                      });
+  REQUIRE(r->notices.size() == 1);
+  CHECK(r->notices[0].kind == ProblemKind::kIgnoredManifest);
+  CHECK_THAT(text, Catch::Contains("ignored-manifest (notice): " +
+                                   (b.dir() / "manifest.json").string() + ": not read"));
+  auto status = BuildStatusReport(dir.path(), {});
+  REQUIRE(status.ok());
+  REQUIRE(status->series.size() == 2);
+  CHECK(status->series[1].series.Name() == "klines/ETHUSDT/1m");
+  CHECK(status->series[1].manifest_error.empty());
+  CHECK(status->series[1].pending == 1);
+  // The stale manifest.json is not what status reads: the database's series has one slice.
+  b.Stored(kBase + 1);
+  b.Write();
+  status = BuildStatusReport(dir.path(), {});
+  REQUIRE(status.ok());
+  CHECK(status->series[0].ok == 1);
+}
+
+TEST_CASE("a SQLite root whose database does not open is an error naming it", "[verify][sqlite]") {
+  ScratchDir dir;
+  SeriesBuilder b(dir.path());
+  b.Stored(kBase);
+  b.Write();
+  testing::WriteRaw(dir.path() / "state.sqlite3", std::string(4096, 'z'));
+  auto status = BuildStatusReport(dir.path(), {});
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.status().IsCorruption());
+  CHECK_THAT(status.error(), Catch::Contains((dir.path() / "state.sqlite3").string()));
+  auto verify = Verify(dir.path(), {});
+  REQUIRE_FALSE(verify.ok());
+  CHECK_THAT(verify.error(), Catch::Contains((dir.path() / "state.sqlite3").string()));
+  auto holes = BuildHolesLedger(dir.path(), {});
+  CHECK_FALSE(holes.ok());
 }
 
 }  // namespace
