@@ -69,6 +69,17 @@ Status CheckIdentity(const Manifest& m, const SeriesLocation& loc, const fs::pat
   return Status::Ok();
 }
 
+// The JSON backend's sign that a crash may have left a series' response files ahead of its
+// manifest (persister/json_manifest_store.cc, CheckAtStart): responses/ changed no earlier than
+// manifest.json. The SQLite backend's sign is the series' open_series mark; migrate carries it
+// over both ways, so the persister's next start recovers the same series.
+bool ManifestLags(const fs::path& series_dir) {
+  std::error_code e1, e2;
+  const auto responses_time = fs::last_write_time(series_dir / kResponsesDir, e1);
+  const auto manifest_time = fs::last_write_time(series_dir / kManifestName, e2);
+  return !e1 && (e2 || manifest_time <= responses_time);
+}
+
 Result<MigrateResult> ToSqlite(const fs::path& root, MigrateResult r) {
   auto series = ListSeries(root);
   if (!series) return series.status();
@@ -112,10 +123,20 @@ Result<MigrateResult> ToSqlite(const fs::path& root, MigrateResult r) {
                           "from responses/ when it starts)");
         continue;
       }
+      const bool lags = ManifestLags(loc.dir);  // before reading: a conservative answer
       auto m = ParseManifestFile(path.string());
       if (!m) return discard(m.status());
       if (Status s = CheckIdentity(*m, loc, path); !s.ok()) return discard(s);
       if (Status s = (*db)->ReplaceManifest(*m); !s.ok()) return discard(s);
+      if (lags) {
+        auto id = (*db)->FindSeries(m->endpoint, m->symbol, m->interval);
+        if (!id) return discard(id.status());
+        if (!*id) return discard(Status::Error(tmp.string() + ": " + loc.Name() + " vanished"));
+        if (Status s = (*db)->MarkOpen(**id); !s.ok()) return discard(s);
+        r.notes.push_back(loc.Name() +
+                          ": its responses/ changed after its manifest.json (a persister "
+                          "stopped uncleanly): marked for recovery at the persister's next start");
+      }
       ++r.series;
       r.slices += static_cast<int64_t>(m->slices.size());
       written.push_back(path);
@@ -164,6 +185,10 @@ Result<MigrateResult> ToJson(const fs::path& root, MigrateResult r) {
     if (!db) return db.status();
     auto rows = (*db)->ListSeries();
     if (!rows) return rows.status();
+    auto open = (*db)->OpenSeries();
+    if (!open) return open.status();
+    std::set<int64_t> open_ids;
+    for (const StateDb::SeriesRow& o : *open) open_ids.insert(o.id);
     // Every name must make a folder before anything is written.
     std::vector<fs::path> dirs;
     for (const StateDb::SeriesRow& row : *rows) {
@@ -184,6 +209,21 @@ Result<MigrateResult> ToJson(const fs::path& root, MigrateResult r) {
       if (ec) return Status::IOError("cannot create " + dirs[i].string() + ": " + ec.message());
       QLIR_RETURN_IF_ERROR(WriteFileAtomic(dirs[i] / kManifestName, SerializeManifest(**m),
                                            AtomicWriteOptions{.sync_dir = false}));
+      if (open_ids.contains(row.id)) {
+        // The JSON backend's sign for the same: responses/ no older than manifest.json.
+        std::error_code e1, e2;
+        const auto written = fs::last_write_time(dirs[i] / kManifestName, e1);
+        if (!e1 && fs::is_directory(dirs[i] / kResponsesDir, e2)) {
+          fs::last_write_time(dirs[i] / kResponsesDir, written, e1);
+          if (e1) {
+            return Status::IOError("cannot set the time of " + (dirs[i] / kResponsesDir).string() +
+                                   ": " + e1.message());
+          }
+          r.notes.push_back(row.endpoint + "/" + row.symbol + "/" + row.interval +
+                            ": marked open in the database (a persister stopped uncleanly): "
+                            "left for recovery at the persister's next start");
+        }
+      }
       QLIR_RETURN_IF_ERROR(SyncDir(dirs[i]));
       ++r.series;
       r.slices += static_cast<int64_t>((*m)->slices.size());

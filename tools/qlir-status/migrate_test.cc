@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <map>
 #include <sstream>
 
@@ -245,6 +246,44 @@ TEST_CASE("migrate: a rerun finishes what an interrupted run left", "[migrate]")
   }
   REQUIRE(Migrate(dir.path(), StateBackend::kJson).ok());
   CHECK(Files(dir.path()) == before);
+}
+
+TEST_CASE("migrate: a series a crash left behind is recovered on either backend", "[migrate]") {
+  ScratchDir dir;
+  WriteRoot(dir.path());
+  const fs::path btc = dir.path() / "binance/klines/raw/BTCUSDT/1m";
+  const fs::path eth = dir.path() / "binance/klines/raw/ETHUSDT/1s";
+  const fs::path trades = dir.path() / "binance/aggTrades/raw/BTCUSDT/id";
+  // BTCUSDT's responses/ changed after its manifest (the JSON backend's sign of a crash); the
+  // other two were written after their responses.
+  const auto now = fs::file_time_type::clock::now();
+  for (const fs::path& d : {eth, trades}) {
+    fs::last_write_time(d / "responses", now - std::chrono::hours(2));
+    fs::last_write_time(d / "manifest.json", now - std::chrono::hours(1));
+  }
+  fs::last_write_time(btc / "manifest.json", now - std::chrono::hours(2));
+  fs::last_write_time(btc / "responses", now - std::chrono::hours(1));
+  auto r = Migrate(dir.path(), StateBackend::kSqlite);
+  REQUIRE(r.ok());
+  CHECK_THAT(RenderMigrateText(*r, dir.path()),
+             Catch::Contains("klines/BTCUSDT/1m: its responses/ changed after its manifest.json"));
+  {
+    auto db = StateDb::Open(dir.path(), StateDb::Mode::kReadOnly);
+    REQUIRE(db.ok());
+    auto open = (*db)->OpenSeries();
+    REQUIRE(open.ok());
+    REQUIRE(open->size() == 1);
+    CHECK((*open)[0].symbol == "BTCUSDT");
+    CHECK((*open)[0].interval == "1m");
+  }
+  r = Migrate(dir.path(), StateBackend::kJson);
+  REQUIRE(r.ok());
+  CHECK_THAT(RenderMigrateText(*r, dir.path()),
+             Catch::Contains("klines/BTCUSDT/1m: marked open in the database"));
+  // The JSON sign again for BTCUSDT only: responses/ no older than manifest.json.
+  CHECK(fs::last_write_time(btc / "manifest.json") <= fs::last_write_time(btc / "responses"));
+  CHECK(fs::last_write_time(eth / "manifest.json") > fs::last_write_time(eth / "responses"));
+  CHECK(fs::last_write_time(trades / "manifest.json") > fs::last_write_time(trades / "responses"));
 }
 
 TEST_CASE("migrate: usage", "[migrate]") {
