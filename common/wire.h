@@ -115,12 +115,18 @@ struct Durable {
   MSGPACK_DEFINE(endpoint, slices)
 };
 
+// Statuses come a page at a time (docs/protocol.md, STATUS_REQUEST): the slices of the series
+// in composite-key order strictly after `after` ("" = from the start), at most `max` of them
+// (0 = the persister's page size). A STATUS_REQUEST from an older peer, without the two fields,
+// decodes as the first page of the persister's size.
 struct StatusRequest {
   uint64_t request_id = 0;
   std::string endpoint;
   std::string symbol;
   std::string interval;
-  MSGPACK_DEFINE(request_id, endpoint, symbol, interval)
+  std::string after;
+  uint64_t max = 0;
+  MSGPACK_DEFINE(request_id, endpoint, symbol, interval, after, max)
 };
 
 struct StatusReply {
@@ -129,8 +135,11 @@ struct StatusReply {
   std::string symbol;
   std::string interval;
   std::string error;  // non-empty when the persister could not answer
-  std::vector<SliceState> slices;
-  MSGPACK_DEFINE(request_id, endpoint, symbol, interval, error, slices)
+  std::vector<SliceState> slices;  // in key order
+  // More slices follow the last one of this page: ask again with `after` = its key. A reply from
+  // an older persister, without the field, decodes as the last page.
+  bool more = false;
+  MSGPACK_DEFINE(request_id, endpoint, symbol, interval, error, slices, more)
 };
 
 struct MarkPending {

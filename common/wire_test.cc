@@ -112,6 +112,88 @@ TEST_CASE("a HEARTBEAT carries counters and one without them still decodes", "[w
   CHECK(std::get<Heartbeat>(*old).counters.empty());
 }
 
+// The payload of a message, packed by hand: [type, version, payload].
+template <typename Payload>
+std::string Framed(Type type, const Payload& payload) {
+  msgpack::sbuffer b;
+  msgpack::packer<msgpack::sbuffer> pk(b);
+  pk.pack_array(3);
+  pk.pack(static_cast<uint32_t>(type));
+  pk.pack(kProtocolVersion);
+  pk.pack(payload);
+  return std::string(b.data(), b.size());
+}
+
+// STATUS_REQUEST and STATUS_REPLY as they were before paging.
+struct OldStatusRequest {
+  uint64_t request_id = 0;
+  std::string endpoint, symbol, interval;
+  MSGPACK_DEFINE(request_id, endpoint, symbol, interval)
+};
+struct OldStatusReply {
+  uint64_t request_id = 0;
+  std::string endpoint, symbol, interval, error;
+  std::vector<SliceState> slices;
+  MSGPACK_DEFINE(request_id, endpoint, symbol, interval, error, slices)
+};
+
+TEST_CASE("paged STATUS messages round-trip - and old peers' messages still decode", "[wire]") {
+  const std::string k1 = "BTCUSDT:id:3000000000-3000000999:1000";
+  const std::string k2 = "BTCUSDT:id:3000001000-3000001999:1000";
+  auto q = Decode(Encode(StatusRequest{4, "aggTrades", "BTCUSDT", "id", k1, 5000}));
+  REQUIRE(q.ok());
+  const auto& req = std::get<StatusRequest>(*q);
+  CHECK(req.request_id == 4);
+  CHECK(req.after == k1);
+  CHECK(req.max == 5000);
+  auto r = Decode(Encode(StatusReply{4, "aggTrades", "BTCUSDT", "id", "", {{k2, "ok"}}, true}));
+  REQUIRE(r.ok());
+  const auto& rep = std::get<StatusReply>(*r);
+  CHECK(rep.more);
+  REQUIRE(rep.slices.size() == 1);
+  CHECK(rep.slices[0].key == k2);
+
+  // An older planner's request: the first page, of the persister's size.
+  auto old_q = Decode(Framed(Type::kStatusRequest, OldStatusRequest{5, "klines", "ETHUSDT", "1m"}));
+  REQUIRE(old_q.ok());
+  const auto& oq = std::get<StatusRequest>(*old_q);
+  CHECK(oq.request_id == 5);
+  CHECK(oq.symbol == "ETHUSDT");
+  CHECK(oq.after.empty());
+  CHECK(oq.max == 0);
+  // An older persister's reply: the whole series, so the last page.
+  auto old_r =
+      Decode(Framed(Type::kStatusReply, OldStatusReply{5, "klines", "ETHUSDT", "1m", "", {{k1, "ok"}}}));
+  REQUIRE(old_r.ok());
+  CHECK_FALSE(std::get<StatusReply>(*old_r).more);
+  CHECK(std::get<StatusReply>(*old_r).slices.size() == 1);
+  // And an older peer reads the new messages: the added fields come last and are ignored.
+  auto as_old = [](const std::string& bytes, auto* out) {
+    msgpack::object_handle oh = msgpack::unpack(bytes.data(), bytes.size());
+    oh.get().via.array.ptr[2].convert(*out);
+  };
+  OldStatusRequest oreq;
+  as_old(Encode(StatusRequest{6, "klines", "BTCUSDT", "1s", k1, 10}), &oreq);
+  CHECK(oreq.request_id == 6);
+  CHECK(oreq.interval == "1s");
+  OldStatusReply orep;
+  as_old(Encode(StatusReply{6, "klines", "BTCUSDT", "1s", "", {{k2, "partial"}}, true}), &orep);
+  CHECK(orep.slices.size() == 1);
+  CHECK(orep.slices[0].status == "partial");
+  // A `more` of the wrong type is an error, never an exception.
+  msgpack::sbuffer b;
+  msgpack::packer<msgpack::sbuffer> pk(b);
+  pk.pack_array(3);
+  pk.pack(static_cast<uint32_t>(Type::kStatusReply));
+  pk.pack(kProtocolVersion);
+  pk.pack_array(7);
+  pk.pack(uint64_t{1});
+  for (int i = 0; i < 4; ++i) pk.pack(std::string("x"));
+  pk.pack_array(0);
+  pk.pack(std::string("yes"));
+  CHECK_FALSE(Decode(std::string_view(b.data(), b.size())).ok());
+}
+
 TEST_CASE("truncated, foreign and random messages are errors, never exceptions", "[wire]") {
   std::string good = Encode(Job{7, "klines", "BTCUSDT:1m:0-59999999:1000"});
   for (size_t n = 0; n < good.size(); ++n) {

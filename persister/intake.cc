@@ -407,26 +407,38 @@ wire::StatusReply Intake::AnswerStatus(const wire::StatusRequest& q) {
   } else if (!endpoint->ValidateInterval(q.interval).ok()) {
     reply.error = "unsupported interval '" + q.interval + "'";
   } else {
+    // One page (docs/protocol.md, STATUS_REQUEST): the slices after q.after, at most the page
+    // size, and never more bytes than a page may hold, whatever the keys' length.
     const SeriesId series{q.endpoint, q.symbol, q.interval};
-    auto statuses = store_->LoadStatuses(series);
-    if (!statuses) {
-      reply.error = statuses.error();
+    const size_t page_max = std::max<size_t>(1, options_.status_page_slices);
+    const size_t want = q.max == 0 ? page_max : std::min<uint64_t>(q.max, page_max);
+    auto page = store_->LoadStatusPage(series, q.after, want);
+    if (!page) {
+      reply.error = page.error();
     } else {
-      rechecks_.OnAsked(series);  // its due slices follow the reply in this round's Commit
-      reply.slices.reserve(statuses->size());
-      for (const auto& [k, st] : *statuses) {
-        reply.slices.push_back({k, std::string(SliceStatusName(st))});
+      reply.more = page->more;
+      reply.slices.reserve(page->slices.size());
+      size_t bytes = 0;
+      for (const auto& [k, st] : page->slices) {
+        const std::string_view name = SliceStatusName(st);
+        // msgpack: the pair's array header, two string headers (at most 5 bytes each).
+        const size_t size = k.size() + name.size() + 11;
+        if (!reply.slices.empty() && bytes + size > options_.status_page_bytes) {
+          reply.more = true;  // the rest on the next page, after the last key sent
+          break;
+        }
+        bytes += size;
+        reply.slices.push_back({k, std::string(name)});
       }
+      ++counters_["status_pages"];
+      counters_["status_slices"] += static_cast<int64_t>(reply.slices.size());
+      counters_["status_bytes"] += static_cast<int64_t>(bytes);
+      // The series' due rechecks follow its last page in this round's Commit: a planner takes
+      // them only once it has the whole series.
+      if (!reply.more) rechecks_.OnAsked(series);
     }
   }
   if (!reply.error.empty()) LogWarn("STATUS_REQUEST: " + reply.error);
-  // A series too large for one frame would be dropped by the peer: say so instead.
-  if (static_cast<int64_t>(wire::Encode(reply).size()) > wire::kMaxMessageBytes) {
-    reply.error = "series has " + std::to_string(reply.slices.size()) +
-                  " slices, too many for one STATUS_REPLY";
-    reply.slices.clear();
-    LogError("STATUS_REQUEST: " + reply.error);
-  }
   return reply;
 }
 
@@ -466,8 +478,9 @@ wire::Ack Intake::MarkPending(const wire::MarkPending& mp) {
 
 Counters Intake::Snapshot() const {
   Counters c = counters_;
-  for (const char* name : {"results_received", "recorded_ok", "recorded_partial", "recorded_failed",
-                           "results_dropped", "write_errors", "bytes_written"}) {
+  for (const char* name :
+       {"results_received", "recorded_ok", "recorded_partial", "recorded_failed", "results_dropped",
+        "write_errors", "bytes_written", "status_pages", "status_slices", "status_bytes"}) {
     c.emplace(name, 0);
   }
   c["subscribers"] = static_cast<int64_t>(subscribers_.size());

@@ -61,6 +61,11 @@ struct IntakeOptions {
   int64_t confirm_holes_after_ms = 0;
   // Only for tests: the gap between two rounds of hole rechecks (0: hole_rechecks.h's default).
   int64_t recheck_scan_every_ms = 0;
+  // Slices per STATUS_REPLY page at most, whatever a STATUS_REQUEST's `max` asks, and the bytes
+  // of its slices (keys and statuses as encoded) at most, a quarter of wire::kMaxMessageBytes:
+  // 100,000 keys of a long symbol would not fit one frame. Tests set less.
+  size_t status_page_slices = 100000;
+  size_t status_page_bytes = 4 * 1024 * 1024;
 };
 
 // A ZeroMQ routing id as hex, for logs.

@@ -60,16 +60,22 @@ struct Rig {
   void Hello(const std::string& peer) {
     CHECK_FALSE(intake.OnControl(peer, wire::Hello{"planner-" + peer}, now()));
   }
+  // Every page, as a planner asks them.
   std::map<std::string, std::string> Statuses() {
-    auto reply =
-        intake.OnControl("asker", wire::StatusRequest{7, "klines", "BTCUSDT", "1m"}, now());
-    REQUIRE(reply);
-    const auto& r = std::get<wire::StatusReply>(*reply);
-    CHECK(r.request_id == 7);
-    CHECK(r.error.empty());
     std::map<std::string, std::string> out;
-    for (const auto& s : r.slices) out[s.key] = s.status;
-    return out;
+    std::string after;
+    for (uint64_t id = 7;; ++id) {
+      auto reply = intake.OnControl(
+          "asker", wire::StatusRequest{id, "klines", "BTCUSDT", "1m", after, 0}, now());
+      REQUIRE(reply);
+      const auto& r = std::get<wire::StatusReply>(*reply);
+      CHECK(r.request_id == id);
+      CHECK(r.error.empty());
+      for (const auto& s : r.slices) out[s.key] = s.status;
+      if (!r.more) return out;
+      REQUIRE_FALSE(r.slices.empty());
+      after = r.slices.back().key;
+    }
   }
 };
 
@@ -122,6 +128,77 @@ TEST_CASE("intake: results are written, recorded, and announced only after the f
   CHECK(c.at("files_written") == 2);
   CHECK(c.at("recorded_failed") == 1);
   CHECK(c.at("fsync_errors") == 1);
+}
+
+TEST_CASE("intake: statuses come a page at a time - in key order - within the page's bytes",
+          "[intake]") {
+  IntakeOptions options;
+  options.subscription_ms = kSubscriptionMs;
+  options.status_page_slices = 3;
+  Rig r(options);
+  for (int i = 1; i <= 7; ++i) r.intake.OnResult(MakeResult(Slice(20 + i), i == 5 ? "failed" : "ok"));
+  REQUIRE(r.intake.Drain(r.now()).ok());
+  auto page = [&](const std::string& after, uint64_t max) {
+    auto reply = r.intake.OnControl(
+        "planner", wire::StatusRequest{1, "klines", "BTCUSDT", "1m", after, max}, r.now());
+    REQUIRE(reply);
+    auto p = std::get<wire::StatusReply>(*reply);
+    CHECK(p.error.empty());
+    return p;
+  };
+  auto keys = [](const wire::StatusReply& p) {
+    std::vector<std::string> k;
+    for (const auto& s : p.slices) k.push_back(s.key);
+    return k;
+  };
+  // Keys of one length, so that key order is grid order.
+  const auto K = [](int i) { return Slice(20 + i).composite_key(); };
+  // max 0: the persister's page size; a larger max is held to it.
+  auto p1 = page("", 0);
+  CHECK(keys(p1) == std::vector<std::string>{K(1), K(2), K(3)});
+  CHECK(p1.more);
+  CHECK(keys(page("", 100)) == keys(p1));
+  auto p2 = page(K(3), 0);
+  CHECK(keys(p2) == std::vector<std::string>{K(4), K(5), K(6)});
+  CHECK(p2.slices[1].status == "failed");
+  CHECK(p2.more);
+  auto p3 = page(K(6), 0);
+  CHECK(keys(p3) == std::vector<std::string>{K(7)});
+  CHECK_FALSE(p3.more);
+  // Strictly after `after`, which need not be a stored key; a smaller max; past the end: empty.
+  CHECK(keys(page(K(2) + "x", 2)) == std::vector<std::string>{K(3), K(4)});
+  auto end = page(K(7), 0);
+  CHECK(end.slices.empty());
+  CHECK_FALSE(end.more);
+  // A request of an older planner (no `after`, no `max`): the first page.
+  auto old = r.intake.OnControl("planner", wire::StatusRequest{9, "klines", "BTCUSDT", "1m"},
+                                r.now());
+  REQUIRE(old);
+  CHECK(keys(std::get<wire::StatusReply>(*old)) == keys(p1));
+  CHECK(r.Statuses().size() == 7);
+  CHECK(r.intake.Snapshot().at("status_pages") >= 8);
+
+  // Bytes: a page ends before its slices pass status_page_bytes (here about two slices' worth),
+  // and always holds one slice.
+  IntakeOptions small = options;
+  small.status_page_slices = 100;
+  small.status_page_bytes = 2 * (K(1).size() + 2 + 11);
+  Rig b(small);
+  for (int i = 1; i <= 5; ++i) b.intake.OnResult(MakeResult(Slice(20 + i), "ok"));
+  REQUIRE(b.intake.Drain(b.now()).ok());
+  auto first = b.intake.OnControl("planner", wire::StatusRequest{1, "klines", "BTCUSDT", "1m"},
+                                  b.now());
+  REQUIRE(first);
+  const auto& f = std::get<wire::StatusReply>(*first);
+  CHECK(keys(f) == std::vector<std::string>{K(1), K(2)});
+  CHECK(f.more);
+  CHECK(b.Statuses().size() == 5);
+  IntakeOptions tiny = small;
+  tiny.status_page_bytes = 1;
+  Rig t(tiny);
+  for (int i = 1; i <= 2; ++i) t.intake.OnResult(MakeResult(Slice(20 + i), "ok"));
+  REQUIRE(t.intake.Drain(t.now()).ok());
+  CHECK(t.Statuses().size() == 2);  // one slice a page
 }
 
 TEST_CASE("intake: a subscription lasts subscription_ms and is renewed by HELLO or STATUS_REQUEST",

@@ -53,11 +53,41 @@ void Coordinator::Start(int64_t now, Outbox* out) {
   last_progress_ms_ = now;
   out->to_persister.push_back(wire::Hello{kSenderName});
   last_hello_ms_ = now;
-  for (uint32_t s = 0; s < sync_.size(); ++s) {
-    out->to_persister.push_back(wire::StatusRequest{next_request_id_++, universe_.endpoint_name(),
-                                                    universe_.symbol(s), universe_.interval(s)});
-    sync_[s].requested_at = now;
+  for (uint32_t s = 0; s < sync_.size(); ++s) StartPass(s, now, out);
+}
+
+void Coordinator::StartPass(uint32_t s, int64_t now, Outbox* out) {
+  SeriesSync& sync = sync_[s];
+  if (!sync.after.empty() || sync.request_ids.empty()) {
+    // A new pass: answers to the requests of the one before are stale now.
+    sync.request_ids.clear();
+    sync.after.clear();
+    sync.pass_started_at = now;
+    sync.pages = 0;
+    sync.skipped = 0;
   }
+  // Otherwise the first page is still awaited: a late answer to the earlier request is as good.
+  AskPage(s, now, out);
+}
+
+void Coordinator::AskPage(uint32_t s, int64_t now, Outbox* out) {
+  SeriesSync& sync = sync_[s];
+  const uint64_t id = next_request_id_++;
+  out->to_persister.push_back(wire::StatusRequest{id, universe_.endpoint_name(), universe_.symbol(s),
+                                                  universe_.interval(s), sync.after, 0});
+  sync.request_ids.push_back(id);
+  sync.requested_at = now;
+}
+
+void Coordinator::FailPass(uint32_t s, const std::string& why, int64_t now) {
+  SeriesSync& sync = sync_[s];
+  ++sync.errors;
+  ++status_restarts_;
+  sync.requested_at = now;
+  sync.request_ids.clear();
+  sync.after.clear();
+  LogError("persister could not give the statuses of " + universe_.SeriesName(s) + ": " + why +
+           "; asking again from the first page in " + FormatDuration(StatusRetryGap(sync)));
 }
 
 void Coordinator::EndSeries(uint32_t s, int64_t last_ms, int64_t now) {
@@ -201,7 +231,7 @@ void Coordinator::OnFetcherMessage(const std::string& identity, const wire::Mess
   }
 }
 
-void Coordinator::OnPersisterMessage(const wire::Message& m, int64_t now, Outbox* /*out*/) {
+void Coordinator::OnPersisterMessage(const wire::Message& m, int64_t now, Outbox* out) {
   if (const auto* d = std::get_if<wire::Durable>(&m)) {
     if (d->endpoint != universe_.endpoint_name()) return;
     for (const wire::SliceState& st : d->slices) {
@@ -219,7 +249,7 @@ void Coordinator::OnPersisterMessage(const wire::Message& m, int64_t now, Outbox
       OnDurable(*r, *status, now);
     }
   } else if (const auto* reply = std::get_if<wire::StatusReply>(&m)) {
-    OnStatusReply(*reply, now);
+    OnStatusReply(*reply, now, out);
   } else if (const auto* p = std::get_if<wire::Pending>(&m)) {
     OnPending(*p, now);
   } else if (const auto* rc = std::get_if<wire::Recheck>(&m)) {
@@ -365,7 +395,7 @@ void Coordinator::Reconcile(uint32_t s, const wire::StatusReply& reply, int64_t 
   }
 }
 
-void Coordinator::OnStatusReply(const wire::StatusReply& reply, int64_t now) {
+void Coordinator::OnStatusReply(const wire::StatusReply& reply, int64_t now, Outbox* out) {
   auto s = universe_.FindSeries(reply.symbol, reply.interval);
   if (reply.endpoint != universe_.endpoint_name() || !s) {
     LogWarn("STATUS_REPLY for an unknown series " + reply.symbol + "/" + reply.interval);
@@ -373,66 +403,101 @@ void Coordinator::OnStatusReply(const wire::StatusReply& reply, int64_t now) {
   }
   SeriesSync& sync = sync_[*s];
   const std::string name = universe_.SeriesName(*s);
+  if (!sync.want_status || std::find(sync.request_ids.begin(), sync.request_ids.end(),
+                                     reply.request_id) == sync.request_ids.end()) {
+    LogDebug("STATUS_REPLY " + std::to_string(reply.request_id) + " for " + name +
+             " answers no page awaited; ignored");
+    return;
+  }
   if (!reply.error.empty()) {
-    ++sync.errors;
-    sync.requested_at = now;
-    LogError("persister could not give the statuses of " + name + ": " + reply.error +
-             "; asking again in " + FormatDuration(StatusRetryGap(sync)));
+    FailPass(*s, reply.error, now);
+    return;
+  }
+  // The persister's keys come in order: a page that says more must end after the last one.
+  if (reply.more && (reply.slices.empty() || reply.slices.back().key <= sync.after)) {
+    FailPass(*s, "a STATUS_REPLY page says more but does not get past key '" + sync.after + "'",
+             now);
     return;
   }
   sync.errors = 0;
+  sync.request_ids.clear();
   last_status_reply_ms_ = now;
-  if (!sync.want_status) {
-    LogDebug("unrequested STATUS_REPLY for " + name + " ignored");
-    return;
-  }
-  sync.want_status = false;
-  sync.synced_at = now;
+  ++sync.pages;
+  ++status_pages_;
   if (!sync.ready) {
+    // Not planned yet: the statuses are taken as they come; DURABLE notices between pages
+    // (OnDurable) are newer than the pages before them and older than the pages after them.
     int64_t skipped = 0;
     universe_.ApplyStatuses(*s, reply.slices, &skipped);
-    sync.ready = true;
-    for (int64_t i = universe_.first_index(*s); i < universe_.end_index(*s); ++i) Plan({*s, i});
-    const SeriesCounts& c = universe_.counts(*s);
-    LogInfo("statuses of " + name + ": " + std::to_string(c.total()) +
-            " slices, ok=" + std::to_string(c.ok) + " partial=" + std::to_string(c.partial) +
-            " failed=" + std::to_string(c.failed) + " missing=" + std::to_string(c.pending) +
-            (skipped ? " (" + std::to_string(skipped) + " entries outside the range)" : ""));
-    progress_.OnSnapshot(*s, now, Done(*s));
+    sync.skipped += skipped;
+  } else {
+    // A refresh (--resync-ms, or after the persister came back): settle the jobs that await a
+    // DURABLE notice the persister may have sent while we were not subscribed.
+    for (const wire::SliceState& st : reply.slices) {
+      auto r = universe_.Find(st.key);
+      auto status = ParseSliceStatus(st.status);
+      if (!r || r->series != *s || !status) continue;
+      const Lease* l = leases_.FindSlice(*r);
+      if (!l || l->done_at_ms < 0) continue;
+      OnDurable(*r, *status, now);
+    }
+    Reconcile(*s, reply, now);
+  }
+  if (reply.more) {
+    sync.after = reply.slices.back().key;
+    AskPage(*s, now, out);
     return;
   }
-  // A refresh after the persister came back: settle the jobs that await a DURABLE notice the
-  // persister may have sent while we were not subscribed.
-  std::unordered_set<SliceRef, SliceRefHash> seen;
-  for (const wire::SliceState& st : reply.slices) {
-    auto r = universe_.Find(st.key);
-    auto status = ParseSliceStatus(st.status);
-    if (!r || r->series != *s || !status) continue;
-    const Lease* l = leases_.FindSlice(*r);
-    if (!l || l->done_at_ms < 0) continue;
-    seen.insert(*r);
-    OnDurable(*r, *status, now);
-  }
-  // Done jobs the persister does not know, and whose wait for DURABLE ran out or whose result
-  // went to a persister that has since gone away: their results were lost; hand them out
-  // again. Any other done job is left to its own wait: its result may still be queued at the
-  // persister, which answers the control socket without draining the results socket first (two
-  // sockets, no order between them). Re-handing those too made every expired lease re-hand
-  // every fresh one of its series: a persister that fell behind was sent the same slices again
-  // and again (issue #7, persister kill storm).
-  std::vector<Lease> lost;
-  for (int64_t i = universe_.first_index(*s); i < universe_.end_index(*s); ++i) {
-    const SliceRef r{*s, i};
-    if (universe_.state(r) != SliceState::kLeased || seen.count(r)) continue;
-    const Lease* l = leases_.FindSlice(r);
-    if (l && l->done_at_ms >= 0 &&
-        (l->status_checked || now - l->done_at_ms >= config_.durable_wait_ms ||
-         l->done_at_ms < persister_lost_at_ms_)) {
-      lost.push_back(*leases_.ReleaseSlice(r));
+  EndPass(*s, now);
+}
+
+void Coordinator::EndPass(uint32_t s, int64_t now) {
+  SeriesSync& sync = sync_[s];
+  const std::string name = universe_.SeriesName(s);
+  sync.want_status = false;
+  sync.synced_at = now;
+  sync.after.clear();
+  const std::string pages =
+      sync.pages > 1 ? " (" + std::to_string(sync.pages) + " pages)" : std::string();
+  if (!sync.ready) {
+    sync.ready = true;
+    for (int64_t i = universe_.first_index(s); i < universe_.end_index(s); ++i) Plan({s, i});
+    const SeriesCounts& c = universe_.counts(s);
+    LogInfo("statuses of " + name + pages + ": " + std::to_string(c.total()) +
+            " slices, ok=" + std::to_string(c.ok) + " partial=" + std::to_string(c.partial) +
+            " failed=" + std::to_string(c.failed) + " missing=" + std::to_string(c.pending) +
+            (sync.skipped ? " (" + std::to_string(sync.skipped) + " entries outside the range)"
+                          : ""));
+    progress_.OnSnapshot(s, now, Done(s));
+  } else {
+    // Done jobs the persister does not know, and whose wait for DURABLE ran out or whose
+    // result went to a persister that has since gone away: their results were lost; hand them
+    // out again. Only jobs done before the pass began count: a page may be older than a later
+    // JOB_DONE. Any other done job is left to its own wait: its result may still be queued at
+    // the persister, which answers the control socket without draining the results socket
+    // first (two sockets, no order between them). Re-handing those too made every expired
+    // lease re-hand every fresh one of its series: a persister that fell behind was sent the
+    // same slices again and again (issue #7, persister kill storm). A job the pages named was
+    // settled by them (no longer leased, or leased again since).
+    std::vector<Lease> lost;
+    for (int64_t i = universe_.first_index(s); i < universe_.end_index(s); ++i) {
+      const SliceRef r{s, i};
+      if (universe_.state(r) != SliceState::kLeased) continue;
+      const Lease* l = leases_.FindSlice(r);
+      if (l && l->done_at_ms >= 0 && l->done_at_ms <= sync.pass_started_at &&
+          (l->status_checked || sync.pass_started_at - l->done_at_ms >= config_.durable_wait_ms ||
+           l->done_at_ms < persister_lost_at_ms_)) {
+        lost.push_back(*leases_.ReleaseSlice(r));
+      }
     }
+    for (const Lease& l : lost) Requeue(l, "result unknown to the restarted persister");
+    if (sync.pages > 1) LogDebug("statuses of " + name + " asked again" + pages);
   }
-  for (const Lease& l : lost) Requeue(l, "result unknown to the restarted persister");
-  Reconcile(*s, reply, now);
+  if (sync.again) {
+    // Asked again while the pass ran: its first pages may be older than that.
+    sync.again = false;
+    AskStatusAgain(s);
+  }
 }
 
 void Coordinator::OnPersisterConnected(int64_t now, bool reconnect, Outbox* out) {
@@ -455,9 +520,15 @@ int64_t Coordinator::StatusRetryGap(const SeriesSync& sync) const {
 }
 
 void Coordinator::AskStatusAgain(uint32_t s) {
-  if (sync_[s].want_status) return;  // a request is already on its way
-  sync_[s].want_status = true;
-  sync_[s].requested_at = -1;  // ask at the next Tick
+  SeriesSync& sync = sync_[s];
+  if (sync.want_status) {
+    // A pass under way may have pages older than this: another one follows it. (None under
+    // way: the next one starts afresh anyway.)
+    if (!sync.request_ids.empty()) sync.again = true;
+    return;
+  }
+  sync.want_status = true;
+  sync.requested_at = -1;  // ask at the next Tick
 }
 
 void Coordinator::OnPersisterSendFailed(const wire::Message& m) {
@@ -465,7 +536,18 @@ void Coordinator::OnPersisterSendFailed(const wire::Message& m) {
   // ask again as soon as a Tick finds the persister connected. A lost HELLO is simply repeated
   // at the next heartbeat, and Tick sends one before every STATUS_REQUEST.
   if (const auto* req = std::get_if<wire::StatusRequest>(&m)) {
-    if (auto s = universe_.FindSeries(req->symbol, req->interval)) sync_[*s].requested_at = -1;
+    auto s = universe_.FindSeries(req->symbol, req->interval);
+    if (!s) return;
+    SeriesSync& sync = sync_[*s];
+    auto it = std::find(sync.request_ids.begin(), sync.request_ids.end(), req->request_id);
+    if (it == sync.request_ids.end()) return;
+    sync.request_ids.erase(it);
+    // A page after the first: the pass starts again (the persister may be another one by then).
+    if (!sync.after.empty()) {
+      sync.request_ids.clear();
+      sync.after.clear();
+    }
+    sync.requested_at = -1;
   }
 }
 
@@ -522,18 +604,18 @@ void Coordinator::Tick(int64_t now, Outbox* out) {
     SeriesSync& sync = sync_[s];
     if (!sync.want_status) continue;
     if (sync.requested_at >= 0 && now - sync.requested_at < StatusRetryGap(sync)) continue;
-    if (sync.requested_at >= 0) {
-      LogInfo("no STATUS_REPLY for " + universe_.SeriesName(s) +
-              " yet; asking the persister again");
+    if (sync.requested_at >= 0 && !sync.request_ids.empty()) {
+      ++status_restarts_;
+      LogInfo("no STATUS_REPLY for " + universe_.SeriesName(s) + " yet" +
+              (sync.after.empty() ? "" : " (the page after key=" + sync.after + ")") +
+              "; asking the persister again, from the first page");
     }
     if (last_hello_ms_ != now) {
       // Subscribed before the snapshot, on the same pipe, so no notice falls between them.
       out->to_persister.push_back(wire::Hello{kSenderName});
       last_hello_ms_ = now;
     }
-    out->to_persister.push_back(wire::StatusRequest{next_request_id_++, universe_.endpoint_name(),
-                                                    universe_.symbol(s), universe_.interval(s)});
-    sync.requested_at = now;
+    StartPass(s, now, out);
   }
   for (SliceRef r : delayed_.PopDue(now)) {
     if (!universe_.Contains(r)) continue;                      // dropped (an ended series)
@@ -685,6 +767,8 @@ Counters Coordinator::StatsCounters() const {
   c["jobs_handed"] = static_cast<int64_t>(jobs_handed_);
   c["jobs_rehanded"] = static_cast<int64_t>(jobs_rehanded_);
   c["durable_notices"] = static_cast<int64_t>(durable_notices_);
+  c["status_pages"] = static_cast<int64_t>(status_pages_);
+  c["status_restarts"] = static_cast<int64_t>(status_restarts_);
   c["slices_reopened"] = static_cast<int64_t>(slices_reopened_);
   c["rechecks_waiting"] = static_cast<int64_t>(recheck_queue_.size());
   c["rechecks_in_flight"] = static_cast<int64_t>(recheck_jobs_.size());

@@ -23,6 +23,14 @@
 // resync_ms, and any STATUS_REPLY after the first is reconciled: a slice held ok that the
 // persister calls pending or failed is fetched again; one it calls ok is ok.
 //
+// Statuses come a page at a time (docs/protocol.md, STATUS_REQUEST): a pass asks the first page,
+// then each next one right after the last (`after` = the last key received), and ends with the
+// page that says no `more`. Each page is applied as it comes, after every notice sent before it
+// on the same pipe, so a DURABLE between two pages is never undone by an older picture. A series
+// is planned (ready) once the last page of its first pass is in. An error reply, or a page not
+// answered within the retry gap, starts the pass again from the first page after that gap;
+// a reply to a request no longer awaited is ignored.
+//
 // Holes confirmed by a second fetch: a RECHECK notice names stored ok slices with holes that the
 // persister wants fetched once more. They wait in their own queue, behind every other job: one
 // is handed out only when the job queue is empty, as an ordinary job (through the fetchers and
@@ -161,6 +169,12 @@ class Coordinator {
   size_t rechecks_waiting() const { return recheck_queue_.size(); }
   size_t rechecks_in_flight() const { return recheck_jobs_.size(); }
   bool ready(uint32_t series) const { return sync_[series].ready; }
+  // The request id of the STATUS_REQUEST page awaited for `series`, 0 when none.
+  uint64_t status_request_id(uint32_t series) const {
+    const auto& ids = sync_[series].request_ids;
+    return ids.empty() ? 0 : ids.back();
+  }
+  uint64_t status_pages() const { return status_pages_; }
   int64_t exchange_now(int64_t now) const { return exchange_.Now(now); }
   // Counters for the stats file (common/stats.h): slices by status, queue depths, leases,
   // fetchers and their credits, jobs handed and re-handed, DURABLE notices.
@@ -173,11 +187,19 @@ class Coordinator {
 
  private:
   struct SeriesSync {
-    bool ready = false;         // the first STATUS_REPLY is in
-    bool want_status = true;    // a STATUS_REQUEST is wanted (first one, or a refresh)
-    int64_t requested_at = -1;  // last STATUS_REQUEST sent; -1 none
+    bool ready = false;         // the last page of the first pass is in
+    bool want_status = true;    // a pass is wanted or under way (the first one, or a refresh)
+    int64_t requested_at = -1;  // last STATUS_REQUEST sent; -1: start a pass at the next Tick
     int errors = 0;             // error replies in a row: the retry gap doubles with each
-    int64_t synced_at = -1;     // last good STATUS_REPLY; -1 none
+    int64_t synced_at = -1;     // the end of the last good pass; -1 none
+    // The pass under way. request_ids: the requests for the page awaited (several when the
+    // first page was asked again: any answer to them will do); empty when none is awaited.
+    std::vector<uint64_t> request_ids;
+    std::string after;            // the last key received in this pass; "" before the first page
+    int64_t pass_started_at = -1;  // when its first page was first asked
+    bool again = false;            // asked again while the pass ran: another pass follows it
+    int64_t pages = 0;             // pages of this pass received
+    int64_t skipped = 0;           // entries outside the range, in this pass
   };
 
   void OnDurable(SliceRef r, SliceStatus status, int64_t now);
@@ -189,7 +211,15 @@ class Coordinator {
   void Reopen(SliceRef r);
   // A reply after the first: what the persister says of slices no lease covers is the truth.
   void Reconcile(uint32_t s, const wire::StatusReply& reply, int64_t now);
-  void OnStatusReply(const wire::StatusReply& reply, int64_t now);
+  void OnStatusReply(const wire::StatusReply& reply, int64_t now, Outbox* out);
+  // The last page of a pass is in.
+  void EndPass(uint32_t s, int64_t now);
+  // Sends the first page's STATUS_REQUEST, starting a new pass unless the first page is still
+  // awaited; AskPage sends the request of the page after sync.after.
+  void StartPass(uint32_t s, int64_t now, Outbox* out);
+  void AskPage(uint32_t s, int64_t now, Outbox* out);
+  // An error reply or a page that makes no sense: start again from the first page after the gap.
+  void FailPass(uint32_t s, const std::string& why, int64_t now);
   // Wants a fresh STATUS_REPLY for a series already planned (to settle leases awaiting DURABLE).
   void AskStatusAgain(uint32_t s);
   int64_t StatusRetryGap(const SeriesSync& sync) const;
@@ -230,6 +260,8 @@ class Coordinator {
   uint64_t jobs_handed_ = 0;
   uint64_t jobs_rehanded_ = 0;
   uint64_t durable_notices_ = 0;
+  uint64_t status_pages_ = 0;      // STATUS_REPLY pages applied
+  uint64_t status_restarts_ = 0;   // passes started again (an error, a page lost)
   uint64_t slices_reopened_ = 0;  // set pending again by the persister (PENDING or a reply)
   // RECHECK: ok slices to fetch once more, behind every other job (see the file comment).
   std::deque<SliceRef> recheck_queue_;

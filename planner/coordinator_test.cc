@@ -1,6 +1,8 @@
 #include "planner/coordinator.h"
 
 #include <catch2/catch.hpp>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "common/clock.h"
@@ -32,7 +34,8 @@ struct Rig {
   }
   void Reply(uint32_t s, std::vector<wire::SliceState> known = {}) {
     const auto& u = c->universe();
-    c->OnPersisterMessage(wire::StatusReply{1, "klines", u.symbol(s), u.interval(s), "", known},
+    c->OnPersisterMessage(wire::StatusReply{c->status_request_id(s), "klines", u.symbol(s),
+                                            u.interval(s), "", known},
                           clock.MonotonicNowMs(), &out);
   }
   void Fetcher(const std::string& id, const wire::Message& m) {
@@ -43,6 +46,7 @@ struct Rig {
   }
   // Tick + Dispatch; returns the jobs sent, per fetcher identity, and keeps other messages.
   std::vector<std::pair<std::string, wire::Job>> Step() {
+    for (auto& m : out.to_persister) sent.push_back(std::move(m));
     out.clear();
     c->Tick(clock.MonotonicNowMs(), &out);
     c->Dispatch(clock.MonotonicNowMs(), &out);
@@ -60,6 +64,7 @@ struct Rig {
 
   ManualClock clock;
   Outbox out;
+  std::vector<wire::Message> sent;  // to the persister, before the last Step
   std::unique_ptr<Coordinator> c;
 };
 
@@ -688,7 +693,7 @@ TEST_CASE("Coordinator: 10 symbols x 1s since 2022 (about 1.5 M slices) plan and
   c.Start(0, &out);
   for (uint32_t s = 0; s < 10; ++s) {
     const auto& un = c.universe();
-    c.OnPersisterMessage(wire::StatusReply{1,
+    c.OnPersisterMessage(wire::StatusReply{c.status_request_id(s),
                                            "klines",
                                            un.symbol(s),
                                            un.interval(s),
@@ -707,10 +712,291 @@ TEST_CASE("Coordinator: 10 symbols x 1s since 2022 (about 1.5 M slices) plan and
   }
 }
 
+// Paged statuses (docs/protocol.md, STATUS_REQUEST). A persister holding `stored` (key ->
+// status) that answers pages of at most `page` slices.
+struct PagedPersister {
+  std::map<std::string, std::string> stored;
+  size_t page = 2;
+
+  // The last STATUS_REQUEST for series `s` the planner sent.
+  static std::optional<wire::StatusRequest> LastRequest(const Rig& r, uint32_t s) {
+    std::optional<wire::StatusRequest> q;
+    for (const auto* list : {&r.sent, &r.out.to_persister}) {
+      for (const auto& m : *list) {
+        if (const auto* x = std::get_if<wire::StatusRequest>(&m);
+            x && x->symbol == r.c->universe().symbol(s)) {
+          q = *x;
+        }
+      }
+    }
+    return q;
+  }
+  wire::StatusReply Answer(const wire::StatusRequest& q) const {
+    wire::StatusReply reply{q.request_id, q.endpoint, q.symbol, q.interval, "", {}, false};
+    const size_t n = q.max > 0 ? std::min<size_t>(q.max, page) : page;
+    for (auto it = stored.upper_bound(q.after); it != stored.end(); ++it) {
+      if (reply.slices.size() == n) {
+        reply.more = true;
+        break;
+      }
+      reply.slices.push_back({it->first, it->second});
+    }
+    return reply;
+  }
+  static void Deliver(Rig& r, const wire::StatusReply& reply) {
+    for (auto& m : r.out.to_persister) r.sent.push_back(std::move(m));
+    r.out.clear();
+    r.c->OnPersisterMessage(reply, r.clock.MonotonicNowMs(), &r.out);
+  }
+  // Answers the last request of series `s`; returns `more` of the page sent.
+  bool Serve(Rig& r, uint32_t s) {
+    auto q = LastRequest(r, s);
+    REQUIRE(q);
+    const wire::StatusReply reply = Answer(*q);
+    Deliver(r, reply);
+    return reply.more;
+  }
+  // Serves pages until the last; returns how many.
+  int ServeAll(Rig& r, uint32_t s) {
+    int pages = 1;
+    while (Serve(r, s)) ++pages;
+    return pages;
+  }
+};
+
+std::set<std::string> Keys(const std::vector<std::pair<std::string, wire::Job>>& jobs) {
+  std::set<std::string> keys;
+  for (const auto& [id, j] : jobs) keys.insert(j.key);
+  return keys;
+}
+
+TEST_CASE("Coordinator: paged statuses - page after page - planned only after the last") {
+  Rig r(Config(), 7);
+  PagedPersister p;
+  p.page = 3;
+  for (int i = 0; i < 7; ++i) p.stored[r.Key(0, i)] = i == 4 ? "failed" : "ok";
+  p.stored.erase(r.Key(0, 5));  // never fetched
+  // The first page, asked at the start, from the first key, of the persister's size.
+  auto first = PagedPersister::LastRequest(r, 0);
+  REQUIRE(first);
+  CHECK(first->after.empty());
+  CHECK(first->max == 0);
+  CHECK(p.Serve(r, 0));
+  CHECK_FALSE(r.c->ready(0));
+  // The next page is asked at once, after the last key received.
+  auto second = PagedPersister::LastRequest(r, 0);
+  REQUIRE(second);
+  CHECK(second->request_id > first->request_id);
+  CHECK(second->after == r.Key(0, 2));
+  r.Fetcher("f1", wire::Ready{"F1", 5});
+  CHECK(r.Step().empty());  // nothing is handed before the series is planned
+  CHECK(r.StatusRequests() == 0);
+  CHECK_FALSE(p.Serve(r, 0));  // keys 3, 4, 6: the last page
+  CHECK(r.c->ready(0));
+  CHECK(r.c->status_pages() == 2);
+  CHECK(r.c->universe().counts(0).ok == 5);
+  CHECK(Keys(r.Step()) == std::set<std::string>{r.Key(0, 4), r.Key(0, 5)});
+  CHECK(r.StatusRequests() == 0);
+  // A late copy of a page changes nothing: no page is awaited.
+  PagedPersister::Deliver(r, p.Answer(*second));
+  CHECK(r.out.to_persister.empty());
+}
+
+TEST_CASE("Coordinator: paged statuses - a lost page starts the pass again after the gap") {
+  Rig r(Config(), 6);
+  PagedPersister p;
+  for (int i = 0; i < 6; ++i) p.stored[r.Key(0, i)] = "ok";
+  CHECK(p.Serve(r, 0));
+  const auto lost = *PagedPersister::LastRequest(r, 0);  // never answered
+  CHECK(lost.after == r.Key(0, 1));
+  r.clock.Advance(999);  // status_retry_ms 1000
+  r.Step();
+  CHECK(r.StatusRequests() == 0);
+  r.clock.Advance(1);
+  r.Step();
+  REQUIRE(r.StatusRequests() == 1);
+  CHECK(PagedPersister::LastRequest(r, 0)->after.empty());  // from the first page again
+  // The lost page's answer comes after all: it answers a request no longer awaited.
+  const auto restart = *PagedPersister::LastRequest(r, 0);
+  PagedPersister::Deliver(r, p.Answer(lost));
+  CHECK(r.out.to_persister.empty());
+  CHECK_FALSE(r.c->ready(0));
+  CHECK(PagedPersister::LastRequest(r, 0)->request_id == restart.request_id);
+  CHECK(p.ServeAll(r, 0) == 3);
+  CHECK(r.c->ready(0));
+  CHECK(r.c->universe().counts(0).ok == 6);
+  CHECK(r.c->StatsCounters().at("status_restarts") == 1);
+  r.Fetcher("f1", wire::Ready{"F1", 5});
+  CHECK(r.Step().empty());
+}
+
+TEST_CASE("Coordinator: paged statuses - the first page asked twice - either answer will do") {
+  Rig r(Config(), 3);
+  PagedPersister p;
+  for (int i = 0; i < 3; ++i) p.stored[r.Key(0, i)] = "ok";
+  const auto slow = *PagedPersister::LastRequest(r, 0);
+  r.clock.Advance(1000);  // the persister is busy loading the series: no answer yet
+  r.Step();
+  REQUIRE(r.StatusRequests() == 1);
+  const auto again = *PagedPersister::LastRequest(r, 0);
+  CHECK(again.after.empty());
+  // Both are answered, in order: the first answer starts the pass, the second is stale.
+  PagedPersister::Deliver(r, p.Answer(slow));
+  CHECK(PagedPersister::LastRequest(r, 0)->after == r.Key(0, 1));
+  PagedPersister::Deliver(r, p.Answer(again));
+  CHECK(r.out.to_persister.empty());
+  CHECK_FALSE(p.Serve(r, 0));
+  CHECK(r.c->ready(0));
+  CHECK(r.c->universe().counts(0).ok == 3);
+}
+
+TEST_CASE("Coordinator: paged statuses - an error mid-way starts again from the first page") {
+  Rig r(Config(), 5);
+  PagedPersister p;
+  for (int i = 0; i < 5; ++i) p.stored[r.Key(0, i)] = i < 3 ? "ok" : "failed";
+  CHECK(p.Serve(r, 0));
+  const auto q = *PagedPersister::LastRequest(r, 0);
+  PagedPersister::Deliver(
+      r, wire::StatusReply{q.request_id, "klines", "AAA", "1m", "disk on fire", {}, false});
+  CHECK(r.out.to_persister.empty());
+  r.clock.Advance(1999);  // status_retry_ms 1000, doubled once
+  r.Step();
+  CHECK(r.StatusRequests() == 0);
+  r.clock.Advance(1);
+  r.Step();
+  REQUIRE(r.StatusRequests() == 1);
+  CHECK(PagedPersister::LastRequest(r, 0)->after.empty());
+  CHECK(p.ServeAll(r, 0) == 3);
+  CHECK(r.c->ready(0));
+  CHECK(r.c->universe().counts(0).ok == 3);
+  CHECK(r.c->universe().counts(0).failed == 2);
+}
+
+TEST_CASE("Coordinator: paged statuses - a page that does not advance is an error") {
+  Rig r(Config(), 4);
+  PagedPersister p;
+  for (int i = 0; i < 4; ++i) p.stored[r.Key(0, i)] = "ok";
+  CHECK(p.Serve(r, 0));
+  const auto q = *PagedPersister::LastRequest(r, 0);
+  CHECK(q.after == r.Key(0, 1));
+  // The same keys again, with more: the persister's order is broken; no endless loop.
+  PagedPersister::Deliver(r, wire::StatusReply{q.request_id, "klines", "AAA", "1m", "",
+                                               {{r.Key(0, 0), "ok"}, {r.Key(0, 1), "ok"}}, true});
+  CHECK(r.out.to_persister.empty());
+  PagedPersister::Deliver(r, wire::StatusReply{q.request_id, "klines", "AAA", "1m", "", {}, true});
+  CHECK(r.out.to_persister.empty());
+  r.clock.Advance(2000);
+  r.Step();
+  REQUIRE(r.StatusRequests() == 1);
+  CHECK(PagedPersister::LastRequest(r, 0)->after.empty());
+  p.ServeAll(r, 0);
+  CHECK(r.c->ready(0));
+}
+
+TEST_CASE("Coordinator: paged statuses - a DURABLE between pages is not undone") {
+  Rig r(Config(), 6);
+  PagedPersister p;
+  p.page = 3;
+  for (int i = 0; i < 6; ++i) p.stored[r.Key(0, i)] = i == 1 || i == 4 ? "failed" : "ok";
+  // Page 1 says key 1 failed. Then DURABLE ok notices for keys 1 and 4 (fetched by another
+  // planner, say): newer than page 1, older than page 2, which says key 4 ok as they do.
+  CHECK(p.Serve(r, 0));
+  p.stored[r.Key(0, 1)] = "ok";
+  p.stored[r.Key(0, 4)] = "ok";
+  r.Durable(r.Key(0, 1), "ok");
+  r.Durable(r.Key(0, 4), "ok");
+  CHECK_FALSE(p.Serve(r, 0));
+  REQUIRE(r.c->ready(0));
+  CHECK(r.c->universe().counts(0).ok == 6);
+  r.Fetcher("f1", wire::Ready{"F1", 5});
+  CHECK(r.Step().empty());
+}
+
+TEST_CASE("Coordinator: paged statuses - page 1 older than a DURABLE is not applied after it") {
+  // A resync in which page 1 says key 1 failed, and the DURABLE ok of key 1 comes after page 1:
+  // the DURABLE is the newer word, the pass must not reopen key 1 when it ends.
+  auto config = Config();
+  config.resync_ms = 5000;
+  Rig r(config, 4);
+  PagedPersister p;
+  for (int i = 0; i < 4; ++i) p.stored[r.Key(0, i)] = i == 1 ? "failed" : "ok";
+  p.ServeAll(r, 0);
+  REQUIRE(r.c->universe().counts(0).failed == 1);  // queued; no fetcher yet
+  r.clock.Advance(5000);
+  r.Step();
+  REQUIRE(r.StatusRequests() == 1);
+  CHECK(p.Serve(r, 0));  // keys 0-1: key 1 failed
+  p.stored[r.Key(0, 1)] = "ok";
+  r.Durable(r.Key(0, 1), "ok");
+  CHECK_FALSE(p.Serve(r, 0));
+  CHECK(r.c->universe().counts(0).ok == 4);
+  r.Fetcher("f1", wire::Ready{"F1", 5});
+  CHECK(r.Step().empty());
+}
+
+TEST_CASE("Coordinator: paged statuses - a resync finds a slice pending on a later page") {
+  auto config = Config();
+  config.resync_ms = 5000;
+  Rig r(config, 5);
+  PagedPersister p;
+  for (int i = 0; i < 5; ++i) p.stored[r.Key(0, i)] = "ok";
+  p.ServeAll(r, 0);
+  REQUIRE(r.c->universe().counts(0).ok == 5);
+  p.stored[r.Key(0, 4)] = "pending";  // repaired by verify --repair while we were not subscribed
+  r.clock.Advance(5000);
+  r.Step();
+  REQUIRE(r.StatusRequests() == 1);
+  CHECK(p.ServeAll(r, 0) == 3);
+  CHECK(r.c->universe().counts(0).ok == 4);
+  r.Fetcher("f1", wire::Ready{"F1", 5});
+  CHECK(Keys(r.Step()) == std::set<std::string>{r.Key(0, 4)});
+}
+
+TEST_CASE("Coordinator: paged statuses - a wait running out during a pass asks another pass") {
+  auto config = Config();
+  config.status_retry_ms = 5000;  // the page is slow, not lost
+  Rig r(config, 4);
+  PagedPersister p;
+  for (int i = 0; i < 3; ++i) p.stored[r.Key(0, i)] = "ok";
+  p.ServeAll(r, 0);
+  r.Fetcher("f1", wire::Ready{"F1", 1});
+  auto jobs = r.Step();
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].second.key == r.Key(0, 3));
+  // The persister goes away and comes back; the job is done meanwhile, and a pass begins...
+  r.c->OnPersisterLost(r.clock.MonotonicNowMs());
+  r.clock.Advance(10);
+  r.Fetcher("f1", wire::JobDone{jobs[0].second.job_id, jobs[0].second.key, "ok"});
+  r.clock.Advance(10);
+  r.c->OnPersisterConnected(r.clock.MonotonicNowMs(), /*reconnect=*/true, &r.out);
+  r.Step();
+  REQUIRE(r.StatusRequests() == 1);
+  CHECK(p.Serve(r, 0));
+  // ...whose first page is older than the end of the job's wait, which runs out between two
+  // pages: this pass does not judge the job, another pass follows it.
+  r.clock.Advance(2000);
+  r.Fetcher("f1", wire::Heartbeat{"F1"});
+  CHECK(r.Step().empty());
+  CHECK(r.StatusRequests() == 0);
+  CHECK_FALSE(p.Serve(r, 0));
+  CHECK(r.c->leases().size() == 1);  // not judged by this pass
+  r.Fetcher("f1", wire::Heartbeat{"F1"});
+  r.Step();
+  REQUIRE(r.StatusRequests() == 1);  // the pass that follows
+  CHECK(PagedPersister::LastRequest(r, 0)->after.empty());
+  // The persister never got the result: the job goes again.
+  CHECK(p.ServeAll(r, 0) == 2);
+  CHECK(r.c->leases().size() == 0);
+  auto again = r.Step();
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].second.key == r.Key(0, 3));
+}
+
 TEST_CASE("Coordinator: an error STATUS_REPLY is asked again later - the gap doubles") {
   Rig r(Config(), 1);
   auto error_reply = [&] {
-    r.c->OnPersisterMessage(wire::StatusReply{1, "klines", "AAA", "1m", "disk on fire", {}},
+    r.c->OnPersisterMessage(
+        wire::StatusReply{r.c->status_request_id(0), "klines", "AAA", "1m", "disk on fire", {}},
                             r.clock.MonotonicNowMs(), &r.out);
   };
   error_reply();
@@ -783,8 +1069,9 @@ struct IdRig {
     c = std::make_unique<Coordinator>(config, std::move(u), ExchangeClock{});
     c->SetNewestItem(0, 2500);
     c->Start(clock.MonotonicNowMs(), &out);
-    c->OnPersisterMessage(wire::StatusReply{1, "ids", "AAA", "id", "", {}}, clock.MonotonicNowMs(),
-                          &out);
+    c->OnPersisterMessage(
+        wire::StatusReply{c->status_request_id(0), "ids", "AAA", "id", "", {}},
+        clock.MonotonicNowMs(), &out);
     c->OnFetcherMessage("f1", wire::Ready{"F1", 10}, clock.MonotonicNowMs(), &out);
   }
   std::vector<wire::Job> Step() {

@@ -122,6 +122,30 @@ TEST_CASE("PlannerServer: jobs only against credits - DURABLE ends leases - once
   CHECK(persister.hellos() >= 1);
 }
 
+TEST_CASE("PlannerServer: statuses asked page after page - jobs for what no page names") {
+  Rig rig(5);
+  FakePersister persister(rig.ctx, rig.options.persister);
+  PlannerThread planner(rig.options, &rig.http);
+  // Pages of two: keys 0 and 2, then key 3 (the last page).
+  CHECK(persister.ServeStatus({{rig.Key(3), "ok"}, {rig.Key(0), "ok"}, {rig.Key(2), "ok"}}, 2) ==
+        2);
+  FakeFetcher fetcher(rig.ctx, rig.options.jobs_bind, "F1");
+  fetcher.Send(wire::Ready{"F1", 5});
+  auto j1 = fetcher.NextJob();
+  auto j2 = fetcher.NextJob();
+  REQUIRE(j1);
+  REQUIRE(j2);
+  CHECK(j1->key == rig.Key(1));
+  CHECK(j2->key == rig.Key(4));
+  for (const auto& j : {*j1, *j2}) {
+    fetcher.Send(wire::JobDone{j.job_id, j.key, "ok"});
+    persister.Durable(j.key, "ok");
+  }
+  auto result = planner.Join();
+  REQUIRE(result.ok());
+  CHECK(*result == 0);
+}
+
 TEST_CASE("PlannerServer: a silent fetcher's job is handed to another fetcher") {
   Rig rig(1);
   FakePersister persister(rig.ctx, rig.options.persister);

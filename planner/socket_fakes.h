@@ -5,7 +5,9 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,14 +66,34 @@ class FakePersister {
     }
     return std::nullopt;
   }
-  // Answers the next STATUS_REQUEST with `known`.
-  void ServeStatus(std::vector<wire::SliceState> known = {}) {
-    auto m = Next();
-    REQUIRE(m);
-    auto* req = std::get_if<wire::StatusRequest>(&*m);
-    REQUIRE(req);
-    Send(wire::StatusReply{req->request_id, req->endpoint, req->symbol, req->interval, "", known});
+  // Answers the next STATUS_REQUEST with `known`, as a persister does (docs/protocol.md): in key
+  // order, pages of at most `page` slices (0: all in one), each next page on the planner's next
+  // request, until the last. Returns the pages sent.
+  int ServeStatus(std::vector<wire::SliceState> known = {}, size_t page = 0) {
+    std::map<std::string, std::string> stored;
+    for (const auto& st : known) stored[st.key] = st.status;
+    for (int pages = 1;; ++pages) {
+      auto m = Next();
+      REQUIRE(m);
+      auto* req = std::get_if<wire::StatusRequest>(&*m);
+      REQUIRE(req);
+      size_t n = page == 0 ? stored.size() + 1 : page;
+      if (req->max > 0) n = std::min<size_t>(n, req->max);
+      wire::StatusReply reply{req->request_id, req->endpoint, req->symbol, req->interval, "", {},
+                              false};
+      for (auto it = stored.upper_bound(req->after); it != stored.end(); ++it) {
+        if (reply.slices.size() == n) {
+          reply.more = true;
+          break;
+        }
+        reply.slices.push_back({it->first, it->second});
+      }
+      ++status_pages_;
+      Send(reply);
+      if (!reply.more) return pages;
+    }
   }
+  int status_pages() const { return status_pages_; }
   void Durable(const std::string& key, const std::string& status) {
     Send(wire::Durable{"klines", {{key, status}}});
   }
@@ -86,6 +108,7 @@ class FakePersister {
   zmq::socket_t socket_;
   std::string peer_;
   int hellos_ = 0;
+  int status_pages_ = 0;
 };
 
 class FakeFetcher {
