@@ -134,7 +134,7 @@ struct StatusReply {
   std::string endpoint;
   std::string symbol;
   std::string interval;
-  std::string error;  // non-empty when the persister could not answer
+  std::string error;               // non-empty when the persister could not answer
   std::vector<SliceState> slices;  // in key order
   // More slices follow the last one of this page: ask again with `after` = its key. A reply from
   // an older persister, without the field, decodes as the last page.

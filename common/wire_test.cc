@@ -162,8 +162,8 @@ TEST_CASE("paged STATUS messages round-trip - and old peers' messages still deco
   CHECK(oq.after.empty());
   CHECK(oq.max == 0);
   // An older persister's reply: the whole series, so the last page.
-  auto old_r =
-      Decode(Framed(Type::kStatusReply, OldStatusReply{5, "klines", "ETHUSDT", "1m", "", {{k1, "ok"}}}));
+  auto old_r = Decode(
+      Framed(Type::kStatusReply, OldStatusReply{5, "klines", "ETHUSDT", "1m", "", {{k1, "ok"}}}));
   REQUIRE(old_r.ok());
   CHECK_FALSE(std::get<StatusReply>(*old_r).more);
   CHECK(std::get<StatusReply>(*old_r).slices.size() == 1);

@@ -136,7 +136,8 @@ TEST_CASE("intake: statuses come a page at a time - in key order - within the pa
   options.subscription_ms = kSubscriptionMs;
   options.status_page_slices = 3;
   Rig r(options);
-  for (int i = 1; i <= 7; ++i) r.intake.OnResult(MakeResult(Slice(20 + i), i == 5 ? "failed" : "ok"));
+  for (int i = 1; i <= 7; ++i)
+    r.intake.OnResult(MakeResult(Slice(20 + i), i == 5 ? "failed" : "ok"));
   REQUIRE(r.intake.Drain(r.now()).ok());
   auto page = [&](const std::string& after, uint64_t max) {
     auto reply = r.intake.OnControl(
@@ -171,8 +172,8 @@ TEST_CASE("intake: statuses come a page at a time - in key order - within the pa
   CHECK(end.slices.empty());
   CHECK_FALSE(end.more);
   // A request of an older planner (no `after`, no `max`): the first page.
-  auto old = r.intake.OnControl("planner", wire::StatusRequest{9, "klines", "BTCUSDT", "1m"},
-                                r.now());
+  auto old =
+      r.intake.OnControl("planner", wire::StatusRequest{9, "klines", "BTCUSDT", "1m"}, r.now());
   REQUIRE(old);
   CHECK(keys(std::get<wire::StatusReply>(*old)) == keys(p1));
   CHECK(r.Statuses().size() == 7);
@@ -186,8 +187,8 @@ TEST_CASE("intake: statuses come a page at a time - in key order - within the pa
   Rig b(small);
   for (int i = 1; i <= 5; ++i) b.intake.OnResult(MakeResult(Slice(20 + i), "ok"));
   REQUIRE(b.intake.Drain(b.now()).ok());
-  auto first = b.intake.OnControl("planner", wire::StatusRequest{1, "klines", "BTCUSDT", "1m"},
-                                  b.now());
+  auto first =
+      b.intake.OnControl("planner", wire::StatusRequest{1, "klines", "BTCUSDT", "1m"}, b.now());
   REQUIRE(first);
   const auto& f = std::get<wire::StatusReply>(*first);
   CHECK(keys(f) == std::vector<std::string>{K(1), K(2)});

@@ -73,8 +73,8 @@ void Coordinator::StartPass(uint32_t s, int64_t now, Outbox* out) {
 void Coordinator::AskPage(uint32_t s, int64_t now, Outbox* out) {
   SeriesSync& sync = sync_[s];
   const uint64_t id = next_request_id_++;
-  out->to_persister.push_back(wire::StatusRequest{id, universe_.endpoint_name(), universe_.symbol(s),
-                                                  universe_.interval(s), sync.after, 0});
+  out->to_persister.push_back(wire::StatusRequest{
+      id, universe_.endpoint_name(), universe_.symbol(s), universe_.interval(s), sync.after, 0});
   sync.request_ids.push_back(id);
   sync.requested_at = now;
 }
@@ -463,11 +463,11 @@ void Coordinator::EndPass(uint32_t s, int64_t now) {
     sync.ready = true;
     for (int64_t i = universe_.first_index(s); i < universe_.end_index(s); ++i) Plan({s, i});
     const SeriesCounts& c = universe_.counts(s);
-    LogInfo("statuses of " + name + pages + ": " + std::to_string(c.total()) +
-            " slices, ok=" + std::to_string(c.ok) + " partial=" + std::to_string(c.partial) +
-            " failed=" + std::to_string(c.failed) + " missing=" + std::to_string(c.pending) +
-            (sync.skipped ? " (" + std::to_string(sync.skipped) + " entries outside the range)"
-                          : ""));
+    LogInfo(
+        "statuses of " + name + pages + ": " + std::to_string(c.total()) +
+        " slices, ok=" + std::to_string(c.ok) + " partial=" + std::to_string(c.partial) +
+        " failed=" + std::to_string(c.failed) + " missing=" + std::to_string(c.pending) +
+        (sync.skipped ? " (" + std::to_string(sync.skipped) + " entries outside the range)" : ""));
     progress_.OnSnapshot(s, now, Done(s));
   } else {
     // Done jobs the persister does not know, and whose wait for DURABLE ran out or whose

@@ -195,7 +195,7 @@ class Coordinator {
     // The pass under way. request_ids: the requests for the page awaited (several when the
     // first page was asked again: any answer to them will do); empty when none is awaited.
     std::vector<uint64_t> request_ids;
-    std::string after;            // the last key received in this pass; "" before the first page
+    std::string after;             // the last key received in this pass; "" before the first page
     int64_t pass_started_at = -1;  // when its first page was first asked
     bool again = false;            // asked again while the pass ran: another pass follows it
     int64_t pages = 0;             // pages of this pass received
@@ -260,8 +260,8 @@ class Coordinator {
   uint64_t jobs_handed_ = 0;
   uint64_t jobs_rehanded_ = 0;
   uint64_t durable_notices_ = 0;
-  uint64_t status_pages_ = 0;      // STATUS_REPLY pages applied
-  uint64_t status_restarts_ = 0;   // passes started again (an error, a page lost)
+  uint64_t status_pages_ = 0;     // STATUS_REPLY pages applied
+  uint64_t status_restarts_ = 0;  // passes started again (an error, a page lost)
   uint64_t slices_reopened_ = 0;  // set pending again by the persister (PENDING or a reply)
   // RECHECK: ok slices to fetch once more, behind every other job (see the file comment).
   std::deque<SliceRef> recheck_queue_;

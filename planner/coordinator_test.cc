@@ -34,9 +34,9 @@ struct Rig {
   }
   void Reply(uint32_t s, std::vector<wire::SliceState> known = {}) {
     const auto& u = c->universe();
-    c->OnPersisterMessage(wire::StatusReply{c->status_request_id(s), "klines", u.symbol(s),
-                                            u.interval(s), "", known},
-                          clock.MonotonicNowMs(), &out);
+    c->OnPersisterMessage(
+        wire::StatusReply{c->status_request_id(s), "klines", u.symbol(s), u.interval(s), "", known},
+        clock.MonotonicNowMs(), &out);
   }
   void Fetcher(const std::string& id, const wire::Message& m) {
     c->OnFetcherMessage(id, m, clock.MonotonicNowMs(), &out);
@@ -880,8 +880,13 @@ TEST_CASE("Coordinator: paged statuses - a page that does not advance is an erro
   const auto q = *PagedPersister::LastRequest(r, 0);
   CHECK(q.after == r.Key(0, 1));
   // The same keys again, with more: the persister's order is broken; no endless loop.
-  PagedPersister::Deliver(r, wire::StatusReply{q.request_id, "klines", "AAA", "1m", "",
-                                               {{r.Key(0, 0), "ok"}, {r.Key(0, 1), "ok"}}, true});
+  PagedPersister::Deliver(r, wire::StatusReply{q.request_id,
+                                               "klines",
+                                               "AAA",
+                                               "1m",
+                                               "",
+                                               {{r.Key(0, 0), "ok"}, {r.Key(0, 1), "ok"}},
+                                               true});
   CHECK(r.out.to_persister.empty());
   PagedPersister::Deliver(r, wire::StatusReply{q.request_id, "klines", "AAA", "1m", "", {}, true});
   CHECK(r.out.to_persister.empty());
@@ -997,7 +1002,7 @@ TEST_CASE("Coordinator: an error STATUS_REPLY is asked again later - the gap dou
   auto error_reply = [&] {
     r.c->OnPersisterMessage(
         wire::StatusReply{r.c->status_request_id(0), "klines", "AAA", "1m", "disk on fire", {}},
-                            r.clock.MonotonicNowMs(), &r.out);
+        r.clock.MonotonicNowMs(), &r.out);
   };
   error_reply();
   r.clock.Advance(1999);  // status_retry_ms 1000, doubled once
@@ -1069,9 +1074,8 @@ struct IdRig {
     c = std::make_unique<Coordinator>(config, std::move(u), ExchangeClock{});
     c->SetNewestItem(0, 2500);
     c->Start(clock.MonotonicNowMs(), &out);
-    c->OnPersisterMessage(
-        wire::StatusReply{c->status_request_id(0), "ids", "AAA", "id", "", {}},
-        clock.MonotonicNowMs(), &out);
+    c->OnPersisterMessage(wire::StatusReply{c->status_request_id(0), "ids", "AAA", "id", "", {}},
+                          clock.MonotonicNowMs(), &out);
     c->OnFetcherMessage("f1", wire::Ready{"F1", 10}, clock.MonotonicNowMs(), &out);
   }
   std::vector<wire::Job> Step() {

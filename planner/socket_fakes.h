@@ -3,9 +3,9 @@
 // sleeps.
 #pragma once
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -79,8 +79,8 @@ class FakePersister {
       REQUIRE(req);
       size_t n = page == 0 ? stored.size() + 1 : page;
       if (req->max > 0) n = std::min<size_t>(n, req->max);
-      wire::StatusReply reply{req->request_id, req->endpoint, req->symbol, req->interval, "", {},
-                              false};
+      wire::StatusReply reply{
+          req->request_id, req->endpoint, req->symbol, req->interval, "", {}, false};
       for (auto it = stored.upper_bound(req->after); it != stored.end(); ++it) {
         if (reply.slices.size() == n) {
           reply.more = true;
