@@ -682,6 +682,10 @@ uint64_t Coordinator::Hand(SliceRef r, int64_t now, Outbox* out) {
                 weight_window_ms_};
   LogDebug("job " + std::to_string(job_id) + " to fetcher " + ledger_.fetcher_id(identity) +
            " key=" + job.key);
+  if (jobs_handed_ == 0) {
+    LogInfo("first job handed " + FormatDuration(now - started_ms_) +
+            " after the statuses were first asked key=" + job.key);
+  }
   out->to_fetchers.emplace_back(identity, std::move(job));
   ledger_.OnSent(identity, now);
   ++jobs_handed_;
