@@ -10,8 +10,10 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "common/data_root_lock.h"
 #include "common/json.h"
 #include "common/wire.h"
+#include "tools/qlir-status/migrate.h"
 #include "tools/qlir-status/test_util.h"
 
 namespace qlir::status_tool {
@@ -123,6 +125,11 @@ TEST_CASE("binary: verify --repair sends the bad keys to the persister", "[cli][
   b.manifest().slices[b.KeyText(kBase + 2)].last_ts = 1;  // count mismatch
   b.Write();
   testing::WriteRaw(b.ResponsePath(kBase + 1), "{\"meta\":{\"url\":\"");  // truncated
+  SECTION("manifest.json") {}
+  SECTION("state.sqlite3") {
+    REQUIRE(Migrate(root, StateBackend::kSqlite).ok());
+    REQUIRE(DetectStateBackend(root) == StateBackend::kSqlite);
+  }
 
   zmq::context_t ctx;
   zmq::socket_t router(ctx, zmq::socket_type::router);
@@ -181,6 +188,46 @@ TEST_CASE("binary: verify --repair without a persister fails clearly", "[cli][bi
   CHECK_THAT(c.Err(), Catch::Contains("repair failed: persister not reachable at " + endpoint));
   CHECK_THAT(c.Out(), Catch::Contains("file-missing"));
   CHECK_THAT(c.Out(), Catch::Contains("repair: FAILED"));
+}
+
+TEST_CASE("binary: migrate both ways, and exit 69 while the data root is held",
+          "[cli][binary][migrate]") {
+  ScratchDir dir;
+  const fs::path root = dir.path() / "root";
+  SeriesBuilder b(root);
+  b.Stored(kBase);
+  b.Failed(kBase + 1, 500, "HTTP 500");
+  b.Write();
+  const std::string manifest = *ReadFile(b.dir() / "manifest.json");
+  {
+    auto lock = DataRootLock::Acquire(root);
+    REQUIRE(lock.ok());
+    Child c(dir.path(), {"migrate", "--to", "sqlite", "--data-root", root.string()});
+    CHECK(c.Wait() == kExitCannotStart);
+    CHECK_THAT(c.Err(), Catch::Contains("another persister is running on data root"));
+    CHECK(DetectStateBackend(root) == StateBackend::kJson);
+  }
+  {
+    Child c(dir.path(), {"migrate", "--to", "sqlite", "--data-root", root.string()});
+    CHECK(c.Wait() == kExitOk);
+    CHECK_THAT(c.Out(), Catch::Contains("is now sqlite: 1 series, 2 slices moved from json"));
+    CHECK_FALSE(fs::exists(b.dir() / "manifest.json"));
+  }
+  {
+    Child c(dir.path(), {"--data-root", root.string(), "--json"});
+    CHECK(c.Wait() == kExitProblems);  // the failed slice
+    auto j = nlohmann::json::parse(c.Out());
+    CHECK(j["state"] == "sqlite");
+    REQUIRE(j["series"].size() == 1);
+    CHECK(j["series"][0]["ok"] == 1);
+    CHECK(j["series"][0]["failed"] == 1);
+  }
+  {
+    Child c(dir.path(), {"migrate", "--to", "json", "--data-root", root.string()});
+    CHECK(c.Wait() == kExitOk);
+    CHECK(*ReadFile(b.dir() / "manifest.json") == manifest);
+    CHECK_FALSE(fs::exists(root / "state.sqlite3"));
+  }
 }
 
 }  // namespace
