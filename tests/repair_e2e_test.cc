@@ -121,13 +121,17 @@ std::vector<Tampering> Tamperings() {
 
 TEST_CASE("verify --repair heals a running pipeline - every kind of tampering - no restart",
           "[e2e][repair]") {
+  // Both state backends: verify reads the manifests or state.sqlite3, the persister marks
+  // pending in either.
+  const std::string state = GENERATE(as<std::string>{}, "json", "sqlite");
+  INFO("--state " << state);
   ScratchDir scratch;
   sim::SymbolSpec btc;
   btc.symbol = "BTCUSDT";
   btc.listing_ms = kListing;
   Simulator sim(scratch.path(), {"--symbol", "BTCUSDT,listing=" + std::to_string(kListing)});
   Pipeline p(scratch.path(), sim.base_url());
-  p.StartPersister();
+  p.StartPersister({"--state", state});
   p.StartFetchers(2);
   const auto tamperings = Tamperings();
   // One 1m slice per kind of tampering, and one more whose file is copied over another.
@@ -153,7 +157,8 @@ TEST_CASE("verify --repair heals a running pipeline - every kind of tampering - 
   INFO(report.Text());
   INFO(p.Logs());
   REQUIRE(first_ms >= 0);
-  std::cout << "repair_e2e: " << keys->size() << " slices complete in " << first_ms << " ms\n";
+  std::cout << "repair_e2e (" << state << "): " << keys->size() << " slices complete in "
+            << first_ms << " ms\n";
   const auto windows_before = sim.Counters()["windows"];
 
   // Damage one slice per kind; the last slice's file is the one copied over another.
@@ -209,6 +214,7 @@ TEST_CASE("verify --repair heals a running pipeline - every kind of tampering - 
   CHECK(planner->running());
   CHECK(p.persister().running());
   for (auto& f : p.fetchers()) CHECK(f->running());
+  CHECK(fs::exists(p.data_root() / "state.sqlite3") == (state == "sqlite"));
 
   // Each damaged window was asked for once more, and no other window.
   const auto windows = sim.Counters()["windows"];
