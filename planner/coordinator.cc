@@ -505,6 +505,14 @@ void Coordinator::OnPersisterConnected(int64_t now, bool reconnect, Outbox* out)
   out->to_persister.push_back(wire::Hello{kSenderName});
   last_hello_ms_ = now;
   if (!reconnect) return;
+  // Requests sent to the persister that went away are lost with it: ask again now.
+  for (SeriesSync& sync : sync_) {
+    if (!sync.want_status || sync.request_ids.empty()) continue;
+    sync.request_ids.clear();
+    sync.after.clear();
+    sync.errors = 0;
+    sync.requested_at = -1;
+  }
   const std::vector<uint32_t> series = leases_.SeriesAwaitingDurable();
   if (series.empty()) {
     LogInfo("persister connection back; no job awaits DURABLE, statuses not asked again");
@@ -605,10 +613,14 @@ void Coordinator::Tick(int64_t now, Outbox* out) {
     if (!sync.want_status) continue;
     if (sync.requested_at >= 0 && now - sync.requested_at < StatusRetryGap(sync)) continue;
     if (sync.requested_at >= 0 && !sync.request_ids.empty()) {
+      // Lost, or the persister is slow (loading a large series answers nothing meanwhile): the
+      // gap doubles, as after an error, so that a slow persister does not pile up requests.
+      ++sync.errors;
       ++status_restarts_;
       LogInfo("no STATUS_REPLY for " + universe_.SeriesName(s) + " yet" +
               (sync.after.empty() ? "" : " (the page after key=" + sync.after + ")") +
-              "; asking the persister again, from the first page");
+              "; asking the persister again, from the first page (next in " +
+              FormatDuration(StatusRetryGap(sync)) + " if no answer)");
     }
     if (last_hello_ms_ != now) {
       // Subscribed before the snapshot, on the same pipe, so no notice falls between them.

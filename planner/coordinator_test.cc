@@ -850,6 +850,35 @@ TEST_CASE("Coordinator: paged statuses - the first page asked twice - either ans
   CHECK(r.c->universe().counts(0).ok == 3);
 }
 
+TEST_CASE(
+    "Coordinator: paged statuses - unanswered, asked again ever less often - at once "
+    "when the persister is back") {
+  Rig r(Config(), 3);
+  PagedPersister p;
+  for (int i = 0; i < 3; ++i) p.stored[r.Key(0, i)] = "ok";
+  // The persister is busy (loading a large series): status_retry_ms 1000, then 2000, 4000.
+  int64_t waited = 0;
+  for (int64_t gap : {1000, 2000, 4000}) {
+    r.clock.Advance(gap - 1);
+    r.Step();
+    CHECK(r.StatusRequests() == 0);
+    r.clock.Advance(1);
+    r.Step();
+    CHECK(r.StatusRequests() == 1);
+    waited += gap;
+  }
+  CHECK(waited == 7000);
+  // It restarted: what was asked of it is lost; asked again at once, from the first page.
+  r.clock.Advance(10);
+  r.out.clear();
+  r.c->OnPersisterConnected(r.clock.MonotonicNowMs(), /*reconnect=*/true, &r.out);
+  r.Step();
+  REQUIRE(r.StatusRequests() == 1);
+  CHECK(PagedPersister::LastRequest(r, 0)->after.empty());
+  CHECK(p.ServeAll(r, 0) == 2);
+  CHECK(r.c->ready(0));
+}
+
 TEST_CASE("Coordinator: paged statuses - an error mid-way starts again from the first page") {
   Rig r(Config(), 5);
   PagedPersister p;
