@@ -103,7 +103,7 @@ nlohmann::json SummaryOf(const fs::path& manifest) {
 
 }  // namespace
 
-TEST_CASE("a series of 1,000,000 slices: paged statuses, the missing few fetched, complete",
+TEST_CASE("a series of a million slices - paged statuses - the missing few fetched - complete",
           "[e2e][million]") {
   const char* size_env = std::getenv("QLIR_MILLION_SLICES");
   const int64_t kSlices = size_env && *size_env ? std::atoll(size_env) : 100000;
