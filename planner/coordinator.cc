@@ -419,7 +419,6 @@ void Coordinator::OnStatusReply(const wire::StatusReply& reply, int64_t now, Out
              now);
     return;
   }
-  sync.errors = 0;
   sync.request_ids.clear();
   last_status_reply_ms_ = now;
   ++sync.pages;
@@ -454,6 +453,9 @@ void Coordinator::OnStatusReply(const wire::StatusReply& reply, int64_t now, Out
 void Coordinator::EndPass(uint32_t s, int64_t now) {
   SeriesSync& sync = sync_[s];
   const std::string name = universe_.SeriesName(s);
+  // The retry gap stays doubled until a whole pass is in: a persister slow to answer one page
+  // (still answering the repeated first pages of a long load) is slow for the next one too.
+  sync.errors = 0;
   sync.want_status = false;
   sync.synced_at = now;
   sync.after.clear();

@@ -822,10 +822,20 @@ TEST_CASE("Coordinator: paged statuses - a lost page starts the pass again after
   CHECK(r.out.to_persister.empty());
   CHECK_FALSE(r.c->ready(0));
   CHECK(PagedPersister::LastRequest(r, 0)->request_id == restart.request_id);
+  // The gap stays doubled until a whole pass is in: page 2, unanswered again, is asked again
+  // (from the first page) after 2000 ms, not 1000.
+  CHECK(p.Serve(r, 0));
+  r.clock.Advance(1999);
+  r.Step();
+  CHECK(r.StatusRequests() == 0);
+  r.clock.Advance(1);
+  r.Step();
+  REQUIRE(r.StatusRequests() == 1);
+  CHECK(PagedPersister::LastRequest(r, 0)->after.empty());
   CHECK(p.ServeAll(r, 0) == 3);
   CHECK(r.c->ready(0));
   CHECK(r.c->universe().counts(0).ok == 6);
-  CHECK(r.c->StatsCounters().at("status_restarts") == 1);
+  CHECK(r.c->StatsCounters().at("status_restarts") == 2);
   r.Fetcher("f1", wire::Ready{"F1", 5});
   CHECK(r.Step().empty());
 }
