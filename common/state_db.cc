@@ -250,18 +250,7 @@ Status StateDb::Init(Mode mode, const OpenOptions& options) {
         Exec(options.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"));
     // 64 MiB of page cache: the hot pages of a large store's B-trees stay in memory.
     QLIR_RETURN_IF_ERROR(Exec("PRAGMA cache_size=-65536"));
-    if (options.quick_check) {
-      sqlite3_stmt* q = nullptr;
-      rc = sqlite3_prepare_v2(db_, "PRAGMA quick_check(1)", -1, &q, nullptr);
-      StmtFinalize qf{q};
-      if (rc != SQLITE_OK) return Error(rc, "quick_check");
-      rc = sqlite3_step(q);
-      if (rc != SQLITE_ROW) return Error(rc, "quick_check");
-      const std::string verdict = ColumnText(q, 0);
-      if (verdict != "ok") {
-        return Status::Corruption(path_.string() + ": quick_check failed: " + verdict);
-      }
-    }
+    if (options.quick_check) QLIR_RETURN_IF_ERROR(QuickCheck());
   }
 
   Statements& s = *st_;
@@ -693,6 +682,20 @@ Result<std::vector<StateDb::SeriesRow>> StateDb::OpenSeries() {
   }
   if (rc != SQLITE_DONE) return Error(rc, "listing open series");
   return out;
+}
+
+Status StateDb::QuickCheck() {
+  sqlite3_stmt* q = nullptr;
+  int rc = sqlite3_prepare_v2(db_, "PRAGMA quick_check(1)", -1, &q, nullptr);
+  StmtFinalize qf{q};
+  if (rc != SQLITE_OK) return Error(rc, "quick_check");
+  rc = sqlite3_step(q);
+  if (rc != SQLITE_ROW) return Error(rc, "quick_check");
+  const std::string verdict = ColumnText(q, 0);
+  if (verdict != "ok") {
+    return Status::Corruption(path_.string() + ": quick_check failed: " + verdict);
+  }
+  return Status::Ok();
 }
 
 Status StateDb::Begin() { return Exec("BEGIN IMMEDIATE"); }

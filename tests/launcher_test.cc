@@ -374,7 +374,7 @@ TEST_CASE("a stage that cannot start ends a --once run with its error, never a h
   }
 }
 
-TEST_CASE("--state naming the state the data root does not keep is refused with exit 69",
+TEST_CASE("a --state naming the state the data root does not keep is refused with exit 69",
           "[launcher]") {
   ScratchDir scratch;
   const fs::path root = scratch.path() / "data";
