@@ -47,6 +47,8 @@ Result<JsonManifestStore::Series*> JsonManifestStore::Load(const SeriesId& id) {
   }
   auto dir = SeriesDir(root_, id.endpoint, id.symbol, id.interval);
   if (!dir) return dir.status();
+  // Room first: many series asked for in one round (a planner's start) must not all stay.
+  Evict();
   const int64_t started = clock_->MonotonicNowMs();
   if (recovered_.contains(id)) {
     // Dropped from memory after it was written (Evict): its manifest.json is what we held.

@@ -36,8 +36,9 @@ struct JsonStoreOptions {
   VerifyResponses verify = VerifyResponses::kQuick;
   Clock* clock = nullptr;  // outlives the store; null: the system's clocks
   // Bounded memory: once the loaded manifests hold more slices than this, the written series
-  // used least recently are dropped from memory after each flush (read again from manifest.json,
-  // without a second recovery, when next asked for). Series with unwritten updates are kept.
+  // used least recently are dropped from memory before another series is loaded and after each
+  // flush (read again from manifest.json, without a second recovery, when next asked for).
+  // Series with unwritten updates are kept.
   int64_t max_cached_slices = 2000000;
 };
 

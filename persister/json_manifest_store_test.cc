@@ -279,3 +279,33 @@ TEST_CASE("written series are dropped from memory past the cap and read back whe
   CHECK((*entry)->http_status == 500);
   CHECK(store.cached_slices() == 3);
 }
+
+TEST_CASE("loading series one after another keeps the cache near its cap without a flush",
+          "[store]") {
+  qlir::testing::ScratchDir root;
+  TestClock clock;
+  // Ten written series of 3 slices each.
+  {
+    JsonManifestStore writer(root.path(), clock.Options(), RealDisk());
+    for (int s = 0; s < 10; ++s) {
+      const SeriesId id{"klines", "SYM" + std::to_string(s) + "USDT", "1m"};
+      for (int i = 1; i <= 3; ++i) {
+        REQUIRE(writer.Record(id, StoreRecord(Slice(i), SliceStatus::kFailed)).ok());
+      }
+    }
+    REQUIRE(writer.Flush().ok());
+  }
+  JsonStoreOptions o = clock.Options();
+  o.max_cached_slices = 6;
+  JsonManifestStore store(root.path(), o, RealDisk());
+  int64_t most = 0;
+  for (int s = 0; s < 10; ++s) {
+    const SeriesId id{"klines", "SYM" + std::to_string(s) + "USDT", "1m"};
+    REQUIRE(store.LoadStatuses(id)->size() == 3);
+    most = std::max(most, store.cached_slices());
+  }
+  // At most the cap plus the series just loaded, with no flush in between.
+  CHECK(most <= 6 + 3);
+  CHECK(store.evictions() >= 7);
+  CHECK(store.LoadedSeries().size() == 10);
+}
