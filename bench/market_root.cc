@@ -2,7 +2,7 @@
 // made without the network and without writing one response body per slice.
 //   market_root --root DIR --bases DIR --lists DIR [--symbols 2000] [--1s-symbols 100]
 //               [--listings-from 2017-08-17] [--listings-to 2024-12-31] [--1s-from 2022-01-01]
-//               [--now T] [--max-slices N] [--estimate]
+//               [--now T] [--max-slices N] [--state json|sqlite] [--estimate]
 // Universe: --symbols symbols MKT0000USDT... listed at even steps from --listings-from to
 // --listings-to, each with its 1m klines from its listing to --now; the --1s-symbols oldest of
 // them also with 1s klines from --1s-from (or their listing if later) to --now. Series are made in
@@ -18,6 +18,9 @@
 // inode, so a base serves at most kLinksPerBase of them. Recovery's default check (quick: the
 // file is there and framed as EncodeResponseFile writes it) passes; `qlir-status verify` (full)
 // would find most files naming another slice, which is the price of not writing 15M bodies.
+// --state sqlite writes the same manifests into <root>/state.sqlite3 instead (common/state_db.h,
+// StateDb::ReplaceManifest: built unsynced under a temporary name, synced, then renamed, as
+// `qlir-status migrate` does), for a SQLite root without a JSON one first.
 // The manifest of a series is written after its links, so that the persister does not take it
 // for one lagging behind its responses/ (persister_server.cc, RecoverLaggingSeries).
 // Writes under --lists: symbols.json (for exchange-sim --symbols-file), symbols-1m.txt and
@@ -32,6 +35,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -41,6 +45,7 @@
 #include "common/manifest.h"
 #include "common/response_file.h"
 #include "common/slice_id.h"
+#include "common/state_db.h"
 #include "common/time_util.h"
 #include "tools/exchange-sim/candles.h"
 #include "tools/exchange-sim/config.h"
@@ -140,6 +145,7 @@ int main(int argc, char** argv) {
               s1_from = "2022-01-01", now_arg;
   int64_t max_slices = 0;
   bool estimate = false;
+  std::string state = "json";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--estimate") {
@@ -169,6 +175,8 @@ int main(int argc, char** argv) {
       s1_from = v;
     } else if (a == "--now") {
       now_arg = v;
+    } else if (a == "--state") {
+      state = v;
     } else if (a == "--max-slices") {
       max_slices = std::atoll(v.c_str());
     } else {
@@ -180,6 +188,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: market_root --root DIR --bases DIR --lists DIR [--symbols N] "
                  "[--1s-symbols N] [--now T] [--max-slices N] [--estimate]\n");
+    return 64;
+  }
+  if (state != "json" && state != "sqlite") {
+    std::fprintf(stderr, "market_root: --state is json or sqlite\n");
     return 64;
   }
   if (n_symbols < 1 || n_1s < 0 || n_1s > n_symbols || max_slices < 0) {
@@ -273,6 +285,17 @@ int main(int argc, char** argv) {
 
   const double t0 = Now();
   BasePool pool(bases);
+  std::unique_ptr<StateDb> db;
+  const fs::path db_tmp = root / (std::string(kStateDbName) + ".market_root.tmp");
+  if (state == "sqlite") {
+    auto opened = StateDb::OpenFile(db_tmp, StateDb::Mode::kReadWrite,
+                                    StateDb::OpenOptions{.quick_check = false, .durable = false});
+    if (!opened.ok()) {
+      std::fprintf(stderr, "market_root: %s\n", opened.error().c_str());
+      return 1;
+    }
+    db = std::move(*opened);
+  }
   Counts c;
   for (const SeriesPlan& s : plan) {
     auto dir = SeriesDir(root, "klines", s.spec.symbol, s.interval);
@@ -377,15 +400,29 @@ int main(int argc, char** argv) {
     c.slices += s.count();
     ++c.series;
     ++(s.interval == "1s" ? c.s1 : c.m1);
-    const std::string text = SerializeManifest(m);
-    std::ofstream f(*dir / kManifestName, std::ios::binary | std::ios::trunc);
-    f << text;
-    if (!f) {
-      std::fprintf(stderr, "market_root: cannot write %s\n", (*dir / kManifestName).c_str());
-      return 1;
+    if (db) {
+      if (Status st = db->ReplaceManifest(m); !st.ok()) {
+        std::fprintf(stderr, "market_root: %s\n", st.message().c_str());
+        return 1;
+      }
+    } else {
+      const std::string text = SerializeManifest(m);
+      std::ofstream f(*dir / kManifestName, std::ios::binary | std::ios::trunc);
+      f << text;
+      if (!f) {
+        std::fprintf(stderr, "market_root: cannot write %s\n", (*dir / kManifestName).c_str());
+        return 1;
+      }
+      f.close();
+      c.manifest_bytes += static_cast<int64_t>(text.size());
+      // File times come from the kernel's coarse clock (a few ms): a manifest written within the
+      // same tick as the last link would read as not newer than its responses/, and the
+      // persister would recover the series at start. A persister writes it later: say so.
+      const auto responses_time = fs::last_write_time(*dir / kResponsesDir, ec);
+      if (!ec) {
+        fs::last_write_time(*dir / kManifestName, responses_time + std::chrono::seconds(1), ec);
+      }
     }
-    f.close();
-    c.manifest_bytes += static_cast<int64_t>(text.size());
     // Blocks allocated (the shared disk's free space moves with other writers' files too).
     c.disk_bytes += AllocatedBytes(*dir / kManifestName) + AllocatedBytes(*dir / kResponsesDir) +
                     AllocatedBytes(*dir);
@@ -393,6 +430,22 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "market_root: %lld series, %lld slices, %.0f s\n",
                    static_cast<long long>(c.series), static_cast<long long>(c.slices), Now() - t0);
     }
+  }
+  if (db) {
+    if (Status st = db->Checkpoint(); !st.ok()) {
+      std::fprintf(stderr, "market_root: %s\n", st.message().c_str());
+      return 1;
+    }
+    db.reset();
+    ::sync();
+    fs::rename(db_tmp, root / kStateDbName, ec);
+    if (ec) {
+      std::fprintf(stderr, "market_root: cannot rename %s: %s\n", db_tmp.c_str(),
+                   ec.message().c_str());
+      return 1;
+    }
+    c.manifest_bytes = AllocatedBytes(root / kStateDbName);
+    c.disk_bytes += c.manifest_bytes;
   }
   for (size_t b = 0; b < pool.size(); ++b) {
     c.disk_bytes += AllocatedBytes(bases / ("base-" + std::to_string(b) + ".json"));
