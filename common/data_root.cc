@@ -161,6 +161,13 @@ Result<std::vector<DirEntry>> ListDir(const fs::path& dir) {
   return out;
 }
 
+bool ManifestMayLag(const fs::path& series_dir) {
+  std::error_code e1, e2;
+  const auto responses_time = fs::last_write_time(series_dir / kResponsesDir, e1);
+  const auto manifest_time = fs::last_write_time(series_dir / kManifestName, e2);
+  return !e1 && (e2 || manifest_time <= responses_time);
+}
+
 Result<std::vector<SeriesLocation>> ListSeries(const fs::path& root) {
   std::error_code ec;
   if (!fs::is_directory(root, ec)) {

@@ -114,6 +114,11 @@ struct SeriesLocation {
 // the way cannot be listed. Read-only; names that vanish while we look are skipped.
 Result<std::vector<SeriesLocation>> ListSeries(const std::filesystem::path& root);
 
+// The JSON backend's sign that a crash may have left a series' response files ahead of its
+// manifest.json: responses/ (whose modification time a rename into it updates) changed no
+// earlier than manifest.json was written, or there are responses and no manifest.
+bool ManifestMayLag(const std::filesystem::path& series_dir);
+
 // One entry of a directory listing (symbolic links are neither followed nor counted as files or
 // folders: nothing in the layout is one).
 struct DirEntry {

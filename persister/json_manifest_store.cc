@@ -68,7 +68,7 @@ Result<JsonManifestStore::Series*> JsonManifestStore::Load(const SeriesId& id) {
             (m ? std::string("another series") : m.error()) + "): recovering it");
   }
   RecoveryOptions ro;
-  ro.verify = options_.verify;
+  ro.verify = ResolveVerify(options_.verify, ManifestMayLag(*dir));
   ro.wall_now_ms = clock_->WallNowMs();
   ro.disk = disk_;
   auto recovered = RecoverSeries(*dir, id, ro);
@@ -142,16 +142,12 @@ Result<std::optional<SliceStatus>> JsonManifestStore::Lookup(const SeriesId& id,
 }
 
 StartCheck JsonManifestStore::CheckAtStart(const SeriesLocation& loc) {
-  StartCheck out;
-  std::error_code e1, e2;
-  const auto responses_time = fs::last_write_time(loc.dir / kResponsesDir, e1);
-  const auto manifest_time = fs::last_write_time(loc.dir / kManifestName, e2);
-  out.lagging = !e1 && (e2 || manifest_time <= responses_time);
-  if (!out.lagging && !e2) {
-    auto n = CountEntriesWithoutDigest(loc.dir / kManifestName);
-    if (n) out.lacking_digests = *n;  // a manifest that does not parse is recovered when asked
-  }
-  return out;
+  return StartCheck{ManifestMayLag(loc.dir)};
+}
+
+size_t JsonManifestStore::LackingDigests(const SeriesLocation& loc) {
+  auto n = CountEntriesWithoutDigest(loc.dir / kManifestName);
+  return n ? *n : 0;  // a manifest that does not parse is recovered when asked
 }
 
 void JsonManifestStore::MarkDirty(Series* s) {

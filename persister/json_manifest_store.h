@@ -33,8 +33,8 @@ struct JsonStoreOptions {
   bool adaptive = true;
   int64_t adaptive_ratio = 20;       // rewrite after at least size/ratio updates
   int64_t adaptive_ms_step = 50000;  // flush_ms grows by one step per this many slices
-  VerifyResponses verify = VerifyResponses::kQuick;
-  Clock* clock = nullptr;  // outlives the store; null: the system's clocks
+  VerifyResponses verify = VerifyResponses::kAuto;  // ResolveVerify, per series
+  Clock* clock = nullptr;                           // outlives the store; null: the system's clocks
   // Bounded memory: once the loaded manifests hold more slices than this, the written series
   // used least recently are dropped from memory before another series is loaded and after each
   // flush (read again from manifest.json, without a second recovery, when next asked for).
@@ -56,9 +56,10 @@ class JsonManifestStore : public ManifestStore {
   Result<std::optional<ManifestEntry>> Entry(const SeriesId& series,
                                              const std::string& key) override;
   Result<int> ForEachEntry(const SeriesId& series, const EntryFn& fn) override;
-  // Lagging: manifest.json is missing or not newer than responses/; lacking digests: counted
-  // in manifest.json (recovery.h, CountEntriesWithoutDigest).
+  // Lagging: manifest.json is missing or not newer than responses/.
   StartCheck CheckAtStart(const SeriesLocation& loc) override;
+  // Counted in manifest.json (recovery.h, CountEntriesWithoutDigest).
+  size_t LackingDigests(const SeriesLocation& loc) override;
   Result<SliceStatus> Record(const SeriesId& series, const SliceRecord& record) override;
   Result<SliceStatus> Overwrite(const SeriesId& series, const SliceRecord& record) override;
   Result<size_t> MarkPending(const SeriesId& series, const std::vector<std::string>& keys,

@@ -1,6 +1,8 @@
 #include "persister/json_manifest_store.h"
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
 
 #include "common/atomic_file.h"
 #include "common/manifest.h"
@@ -207,6 +209,43 @@ TEST_CASE("crash simulated between the response file and the manifest write", "[
   CHECK(statuses->size() == 2);
   CHECK(statuses->at(b.composite_key()) == SliceStatus::kOk);
   CHECK(OnDisk(root.path())->slices.size() == 2);  // the recovered index was written
+}
+
+TEST_CASE("auto check: listed files are opened only where the manifest may lag them", "[store]") {
+  qlir::testing::ScratchDir root;
+  auto a = Slice(1);
+  auto b = Slice(2);
+  {
+    JsonManifestStore store(root.path(), {}, RealDisk());
+    for (const auto& k : {a, b}) {
+      WriteResponse(root.path(), k, k.end_ms + 1000);
+      REQUIRE(store.Record(kSeries, StoreRecord(k, SliceStatus::kOk)).ok());
+    }
+    REQUIRE(store.Flush().ok());
+  }
+  // Damage from outside our writes (a rewrite in place leaves responses/ unchanged).
+  { std::ofstream(ResponsePath(root.path(), a), std::ios::trunc) << "x"; }
+  const fs::path manifest = SeriesPath(root.path()) / "manifest.json";
+  const fs::path responses = SeriesPath(root.path()) / "responses";
+  fs::last_write_time(responses, fs::last_write_time(manifest) - std::chrono::seconds(10));
+  {
+    // The manifest was written after the last rename into responses/: the listing is enough.
+    JsonManifestStore store(root.path(), {}, RealDisk());
+    CHECK(**store.Lookup(kSeries, a.composite_key()) == SliceStatus::kOk);
+  }
+  SECTION("quick, asked for, opens each file") {
+    JsonStoreOptions o;
+    o.verify = VerifyResponses::kQuick;
+    JsonManifestStore store(root.path(), o, RealDisk());
+    CHECK(**store.Lookup(kSeries, a.composite_key()) == SliceStatus::kPending);
+    CHECK(**store.Lookup(kSeries, b.composite_key()) == SliceStatus::kOk);
+  }
+  SECTION("a manifest older than responses/ (a crash before its write) gets the quick check") {
+    fs::last_write_time(responses, fs::last_write_time(manifest) + std::chrono::seconds(10));
+    JsonManifestStore store(root.path(), {}, RealDisk());
+    CHECK(**store.Lookup(kSeries, a.composite_key()) == SliceStatus::kPending);
+    CHECK(**store.Lookup(kSeries, b.composite_key()) == SliceStatus::kOk);
+  }
 }
 
 TEST_CASE("a series with an invalid symbol is refused", "[store]") {

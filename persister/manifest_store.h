@@ -44,8 +44,7 @@ struct SliceRecord {
 
 // What a store says of a series folder when the persister starts (persister_server.h).
 struct StartCheck {
-  bool lagging = false;        // responses/ changed after the state last recorded the series
-  size_t lacking_digests = 0;  // stored entries without a digest (an old manifest), when known
+  bool lagging = false;  // responses/ changed after the state last recorded the series
 };
 
 // One page of a series' statuses, in key order (a STATUS_REPLY's slices, docs/protocol.md).
@@ -93,6 +92,11 @@ class ManifestStore {
 
   // Whether the series at `loc` must be recovered at start (read-only; cheap: a few stats).
   virtual StartCheck CheckAtStart(const SeriesLocation& loc) = 0;
+
+  // How many stored entries of the series at `loc` lack a digest (a manifest written before
+  // entries had one; loading the series upgrades it), when the store can tell without loading
+  // it; 0 otherwise. Read-only; may read the series' whole state.
+  virtual size_t LackingDigests(const SeriesLocation& /*loc*/) { return 0; }
 
   // The series loaded (recovered) so far in this run: what the hole rechecks look at.
   virtual std::vector<SeriesId> LoadedSeries() const = 0;

@@ -23,9 +23,11 @@ std::string Usage() {
                              series used least recently are dropped and read again when asked
                              for (default 2000000, about 1 GB)
   --no-adaptive-flush        keep N and MS fixed whatever the manifest's size
-  --verify-responses MODE    at load, check that listed files exist (exists), are framed whole
-                             (quick, default: opens each) or decode and match their digest
-                             (full: reads each)
+  --verify-responses MODE    at load, check that listed files exist (exists: one directory
+                             listing), are framed whole (quick: opens each) or decode and
+                             match their digest (full: reads each); auto (default): quick for
+                             a series whose state may lag its files (an unclean stop), exists
+                             for the others
   --write-threads N          response files written at once (default 4; 1: one by one)
   --confirm-holes-after-ms MS
                              fetch an ok slice with holes (candles missing inside its window)
@@ -118,14 +120,17 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
     return Status::Ok();
   });
   f.Value("verify-responses", [&](const std::string& v) -> Status {
-    if (v == "exists") {
+    if (v == "auto") {
+      o.store.verify = VerifyResponses::kAuto;
+    } else if (v == "exists") {
       o.store.verify = VerifyResponses::kExists;
     } else if (v == "quick") {
       o.store.verify = VerifyResponses::kQuick;
     } else if (v == "full") {
       o.store.verify = VerifyResponses::kFull;
     } else {
-      return Status::Error("flag --verify-responses: '" + v + "' is not exists, quick or full");
+      return Status::Error("flag --verify-responses: '" + v +
+                           "' is not auto, exists, quick or full");
     }
     return Status::Ok();
   });

@@ -28,7 +28,7 @@ TEST_CASE("persister options: defaults", "[options]") {
   CHECK(o->store.flush_every == 1000);
   CHECK(o->store.flush_ms == 2000);
   CHECK(o->store.adaptive);
-  CHECK(o->store.verify == VerifyResponses::kQuick);
+  CHECK(o->store.verify == VerifyResponses::kAuto);
   CHECK_FALSE(o->curve.any());
   CHECK_FALSE(o->verbose);
   CHECK_FALSE(o->log_json);
@@ -94,6 +94,7 @@ TEST_CASE("persister options: every flag, as --flag value and as --flag=value", 
     CHECK(o->log_json);
   }
   CHECK(ParseOptions({"--verify-responses", "exists"})->store.verify == VerifyResponses::kExists);
+  CHECK(ParseOptions({"--verify-responses", "auto"})->store.verify == VerifyResponses::kAuto);
   CHECK(ParseOptions({"--help"})->help);
   CHECK(ParseOptions({"-h"})->help);
 }

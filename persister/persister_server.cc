@@ -228,42 +228,57 @@ void PersisterServer::RecoverLaggingSeries() {
     LogError("cannot look for series to recover at start: " + series.error());
     return;
   }
-  // A manifest written before entries had a digest is upgraded now as well (recovery.h): its
-  // stored slices get the digest of their files, without a refetch.
   int recovered = 0;
-  int upgraded = 0;
-  size_t without_digest = 0;
   for (const SeriesLocation& loc : *series) {
     const Endpoint* endpoint = FindEndpoint(loc.endpoint);
     if (!endpoint || !ValidateSymbol(loc.symbol).ok() ||
         !endpoint->ValidateInterval(loc.interval).ok()) {
       continue;
     }
-    const StartCheck check = store_->CheckAtStart(loc);
-    const bool lagging = check.lagging;
-    const size_t lacking = check.lacking_digests;
-    if (!lagging && lacking == 0) continue;
+    if (!store_->CheckAtStart(loc).lagging) {
+      to_upgrade_.push_back(loc);  // UpgradeStep, once serving
+      continue;
+    }
     const SeriesId id{loc.endpoint, loc.symbol, loc.interval};
     auto loaded = store_->LoadStatusPage(id, "", 1);
     if (!loaded) {
       LogError("cannot recover " + id.ToString() + " at start: " + loaded.error());
-    } else if (lagging) {
-      ++recovered;
     } else {
-      ++upgraded;
-      without_digest += lacking;
+      ++recovered;
     }
   }
   if (recovered > 0) {
     LogInfo("recovered at start " + std::to_string(recovered) +
             " series whose responses changed after their manifest");
   }
-  if (upgraded > 0) {
-    LogInfo("upgraded at start " + std::to_string(upgraded) +
-            " manifests written without digests: " + std::to_string(without_digest) +
-            " stored slices lacked one (each series' 'loaded' line says how many got one from "
-            "their file and how many were set pending)");
+}
+
+bool PersisterServer::UpgradeStep() {
+  // A manifest written before entries had a digest is upgraded (recovery.h): its stored slices
+  // get the digest of their files, without a refetch. Loading the series does it; a series
+  // loaded already was upgraded then.
+  if (upgrade_next_ >= to_upgrade_.size()) return false;
+  const SeriesLocation loc = to_upgrade_[upgrade_next_++];
+  const SeriesId id{loc.endpoint, loc.symbol, loc.interval};
+  const auto loaded = store_->LoadedSeries();
+  if (std::find(loaded.begin(), loaded.end(), id) == loaded.end()) {
+    if (const size_t lacking = store_->LackingDigests(loc); lacking > 0) {
+      if (auto page = store_->LoadStatusPage(id, "", 1); !page) {
+        LogError("cannot upgrade " + id.ToString() + ": " + page.error());
+      } else {
+        ++upgraded_;
+        without_digest_ += lacking;
+      }
+    }
   }
+  if (upgrade_next_ < to_upgrade_.size()) return true;
+  LogInfo("looked for manifests written without digests in " + std::to_string(to_upgrade_.size()) +
+          " series: upgraded " + std::to_string(upgraded_) + ", in which " +
+          std::to_string(without_digest_) +
+          " stored slices lacked one (each series' 'loaded' line says how many got one from "
+          "their file and how many were set pending)");
+  to_upgrade_ = {};
+  return false;
 }
 
 void PersisterServer::ReadControl() {
@@ -329,7 +344,7 @@ Status PersisterServer::Run() {
   bool stopping = false;
   while (!stopping) {
     const int64_t now = clock_->MonotonicNowMs();
-    int64_t timeout = 1000;
+    int64_t timeout = upgrade_next_ < to_upgrade_.size() ? 0 : 1000;
     if (auto next = store_->NextFlushMs()) timeout = std::clamp<int64_t>(*next - now, 0, timeout);
     if (intake_.commit_pending()) timeout = std::min<int64_t>(timeout, 200);
     WriteStats(false);
@@ -349,8 +364,12 @@ Status PersisterServer::Run() {
       LogInfo("signal " + std::to_string(TakeStopSignal(options_.stop_fd)) + ": stopping");
       stopping = true;
     }
+    const bool busy = (items[1].revents | items[2].revents) & ZMQ_POLLIN;
     if (!stopping && (items[2].revents & ZMQ_POLLIN)) ReadControl();
     if (!stopping && (items[1].revents & ZMQ_POLLIN)) ReadResults();
+    if (!stopping && (!busy || clock_->MonotonicNowMs() - upgrade_last_ms_ >= 1000)) {
+      if (UpgradeStep()) upgrade_last_ms_ = clock_->MonotonicNowMs();
+    }
     Send(intake_.Commit(clock_->MonotonicNowMs()));
     // The manifest may only name files whose directory entries are durable.
     if (intake_.files_durable()) {

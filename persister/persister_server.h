@@ -100,6 +100,9 @@ class PersisterServer {
   void Send(const std::vector<Intake::Outgoing>& out);
   void WriteStats(bool force);
   void RecoverLaggingSeries();
+  // One step of the digest upgrade that follows start-up (RecoverLaggingSeries); false when
+  // there is nothing left to look at.
+  bool UpgradeStep();
 
   const ServerOptions options_;
   zmq::context_t* const context_;
@@ -115,6 +118,14 @@ class PersisterServer {
   std::unique_ptr<curve::RefusalWatch> control_watch_;
   int stop_pipe_[2] = {-1, -1};
   StatsFile stats_;
+  // Series not recovered at start whose state may still lack digests (an old manifest), looked
+  // at one per idle round (or one a second under load) after the server serves: reading every
+  // manifest of a big root takes minutes, which would otherwise come before the first answer.
+  std::vector<SeriesLocation> to_upgrade_;
+  size_t upgrade_next_ = 0;
+  int64_t upgrade_last_ms_ = 0;
+  int upgraded_ = 0;
+  size_t without_digest_ = 0;
 };
 
 }  // namespace qlir::persister

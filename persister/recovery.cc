@@ -217,11 +217,18 @@ Result<size_t> CountEntriesWithoutDigest(const fs::path& manifest_path) {
   return n;
 }
 
+VerifyResponses ResolveVerify(VerifyResponses chosen, bool state_may_lag) {
+  if (chosen != VerifyResponses::kAuto) return chosen;
+  return state_may_lag ? VerifyResponses::kQuick : VerifyResponses::kExists;
+}
+
 Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& series,
                                       const RecoveryOptions& options) {
   RecoveredSeries out;
   RecoveryReport& report = out.report;
   Manifest& m = out.manifest;
+  const bool quick =
+      options.verify == VerifyResponses::kQuick || options.verify == VerifyResponses::kAuto;
   const Endpoint* endpoint = FindEndpoint(series.endpoint);
   if (!endpoint)
     return Status::Error(series.ToString() + ": " + UnknownEndpointMessage(series.endpoint));
@@ -351,7 +358,7 @@ Result<RecoveredSeries> RecoverSeries(const fs::path& dir, const SeriesId& serie
     std::string problem;
     if (!files.contains(id)) {
       problem = "response file missing";
-    } else if ((options.verify == VerifyResponses::kQuick && !QuickCheckResponse(path)) ||
+    } else if ((quick && !QuickCheckResponse(path)) ||
                (options.verify == VerifyResponses::kFull && !FullCheckResponse(path, key, e))) {
       problem = "response file damaged";
     }

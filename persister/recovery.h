@@ -39,7 +39,18 @@ enum class VerifyResponses {
   kQuick,   // listed entries: the file exists and is framed as EncodeResponseFile writes it
   kFull,    // listed entries: the file decodes, names its slice, and its data matches the
             // entry's digest, if any (reads every file)
+  // A store's choice per series (ResolveVerify): kQuick where the state may lag the files (an
+  // unclean stop), kExists where it was written after them. Recovery given it checks as kQuick.
+  kAuto,
 };
+
+// The check for one series' load: `chosen`, or for kAuto kQuick when its state may lag its
+// response files and kExists otherwise. A response file is renamed into place only after its
+// bytes are synced, and listed only after that, so a file listed by a state written after the
+// last change to responses/ was whole when listed: opening each one at every start (about
+// 30 us a file warm, a disk seek each cold) would look for damage from outside our writes,
+// which `qlir-status verify` finds.
+VerifyResponses ResolveVerify(VerifyResponses chosen, bool state_may_lag);
 
 struct RecoveryOptions {
   VerifyResponses verify = VerifyResponses::kQuick;

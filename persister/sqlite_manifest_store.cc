@@ -124,7 +124,8 @@ Result<const SqliteManifestStore::Series*> SqliteManifestStore::Load(const Serie
     given.limit = endpoint->default_limit();
   }
   RecoveryOptions ro;
-  ro.verify = options_.verify;
+  // Marked open at start: stored before a crash, possibly after its last commit.
+  ro.verify = ResolveVerify(options_.verify, made_anew_ || open_at_start_.contains(id));
   ro.wall_now_ms = clock_->WallNowMs();
   ro.disk = disk_;
   ro.given = &given;

@@ -41,8 +41,8 @@ namespace qlir::persister {
 struct SqliteStoreOptions {
   int64_t commit_every = 1000;  // updates
   int64_t commit_ms = 2000;
-  VerifyResponses verify = VerifyResponses::kQuick;
-  Clock* clock = nullptr;  // outlives the store; null: the system's clocks
+  VerifyResponses verify = VerifyResponses::kAuto;  // ResolveVerify, per series
+  Clock* clock = nullptr;                           // outlives the store; null: the system's clocks
 };
 
 class SqliteManifestStore : public ManifestStore {

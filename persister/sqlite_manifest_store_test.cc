@@ -193,6 +193,31 @@ TEST_CASE("sqlite: a crash before the commit loses nothing stored", "[sqlite]") 
   CHECK_FALSE(again->CheckAtStart(loc).lagging);
 }
 
+TEST_CASE("sqlite: auto check opens listed files only after an unclean stop", "[sqlite]") {
+  qlir::testing::ScratchDir root;
+  auto a = Slice(1);
+  auto b = Slice(2);
+  {
+    auto store = OpenStore(root.path());
+    for (const auto& k : {a, b}) {
+      WriteResponse(root.path(), k, k.end_ms + 1000);
+      REQUIRE(store->Record(kSeries, StoreRecord(k, SliceStatus::kOk)).ok());
+    }
+    REQUIRE(store->Close().ok());
+  }
+  // Damage from outside our writes.
+  { std::ofstream(ResponsePath(root.path(), a), std::ios::trunc) << "x"; }
+  {
+    // Stopped cleanly: every listed file was whole when committed; the listing is enough.
+    auto store = OpenStore(root.path());
+    CHECK(**store->Lookup(kSeries, a.composite_key()) == SliceStatus::kOk);
+    // This run stops uncleanly: the series keeps its open mark.
+  }
+  auto store = OpenStore(root.path());
+  CHECK(**store->Lookup(kSeries, a.composite_key()) == SliceStatus::kPending);
+  CHECK(**store->Lookup(kSeries, b.composite_key()) == SliceStatus::kOk);
+}
+
 TEST_CASE("sqlite: a damaged database is moved aside and rebuilt from the response files",
           "[sqlite]") {
   qlir::testing::ScratchDir root;

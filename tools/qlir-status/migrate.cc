@@ -69,17 +69,6 @@ Status CheckIdentity(const Manifest& m, const SeriesLocation& loc, const fs::pat
   return Status::Ok();
 }
 
-// The JSON backend's sign that a crash may have left a series' response files ahead of its
-// manifest (persister/json_manifest_store.cc, CheckAtStart): responses/ changed no earlier than
-// manifest.json. The SQLite backend's sign is the series' open_series mark; migrate carries it
-// over both ways, so the persister's next start recovers the same series.
-bool ManifestLags(const fs::path& series_dir) {
-  std::error_code e1, e2;
-  const auto responses_time = fs::last_write_time(series_dir / kResponsesDir, e1);
-  const auto manifest_time = fs::last_write_time(series_dir / kManifestName, e2);
-  return !e1 && (e2 || manifest_time <= responses_time);
-}
-
 Result<MigrateResult> ToSqlite(const fs::path& root, MigrateResult r) {
   auto series = ListSeries(root);
   if (!series) return series.status();
@@ -123,7 +112,7 @@ Result<MigrateResult> ToSqlite(const fs::path& root, MigrateResult r) {
                           "from responses/ when it starts)");
         continue;
       }
-      const bool lags = ManifestLags(loc.dir);  // before reading: a conservative answer
+      const bool lags = ManifestMayLag(loc.dir);  // before reading: a conservative answer
       auto m = ParseManifestFile(path.string());
       if (!m) return discard(m.status());
       if (Status s = CheckIdentity(*m, loc, path); !s.ok()) return discard(s);
