@@ -53,7 +53,9 @@ void Coordinator::Start(int64_t now, Outbox* out) {
   last_progress_ms_ = now;
   out->to_persister.push_back(wire::Hello{kSenderName});
   last_hello_ms_ = now;
-  for (uint32_t s = 0; s < sync_.size(); ++s) StartPass(s, now, out);
+  // The first passes; Tick starts the others as these end (status_window).
+  const uint32_t first = std::min<uint32_t>(sync_.size(), std::max(1, config_.status_window));
+  for (uint32_t s = 0; s < first; ++s) StartPass(s, now, out);
 }
 
 void Coordinator::StartPass(uint32_t s, int64_t now, Outbox* out) {
@@ -610,10 +612,23 @@ void Coordinator::Tick(int64_t now, Outbox* out) {
     }
   }
   // After the expiries and resyncs above, which may want statuses asked.
+  int in_flight = 0;
+  for (const SeriesSync& sync : sync_) in_flight += sync.want_status && !sync.request_ids.empty();
   for (uint32_t s = 0; s < sync_.size(); ++s) {
     SeriesSync& sync = sync_[s];
     if (!sync.want_status) continue;
-    if (sync.requested_at >= 0 && now - sync.requested_at < StatusRetryGap(sync)) continue;
+    if (sync.request_ids.empty()) {
+      // A pass to start (or start again): within the window.
+      if (in_flight >= std::max(1, config_.status_window)) continue;
+      ++in_flight;
+    }
+    // An unanswered request's silence is counted from the later of the request and the
+    // persister's last answer: one that keeps answering (in order) is working through what was
+    // asked before it. A pass that failed waits its gap from the failure.
+    const int64_t since = sync.request_ids.empty()
+                              ? sync.requested_at
+                              : std::max(sync.requested_at, last_status_reply_ms_);
+    if (sync.requested_at >= 0 && now - since < StatusRetryGap(sync)) continue;
     if (sync.requested_at >= 0 && !sync.request_ids.empty()) {
       // Lost, or the persister is slow (loading a large series answers nothing meanwhile): the
       // gap doubles, as after an error, so that a slow persister does not pile up requests.

@@ -75,6 +75,11 @@ struct CoordinatorConfig {
   int64_t durable_wait_ms = 30000;
   int64_t refresh_ms = 60000;
   int64_t status_retry_ms = 5000;
+  // Series whose status passes are under way at once. The persister answers in order and loads
+  // a series (its first question costs up to seconds) before answering; with every series asked
+  // at once, a series' next page waited behind every other series' first, by then dropped from
+  // the persister's bounded cache and read again, and silent requests were asked again on top.
+  int status_window = 4;
   int64_t resync_ms = 600000;  // statuses of every series asked again this often; 0: never
   int64_t progress_ms = 10000;
   int64_t retry_base_ms = 5000;

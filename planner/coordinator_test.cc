@@ -94,6 +94,46 @@ TEST_CASE("Coordinator subscribes - then asks each series' statuses - and retrie
   CHECK(std::get<wire::StatusRequest>(r.out.to_persister.back()).symbol == "BBB");
 }
 
+TEST_CASE("Coordinator asks the statuses of a few series at a time - patiently while answered") {
+  auto config = Config();
+  config.status_window = 2;
+  Rig r(config, 2, {"AAA", "BBB", "CCC", "DDD"});
+  auto asked = [&] {
+    std::vector<std::string> symbols;
+    for (const auto& m : r.out.to_persister) {
+      if (auto* q = std::get_if<wire::StatusRequest>(&m)) symbols.push_back(q->symbol);
+    }
+    return symbols;
+  };
+  CHECK(asked() == std::vector<std::string>{"AAA", "BBB"});
+  r.Step();
+  CHECK(asked().empty());  // two passes under way: the window is full
+  r.clock.Advance(600);
+  r.Reply(0);
+  r.Step();
+  CHECK(asked() == std::vector<std::string>{"CCC"});  // AAA's pass ended: one more starts
+  CHECK(r.c->ready(0));
+  // BBB was asked 600 ms ago, CCC now. The persister answered 400 ms later (AAA, ahead of BBB
+  // in its queue): BBB is not asked again 1000 ms after its request, but 1000 ms after that
+  // answer, when the persister has been silent for the whole gap.
+  r.clock.Advance(400);
+  r.Step();
+  CHECK(asked().empty());
+  r.clock.Advance(599);
+  r.Step();
+  CHECK(asked().empty());
+  r.clock.Advance(1);
+  r.Step();
+  CHECK(asked() == std::vector<std::string>{"BBB", "CCC"});  // silent 1000 ms: both again
+  CHECK_FALSE(r.c->ready(3));
+  r.Reply(1);
+  r.Reply(2);
+  r.Step();
+  CHECK(asked() == std::vector<std::string>{"DDD"});
+  r.Reply(3);
+  for (uint32_t s = 0; s < 4; ++s) CHECK(r.c->ready(s));
+}
+
 TEST_CASE("Coordinator hands out only the missing - failed and partial slices - against credits") {
   Rig r(Config(), 4);
   r.Reply(0, {{r.Key(0, 0), "ok"}, {r.Key(0, 2), "failed"}, {r.Key(0, 3), "partial"}});
@@ -688,6 +728,7 @@ TEST_CASE("Coordinator: 10 symbols x 1s since 2022 (about 1.5 M slices) plan and
   ex.SetOffset(now);
   auto config = Config();
   config.end_ms = now;
+  config.status_window = 10;  // every series asked at Start
   Coordinator c(config, std::move(u), ex);
   Outbox out;
   c.Start(0, &out);
