@@ -59,8 +59,9 @@ std::string Usage() {
                          also how often each series' newest trade id is asked
   --retry-base-ms N      first backoff of a failed slice, doubling (default 5000)
   --retry-max-ms N       backoff cap (default 600000)
-  --status-retry-ms N    re-send an unanswered STATUS_REQUEST after N ms, the gap doubling
-                         while unanswered, up to 32 N (default 5000)
+  --status-retry-ms N    re-send an unanswered STATUS_REQUEST once the persister has said
+                         nothing for N ms, the gap doubling while unanswered, up to 32 N
+                         (default 5000); the statuses of 4 series are asked at a time
   --resync-ms N          ask every series' statuses again each N ms, so that slices set pending
                          while no PENDING notice reached us are fetched again (default 600000;
                          0: never)
