@@ -48,6 +48,17 @@ Manifest Committed(const fs::path& root, const SeriesId& id = kSeries) {
   return m->value_or(Manifest{});
 }
 
+// Stores `keys` as ok, each with its response file, then stops cleanly (Close) or only commits
+// (Flush: the series keeps its open mark, as after a crash).
+void StoreOk(const fs::path& root, const std::vector<klines::KlineSliceKey>& keys, bool close) {
+  auto store = OpenStore(root);
+  for (const auto& k : keys) {
+    WriteResponse(root, k, k.end_ms + 1000);
+    REQUIRE(store->Record(kSeries, StoreRecord(k, SliceStatus::kOk)).ok());
+  }
+  REQUIRE((close ? store->Close() : store->Flush()).ok());
+}
+
 }  // namespace
 
 TEST_CASE("sqlite: records become the documented entries, committed in groups", "[sqlite]") {
@@ -197,14 +208,7 @@ TEST_CASE("sqlite: auto check opens listed files only after an unclean stop", "[
   qlir::testing::ScratchDir root;
   auto a = Slice(1);
   auto b = Slice(2);
-  {
-    auto store = OpenStore(root.path());
-    for (const auto& k : {a, b}) {
-      WriteResponse(root.path(), k, k.end_ms + 1000);
-      REQUIRE(store->Record(kSeries, StoreRecord(k, SliceStatus::kOk)).ok());
-    }
-    REQUIRE(store->Close().ok());
-  }
+  StoreOk(root.path(), {a, b}, /*close=*/true);
   // Damage from outside our writes.
   { std::ofstream(ResponsePath(root.path(), a), std::ios::trunc) << "x"; }
   {
@@ -265,14 +269,7 @@ TEST_CASE("sqlite: a listed file gone is pending again, and the series' folder t
   qlir::testing::ScratchDir root;
   auto a = Slice(1);
   auto b = Slice(2);
-  {
-    auto store = OpenStore(root.path());
-    for (const auto& k : {a, b}) {
-      WriteResponse(root.path(), k, k.end_ms + 1000);
-      REQUIRE(store->Record(kSeries, StoreRecord(k, SliceStatus::kOk)).ok());
-    }
-    REQUIRE(store->Flush().ok());
-  }
+  StoreOk(root.path(), {a, b}, /*close=*/false);
   SECTION("one file") {
     fs::remove(ResponsePath(root.path(), a));
     auto store = OpenStore(root.path());
