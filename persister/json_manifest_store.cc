@@ -1,7 +1,5 @@
 #include "persister/json_manifest_store.h"
 
-#include <malloc.h>
-
 #include <algorithm>
 
 #include "common/data_root.h"
@@ -283,18 +281,13 @@ void JsonManifestStore::Evict() {
     if (s->dirty == 0 && !s->manifest.slices.empty()) clean.emplace_back(s->last_used, id);
   }
   std::sort(clean.begin(), clean.end());
-  bool dropped = false;
   for (const auto& [used, id] : clean) {
     if (held <= options_.max_cached_slices) break;
     auto it = series_.find(id);
     held -= static_cast<int64_t>(it->second->manifest.slices.size());
     series_.erase(it);
     ++evictions_;
-    dropped = true;
   }
-  // A manifest is millions of small allocations: give the freed pages back to the system, or
-  // the process keeps the peak of every series it ever held at once.
-  if (dropped) ::malloc_trim(0);
 }
 
 std::optional<int64_t> JsonManifestStore::NextFlushMs() const {
